@@ -1,0 +1,115 @@
+# vmkernel: a bare-metal type-1 hypervisor for x86-64.
+#
+#   make            build/vmkernel.elf and build/vmkernel.iso (BIOS + UEFI, USB-writable)
+#   make pxe        build/pxe/: a GRUB network-boot tree (BIOS and UEFI)
+#   make check      unit tests + booted system tests; ends with "N passed, N failed"
+#   make run        boot the hypervisor in an emulator on this terminal
+#   make bench      measurements (boot time, image size)
+#   make deps       install the Debian packages the build and tests need
+#
+# CROSS_COMPILE=x86_64-elf- uses a cross toolchain instead of the host's gcc/binutils.
+
+CROSS_COMPILE ?=
+CC := $(CROSS_COMPILE)gcc
+LD := $(CROSS_COMPILE)ld
+OBJCOPY := $(CROSS_COMPILE)objcopy
+NM := $(CROSS_COMPILE)nm
+HOSTCC ?= gcc
+
+B := build
+KERNEL_CMDLINE ?= console=com1,screen
+TEST_CMDLINE ?= console=com1,screen test=all
+FONT ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
+
+CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mgeneral-regs-only -fno-stack-protector \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-Wall -Wextra -Werror -Wmissing-prototypes \
+	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -isystem include/libc -Iinclude
+ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -nostdinc
+LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
+
+KSRC := $(wildcard boot/*.S) \
+	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
+	$(wildcard vmm/*.c vmm/*.S) \
+	$(wildcard drivers/*/*.c drivers/*.c) \
+	$(wildcard fs/*.c)
+KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
+
+all: deps-build $(B)/vmkernel.elf $(B)/vmkernel.iso
+
+$(B)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KERNEL) -MMD -MP -c $< -o $@
+
+$(B)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS_KERNEL) -MMD -MP -c $< -o $@
+
+$(B)/k/font.o: $(FONT)
+	@mkdir -p $(dir $@)
+	gzip -dc $< > $(B)/k/font.psf
+	cd $(B)/k && $(OBJCOPY) -I binary -O elf64-x86-64 -B i386:x86-64 \
+		--rename-section .data=.rodata,alloc,load,readonly,data,contents font.psf font.o
+
+# Two-pass link: the second pass embeds the symbol table used by backtraces.
+$(B)/k/ksyms0.S:
+	@mkdir -p $(dir $@)
+	sh tools/gensyms.sh /dev/null > $@
+
+$(B)/vmkernel.pass1.elf: $(KOBJ) $(B)/k/ksyms0.o linker.ld
+	$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms0.o
+
+$(B)/k/ksyms.S: $(B)/vmkernel.pass1.elf tools/gensyms.sh
+	$(NM) -n $< | sh tools/gensyms.sh - > $@
+
+$(B)/vmkernel.elf: $(KOBJ) $(B)/k/ksyms.o linker.ld
+	$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms.o
+	sh tools/check-elf.sh $@ $(B)/vmkernel.pass1.elf
+
+$(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh
+	sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
+
+$(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh
+	sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
+
+pxe: deps-build $(B)/vmkernel.elf
+	sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
+
+# ---- host unit tests (cmocka, ASan + UBSan) ----
+UNIT_TESTS :=
+include $(wildcard tests/unit/*.mk)
+UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Iinclude -DHOST_TEST
+UNIT_BINS := $(patsubst %,$(B)/unit/%,$(UNIT_TESTS))
+
+.SECONDEXPANSION:
+$(B)/unit/%: $$($$*_SRCS) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) $($*_SRCS) -lcmocka -o $@
+
+unit: deps-test $(UNIT_BINS)
+	sh tests/run-unit.sh $(UNIT_BINS)
+
+check: deps-test $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS)
+	$(MAKE) --no-print-directory pxe
+	sh tests/check.sh $(UNIT_BINS)
+
+run: deps-run $(B)/vmkernel.elf $(B)/vmkernel.iso
+	sh tools/run.sh $(B)/vmkernel.iso
+
+bench: deps-test $(B)/vmkernel.elf $(B)/vmkernel-test.iso
+	sh tools/bench.sh
+
+deps deps-test:
+	@sh tools/deps.sh test
+deps-build:
+	@sh tools/deps.sh build
+deps-run:
+	@sh tools/deps.sh run
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all pxe unit check run bench deps deps-build deps-test deps-run clean
+-include $(shell find $(B)/k -name '*.d' 2>/dev/null)

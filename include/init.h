@@ -1,0 +1,32 @@
+/*
+ * Init levels: a subsystem registers its init function with INIT_LEVEL();
+ * vmkernel_main() runs each level in order once the level's prerequisites
+ * are up. Within a level the order is the link order.
+ */
+#ifndef INIT_H
+#define INIT_H
+
+enum init_level {
+	INIT_EARLY = 1,		/* console, traps: no allocator yet */
+	INIT_MEM = 2,		/* physical memory, heap */
+	INIT_PLATFORM = 3,	/* ACPI, interrupt controllers, timers */
+	INIT_SMP = 4,		/* other CPUs */
+	INIT_SUBSYS = 5,	/* VT-x discovery, drivers */
+	INIT_LATE = 6,		/* everything else, just before the ready line */
+};
+
+struct initcall {
+	int (*fn)(void);
+	const char *name;
+	int level;
+};
+
+#define INIT_LEVEL(func, lvl)						\
+	static const struct initcall __initcall_##func			\
+	__attribute__((used, section(".initcall." #lvl))) = {		\
+		.fn = func, .name = #func, .level = lvl }
+
+/* Runs every init function of a level; a failure is logged and the boot goes on. */
+void init_run_level(int level);
+
+#endif

@@ -1,0 +1,21 @@
+/* Error numbers used by the vmkernel; values match Linux so host tests agree. */
+#ifndef LIBC_ERRNO_H
+#define LIBC_ERRNO_H
+
+#define EPERM 1
+#define ENOENT 2
+#define EIO 5
+#define E2BIG 7
+#define EAGAIN 11
+#define ENOMEM 12
+#define EFAULT 14
+#define EBUSY 16
+#define EEXIST 17
+#define ENODEV 19
+#define EINVAL 22
+#define ENOSPC 28
+#define ERANGE 34
+#define ETIMEDOUT 110
+#define ENOTSUP 95
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * panic(): host state is corrupt. Stops every CPU (NMI broadcast), prints why
+ * and a backtrace, and in test mode ends the emulator with a failure status.
+ * Guest misbehaviour never panics; it stops that VM.
+ */
+#ifndef PANIC_H
+#define PANIC_H
+
+#include <stdbool.h>
+
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+bool panic_in_progress(void);
+/* Called from the NMI handler: if another CPU panicked, halt here forever. */
+void panic_stop_if_requested(void);
+void backtrace_print(unsigned long rbp, unsigned long rip);
+
+#define ASSERT(cond)							\
+	do {								\
+		if (!(cond))						\
+			panic("assertion failed: %s at %s:%d", #cond,	\
+			      __FILE__, __LINE__);			\
+	} while (0)
+
+#endif

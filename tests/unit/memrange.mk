@@ -1,0 +1,2 @@
+UNIT_TESTS += test_memrange
+test_memrange_SRCS := tests/unit/test_memrange.c vmkernel/mm/memrange.c

@@ -1,0 +1,32 @@
+#!/bin/sh
+# grubcfg.sh "CMDLINE" TIMEOUT KERNEL_PATH: the GRUB menu shared by the ISO/USB image and PXE.
+set -eu
+cmdline=$1 timeout=$2 kernel=$3
+cat <<CFG
+set timeout=$timeout
+set default=0
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+if [ "\${grub_platform}" = "efi" ]; then
+    insmod efi_gop
+    insmod efi_uga
+    set gfxpayload=keep
+fi
+menuentry "vmkernel" {
+    multiboot2 $kernel $cmdline
+    boot
+}
+menuentry "vmkernel (debug logging)" {
+    multiboot2 $kernel $cmdline loglevel=4
+    boot
+}
+menuentry "vmkernel (serial console on COM2)" {
+    multiboot2 $kernel console=com2,screen
+    boot
+}
+menuentry "vmkernel (one CPU)" {
+    multiboot2 $kernel $cmdline maxcpus=1
+    boot
+}
+CFG

@@ -1,0 +1,181 @@
+/*
+ * Local APIC. x2APIC (MSR access, 32-bit IDs) is used whenever the CPU has
+ * it; otherwise xAPIC through its MMIO page in the direct map (uncached:
+ * the firmware map does not list it as RAM). The mode is chosen once on
+ * the BSP and every AP follows it.
+ */
+#define pr_fmt(fmt) "apic: " fmt
+#include <errno.h>
+#include <apic.h>
+#include <cpu.h>
+#include <log.h>
+#include <paging.h>
+#include <timer.h>
+#include <trap.h>
+
+static bool x2apic;
+static volatile uint32_t *xapic_mmio;
+bool smp_lapic_ready;
+
+uint32_t lapic_read(uint32_t reg)
+{
+	if (x2apic)
+		return (uint32_t)rdmsr(MSR_IA32_X2APIC_BASE + (reg >> 4));
+	return xapic_mmio[reg / 4];
+}
+
+void lapic_write(uint32_t reg, uint32_t val)
+{
+	if (x2apic)
+		wrmsr(MSR_IA32_X2APIC_BASE + (reg >> 4), val);
+	else
+		xapic_mmio[reg / 4] = val;
+}
+
+bool lapic_is_x2apic(void)
+{
+	return x2apic;
+}
+
+const char *lapic_mode_name(void)
+{
+	return x2apic ? "x2APIC" : "xAPIC";
+}
+
+uint32_t lapic_id(void)
+{
+	uint32_t id = lapic_read(LAPIC_ID);
+
+	return x2apic ? id : id >> 24;
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+static void lapic_enable_mode(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	base |= APIC_BASE_EN;
+	wrmsr(MSR_IA32_APIC_BASE, base);
+	if (x2apic)
+		wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EXTD);
+}
+
+int lapic_init_bsp(uint64_t lapic_phys)
+{
+	struct cpuid_regs r = cpuid(1, 0);
+
+	if (!(r.edx & CPUID1_EDX_APIC)) {
+		pr_err("this CPU has no local APIC\n");
+		return -ENODEV;
+	}
+	x2apic = r.ecx & CPUID1_ECX_X2APIC;
+	if (!lapic_phys)
+		lapic_phys = rdmsr(MSR_IA32_APIC_BASE) & PTE_ADDR_MASK;
+	xapic_mmio = phys_to_virt(lapic_phys);
+	lapic_init_cpu();
+	smp_lapic_ready = true;
+	return 0;
+}
+
+void lapic_init_cpu(void)
+{
+	lapic_enable_mode();
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VEC_SPURIOUS);
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VEC_LAPIC_TIMER);
+	lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
+	lapic_write(LAPIC_LVT_LINT1, ICR_NMI);	/* LINT1 is NMI on PCs */
+	lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
+	lapic_write(LAPIC_ESR, 0);
+	lapic_eoi();
+}
+
+int lapic_wait_icr_idle(void)
+{
+	if (x2apic)
+		return 0;	/* x2APIC ICR writes are not pending-tracked */
+	for (int i = 0; i < 1000000; i++) {
+		if (!(lapic_read(LAPIC_ICR_LO) & ICR_PENDING))
+			return 0;
+		cpu_relax();
+	}
+	return -ETIMEDOUT;
+}
+
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr)
+{
+	if (x2apic) {
+		wrmsr(MSR_IA32_X2APIC_BASE + (LAPIC_ICR_LO >> 4), ((uint64_t)apic_id << 32) | icr);
+		return;
+	}
+	lapic_wait_icr_idle();
+	lapic_write(LAPIC_ICR_HI, apic_id << 24);
+	lapic_write(LAPIC_ICR_LO, icr);
+}
+
+void lapic_send_ipi_all_but_self(uint32_t icr)
+{
+	if (x2apic) {
+		wrmsr(MSR_IA32_X2APIC_BASE + (LAPIC_ICR_LO >> 4), icr | ICR_ALL_BUT_SELF);
+		return;
+	}
+	lapic_wait_icr_idle();
+	lapic_write(LAPIC_ICR_HI, 0);
+	lapic_write(LAPIC_ICR_LO, icr | ICR_ALL_BUT_SELF);
+}
+
+/* ---- timer ---------------------------------------------------------- */
+
+static uint64_t timer_hz;	/* LAPIC timer input clock / 16, measured once on the BSP */
+
+uint64_t lapic_timer_freq(void)
+{
+	return timer_hz;
+}
+
+/* Measure the LAPIC timer against the calibrated TSC over 10 ms. */
+void lapic_timer_calibrate(void);
+void lapic_timer_calibrate(void)
+{
+	uint32_t start = 0xffffffff;
+	uint64_t t0, t1;
+
+	lapic_write(LAPIC_TIMER_DIV, 0x3);	/* divide by 16 */
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VEC_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, start);
+	t0 = rdtsc();
+	udelay(10000);
+	t1 = rdtsc();
+	timer_hz = (uint64_t)(start - lapic_read(LAPIC_TIMER_CUR)) * tsc_hz() / (t1 - t0);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
+void lapic_timer_periodic(uint32_t hz)
+{
+	uint64_t count = timer_hz / hz;
+
+	lapic_write(LAPIC_TIMER_DIV, 0x3);
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, count ? (uint32_t)count : 1);
+}
+
+void lapic_timer_oneshot_ns(uint64_t ns)
+{
+	uint64_t count = timer_hz * ns / 1000000000ULL;
+
+	if (count > 0xffffffffULL)
+		count = 0xffffffffULL;
+	lapic_write(LAPIC_TIMER_DIV, 0x3);
+	lapic_write(LAPIC_LVT_TIMER, VEC_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, count ? (uint32_t)count : 1);
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VEC_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}

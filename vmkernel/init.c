@@ -1,0 +1,20 @@
+/* Init levels: run the functions registered with INIT_LEVEL() for one level. */
+#define pr_fmt(fmt) "init: " fmt
+#include <init.h>
+#include <log.h>
+
+extern const struct initcall __initcall_start[], __initcall_end[];
+
+void init_run_level(int level)
+{
+	for (const struct initcall *c = __initcall_start; c < __initcall_end; c++) {
+		int err;
+
+		if (c->level != level)
+			continue;
+		pr_dbg("level %d: %s\n", level, c->name);
+		err = c->fn();
+		if (err)
+			pr_err("%s failed (%d); continuing without it\n", c->name, err);
+	}
+}

@@ -1,0 +1,199 @@
+/*
+ * Host page tables.
+ *
+ * pt_map() is a table-driven walker: it descends from the PML4 one level
+ * at a time (shift 39, 30, 21, 12) and installs a leaf at the level whose
+ * page size was asked for, allocating intermediate tables on the way.
+ *
+ * Layout built by paging_init():
+ *   PML4[0]    empty, except while APs start: paging_map_identity_page()
+ *              maps the trampoline page there (executable), and
+ *              paging_drop_identity() removes it again
+ *   PML4[256+] direct map of [0, limit): 1 GiB pages where the CPU has them
+ *              and the whole gigabyte is RAM, else 2 MiB pages; each page is
+ *              write-back if it holds RAM, uncached otherwise
+ *   PML4[511]  the kernel image in 4 KiB pages: text RX, rodata R, data RW NX
+ *
+ * All kernel mappings are global (CR4.PGE), so dropping the identity map
+ * only needs a CR3 reload on each CPU.
+ */
+#define pr_fmt(fmt) "paging: " fmt
+#include <errno.h>
+#include <string.h>
+#include <cpu.h>
+#include <log.h>
+#include <mem.h>
+#include <paging.h>
+
+extern const char __kernel_start[], __text_start[], __text_end[], __kernel_end[];
+extern const char __kernel_phys_start[];
+extern char __ksyms_end[];
+
+static uint64_t *kernel_pml4;
+static pt_alloc_fn pt_alloc;
+static uint64_t direct_end;
+static bool nx_ok;
+static uint64_t n_1g, n_2m, n_4k;
+
+static uint64_t *pt_virt(uint64_t entry)
+{
+	return phys_to_virt(entry & PTE_ADDR_MASK);
+}
+
+static int pt_map(uint64_t *pml4, uint64_t va, uint64_t pa, uint64_t size, uint64_t flags,
+		  pt_alloc_fn alloc)
+{
+	uint64_t *table = pml4;
+	unsigned leaf_shift = size == PAGE_SIZE_1G ? 30 : size == PAGE_SIZE_2M ? 21 : 12;
+
+	for (unsigned shift = 39; shift > leaf_shift; shift -= 9) {
+		uint64_t *e = &table[(va >> shift) & 511];
+
+		if (!(*e & PTE_P)) {
+			uint64_t page = alloc();
+
+			if (!page)
+				return -ENOMEM;
+			memset(phys_to_virt(page), 0, PAGE_SIZE_4K);
+			*e = page | PTE_P | PTE_W;
+		} else if (*e & PTE_PS) {
+			return -EEXIST;
+		}
+		table = pt_virt(*e);
+	}
+	if (leaf_shift > 12)
+		flags |= PTE_PS;
+	table[(va >> leaf_shift) & 511] = pa | flags | PTE_P;
+	return 0;
+}
+
+static bool range_is_ram(const struct mem_ranges *ram, uint64_t start, uint64_t len, bool whole)
+{
+	for (unsigned i = 0; i < ram->count; i++) {
+		const struct mem_range *r = &ram->r[i];
+
+		if (whole && r->start <= start && r->end >= start + len)
+			return true;
+		if (!whole && r->start < start + len && r->end > start)
+			return true;
+	}
+	return false;
+}
+
+static int map_direct(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
+{
+	bool gb_pages = cpuid(0x80000001, 0).edx & CPUID81_EDX_PDPE1GB;
+	uint64_t pa = 0;
+	int err;
+
+	while (pa < limit) {
+		uint64_t flags = PTE_W | PTE_G | (nx_ok ? PTE_NX : 0);
+
+		if (gb_pages && pa >= (4ULL << 30) && !(pa & (PAGE_SIZE_1G - 1)) &&
+		    pa + PAGE_SIZE_1G <= limit && range_is_ram(ram, pa, PAGE_SIZE_1G, true)) {
+			err = pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_1G, flags, alloc);
+			pa += PAGE_SIZE_1G;
+			n_1g++;
+		} else {
+			if (!range_is_ram(ram, pa, PAGE_SIZE_2M, false))
+				flags |= PTE_PCD | PTE_PWT;
+			err = pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_2M, flags, alloc);
+			pa += PAGE_SIZE_2M;
+			n_2m++;
+		}
+		if (err)
+			return err;
+	}
+	direct_end = limit;
+	return 0;
+}
+
+static int map_kernel(pt_alloc_fn alloc)
+{
+	uint64_t va = (uint64_t)__kernel_start & ~(PAGE_SIZE_4K - 1);
+	uint64_t end = ((uint64_t)__kernel_end + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+	uint64_t nx = nx_ok ? PTE_NX : 0;
+	int err;
+
+	/* The .boot section (multiboot header, 32-bit entry) is never used again: not mapped. */
+	for (; va < end; va += PAGE_SIZE_4K) {
+		uint64_t flags = PTE_G;
+
+		if (va >= (uint64_t)__text_start && va < (uint64_t)__text_end)
+			flags |= 0;			/* RX */
+		else if (va < (uint64_t)__ksyms_end)
+			flags |= nx;			/* rodata: R */
+		else
+			flags |= PTE_W | nx;		/* data, bss: RW */
+		err = pt_map(kernel_pml4, va, va - KERNEL_VMA, PAGE_SIZE_4K, flags, alloc);
+		if (err)
+			return err;
+		n_4k++;
+	}
+	return 0;
+}
+
+int paging_init(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
+{
+	uint64_t root = alloc();
+	int err;
+
+	if (!root)
+		return -ENOMEM;
+	nx_ok = cpuid(0x80000001, 0).edx & CPUID81_EDX_NX;
+	kernel_pml4 = phys_to_virt(root);
+	memset(kernel_pml4, 0, PAGE_SIZE_4K);
+	if (limit > DIRECT_MAP_MAX) {
+		pr_warn("physical memory above %llu GiB is not mapped\n",
+			(unsigned long long)(DIRECT_MAP_MAX >> 30));
+		limit = DIRECT_MAP_MAX;
+	}
+	err = map_direct(ram, limit, alloc);
+	if (!err)
+		err = map_kernel(alloc);
+	if (err)
+		return err;
+	pt_alloc = alloc;
+	write_cr4(read_cr4() | X86_CR4_PGE);
+	write_cr3(root);
+	return 0;
+}
+
+bool paging_phys_mapped(uint64_t pa, uint64_t len)
+{
+	return pa < direct_end && len <= direct_end - pa;
+}
+
+uint64_t paging_direct_map_end(void)
+{
+	return direct_end;
+}
+
+void paging_set_allocator(pt_alloc_fn alloc)
+{
+	pt_alloc = alloc;
+}
+
+int paging_map_identity_page(uint64_t pa)
+{
+	return pt_map(kernel_pml4, pa, pa, PAGE_SIZE_4K, PTE_W, pt_alloc);
+}
+
+/* Runs on every CPU; the entries are freed only by the last caller's view, so just unhook. */
+void paging_drop_identity(void)
+{
+	kernel_pml4[0] = 0;
+	write_cr3(read_cr3());
+}
+
+uint64_t paging_kernel_cr3(void)
+{
+	return virt_to_phys(kernel_pml4);
+}
+
+void paging_stats(uint64_t *n1g, uint64_t *n2m, uint64_t *n4k)
+{
+	*n1g = n_1g;
+	*n2m = n_2m;
+	*n4k = n_4k;
+}

@@ -1,0 +1,129 @@
+/*
+ * panic() and backtraces. The first CPU to panic wins: it takes the console
+ * without its lock, stops every other CPU with an NMI (their NMI handler
+ * sees panic_cpu set and halts), prints the reason and a symbolised
+ * backtrace, and halts; in test mode it also ends the emulator with a
+ * failure status so the harness reports it at once.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <apic.h>
+#include <console.h>
+#include <cpu.h>
+#include <layout.h>
+#include <log.h>
+#include <panic.h>
+#include <percpu.h>
+#include <platform.h>
+#include <trap.h>
+
+struct ksym {
+	uint64_t addr;
+	const char *name;
+};
+
+extern const uint64_t __ksyms_start[];
+extern const char __ksyms_end[], __text_start[], __text_end[];
+extern bool smp_lapic_ready;
+
+static volatile int panic_cpu = -1;
+
+bool panic_in_progress(void)
+{
+	return panic_cpu >= 0;
+}
+
+static void halt_forever(void)
+{
+	for (;;) {
+		irq_disable();
+		cpu_halt();
+	}
+}
+
+void panic_stop_if_requested(void)
+{
+	if (panic_cpu >= 0 && panic_cpu != (int)this_cpu_id())
+		halt_forever();
+}
+
+/* Symbol table emitted by tools/gensyms.sh: a count, then (addr, name) pairs sorted by addr. */
+static const char *ksym_lookup(uint64_t addr, uint64_t *off)
+{
+	uint64_t n;
+	const struct ksym *tab;
+	const char *best = NULL;
+
+	if ((const char *)__ksyms_start >= __ksyms_end)
+		return NULL;
+	n = __ksyms_start[0];
+	tab = (const struct ksym *)&__ksyms_start[1];
+	for (uint64_t i = 0; i < n && tab[i].addr <= addr; i++) {
+		best = tab[i].name;
+		*off = addr - tab[i].addr;
+	}
+	return best;
+}
+
+static void print_frame(int depth, uint64_t rip)
+{
+	uint64_t off = 0;
+	const char *name = ksym_lookup(rip, &off);
+
+	if (name)
+		log_printf(LOG_EMERG, "  #%d %016llx %s+0x%llx\n", depth,
+			   (unsigned long long)rip, name, (unsigned long long)off);
+	else
+		log_printf(LOG_EMERG, "  #%d %016llx\n", depth, (unsigned long long)rip);
+}
+
+void backtrace_print(unsigned long rbp, unsigned long rip)
+{
+	uint64_t next, ret;
+
+	log_printf(LOG_EMERG, "backtrace:\n");
+	print_frame(0, rip);
+	for (int depth = 1; depth < 20 && rbp; depth++) {
+		if ((rbp & 7) || probe_read_u64((void *)rbp, &next) ||
+		    probe_read_u64((void *)(rbp + 8), &ret))
+			break;
+		if (ret < (uint64_t)__text_start || ret >= (uint64_t)__text_end)
+			break;
+		print_frame(depth, ret);
+		if (next <= rbp)
+			break;
+		rbp = next;
+	}
+}
+
+void panic(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	int me;
+	int expected = -1;
+
+	irq_disable();
+	me = this_cpu() ? (int)this_cpu_id() : 0;
+	if (!__atomic_compare_exchange_n(&panic_cpu, &expected, me, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST)) {
+		if (expected != me)
+			halt_forever();
+		console_write("PANIC: nested panic\n", 20);
+		halt_forever();
+	}
+	console_break_lock();
+	if (smp_lapic_ready)
+		lapic_send_ipi_all_but_self(ICR_NMI);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_printf(LOG_EMERG, "on CPU %d: %s\n", me, msg);
+	backtrace_print((unsigned long)__builtin_frame_address(0),
+			(unsigned long)__builtin_return_address(0));
+	log_printf(LOG_EMERG, "system halted\n");
+	if (platform_test_mode)
+		platform_exit(PLATFORM_EXIT_FAIL);
+	halt_forever();
+	__builtin_unreachable();
+}

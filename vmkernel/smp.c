@@ -1,0 +1,278 @@
+/*
+ * Application-processor start-up and cross-CPU function calls.
+ *
+ * Start-up follows the MP/SDM sequence (SDM 3A 8.4.4.1): INIT IPI, 10 ms,
+ * STARTUP IPI, 200 us, STARTUP IPI, then wait up to
+ * CONFIG_AP_START_TIMEOUT_MS for the AP to mark itself online. APs start
+ * one at a time because they share the trampoline page's parameter block.
+ * A CPU that does not come up is reported by APIC ID and left out.
+ *
+ * Cross-CPU calls: each CPU has one call slot (fn, arg, done) guarded by
+ * call_lock of the *target*; the caller fills the slot, sends VEC_CALL_FUNC
+ * and spins on `done` with interrupts enabled, so two CPUs calling each
+ * other at once cannot deadlock.
+ */
+#define pr_fmt(fmt) "smp: " fmt
+#include <errno.h>
+#include <string.h>
+#include <acpi.h>
+#include <apic.h>
+#include <config.h>
+#include <cpu.h>
+#include <kmem.h>
+#include <layout.h>
+#include <log.h>
+#include <paging.h>
+#include <panic.h>
+#include <percpu.h>
+#include <smp.h>
+#include <spinlock.h>
+#include <timer.h>
+#include <trap.h>
+
+/* Offsets inside the trampoline page; must match boot/trampoline.S. */
+#define AP_GDT_PTR	0xf00
+#define AP_FAR32	0xf08
+#define AP_FAR64	0xf10
+#define AP_CR3		0xf18
+#define AP_STACK	0xf20
+#define AP_ENTRY	0xf28
+#define AP_PCPU		0xf30
+#define AP_EFER		0xf38
+#define AP_GDT		0xf40
+
+extern const char ap_trampoline_start[], ap_trampoline_end[];
+extern const char ap_trampoline_pm32[], ap_trampoline_lm64[];
+
+struct call_slot {
+	struct spinlock lock;
+	void (*volatile fn)(void *);
+	void *volatile arg;
+	volatile bool done;
+};
+
+static struct call_slot call_slots[CONFIG_MAX_CPUS];
+
+static void *alloc_stack(size_t size)
+{
+	unsigned order = 0;
+	uint64_t pa;
+
+	while ((PAGE_SIZE_4K << order) < size)
+		order++;
+	pa = page_alloc(order);
+	return pa ? (char *)phys_to_virt(pa) + (PAGE_SIZE_4K << order) : NULL;
+}
+
+static int alloc_cpu_stacks(struct pcpu *p)
+{
+	p->kstack_top = alloc_stack(KSTACK_SIZE);
+	for (int i = 1; i <= IST_COUNT; i++)
+		p->ist_top[i] = alloc_stack(IST_STACK_SIZE);
+	if (!p->kstack_top || !p->ist_top[IST_NMI] || !p->ist_top[IST_DF] || !p->ist_top[IST_MC])
+		return -ENOMEM;
+	return 0;
+}
+
+static void call_ipi(struct trap_frame *tf)
+{
+	struct call_slot *s = &call_slots[this_cpu_id()];
+	void (*fn)(void *) = s->fn;
+
+	(void)tf;
+	if (fn) {
+		s->fn = NULL;
+		fn(s->arg);
+		this_cpu()->ipi_count++;
+		__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	}
+}
+
+static void wake_ipi(struct trap_frame *tf)
+{
+	(void)tf;
+}
+
+void ap_entry(struct pcpu *p);
+void ap_entry(struct pcpu *p)
+{
+	pcpu_init_self(p);
+	trap_load_idt();
+	lapic_init_cpu();
+	lapic_timer_periodic(CONFIG_TIMER_HZ);
+	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
+	smp_idle();
+}
+
+static void trampoline_setup(uint8_t *page, uint64_t base)
+{
+	uint64_t *gdt = (uint64_t *)(page + AP_GDT);
+
+	memcpy(page, ap_trampoline_start, ap_trampoline_end - ap_trampoline_start);
+	gdt[0] = 0;
+	gdt[1] = 0x00cf9a000000ffffULL;	/* 0x08: 32-bit code */
+	gdt[2] = 0x00cf92000000ffffULL;	/* 0x10: data */
+	gdt[3] = 0x00af9a000000ffffULL;	/* 0x18: 64-bit code */
+	*(uint16_t *)(page + AP_GDT_PTR) = 4 * 8 - 1;
+	*(uint32_t *)(page + AP_GDT_PTR + 2) = base + AP_GDT;
+	*(uint32_t *)(page + AP_FAR32) = base + (uint64_t)ap_trampoline_pm32;
+	*(uint16_t *)(page + AP_FAR32 + 4) = 0x08;
+	*(uint32_t *)(page + AP_FAR64) = base + (uint64_t)ap_trampoline_lm64;
+	*(uint16_t *)(page + AP_FAR64 + 4) = 0x18;
+	*(uint64_t *)(page + AP_CR3) = paging_kernel_cr3();
+	*(uint64_t *)(page + AP_EFER) = rdmsr(MSR_IA32_EFER) & (EFER_LME | EFER_NXE);
+	*(uint64_t *)(page + AP_ENTRY) = (uint64_t)ap_entry;
+}
+
+static bool start_one(uint8_t *page, uint64_t base, struct pcpu *p)
+{
+	uint64_t deadline;
+
+	*(uint64_t *)(page + AP_STACK) = (uint64_t)p->kstack_top;
+	*(uint64_t *)(page + AP_PCPU) = (uint64_t)p;
+	barrier();
+	lapic_write(LAPIC_ESR, 0);
+	lapic_send_ipi(p->apic_id, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+	lapic_wait_icr_idle();
+	mdelay(10);
+	for (int i = 0; i < 2; i++) {
+		lapic_send_ipi(p->apic_id, ICR_STARTUP | (uint32_t)(base >> 12));
+		lapic_wait_icr_idle();
+		udelay(200);
+		if (__atomic_load_n(&p->online, __ATOMIC_ACQUIRE))
+			return true;
+	}
+	deadline = time_ns() + CONFIG_AP_START_TIMEOUT_MS * 1000000ULL;
+	while (time_ns() < deadline) {
+		if (__atomic_load_n(&p->online, __ATOMIC_ACQUIRE))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+static int register_cpus(const struct acpi_info *ai, uint32_t bsp_apic)
+{
+	unsigned n = 1;
+
+	pcpu_array[0].apic_id = bsp_apic;
+	for (uint32_t i = 0; i < ai->cpu_count; i++) {
+		const struct acpi_cpu *c = &ai->cpus[i];
+
+		if (!c->enabled || c->apic_id == bsp_apic)
+			continue;
+		if (n == CONFIG_MAX_CPUS) {
+			pr_warn("more than %d CPUs: APIC ID %u and later are not used\n",
+				CONFIG_MAX_CPUS, c->apic_id);
+			break;
+		}
+		if (c->apic_id > 0xfe && !lapic_is_x2apic()) {
+			pr_warn("CPU with APIC ID %u needs x2APIC mode: not started\n", c->apic_id);
+			continue;
+		}
+		pcpu_array[n].id = n;
+		pcpu_array[n].apic_id = c->apic_id;
+		n++;
+	}
+	pcpu_count = n;
+	return 0;
+}
+
+unsigned smp_start_aps(const struct acpi_info *ai)
+{
+	uint64_t base = kmem_low_page();
+	uint8_t *page;
+
+	for (unsigned i = 0; i < CONFIG_MAX_CPUS; i++)
+		spin_init(&call_slots[i].lock, "smp_call");
+	irq_register(VEC_CALL_FUNC, call_ipi);
+	irq_register(VEC_WAKE, wake_ipi);
+	register_cpus(ai, lapic_id());
+	if (pcpu_count == 1)
+		return 1;
+	if (!base) {
+		pr_err("no free page below 1 MiB for the AP trampoline: running on 1 CPU\n");
+		pcpu_count = 1;
+		return 1;
+	}
+	if (paging_map_identity_page(base)) {
+		pr_err("cannot map the AP trampoline: running on 1 CPU\n");
+		pcpu_count = 1;
+		return 1;
+	}
+	page = phys_to_virt(base);
+	trampoline_setup(page, base);
+	for (unsigned i = 1; i < pcpu_count; i++) {
+		struct pcpu *p = &pcpu_array[i];
+
+		if (alloc_cpu_stacks(p)) {
+			pr_err("CPU %u (APIC ID %u): no memory for its stacks\n", i, p->apic_id);
+			continue;
+		}
+		if (!start_one(page, base, p))
+			pr_err("CPU %u (APIC ID %u) did not start (ESR %#x)\n", i, p->apic_id,
+			       lapic_read(LAPIC_ESR));
+	}
+	return pcpu_online_count();
+}
+
+int smp_call(unsigned cpu, void (*fn)(void *), void *arg)
+{
+	struct call_slot *s;
+	uint64_t deadline;
+	unsigned long flags;
+
+	if (cpu >= pcpu_count || !pcpu_array[cpu].online)
+		return -ENODEV;
+	if (cpu == this_cpu_id()) {
+		flags = irq_save();
+		fn(arg);
+		irq_restore(flags);
+		return 0;
+	}
+	s = &call_slots[cpu];
+	spin_lock(&s->lock);
+	s->arg = arg;
+	s->done = false;
+	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
+	lapic_send_ipi(pcpu_array[cpu].apic_id, ICR_FIXED | VEC_CALL_FUNC);
+	deadline = time_ns() + 5000000000ULL;
+	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+		if (time_ns() > deadline) {
+			s->fn = NULL;
+			spin_unlock(&s->lock);
+			pr_err("CPU %u did not answer a call IPI in 5 s\n", cpu);
+			return -ETIMEDOUT;
+		}
+		cpu_relax();
+	}
+	spin_unlock(&s->lock);
+	return 0;
+}
+
+int smp_call_all(void (*fn)(void *), void *arg)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < pcpu_count; i++) {
+		if (pcpu_array[i].online) {
+			int e = smp_call(i, fn, arg);
+
+			if (e)
+				err = e;
+		}
+	}
+	return err;
+}
+
+void smp_wake(unsigned cpu)
+{
+	if (cpu < pcpu_count && pcpu_array[cpu].online)
+		lapic_send_ipi(pcpu_array[cpu].apic_id, ICR_FIXED | VEC_WAKE);
+}
+
+void smp_idle(void)
+{
+	for (;;)
+		cpu_safe_halt();
+}

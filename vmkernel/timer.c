@@ -1,0 +1,135 @@
+/*
+ * Time base. The TSC is measured once at boot against a fixed-frequency
+ * reference: the ACPI PM timer (3.579545 MHz) when the FADT gives one,
+ * else PIT channel 2 (1.193182 MHz) gated through port 0x61. The LAPIC
+ * timer is then measured against the TSC. Every CPU takes the periodic
+ * tick on VEC_LAPIC_TIMER.
+ */
+#define pr_fmt(fmt) "timer: " fmt
+#include <apic.h>
+#include <config.h>
+#include <cpu.h>
+#include <log.h>
+#include <percpu.h>
+#include <timer.h>
+#include <trap.h>
+
+#define PM_TIMER_HZ	3579545ULL
+#define PIT_HZ		1193182ULL
+#define CALIB_MS	50
+
+static uint64_t tsc_freq;	/* set once on the BSP before any AP starts */
+static uint64_t tsc_boot;
+static uint16_t pm_port;
+static bool pm_32bit;
+static const char *calib_source = "none";
+
+void lapic_timer_calibrate(void);
+
+void timer_set_pm_timer(uint16_t port, bool is_32bit);
+void timer_set_pm_timer(uint16_t port, bool is_32bit)
+{
+	pm_port = port;
+	pm_32bit = is_32bit;
+}
+
+uint64_t tsc_hz(void)
+{
+	return tsc_freq;
+}
+
+uint64_t time_ns(void)
+{
+	uint64_t d;
+
+	if (!tsc_freq)
+		return 0;
+	d = rdtsc() - tsc_boot;
+	return d / tsc_freq * 1000000000ULL + d % tsc_freq * 1000000000ULL / tsc_freq;
+}
+
+void udelay(uint64_t us)
+{
+	uint64_t start = rdtsc(), ticks = tsc_freq * us / 1000000ULL;
+
+	while (rdtsc() - start < ticks)
+		cpu_relax();
+}
+
+void mdelay(uint64_t ms)
+{
+	udelay(ms * 1000);
+}
+
+const char *timer_calibration_source(void)
+{
+	return calib_source;
+}
+
+static uint64_t calibrate_pm_timer(void)
+{
+	uint32_t mask = pm_32bit ? 0xffffffffU : 0xffffffU;
+	uint32_t want = PM_TIMER_HZ * CALIB_MS / 1000, p0, p1;
+	uint64_t t0, t1;
+
+	p0 = inl(pm_port) & mask;
+	t0 = rdtsc();
+	do {
+		p1 = inl(pm_port) & mask;
+	} while (((p1 - p0) & mask) < want);
+	t1 = rdtsc();
+	return (t1 - t0) * PM_TIMER_HZ / ((p1 - p0) & mask);
+}
+
+static uint64_t calibrate_pit(void)
+{
+	uint16_t count = PIT_HZ * CALIB_MS / 1000;
+	uint64_t t0, t1;
+	uint8_t ctl = (inb(0x61) & ~0x02) | 0x01;	/* gate on, speaker off */
+
+	outb(0x61, ctl & ~0x01);
+	outb(0x43, 0xb0);		/* channel 2, lo/hi, mode 0 */
+	outb(0x42, count & 0xff);
+	outb(0x42, count >> 8);
+	outb(0x61, ctl);		/* rising gate starts the count */
+	t0 = rdtsc();
+	for (uint64_t spins = 0; !(inb(0x61) & 0x20); spins++) {
+		if (spins > 100000000ULL)
+			return 0;
+	}
+	t1 = rdtsc();
+	outb(0x61, ctl & ~0x01);
+	return (t1 - t0) * 1000 / CALIB_MS;
+}
+
+static void timer_tick(struct trap_frame *tf)
+{
+	(void)tf;
+	this_cpu()->timer_ticks++;
+}
+
+int timer_init(void)
+{
+	tsc_boot = rdtsc();
+	if (pm_port) {
+		tsc_freq = calibrate_pm_timer();
+		calib_source = "ACPI PM timer";
+	} else {
+		tsc_freq = calibrate_pit();
+		calib_source = "PIT";
+	}
+	if (!tsc_freq) {
+		tsc_freq = 1000000000ULL;
+		calib_source = "nothing (no PM timer, PIT did not count): assuming 1 GHz";
+		pr_err("TSC calibration failed; times are wrong\n");
+	}
+	lapic_timer_calibrate();
+	irq_register(VEC_LAPIC_TIMER, timer_tick);
+	pr_info("TSC %llu.%03llu MHz (%s, calibrated against the %s), LAPIC timer %llu kHz\n",
+		(unsigned long long)(tsc_freq / 1000000),
+		(unsigned long long)(tsc_freq / 1000 % 1000),
+		cpuid(0x80000000, 0).eax >= 0x80000007 &&
+		(cpuid(0x80000007, 0).edx & CPUID87_EDX_INVARIANT_TSC) ? "invariant" : "not invariant",
+		calib_source, (unsigned long long)(lapic_timer_freq() / 1000));
+	return 0;
+}
