@@ -17,6 +17,14 @@ NM := $(CROSS_COMPILE)nm
 HOSTCC ?= gcc
 
 B := build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+msg =
+endif
 KERNEL_CMDLINE ?= console=com1,screen
 TEST_CMDLINE ?= console=com1,screen test=all
 FONT ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
@@ -40,41 +48,41 @@ all: deps-build $(B)/vmkernel.elf $(B)/vmkernel.iso
 
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_KERNEL) -MMD -MP -c $< -o $@
+	$(call msg,CC,$<)$(CC) $(CFLAGS_KERNEL) -MMD -MP -c $< -o $@
 
 $(B)/k/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS_KERNEL) -MMD -MP -c $< -o $@
+	$(call msg,AS,$<)$(CC) $(ASFLAGS_KERNEL) -MMD -MP -c $< -o $@
 
 $(B)/k/font.o: $(FONT)
 	@mkdir -p $(dir $@)
-	gzip -dc $< > $(B)/k/font.psf
-	cd $(B)/k && $(OBJCOPY) -I binary -O elf64-x86-64 -B i386:x86-64 \
+	$(call msg,FONT,$<)gzip -dc $< > $(B)/k/font.psf
+	$(Q)cd $(B)/k && $(OBJCOPY) -I binary -O elf64-x86-64 -B i386:x86-64 \
 		--rename-section .data=.rodata,alloc,load,readonly,data,contents font.psf font.o
 
 # Two-pass link: the second pass embeds the symbol table used by backtraces.
 $(B)/k/ksyms0.S:
 	@mkdir -p $(dir $@)
-	sh tools/gensyms.sh /dev/null > $@
+	$(Q)sh tools/gensyms.sh /dev/null > $@
 
 $(B)/vmkernel.pass1.elf: $(KOBJ) $(B)/k/ksyms0.o linker.ld
-	$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms0.o
+	$(call msg,LD,$@)$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms0.o
 
 $(B)/k/ksyms.S: $(B)/vmkernel.pass1.elf tools/gensyms.sh
-	$(NM) -n $< | sh tools/gensyms.sh - > $@
+	$(Q)$(NM) -n $< | sh tools/gensyms.sh - > $@
 
 $(B)/vmkernel.elf: $(KOBJ) $(B)/k/ksyms.o linker.ld
-	$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms.o
-	sh tools/check-elf.sh $@ $(B)/vmkernel.pass1.elf
+	$(call msg,LD,$@)$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms.o
+	$(Q)NM=$(NM) sh tools/check-elf.sh $@ $(B)/vmkernel.pass1.elf
 
 $(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh
-	sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
+	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
 
 $(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh
-	sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
+	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
 
 pxe: deps-build $(B)/vmkernel.elf
-	sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
+	$(Q)sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
 
 # ---- host unit tests (cmocka, ASan + UBSan) ----
 UNIT_TESTS :=
@@ -86,20 +94,20 @@ UNIT_BINS := $(patsubst %,$(B)/unit/%,$(UNIT_TESTS))
 .SECONDEXPANSION:
 $(B)/unit/%: $$($$*_SRCS) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(UNIT_CFLAGS) $($*_SRCS) -lcmocka -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(UNIT_CFLAGS) $($*_SRCS) -lcmocka -o $@
 
 unit: deps-test $(UNIT_BINS)
-	sh tests/run-unit.sh $(UNIT_BINS)
+	$(Q)sh tests/run-unit.sh $(UNIT_BINS)
 
 check: deps-test $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS)
-	$(MAKE) --no-print-directory pxe
-	sh tests/check.sh $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory pxe
+	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run $(B)/vmkernel.elf $(B)/vmkernel.iso
-	sh tools/run.sh $(B)/vmkernel.iso
+	$(Q)sh tools/run.sh $(B)/vmkernel.iso
 
 bench: deps-test $(B)/vmkernel.elf $(B)/vmkernel-test.iso
-	sh tools/bench.sh
+	$(Q)sh tools/bench.sh
 
 deps deps-test:
 	@sh tools/deps.sh test

@@ -21,10 +21,12 @@ struct initcall {
 	int level;
 };
 
+/* The section holds pointers: 8-byte entries the compiler never pads. */
 #define INIT_LEVEL(func, lvl)						\
-	static const struct initcall __initcall_##func			\
-	__attribute__((used, section(".initcall." #lvl))) = {		\
-		.fn = func, .name = #func, .level = lvl }
+	static const struct initcall __initcall_##func = {		\
+		.fn = func, .name = #func, .level = lvl };		\
+	static const struct initcall *const __initcall_ptr_##func	\
+	__attribute__((used, section(".initcall." #lvl))) = &__initcall_##func
 
 /* Runs every init function of a level; a failure is logged and the boot goes on. */
 void init_run_level(int level);

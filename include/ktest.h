@@ -23,9 +23,10 @@ struct ktest {
 
 #define KTEST(tname)							\
 	static void ktest_fn_##tname(struct ktest_ctx *ctx);		\
-	static const struct ktest __ktest_##tname			\
-	__attribute__((used, section(".ktest." #tname))) = {		\
+	static const struct ktest __ktest_##tname = {			\
 		.name = #tname, .fn = ktest_fn_##tname };		\
+	static const struct ktest *const __ktest_ptr_##tname		\
+	__attribute__((used, section(".ktest." #tname))) = &__ktest_##tname; \
 	static void ktest_fn_##tname(struct ktest_ctx *ctx __attribute__((unused)))
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)

@@ -13,6 +13,9 @@ struct acpi_info;
 unsigned smp_start_aps(const struct acpi_info *ai);
 /* Run fn(arg) on CPU `cpu` and wait for it to finish; -ETIMEDOUT if it never ran. */
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg);
+/* Start fn(arg) on another CPU without waiting; pair with smp_call_wait(cpu). */
+int smp_call_async(unsigned cpu, void (*fn)(void *), void *arg);
+int smp_call_wait(unsigned cpu);
 /* Run fn(arg) on every online CPU (this one included), waiting for all. */
 int smp_call_all(void (*fn)(void *), void *arg);
 /* Wake a halted CPU with an IPI. */

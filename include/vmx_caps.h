@@ -84,6 +84,19 @@ struct vmx_caps {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 
+/* Optional MSRs that exist given what has been read so far (SDM 3D A.3.3, A.10, A.11). */
+#define VMX_WANT_PROCBASED2	(1U << 0)	/* primary controls allow secondary ones */
+#define VMX_WANT_EPT_VPID_CAP	(1U << 1)	/* secondary controls allow EPT or VPID */
+#define VMX_WANT_VMFUNC		(1U << 2)	/* secondary controls allow VM functions */
+#define VMX_WANT_TRUE_CTLS	(1U << 3)	/* IA32_VMX_BASIC bit 55: TRUE_* MSRs exist */
+
+/*
+ * Which optional MSRs exist, judged from what has been read so far. The probe
+ * calls it after BASIC (for TRUE_*), after the control MSRs (PROCBASED2), and
+ * after PROCBASED2 with has_procbased2 set (EPT_VPID_CAP, VMFUNC).
+ */
+unsigned int vmx_msrs_want(const struct vmx_msrs *m);
+
 /*
  * Decode raw MSR values. Always fills *out (status and reason included).
  * Returns 0 for VMX_OK, -ENODEV for VMX_NO_CPUID, -EPERM for

@@ -5,10 +5,15 @@
 # more logging without editing anything.
 set -eu
 out=$1 kernel=$2 cmdline=$3 timeout=$4
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/boot/grub"
-cp "$kernel" "$dir/boot/vmkernel.elf"
-sh "$(dirname "$0")/grubcfg.sh" "$cmdline" "$timeout" /boot/vmkernel.elf > "$dir/boot/grub/grub.cfg"
-grub-mkrescue -o "$out.tmp" "$dir" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
-mv "$out.tmp" "$out"
+src=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$src" "$work"' EXIT
+mkdir -p "$src/boot/grub"
+cp "$kernel" "$src/boot/vmkernel.elf"
+sh "$(dirname "$0")/grubcfg.sh" "$cmdline" "$timeout" /boot/vmkernel.elf > "$src/boot/grub/grub.cfg"
+if ! grub-mkrescue -o "$work/image.iso" "$src" >"$work/log" 2>&1; then
+	cat "$work/log" >&2
+	echo "mkiso: grub-mkrescue failed for $out (its output is above)" >&2
+	exit 1
+fi
+mv "$work/image.iso" "$out"

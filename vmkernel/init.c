@@ -3,11 +3,12 @@
 #include <init.h>
 #include <log.h>
 
-extern const struct initcall __initcall_start[], __initcall_end[];
+extern const struct initcall *const __initcall_start[], *const __initcall_end[];
 
 void init_run_level(int level)
 {
-	for (const struct initcall *c = __initcall_start; c < __initcall_end; c++) {
+	for (const struct initcall *const *p = __initcall_start; p < __initcall_end; p++) {
+		const struct initcall *c = *p;
 		int err;
 
 		if (c->level != level)

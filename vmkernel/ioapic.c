@@ -138,6 +138,8 @@ int ioapic_mask(uint32_t gsi, bool masked)
 
 void pic_disable(void)
 {
+	outb(0x21, 0xff);	/* mask first: ICW1 below clears the mask registers */
+	outb(0xa1, 0xff);
 	/* ICW1-4: remap to VEC_IRQ_BASE so a stray IRQ is not taken for an exception. */
 	outb(0x20, 0x11);
 	outb(0xa0, 0x11);

@@ -11,7 +11,7 @@
 #include <ktest.h>
 #include <log.h>
 
-extern const struct ktest __ktest_start[], __ktest_end[];
+extern const struct ktest *const __ktest_start[], *const __ktest_end[];
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)
 {
@@ -53,8 +53,8 @@ static int unknown_names(const char *spec)
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		bool found = false;
 
-		for (const struct ktest *t = __ktest_start; t < __ktest_end; t++)
-			found |= strlen(t->name) == n && !strncmp(t->name, p, n);
+		for (const struct ktest *const *t = __ktest_start; t < __ktest_end; t++)
+			found |= strlen((*t)->name) == n && !strncmp((*t)->name, p, n);
 		if (!found && n) {
 			pr_err("no test named '%.*s'\n", (int)n, p);
 			bad++;
@@ -68,7 +68,8 @@ int ktest_run(const char *spec)
 {
 	int passed = 0, failed = unknown_names(spec);
 
-	for (const struct ktest *t = __ktest_start; t < __ktest_end; t++) {
+	for (const struct ktest *const *tp = __ktest_start; tp < __ktest_end; tp++) {
+		const struct ktest *t = *tp;
 		struct ktest_ctx ctx = { .name = t->name };
 
 		if (!selected(spec, t->name))

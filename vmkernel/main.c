@@ -238,8 +238,6 @@ static void platform_setup(void)
 		timer_set_pm_timer((uint16_t)acpi.fadt.pm_timer.address, acpi.fadt.pm_timer_32bit);
 	if (lapic_init_bsp(have_acpi ? acpi.lapic_phys : 0))
 		fail_boot("no local APIC");
-	if (!have_acpi || acpi.pcat_compat)
-		pic_disable();
 	for (uint32_t i = 0; have_acpi && i < acpi.ioapic_count; i++)
 		ioapic_add(acpi.ioapics[i].id, acpi.ioapics[i].phys, acpi.ioapics[i].gsi_base);
 	timer_init();
@@ -267,6 +265,12 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	int err;
 
 	bsp_percpu_init();
+	/*
+	 * Mask the 8259s before anything touches the LAPIC: an IRQ the firmware
+	 * left pending must be withdrawn while LINT0 still listens, or the CPU
+	 * may later take it with no vector to show for it.
+	 */
+	pic_disable();
 	console_early_init(0x3f8);
 	trap_init();
 	if (!mb2_magic_ok(magic))

@@ -216,27 +216,27 @@ unsigned smp_start_aps(const struct acpi_info *ai)
 	return pcpu_online_count();
 }
 
-int smp_call(unsigned cpu, void (*fn)(void *), void *arg)
+int smp_call_async(unsigned cpu, void (*fn)(void *), void *arg)
 {
 	struct call_slot *s;
-	uint64_t deadline;
-	unsigned long flags;
 
-	if (cpu >= pcpu_count || !pcpu_array[cpu].online)
+	if (cpu >= pcpu_count || !pcpu_array[cpu].online || cpu == this_cpu_id())
 		return -ENODEV;
-	if (cpu == this_cpu_id()) {
-		flags = irq_save();
-		fn(arg);
-		irq_restore(flags);
-		return 0;
-	}
 	s = &call_slots[cpu];
 	spin_lock(&s->lock);
 	s->arg = arg;
 	s->done = false;
 	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
 	lapic_send_ipi(pcpu_array[cpu].apic_id, ICR_FIXED | VEC_CALL_FUNC);
-	deadline = time_ns() + 5000000000ULL;
+	return 0;
+}
+
+int smp_call_wait(unsigned cpu)
+{
+	struct call_slot *s = &call_slots[cpu];
+	uint64_t deadline = time_ns() + 5000000000ULL;
+
+	ASSERT(spin_held_by_me(&s->lock));
 	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
 		if (time_ns() > deadline) {
 			s->fn = NULL;
@@ -248,6 +248,21 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg)
 	}
 	spin_unlock(&s->lock);
 	return 0;
+}
+
+int smp_call(unsigned cpu, void (*fn)(void *), void *arg)
+{
+	unsigned long flags;
+	int err;
+
+	if (cpu < pcpu_count && cpu == this_cpu_id()) {
+		flags = irq_save();
+		fn(arg);
+		irq_restore(flags);
+		return 0;
+	}
+	err = smp_call_async(cpu, fn, arg);
+	return err ? err : smp_call_wait(cpu);
 }
 
 int smp_call_all(void (*fn)(void *), void *arg)

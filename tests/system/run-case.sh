@@ -1,0 +1,85 @@
+#!/bin/sh
+# run-case.sh NAME EMULATOR CPUS MEM_MB BOOT FIRMWARE
+# Boot the test image one way, then judge the serial log: every CPU came
+# up, the memory size and the VT-x verdict are right for this machine, the
+# in-kernel tests all ran and passed, nothing panicked. Prints one line,
+# "PASS NAME" or "FAIL NAME: why", followed by the log's tail on failure.
+set -u
+name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/build/system
+mkdir -p "$out"
+log=$out/$name.serial
+iso=$top/build/vmkernel-test.iso
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tmo=${SYSTEM_TIMEOUT:-180}
+: > "$log"
+
+qemu_run() {
+	set -- -machine pc -accel tcg -cpu max -smp "$cpus" -m "$mem" -display none \
+		-serial "file:$log" -monitor none -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4
+	if [ "$fw" = uefi ]; then
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
+		set -- "$@" -machine q35 \
+			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+			-drive if=pflash,format=raw,file="$work/vars.fd"
+	fi
+	case $boot in
+	cdrom) set -- "$@" -cdrom "$iso" ;;
+	usb) set -- "$@" -device qemu-xhci,id=xhci \
+		-drive if=none,id=stick,format=raw,readonly=on,file="$iso" \
+		-device usb-storage,bus=xhci.0,drive=stick,bootindex=1 ;;
+	pxe)
+		cp -r "$top/build/pxe" "$work/tftp"
+		sh "$top/tools/grubcfg.sh" "console=com1,screen test=all" 0 /boot/vmkernel.elf \
+			> "$work/tftp/boot/grub/grub.cfg"
+		set -- "$@" -boot n -netdev user,id=n0,tftp="$work/tftp",bootfile=boot/grub/i386-pc/core.0 \
+			-device e1000,netdev=n0 ;;
+	esac
+	timeout -k 5 "$tmo" qemu-system-x86_64 "$@" >"$work/qemu.out" 2>&1
+	status=$?
+	cat "$work/qemu.out" >> "$log.emulator"
+}
+
+fail() {
+	echo "FAIL $name: $*"
+	tail -25 "$log" | sed 's/^/    | /'
+	exit 1
+}
+
+rm -f "$log.emulator"
+case $emu in
+qemu) qemu_run ;;
+bochs) sh "$top/tools/run-bochs.sh" "$iso" "$log" "$cpus" "$mem" "$tmo"; status=$? ;;
+*) fail "unknown emulator $emu" ;;
+esac
+
+[ "$status" -eq 124 ] && fail "timed out after ${tmo}s"
+grep -q "PANIC" "$log" && fail "the kernel panicked"
+if [ "$emu" = qemu ] && [ "$status" -ne 1 ]; then
+	fail "QEMU exit status $status, expected 1 (debug-exit with 0 = tests passed)"
+fi
+grep -q "smp: $cpus of $cpus CPUs online" "$log" || fail "expected $cpus of $cpus CPUs online"
+ram=$(sed -n 's/.*memory: \([0-9]*\) MiB RAM.*/\1/p' "$log" | head -1)
+[ -n "$ram" ] || fail "no memory report"
+# The firmware keeps a little for itself; at least 90% must be reported.
+[ "$ram" -le "$mem" ] && [ $((ram * 10)) -ge $((mem * 9)) ] ||
+	fail "memory reported $ram MiB for a $mem MiB machine"
+if [ "$fw" = uefi ]; then
+	grep -q "booting on .*(UEFI)" "$log" || fail "did not report a UEFI boot"
+else
+	grep -q "booting on .*(BIOS)" "$log" || fail "did not report a BIOS boot"
+fi
+if [ "$emu" = bochs ]; then
+	grep -q "vmx: VT-x on $cpus/$cpus CPUs: .*EPT (.*VPID.*unrestricted guest.*preemption timer" "$log" ||
+		fail "VT-x summary missing or lacks EPT/VPID/unrestricted guest/preemption timer"
+else
+	grep -q "vmx: no VT-x" "$log" || fail "QEMU TCG must report no VT-x"
+	grep -q "booting on QEMU TCG" "$log" || fail "platform not identified as QEMU TCG"
+fi
+want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c 2>/dev/null | grep -c '^KTEST(')
+grep -q "ktest: $want passed, 0 failed" "$log" ||
+	fail "in-kernel tests: expected '$want passed, 0 failed', got '$(grep -o 'ktest: [0-9]* passed, [0-9]* failed' "$log")'"
+echo "PASS $name"
