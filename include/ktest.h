@@ -51,6 +51,9 @@ void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *f
 		}							\
 	} while (0)
 
+/* crashtest=fault|panic: crash on the last-started CPU (CPU 1 if any) on purpose. */
+int ktest_crash(const char *how);
+
 /* Run the tests the spec selects ("all" or a comma list); returns failures. */
 int ktest_run(const char *spec);
 

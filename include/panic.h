@@ -9,6 +9,8 @@
 #include <stdbool.h>
 
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* For callers that already printed the backtrace that matters (exceptions). */
+void panic_no_backtrace(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 bool panic_in_progress(void);
 /* Called from the NMI handler: if another CPU panicked, halt here forever. */
 void panic_stop_if_requested(void);

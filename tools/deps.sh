@@ -4,7 +4,7 @@
 # exact command to run and fail.
 set -eu
 build="gcc make binutils gzip grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools console-setup-linux"
-emu="qemu-system-x86 qemu-utils ovmf ipxe-qemu seabios bochs bochsbios vgabios bochs-x"
+emu="qemu-system-x86 qemu-utils ovmf ipxe-qemu seabios bochs bochsbios vgabios"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $emu libcmocka-dev" ;;

@@ -12,6 +12,7 @@
 #include <kmem.h>
 #include <ktest.h>
 #include <paging.h>
+#include <panic.h>
 #include <percpu.h>
 #include <platform.h>
 #include <smp.h>
@@ -250,4 +251,38 @@ KTEST(exception_recovery)
 	KT_ASSERT_EQ(probe_read_u64((void *)0x8000000000000000ULL, &v), -EFAULT);
 	KT_ASSERT_EQ(probe_read_u64(&x, &v), 0);
 	KT_ASSERT_EQ(v, x);
+}
+
+/*
+ * crashtest=<how> on the command line: deliberately crash after boot so a
+ * system test can check what a person would see (the report, the backtrace,
+ * every CPU stopped). Not a ktest: it never returns.
+ */
+static void crash_fault(void *arg)
+{
+	(void)arg;
+	*(volatile uint64_t *)0xdead0000ULL = 1;
+}
+
+static void crash_panic(void *arg)
+{
+	panic("crash test requested (%s)", (const char *)arg);
+}
+
+int ktest_crash(const char *how)
+{
+	unsigned target = pcpu_count > 1 ? 1 : 0;
+	void (*fn)(void *);
+
+	if (!strcmp(how, "fault"))
+		fn = crash_fault;
+	else if (!strcmp(how, "panic"))
+		fn = crash_panic;
+	else
+		return -EINVAL;
+	if (target)
+		return smp_call_async(target, fn, (void *)how) ? -ENODEV :
+		       (smp_call_wait(target), -ETIMEDOUT);
+	fn((void *)how);
+	return -ETIMEDOUT;
 }

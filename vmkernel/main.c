@@ -143,12 +143,12 @@ static void fill_fb(struct console_params *cp)
 
 static void parse_cmdline(void)
 {
-	static const char *const known[] = { "console", "loglevel", "test", "maxcpus" };
+	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 
 	if (err)
-		pr_err("kernel command line ignored: %s\n", cmd.err);
+		pr_err("kernel command line: %s; the rest of the line is ignored\n", cmd.err);
 	if (!cmdline_get_uint(&cmd, "loglevel", &v))
 		log_set_level(v > LOG_DEBUG ? LOG_DEBUG : (int)v);
 	else if (cmdline_has(&cmd, "loglevel"))
@@ -309,6 +309,13 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	init_run_level(INIT_LATE);
 	pr_info("ready: %u CPUs, %llu MiB RAM\n", pcpu_online_count(),
 		(unsigned long long)(({ struct kmem_stats s; kmem_get_stats(&s); s.ram_bytes; }) >> 20));
+	if (cmdline_get(&cmd, "crashtest")) {
+		const char *how = cmdline_get(&cmd, "crashtest");
+
+		pr_info("crash test '%s' requested on the command line\n", how);
+		if (ktest_crash(how) == -EINVAL)
+			pr_err("crashtest=%s: unknown; use crashtest=fault or crashtest=panic\n", how);
+	}
 	if (platform_test_mode) {
 		const char *spec = cmdline_get(&cmd, "test");
 		int failed = ktest_run(spec && *spec ? spec : "all");

@@ -15,6 +15,7 @@
 #include <panic.h>
 #include <percpu.h>
 #include <platform.h>
+#include <timer.h>
 #include <trap.h>
 
 struct ksym {
@@ -27,6 +28,7 @@ extern const char __ksyms_end[], __text_start[], __text_end[];
 extern bool smp_lapic_ready;
 
 static volatile int panic_cpu = -1;
+static volatile unsigned int panic_stopped;	/* CPUs halted by the panic NMI */
 
 bool panic_in_progress(void)
 {
@@ -43,8 +45,10 @@ static void halt_forever(void)
 
 void panic_stop_if_requested(void)
 {
-	if (panic_cpu >= 0 && panic_cpu != (int)this_cpu_id())
+	if (panic_cpu >= 0 && panic_cpu != (int)this_cpu_id()) {
+		__atomic_fetch_add(&panic_stopped, 1, __ATOMIC_SEQ_CST);
 		halt_forever();
+	}
 }
 
 /* Symbol table emitted by tools/gensyms.sh: a count, then (addr, name) pairs sorted by addr. */
@@ -96,10 +100,10 @@ void backtrace_print(unsigned long rbp, unsigned long rip)
 	}
 }
 
-void panic(const char *fmt, ...)
+static void __attribute__((noreturn)) panic_common(bool trace, const char *fmt, va_list ap)
 {
+	uint64_t *fp = __builtin_frame_address(0);
 	char msg[256];
-	va_list ap;
 	int me;
 	int expected = -1;
 
@@ -115,15 +119,37 @@ void panic(const char *fmt, ...)
 	console_break_lock();
 	if (smp_lapic_ready)
 		lapic_send_ipi_all_but_self(ICR_NMI);
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	log_printf(LOG_EMERG, "on CPU %d: %s\n", me, msg);
-	backtrace_print((unsigned long)__builtin_frame_address(0),
-			(unsigned long)__builtin_return_address(0));
+	if (smp_lapic_ready) {
+		unsigned others = pcpu_online_count() - 1;
+
+		for (int i = 0; i < 1000 && panic_stopped < others; i++)
+			udelay(100);
+		log_printf(LOG_EMERG, "stopped %u of %u other CPUs\n", panic_stopped, others);
+	}
+	/* panic_common <- panic* <- caller: start at the caller of panic*. */
+	if (trace)
+		backtrace_print(((uint64_t *)fp[0])[0], ((uint64_t *)fp[0])[1]);
 	log_printf(LOG_EMERG, "system halted\n");
 	if (platform_test_mode)
 		platform_exit(PLATFORM_EXIT_FAIL);
 	halt_forever();
 	__builtin_unreachable();
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	panic_common(true, fmt, ap);
+}
+
+void panic_no_backtrace(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	panic_common(false, fmt, ap);
 }

@@ -128,7 +128,7 @@ static void __attribute__((noreturn)) fatal_exception(struct trap_frame *tf)
 		       tf->error_code & 16 ? "instruction fetch" : "data");
 	dump_frame(tf);
 	backtrace_print(tf->rbp, tf->rip);
-	panic("unhandled %s at %016llx", name, (unsigned long long)tf->rip);
+	panic_no_backtrace("unhandled %s at %016llx", name, (unsigned long long)tf->rip);
 }
 
 static void handle_exception(struct trap_frame *tf)

@@ -1,11 +1,11 @@
 #!/bin/sh
-# run-case.sh NAME EMULATOR CPUS MEM_MB BOOT FIRMWARE
+# run-case.sh NAME EMULATOR CPUS MEM_MB BOOT FIRMWARE PROFILE
 # Boot the test image one way, then judge the serial log: every CPU came
 # up, the memory size and the VT-x verdict are right for this machine, the
 # in-kernel tests all ran and passed, nothing panicked. Prints one line,
 # "PASS NAME" or "FAIL NAME: why", followed by the log's tail on failure.
 set -u
-name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6
+name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6 profile=${7:-normal}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/system
 mkdir -p "$out"
@@ -15,6 +15,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tmo=${SYSTEM_TIMEOUT:-180}
 : > "$log"
+
+case $profile in
+normal) extra= ;;
+crash) extra="crashtest=fault" ;;
+badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
+*) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
+esac
+if [ -n "$extra" ]; then
+	iso=$work/case.iso
+	sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" "console=com1,screen test=all $extra" 0
+fi
 
 qemu_run() {
 	set -- -machine pc -accel tcg -cpu max -smp "$cpus" -m "$mem" -display none \
@@ -57,6 +68,25 @@ bochs) sh "$top/tools/run-bochs.sh" "$iso" "$log" "$cpus" "$mem" "$tmo"; status=
 esac
 
 [ "$status" -eq 124 ] && fail "timed out after ${tmo}s"
+
+check_crash() {
+	[ "$status" -eq 3 ] || fail "QEMU exit status $status, expected 3 (debug-exit with 1 = failure)"
+	for want in "#PF page fault (vector 14) on CPU 1" "faulting address 00000000dead0000" \
+		"RIP 0008:" "CR2 00000000dead0000" "backtrace:" "crash_fault+" \
+		"PANIC: on CPU 1: unhandled #PF" "stopped 1 of 1 other CPUs" "system halted"; do
+		grep -qF "$want" "$log" || fail "crash report lacks '$want'"
+	done
+	grep -q "ktest: [0-9]* passed" "$log" && fail "tests ran after the crash"
+	echo "PASS $name"
+	exit 0
+}
+[ "$profile" = crash ] && check_crash
+if [ "$profile" = badopts ]; then
+	grep -q "kernel command line: .*=oops.*empty key.*rest of the line is ignored" "$log" ||
+		fail "malformed command line not reported"
+	grep -q "loglevel= needs a number" "$log" || fail "bad loglevel value not reported"
+	grep -q "unknown kernel option 'frobnicate' ignored" "$log" || fail "unknown option not reported"
+fi
 grep -q "PANIC" "$log" && fail "the kernel panicked"
 if [ "$emu" = qemu ] && [ "$status" -ne 1 ]; then
 	fail "QEMU exit status $status, expected 1 (debug-exit with 0 = tests passed)"

@@ -1,0 +1,48 @@
+#!/bin/sh
+# make bench: figures, not pass/fail. Each line says what it measures.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+iso=$top/build/vmkernel-test.iso
+elf=$top/build/vmkernel.elf
+runs=${BENCH_RUNS:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Wall time from starting QEMU (BIOS, TCG, 2 CPUs, 256 MiB) to the "ready:" line.
+boot_once() {
+	log=$work/serial.$1
+	: > "$log"
+	start=$(date +%s%N)
+	timeout -k 5 120 qemu-system-x86_64 -machine pc -accel tcg -cpu max -smp 2 -m 256 \
+		-cdrom "$iso" -display none -serial "file:$log" -monitor none -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 >/dev/null 2>&1 &
+	pid=$!
+	while ! grep -q 'vmkernel: ready:' "$log" 2>/dev/null; do
+		if ! kill -0 $pid 2>/dev/null; then
+			echo "bench: QEMU ended before the ready line" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	end=$(date +%s%N)
+	kill $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	echo $(((end - start) / 1000000))
+}
+
+: > "$work/times"
+i=0
+while [ $i -lt "$runs" ]; do
+	boot_once $i >> "$work/times"
+	i=$((i + 1))
+done
+median=$(sort -n "$work/times" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+all=$(sort -n "$work/times" | tr '\n' ' ')
+kready=$(sed -n 's/^\[ *\([0-9.]*\)\] vmkernel: ready:.*/\1/p' "$work/serial.0" | head -1)
+printf 'boot to ready, QEMU BIOS (TCG, 2 CPUs, 256 MiB), wall seconds, median of %d: %d.%03d  (runs, ms: %s)\n' \
+	"$runs" $((median / 1000)) $((median % 1000)) "$all"
+printf '  of which in the vmkernel (its own clock, from TSC calibration to ready): %s s\n' "$kready"
+size=$(stat -c %s "$elf")
+set -- $(size "$elf" | awk 'NR == 2 { print $1, $2, $3 }')
+printf 'kernel image: %d bytes ELF (text %d, data %d, bss %d bytes)\n' "$size" "$1" "$2" "$3"
+printf 'boot image: %d bytes ISO (GRUB for BIOS and UEFI included)\n' "$(stat -c %s "$iso")"
