@@ -40,8 +40,7 @@ LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
 	$(wildcard vmm/*.c vmm/*.S) \
-	$(wildcard drivers/*/*.c drivers/*.c) \
-	$(wildcard fs/*.c)
+	$(wildcard drivers/*/*.c drivers/*.c)
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
 all: deps-build $(B)/vmkernel.elf $(B)/vmkernel.iso
@@ -75,10 +74,10 @@ $(B)/vmkernel.elf: $(KOBJ) $(B)/k/ksyms.o linker.ld
 	$(call msg,LD,$@)$(LD) $(LDFLAGS_KERNEL) -o $@ $(KOBJ) $(B)/k/ksyms.o
 	$(Q)NM=$(NM) sh tools/check-elf.sh $@ $(B)/vmkernel.pass1.elf
 
-$(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh
+$(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
 
-$(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh
+$(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
 
 pxe: deps-build $(B)/vmkernel.elf

@@ -21,7 +21,21 @@ mb2_header:
 	.long MB2_ARCH_I386
 	.long mb2_header_end - mb2_header
 	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	/* console flags (type 4, optional): EGA text is fine */
+	.balign 8
+	.word 4, 1
+	.long 12
+	.long 2
+	/*
+	 * framebuffer (type 5, optional): any size, 32 bits per pixel preferred.
+	 * Under UEFI GRUB passes the GOP mode; under BIOS grub.cfg asks for text.
+	 */
+	.balign 8
+	.word 5, 1
+	.long 20
+	.long 0, 0, 32
 	/* end tag */
+	.balign 8
 	.word 0, 0
 	.long 8
 mb2_header_end:

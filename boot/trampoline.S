@@ -1,22 +1,13 @@
 /*
  * AP start-up trampoline. smp.c copies this blob to a free page below
- * 1 MiB, fills in struct ap_params at its end (see include/smp_priv...
- * mirrored by AP_* offsets below), and sends INIT-SIPI-SIPI with that
- * page's number as the vector. The AP starts here in real mode with
- * CS = page << 8, IP = 0, and walks up: real mode -> 32-bit protected mode
+ * 1 MiB, fills in the parameter block at its end (include/smp_trampoline.h)
+ * and sends INIT-SIPI-SIPI with that page's number as the vector. The AP
+ * starts here in real mode with CS = page << 8, IP = 0, and walks up: real mode -> 32-bit protected mode
  * -> long mode on the kernel's page tables -> ap_entry(pcpu) in C.
  * The blob is position independent: every absolute address it needs is
  * computed from the page base in %ebx or patched in by smp.c.
  */
-#define AP_GDT_PTR	0xf00	/* u16 limit, u32 base: patched */
-#define AP_FAR32	0xf08	/* u32 offset, u16 selector: patched */
-#define AP_FAR64	0xf10	/* u32 offset, u16 selector: patched */
-#define AP_CR3		0xf18
-#define AP_STACK	0xf20
-#define AP_ENTRY	0xf28
-#define AP_PCPU		0xf30
-#define AP_EFER		0xf38
-#define AP_GDT		0xf40	/* 4 descriptors */
+#include <smp_trampoline.h>
 
 	.section .rodata
 	.balign 16
@@ -39,7 +30,7 @@ ap_trampoline_start:
 
 	.code32
 ap_trampoline_pm32 = . - ap_trampoline_start
-	movw $0x10, %ax
+	movw $AP_GDT_DATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
@@ -59,11 +50,13 @@ ap_trampoline_pm32 = . - ap_trampoline_start
 
 	.code64
 ap_trampoline_lm64 = . - ap_trampoline_start
-	movw $0x10, %ax
+	movw $AP_GDT_DATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
+	movl %ebx, %ebx			/* page base: clear any upper bits */
 	movq AP_STACK(%rbx), %rsp
+	subq $8, %rsp			/* as if called: RSP = 8 mod 16 at entry (SysV ABI) */
 	movq AP_PCPU(%rbx), %rdi
 	xorl %ebp, %ebp
 	jmpq *AP_ENTRY(%rbx)

@@ -5,6 +5,8 @@
  *                        removed once every CPU runs on the kernel's tables,
  *                        so a NULL dereference faults.
  *   0xffff800000000000 - direct map of all physical memory (DIRECT_MAP_BASE).
+ *   0xffffc00000000000 - kernel stacks, each in a STACK_SLOT_SIZE slot whose
+ *                        unmapped bottom pages catch overflows (STACK_AREA_BASE).
  *   0xffffffff80000000 - the kernel image (KERNEL_VMA + physical address).
  */
 #ifndef LAYOUT_H
@@ -14,6 +16,9 @@
 #define KERNEL_PHYS		0x200000
 #define DIRECT_MAP_BASE		0xffff800000000000
 #define DIRECT_MAP_MAX		(1ULL << 46)	/* 64 TiB of physical address space */
+#define STACK_AREA_BASE		0xffffc00000000000
+#define STACK_SLOT_SIZE		0x10000		/* 64 KiB of address space per stack */
+#define STACK_AREA_SLOTS	65536
 #define BOOT_STACK_SIZE		16384
 #define KSTACK_SIZE		16384
 #define IST_STACK_SIZE		8192

@@ -8,6 +8,7 @@
 #define PAGING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <layout.h>
 
@@ -48,6 +49,12 @@ int paging_map_identity_page(uint64_t pa);
 /* After every CPU runs on the kernel tables: unmap the low identity map. */
 void paging_drop_identity(void);
 uint64_t paging_kernel_cr3(void);
+/* A kernel stack of `size` bytes with an unmapped guard below; returns its top. */
+void *paging_alloc_stack(size_t size);
+/* Program this CPU's PAT (entry 1 = write-combining); every CPU calls it. */
+void paging_init_pat(void);
+/* Map [pa, pa+len) of the direct map write-combining (framebuffers). */
+int paging_set_write_combining(uint64_t pa, uint64_t len);
 /* Counts of mappings made, for the boot report. */
 void paging_stats(uint64_t *n1g, uint64_t *n2m, uint64_t *n4k);
 

@@ -12,6 +12,11 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 /* For callers that already printed the backtrace that matters (exceptions). */
 void panic_no_backtrace(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 bool panic_in_progress(void);
+/*
+ * Claim the panic before printing a crash report (stops the other CPUs,
+ * takes the console); end with panic() or panic_no_backtrace().
+ */
+void panic_begin(void);
 /* Called from the NMI handler: if another CPU panicked, halt here forever. */
 void panic_stop_if_requested(void);
 void backtrace_print(unsigned long rbp, unsigned long rip);

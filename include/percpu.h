@@ -32,6 +32,7 @@ struct pcpu {
 	bool vmx_ok;			/* VT-x usable on this CPU */
 	uint64_t timer_ticks;		/* periodic LAPIC timer interrupts taken */
 	uint64_t ipi_count;		/* call-function IPIs handled */
+	uint64_t nmi_count;		/* NMIs taken outside a panic (not printed in NMI context) */
 	void *kstack_top;
 	void *ist_top[IST_COUNT + 1];
 	uint64_t gdt[7] __attribute__((aligned(16)));	/* null, code, data, TSS (2), spare */

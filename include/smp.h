@@ -9,9 +9,15 @@
 
 struct acpi_info;
 
-/* Start every enabled CPU the MADT lists; returns how many are online (BSP included). */
-unsigned smp_start_aps(const struct acpi_info *ai);
-/* Run fn(arg) on CPU `cpu` and wait for it to finish; -ETIMEDOUT if it never ran. */
+/*
+ * Start every enabled CPU the MADT lists, at most max_cpus in all (0: no
+ * limit); returns how many are online (BSP included).
+ */
+unsigned smp_start_aps(const struct acpi_info *ai, unsigned max_cpus);
+/*
+ * Run fn(arg) on CPU `cpu` (in its interrupt handler) and wait for it to
+ * finish; -ETIMEDOUT if it never ran. The caller must have interrupts on.
+ */
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg);
 /* Start fn(arg) on another CPU without waiting; pair with smp_call_wait(cpu). */
 int smp_call_async(unsigned cpu, void (*fn)(void *), void *arg);

@@ -45,5 +45,7 @@ struct extable_entry {
 
 /* Read 8 bytes at va; -EFAULT if it faults instead of panicking. */
 int probe_read_u64(const void *va, uint64_t *out);
+/* Write 8 bytes at va; -EFAULT if it faults. */
+int probe_write_u64(void *va, uint64_t v);
 
 #endif

@@ -8,11 +8,16 @@ set default=0
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
+# UEFI: keep the firmware's graphics mode (GOP) and hand it to the kernel.
+# BIOS: stay in VGA text mode; the kernel asks for a framebuffer only as an option.
 if [ "\${grub_platform}" = "efi" ]; then
     insmod efi_gop
     insmod efi_uga
     set gfxpayload=keep
+else
+    set gfxpayload=text
 fi
+export gfxpayload
 menuentry "vmkernel" {
     multiboot2 $kernel $cmdline
     boot

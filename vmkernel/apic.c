@@ -91,7 +91,16 @@ void lapic_init_cpu(void)
 	lapic_write(LAPIC_LVT_LINT1, ICR_NMI);	/* LINT1 is NMI on PCs */
 	lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
 	lapic_write(LAPIC_ESR, 0);
-	lapic_eoi();
+	/* Retire anything the firmware left in service (ISR is 8 x 32 bits at 0x100). */
+	for (int i = 0; i < 256; i++) {
+		bool busy = false;
+
+		for (uint32_t r = 0; r < 8; r++)
+			busy |= lapic_read(0x100 + r * 0x10) != 0;
+		if (!busy)
+			break;
+		lapic_eoi();
+	}
 }
 
 int lapic_wait_icr_idle(void)
@@ -106,26 +115,41 @@ int lapic_wait_icr_idle(void)
 	return -ETIMEDOUT;
 }
 
+/*
+ * A WRMSR to the x2APIC ICR is not serializing: without the fences the IPI
+ * can overtake the stores that tell its target what to do (SDM 3A 11.12.3).
+ */
+static void x2apic_icr_write(uint64_t v)
+{
+	asm volatile("mfence; lfence" ::: "memory");
+	wrmsr(MSR_IA32_X2APIC_BASE + (LAPIC_ICR_LO >> 4), v);
+}
+
+/* The xAPIC ICR is two registers: keep an interrupt from sending between the writes. */
+static void xapic_icr_write(uint32_t hi, uint32_t lo)
+{
+	unsigned long flags = irq_save();
+
+	lapic_wait_icr_idle();
+	lapic_write(LAPIC_ICR_HI, hi);
+	lapic_write(LAPIC_ICR_LO, lo);
+	irq_restore(flags);
+}
+
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr)
 {
-	if (x2apic) {
-		wrmsr(MSR_IA32_X2APIC_BASE + (LAPIC_ICR_LO >> 4), ((uint64_t)apic_id << 32) | icr);
-		return;
-	}
-	lapic_wait_icr_idle();
-	lapic_write(LAPIC_ICR_HI, apic_id << 24);
-	lapic_write(LAPIC_ICR_LO, icr);
+	if (x2apic)
+		x2apic_icr_write(((uint64_t)apic_id << 32) | icr);
+	else
+		xapic_icr_write(apic_id << 24, icr);
 }
 
 void lapic_send_ipi_all_but_self(uint32_t icr)
 {
-	if (x2apic) {
-		wrmsr(MSR_IA32_X2APIC_BASE + (LAPIC_ICR_LO >> 4), icr | ICR_ALL_BUT_SELF);
-		return;
-	}
-	lapic_wait_icr_idle();
-	lapic_write(LAPIC_ICR_HI, 0);
-	lapic_write(LAPIC_ICR_LO, icr | ICR_ALL_BUT_SELF);
+	if (x2apic)
+		x2apic_icr_write(icr | ICR_ALL_BUT_SELF);
+	else
+		xapic_icr_write(0, icr | ICR_ALL_BUT_SELF);
 }
 
 /* ---- timer ---------------------------------------------------------- */
@@ -152,12 +176,16 @@ void lapic_timer_calibrate(void)
 	t1 = rdtsc();
 	timer_hz = (uint64_t)(start - lapic_read(LAPIC_TIMER_CUR)) * tsc_hz() / (t1 - t0);
 	lapic_write(LAPIC_TIMER_INIT, 0);
+	if (!timer_hz)
+		pr_err("the local APIC timer does not count: no timer interrupts on this host\n");
 }
 
 void lapic_timer_periodic(uint32_t hz)
 {
 	uint64_t count = timer_hz / hz;
 
+	if (!timer_hz)
+		return;
 	lapic_write(LAPIC_TIMER_DIV, 0x3);
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
 	lapic_write(LAPIC_TIMER_INIT, count ? (uint32_t)count : 1);
@@ -167,6 +195,8 @@ void lapic_timer_oneshot_ns(uint64_t ns)
 {
 	uint64_t count = timer_hz * ns / 1000000000ULL;
 
+	if (!timer_hz)
+		return;
 	if (count > 0xffffffffULL)
 		count = 0xffffffffULL;
 	lapic_write(LAPIC_TIMER_DIV, 0x3);

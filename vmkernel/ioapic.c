@@ -113,6 +113,11 @@ int ioapic_route(uint32_t gsi, uint8_t vector, uint32_t dest, bool level, bool a
 
 	if (!a)
 		return -ENOENT;
+	if (dest > 0xff) {
+		/* Needs interrupt remapping (VT-d), which the vmkernel does not program yet. */
+		pr_err("GSI %u: cannot target APIC ID %u without interrupt remapping\n", gsi, dest);
+		return -ERANGE;
+	}
 	flags = spin_lock_irqsave(&ioapic_lock);
 	io_write(a, IOREDTBL(pin) + 1, dest << 24);
 	io_write(a, IOREDTBL(pin), lo);

@@ -10,6 +10,7 @@
 #include <config.h>
 #include <cpu.h>
 #include <kmem.h>
+#include <layout.h>
 #include <ktest.h>
 #include <paging.h>
 #include <panic.h>
@@ -251,6 +252,32 @@ KTEST(exception_recovery)
 	KT_ASSERT_EQ(probe_read_u64((void *)0x8000000000000000ULL, &v), -EFAULT);
 	KT_ASSERT_EQ(probe_read_u64(&x, &v), 0);
 	KT_ASSERT_EQ(v, x);
+}
+
+extern const char __text_start[];
+static const uint64_t read_only_word = 0x5afe5afe5afe5afeULL;
+
+KTEST(memory_protection)
+{
+	uint64_t v;
+	char *top = paging_alloc_stack(KSTACK_SIZE);
+	const char *text_alias = phys_to_virt(virt_to_phys(__text_start));
+	const uint64_t *rodata = &read_only_word;
+
+	/* Stacks: usable to the bottom, and the page below is a guard. */
+	KT_ASSERT(top != NULL);
+	KT_ASSERT_EQ(probe_write_u64(top - 8, 1), 0);
+	KT_ASSERT_EQ(probe_write_u64(top - KSTACK_SIZE, 2), 0);
+	KT_ASSERT_EQ(probe_read_u64(top - KSTACK_SIZE - 8, &v), -EFAULT);
+	/* Kernel text and read-only data cannot be written, not even through the direct map. */
+	KT_ASSERT_EQ(probe_read_u64(__text_start, &v), 0);
+	KT_ASSERT_EQ(probe_write_u64((void *)__text_start, v), -EFAULT);
+	KT_ASSERT_EQ(probe_read_u64(text_alias, &v), 0);
+	KT_ASSERT_EQ(probe_write_u64((void *)text_alias, v), -EFAULT);
+	KT_ASSERT_EQ(probe_read_u64(rodata, &v), 0);
+	KT_ASSERT_EQ(v, read_only_word);
+	KT_ASSERT_EQ(probe_write_u64((void *)rodata, v), -EFAULT);
+	KT_ASSERT_EQ(probe_write_u64(phys_to_virt(virt_to_phys(rodata)), v), -EFAULT);
 }
 
 /*

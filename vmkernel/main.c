@@ -53,6 +53,21 @@ static void bsp_percpu_init(void)
 	p->online = true;
 }
 
+/* The boot CPU's exception stacks start static; once pages exist, move them behind guards. */
+static void bsp_guarded_ist_stacks(void)
+{
+	struct pcpu *p = &pcpu_array[0];
+
+	for (int i = 1; i <= IST_COUNT; i++) {
+		void *top = paging_alloc_stack(IST_STACK_SIZE);
+
+		if (top) {
+			p->ist_top[i] = top;
+			p->tss.ist[i - 1] = (uint64_t)top;
+		}
+	}
+}
+
 static void fail_boot(const char *why)
 {
 	log_printf(LOG_EMERG, "cannot boot: %s\n", why);
@@ -107,13 +122,20 @@ static void parse_console(struct console_params *cp)
 	cp->serial_baud = 115200;
 }
 
+static bool booted_by_uefi(void)
+{
+	return mb.has_efi64_systab || mb.has_efi_mmap;
+}
+
 static void fill_fb(struct console_params *cp)
 {
 	const struct mb2_framebuffer *fb = &mb.fb;
 	uint64_t size = (uint64_t)fb->pitch * fb->height;
 
 	if (!mb.has_fb) {
-		/* BIOS boot without a framebuffer tag: assume VGA text. */
+		/* A BIOS boot without a framebuffer tag is in VGA text mode; UEFI has no such thing. */
+		if (booted_by_uefi())
+			return;
 		cp->fb_kind = CONSOLE_FB_EGA_TEXT;
 		cp->fb_virt = phys_to_virt(0xb8000);
 		cp->fb_width = 80;
@@ -245,16 +267,24 @@ static void platform_setup(void)
 		ioapic_total_pins());
 }
 
+static void drop_identity(void *arg)
+{
+	(void)arg;
+	paging_drop_identity();
+}
+
 static void start_cpus(void)
 {
-	unsigned long long maxcpus;
+	unsigned long long maxcpus = 0;
 	unsigned online;
 
-	if (have_acpi && !cmdline_get_uint(&cmd, "maxcpus", &maxcpus) && maxcpus >= 1 &&
-	    maxcpus < acpi.cpu_count)
-		acpi.cpu_count = (uint32_t)maxcpus;	/* first N MADT entries */
-	online = have_acpi ? smp_start_aps(&acpi) : 1;
-	smp_call_all((void (*)(void *))paging_drop_identity, NULL);
+	if (cmdline_has(&cmd, "maxcpus") &&
+	    (cmdline_get_uint(&cmd, "maxcpus", &maxcpus) || maxcpus < 1 || maxcpus > 4096)) {
+		pr_warn("maxcpus= needs a number >= 1; starting every CPU\n");
+		maxcpus = 0;
+	}
+	online = have_acpi ? smp_start_aps(&acpi, (unsigned)maxcpus) : 1;
+	smp_call_all(drop_identity, NULL);
 	pr_info("smp: %u of %u CPUs online\n", online, pcpu_count);
 }
 
@@ -285,6 +315,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	acpi_setup();
 	if (kmem_init())
 		fail_boot("cannot set up physical memory");
+	bsp_guarded_ist_stacks();
 	fill_fb(&cp);
 	console_init(&cp);
 	console_describe(consoles, sizeof(consoles));
@@ -293,7 +324,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	    !(cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR))
 		platform_set_bochs();
 	pr_info("vmkernel %s booting on %s (%s), console: %s\n", VMKERNEL_VERSION,
-		platform_name(), mb.efi64_systab || mb.has_efi_mmap ? "UEFI" : "BIOS", consoles);
+		platform_name(), booted_by_uefi() ? "UEFI" : "BIOS", consoles);
 	pr_info("command line: %s\n", mb.cmdline ? mb.cmdline : "");
 	init_run_level(INIT_EARLY);
 	report_memory();

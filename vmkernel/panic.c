@@ -81,14 +81,19 @@ static void print_frame(int depth, uint64_t rip)
 		log_printf(LOG_EMERG, "  #%d %016llx\n", depth, (unsigned long long)rip);
 }
 
+/* Frames must lie on the stack we started on: above rbp, within one stack's size. */
+#define BACKTRACE_SPAN (64 * 1024)
+
 void backtrace_print(unsigned long rbp, unsigned long rip)
 {
+	unsigned long lo = rbp;
 	uint64_t next, ret;
 
 	log_printf(LOG_EMERG, "backtrace:\n");
 	print_frame(0, rip);
 	for (int depth = 1; depth < 20 && rbp; depth++) {
-		if ((rbp & 7) || probe_read_u64((void *)rbp, &next) ||
+		if ((rbp & 7) || rbp < DIRECT_MAP_BASE || rbp - lo > BACKTRACE_SPAN ||
+		    probe_read_u64((void *)rbp, &next) ||
 		    probe_read_u64((void *)(rbp + 8), &ret))
 			break;
 		if (ret < (uint64_t)__text_start || ret >= (uint64_t)__text_end)
@@ -100,27 +105,40 @@ void backtrace_print(unsigned long rbp, unsigned long rip)
 	}
 }
 
-static void __attribute__((noreturn)) panic_common(bool trace, const char *fmt, va_list ap)
+/*
+ * Take the panic: the first CPU to get here owns it; any other CPU halts.
+ * The owner may come back (an exception report followed by panic()), but a
+ * third entry means the panic path itself faulted: give up quietly.
+ */
+void panic_begin(void)
 {
-	uint64_t *fp = __builtin_frame_address(0);
-	char msg[256];
-	int me;
-	int expected = -1;
+	static int depth;	/* only the owner touches it */
+	int me, expected = -1;
 
 	irq_disable();
 	me = this_cpu() ? (int)this_cpu_id() : 0;
 	if (!__atomic_compare_exchange_n(&panic_cpu, &expected, me, false, __ATOMIC_SEQ_CST,
-					 __ATOMIC_SEQ_CST)) {
-		if (expected != me)
-			halt_forever();
-		console_write("PANIC: nested panic\n", 20);
+					 __ATOMIC_SEQ_CST) && expected != me)
+		halt_forever();
+	if (++depth > 2) {
+		console_write("PANIC: fault inside the panic path\n", 35);
 		halt_forever();
 	}
+	if (depth > 1)
+		return;
 	console_break_lock();
 	if (smp_lapic_ready)
 		lapic_send_ipi_all_but_self(ICR_NMI);
+}
+
+static void __attribute__((noreturn)) panic_common(bool trace, const char *fmt, va_list ap)
+{
+	uint64_t *fp = __builtin_frame_address(0);
+	char msg[256];
+
+	panic_begin();
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_printf(LOG_EMERG, "on CPU %d: %s\n", me, msg);
+	log_printf(LOG_EMERG, "on CPU %d: %s\n", panic_cpu, msg);
 	if (smp_lapic_ready) {
 		unsigned others = pcpu_online_count() - 1;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <cpu.h>
 #include <layout.h>
+#include <paging.h>
 #include <percpu.h>
 
 struct pcpu pcpu_array[CONFIG_MAX_CPUS];
@@ -55,6 +56,7 @@ void pcpu_init_self(struct pcpu *p)
 	p->gdt[5] = 0;
 	p->gdt[6] = 0;
 	load_gdt(p);
+	paging_init_pat();
 	wrmsr(MSR_IA32_GS_BASE, (uint64_t)p);
 	wrmsr(MSR_IA32_KERNEL_GS_BASE, 0);
 }

@@ -26,14 +26,11 @@
 #include <panic.h>
 #include <percpu.h>
 #include <smp.h>
+#include <smp_trampoline.h>
 #include <spinlock.h>
 #include <timer.h>
 #include <trap.h>
 
-/* Offsets inside the trampoline page; must match boot/trampoline.S. */
-#define AP_GDT_PTR	0xf00
-#define AP_FAR32	0xf08
-#define AP_FAR64	0xf10
 #define AP_CR3		0xf18
 #define AP_STACK	0xf20
 #define AP_ENTRY	0xf28
@@ -45,30 +42,20 @@ extern const char ap_trampoline_start[], ap_trampoline_end[];
 extern const char ap_trampoline_pm32[], ap_trampoline_lm64[];
 
 struct call_slot {
-	struct spinlock lock;
+	struct spinlock lock;		/* held by the caller from request to completion */
 	void (*volatile fn)(void *);
 	void *volatile arg;
-	volatile bool done;
+	volatile uint64_t seq;		/* request number, written by the caller */
+	volatile uint64_t done_seq;	/* last request completed, written by the target */
 };
 
 static struct call_slot call_slots[CONFIG_MAX_CPUS];
 
-static void *alloc_stack(size_t size)
-{
-	unsigned order = 0;
-	uint64_t pa;
-
-	while ((PAGE_SIZE_4K << order) < size)
-		order++;
-	pa = page_alloc(order);
-	return pa ? (char *)phys_to_virt(pa) + (PAGE_SIZE_4K << order) : NULL;
-}
-
 static int alloc_cpu_stacks(struct pcpu *p)
 {
-	p->kstack_top = alloc_stack(KSTACK_SIZE);
+	p->kstack_top = paging_alloc_stack(KSTACK_SIZE);
 	for (int i = 1; i <= IST_COUNT; i++)
-		p->ist_top[i] = alloc_stack(IST_STACK_SIZE);
+		p->ist_top[i] = paging_alloc_stack(IST_STACK_SIZE);
 	if (!p->kstack_top || !p->ist_top[IST_NMI] || !p->ist_top[IST_DF] || !p->ist_top[IST_MC])
 		return -ENOMEM;
 	return 0;
@@ -77,14 +64,15 @@ static int alloc_cpu_stacks(struct pcpu *p)
 static void call_ipi(struct trap_frame *tf)
 {
 	struct call_slot *s = &call_slots[this_cpu_id()];
-	void (*fn)(void *) = s->fn;
+	void (*fn)(void *) = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
+	uint64_t seq = s->seq;
 
 	(void)tf;
 	if (fn) {
 		s->fn = NULL;
 		fn(s->arg);
 		this_cpu()->ipi_count++;
-		__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->done_seq, seq, __ATOMIC_RELEASE);
 	}
 }
 
@@ -93,11 +81,24 @@ static void wake_ipi(struct trap_frame *tf)
 	(void)tf;
 }
 
+/* This CPU's APIC ID from CPUID, readable before its LAPIC mode is set. */
+static uint32_t cpuid_apic_id(void)
+{
+	if (cpuid(0, 0).eax >= 0xb && cpuid(0xb, 0).ebx)
+		return cpuid(0xb, 0).edx;
+	return cpuid(1, 0).ebx >> 24;
+}
+
 void ap_entry(struct pcpu *p);
 void ap_entry(struct pcpu *p)
 {
-	pcpu_init_self(p);
 	trap_load_idt();
+	if (cpuid_apic_id() != p->apic_id) {
+		/* Not the CPU these parameters were written for (a late starter): stay out. */
+		for (;;)
+			cpu_halt();
+	}
+	pcpu_init_self(p);
 	lapic_init_cpu();
 	lapic_timer_periodic(CONFIG_TIMER_HZ);
 	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
@@ -116,9 +117,9 @@ static void trampoline_setup(uint8_t *page, uint64_t base)
 	*(uint16_t *)(page + AP_GDT_PTR) = 4 * 8 - 1;
 	*(uint32_t *)(page + AP_GDT_PTR + 2) = base + AP_GDT;
 	*(uint32_t *)(page + AP_FAR32) = base + (uint64_t)ap_trampoline_pm32;
-	*(uint16_t *)(page + AP_FAR32 + 4) = 0x08;
+	*(uint16_t *)(page + AP_FAR32 + 4) = AP_GDT_CODE32;
 	*(uint32_t *)(page + AP_FAR64) = base + (uint64_t)ap_trampoline_lm64;
-	*(uint16_t *)(page + AP_FAR64 + 4) = 0x18;
+	*(uint16_t *)(page + AP_FAR64 + 4) = AP_GDT_CODE64;
 	*(uint64_t *)(page + AP_CR3) = paging_kernel_cr3();
 	*(uint64_t *)(page + AP_EFER) = rdmsr(MSR_IA32_EFER) & (EFER_LME | EFER_NXE);
 	*(uint64_t *)(page + AP_ENTRY) = (uint64_t)ap_entry;
@@ -148,10 +149,13 @@ static bool start_one(uint8_t *page, uint64_t base, struct pcpu *p)
 			return true;
 		cpu_relax();
 	}
+	/* Park it in wait-for-SIPI so it cannot run on the next AP's parameters. */
+	lapic_send_ipi(p->apic_id, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+	lapic_wait_icr_idle();
 	return false;
 }
 
-static int register_cpus(const struct acpi_info *ai, uint32_t bsp_apic)
+static int register_cpus(const struct acpi_info *ai, uint32_t bsp_apic, unsigned max)
 {
 	unsigned n = 1;
 
@@ -161,6 +165,11 @@ static int register_cpus(const struct acpi_info *ai, uint32_t bsp_apic)
 
 		if (!c->enabled || c->apic_id == bsp_apic)
 			continue;
+		if (n == max) {
+			pr_info("maxcpus=%u: APIC ID %u and later CPUs are not started\n", max,
+				c->apic_id);
+			break;
+		}
 		if (n == CONFIG_MAX_CPUS) {
 			pr_warn("more than %d CPUs: APIC ID %u and later are not used\n",
 				CONFIG_MAX_CPUS, c->apic_id);
@@ -178,7 +187,7 @@ static int register_cpus(const struct acpi_info *ai, uint32_t bsp_apic)
 	return 0;
 }
 
-unsigned smp_start_aps(const struct acpi_info *ai)
+unsigned smp_start_aps(const struct acpi_info *ai, unsigned max_cpus)
 {
 	uint64_t base = kmem_low_page();
 	uint8_t *page;
@@ -187,7 +196,7 @@ unsigned smp_start_aps(const struct acpi_info *ai)
 		spin_init(&call_slots[i].lock, "smp_call");
 	irq_register(VEC_CALL_FUNC, call_ipi);
 	irq_register(VEC_WAKE, wake_ipi);
-	register_cpus(ai, lapic_id());
+	register_cpus(ai, lapic_id(), max_cpus ? max_cpus : CONFIG_MAX_CPUS);
 	if (pcpu_count == 1)
 		return 1;
 	if (!base) {
@@ -210,7 +219,8 @@ unsigned smp_start_aps(const struct acpi_info *ai)
 			continue;
 		}
 		if (!start_one(page, base, p))
-			pr_err("CPU %u (APIC ID %u) did not start (ESR %#x)\n", i, p->apic_id,
+			pr_err("CPU %u (APIC ID %u) did not start within %d ms (ESR %#x); "
+			       "left parked\n", i, p->apic_id, CONFIG_AP_START_TIMEOUT_MS,
 			       lapic_read(LAPIC_ESR));
 	}
 	return pcpu_online_count();
@@ -222,10 +232,12 @@ int smp_call_async(unsigned cpu, void (*fn)(void *), void *arg)
 
 	if (cpu >= pcpu_count || !pcpu_array[cpu].online || cpu == this_cpu_id())
 		return -ENODEV;
+	/* The target's IPI handler may call us back: waiting with IF=0 could deadlock. */
+	ASSERT(irq_enabled());
 	s = &call_slots[cpu];
 	spin_lock(&s->lock);
 	s->arg = arg;
-	s->done = false;
+	s->seq++;
 	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
 	lapic_send_ipi(pcpu_array[cpu].apic_id, ICR_FIXED | VEC_CALL_FUNC);
 	return 0;
@@ -237,11 +249,16 @@ int smp_call_wait(unsigned cpu)
 	uint64_t deadline = time_ns() + 5000000000ULL;
 
 	ASSERT(spin_held_by_me(&s->lock));
-	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+	while (__atomic_load_n(&s->done_seq, __ATOMIC_ACQUIRE) != s->seq) {
 		if (time_ns() > deadline) {
-			s->fn = NULL;
+			/*
+			 * It may still run the call later, with an argument that is gone
+			 * by then: never use this CPU again.
+			 */
+			__atomic_store_n(&pcpu_array[cpu].online, false, __ATOMIC_RELEASE);
 			spin_unlock(&s->lock);
-			pr_err("CPU %u did not answer a call IPI in 5 s\n", cpu);
+			pr_err("CPU %u did not answer a call IPI in 5 s; taken out of service\n",
+			       cpu);
 			return -ETIMEDOUT;
 		}
 		cpu_relax();

@@ -66,6 +66,14 @@ const char *timer_calibration_source(void)
 	return calib_source;
 }
 
+/*
+ * Before calibration the TSC rate is unknown; no x86 TSC runs faster than
+ * this many ticks in the calibration window, so a reference clock that has
+ * not finished by then is broken (some platforms list a PM timer that the
+ * chipset has turned off, or gate the 8254).
+ */
+#define CALIB_GIVE_UP_TICKS (20000000000ULL * CALIB_MS / 1000)
+
 static uint64_t calibrate_pm_timer(void)
 {
 	uint32_t mask = pm_32bit ? 0xffffffffU : 0xffffffU;
@@ -76,8 +84,12 @@ static uint64_t calibrate_pm_timer(void)
 	t0 = rdtsc();
 	do {
 		p1 = inl(pm_port) & mask;
+		t1 = rdtsc();
+		if (t1 - t0 > CALIB_GIVE_UP_TICKS) {
+			pr_warn("ACPI PM timer at port %#x does not count; using the PIT\n", pm_port);
+			return 0;
+		}
 	} while (((p1 - p0) & mask) < want);
-	t1 = rdtsc();
 	return (t1 - t0) * PM_TIMER_HZ / ((p1 - p0) & mask);
 }
 
@@ -93,11 +105,11 @@ static uint64_t calibrate_pit(void)
 	outb(0x42, count >> 8);
 	outb(0x61, ctl);		/* rising gate starts the count */
 	t0 = rdtsc();
-	for (uint64_t spins = 0; !(inb(0x61) & 0x20); spins++) {
-		if (spins > 100000000ULL)
+	do {
+		t1 = rdtsc();
+		if (t1 - t0 > CALIB_GIVE_UP_TICKS)
 			return 0;
-	}
-	t1 = rdtsc();
+	} while (!(inb(0x61) & 0x20));
 	outb(0x61, ctl & ~0x01);
 	return (t1 - t0) * 1000 / CALIB_MS;
 }
@@ -114,7 +126,8 @@ int timer_init(void)
 	if (pm_port) {
 		tsc_freq = calibrate_pm_timer();
 		calib_source = "ACPI PM timer";
-	} else {
+	}
+	if (!tsc_freq) {
 		tsc_freq = calibrate_pit();
 		calib_source = "PIT";
 	}

@@ -119,6 +119,7 @@ static void __attribute__((noreturn)) fatal_exception(struct trap_frame *tf)
 		exc_names[tf->vector] : "exception";
 	unsigned cpu = this_cpu() ? this_cpu_id() : 0;
 
+	panic_begin();
 	pr_err("%s (vector %llu) on CPU %u, error code 0x%llx\n", name,
 	       (unsigned long long)tf->vector, cpu, (unsigned long long)tf->error_code);
 	if (tf->vector == X86_EXC_PF)
@@ -136,8 +137,9 @@ static void handle_exception(struct trap_frame *tf)
 	const struct extable_entry *fix;
 
 	if (tf->vector == X86_EXC_NMI) {
+		/* No locks here: the NMI may have interrupted a lock holder on this CPU. */
 		panic_stop_if_requested();
-		pr_warn("NMI on CPU %u (no panic in progress): ignored\n", this_cpu_id());
+		this_cpu()->nmi_count++;
 		return;
 	}
 	fix = extable_find(tf->rip);
@@ -205,4 +207,19 @@ int probe_read_u64(const void *va, uint64_t *out)
 		return -EFAULT;
 	*out = v;
 	return 0;
+}
+
+int probe_write_u64(void *va, uint64_t v)
+{
+	long err = 0;
+
+	asm volatile("1: movq %2, (%1)\n"
+		     "2:\n"
+		     EXTABLE_ENTRY(1b, 3f)
+		     ".pushsection .text.fixup, \"ax\"\n"
+		     "3: mov %%rax, %0\n"
+		     "   jmp 2b\n"
+		     ".popsection\n"
+		     : "+r"(err) : "r"(va), "r"(v) : "rax", "memory");
+	return err ? -EFAULT : 0;
 }

@@ -1,11 +1,16 @@
 /*
  * Screen console: the boot loader's framebuffer (direct-colour RGB, drawn
- * with an 8x16 PSF font linked into the image) or VGA text mode. The
- * screen scrolls by moving lines up; there is no shadow buffer, so on a
- * large framebuffer scrolling is slow but correct.
+ * with an 8x16 PSF font linked into the image) or VGA text mode.
+ *
+ * The framebuffer is mapped write-combining and never read: every pixel is
+ * drawn into a shadow copy in RAM as well, scrolling moves the shadow and
+ * then writes it out whole. (Reading video memory through an uncached or
+ * write-combining mapping costs microseconds per access on real hardware.)
  */
 #include <string.h>
 #include <console.h>
+#include <kmem.h>
+#include <paging.h>
 
 struct psf1_header {
 	uint8_t magic[2];	/* 0x36 0x04 */
@@ -23,6 +28,8 @@ _Static_assert(sizeof(struct psf2_header) == 32, "PSF2 header");
 extern const uint8_t _binary_font_psf_start[], _binary_font_psf_end[];
 
 static struct console_params scr;
+static uint8_t *shadow;		/* RAM copy of the framebuffer, or NULL */
+static size_t fb_bytes;
 static const uint8_t *glyphs;
 static unsigned glyph_h, glyph_bytes, glyph_count;
 static unsigned cols, rows, cur_x, cur_y;
@@ -50,17 +57,23 @@ static bool font_load(void)
 	return glyph_h && (size_t)(glyphs - f) + (size_t)glyph_count * glyph_bytes <= size;
 }
 
-static uint32_t rgb(uint8_t r, uint8_t g, uint8_t b)
+/* An 8-bit colour component scaled to a field of `size` bits at `pos`. */
+static uint32_t channel(uint8_t v, uint8_t size, uint8_t pos)
 {
-	return ((uint32_t)(r >> (8 - scr.fb_red_size)) << scr.fb_red_pos) |
-	       ((uint32_t)(g >> (8 - scr.fb_green_size)) << scr.fb_green_pos) |
-	       ((uint32_t)(b >> (8 - scr.fb_blue_size)) << scr.fb_blue_pos);
+	uint32_t c = size >= 8 ? (uint32_t)v << (size - 8) : (uint32_t)v >> (8 - size);
+
+	return size && size <= 16 && pos < 32 ? c << pos : 0;
 }
 
-static void put_pixel(unsigned x, unsigned y, uint32_t c)
+static uint32_t rgb(uint8_t r, uint8_t g, uint8_t b)
 {
-	uint8_t *p = (uint8_t *)scr.fb_virt + (size_t)y * scr.fb_pitch + x * (scr.fb_bpp / 8);
+	return channel(r, scr.fb_red_size, scr.fb_red_pos) |
+	       channel(g, scr.fb_green_size, scr.fb_green_pos) |
+	       channel(b, scr.fb_blue_size, scr.fb_blue_pos);
+}
 
+static void store_pixel(uint8_t *p, uint32_t c)
+{
 	if (scr.fb_bpp == 32)
 		*(volatile uint32_t *)p = c;
 	else if (scr.fb_bpp == 16)
@@ -68,6 +81,15 @@ static void put_pixel(unsigned x, unsigned y, uint32_t c)
 	else
 		for (unsigned i = 0; i < scr.fb_bpp / 8; i++)
 			((volatile uint8_t *)p)[i] = (uint8_t)(c >> (8 * i));
+}
+
+static void put_pixel(unsigned x, unsigned y, uint32_t c)
+{
+	size_t off = (size_t)y * scr.fb_pitch + x * (scr.fb_bpp / 8);
+
+	store_pixel((uint8_t *)scr.fb_virt + off, c);
+	if (shadow)
+		store_pixel(shadow + off, c);
 }
 
 static void draw_glyph(unsigned cx, unsigned cy, unsigned char ch)
@@ -97,11 +119,17 @@ static void scroll(void)
 			vga[i] = vga[i + cols];
 		for (unsigned i = 0; i < cols; i++)
 			vga[(rows - 1) * cols + i] = 0x0720;
-	} else {
+	} else if (shadow) {
 		size_t line = (size_t)scr.fb_pitch * glyph_h;
 
-		memmove(fb, fb + line, line * (rows - 1));
-		memset(fb + line * (rows - 1), 0, line);
+		memmove(shadow, shadow + line, line * (rows - 1));
+		memset(shadow + line * (rows - 1), 0, line);
+		memcpy(fb, shadow, line * rows);
+	} else {
+		/* No memory for a shadow: start again at the top instead of reading video memory. */
+		memset(fb, 0, fb_bytes);
+		cur_y = 0;
+		return;
 	}
 	cur_y = rows - 1;
 }
@@ -142,13 +170,18 @@ static bool screen_setup(const struct console_params *p)
 	}
 	if (!cols || !rows)
 		return false;
-	/* Start below whatever the boot loader left: clear the screen. */
+	/* Clear whatever the boot loader left on the screen. */
 	cur_x = 0;
-	for (cur_y = 0; cur_y < rows; cur_y++)
-		for (unsigned x = 0; x < cols; x++)
-			scr.fb_kind == CONSOLE_FB_EGA_TEXT ? text_put(x, cur_y, ' ')
-							   : draw_glyph(x, cur_y, ' ');
 	cur_y = 0;
+	if (scr.fb_kind == CONSOLE_FB_EGA_TEXT) {
+		for (unsigned i = 0; i < rows * cols; i++)
+			text_put(i % cols, i / cols, ' ');
+		return true;
+	}
+	fb_bytes = (size_t)scr.fb_pitch * scr.fb_height;
+	paging_set_write_combining(scr.fb_phys, fb_bytes);
+	shadow = kzalloc(fb_bytes);
+	memset(scr.fb_virt, 0, fb_bytes);	/* black is 0 in every RGB layout */
 	return true;
 }
 

@@ -97,6 +97,9 @@ ram=$(sed -n 's/.*memory: \([0-9]*\) MiB RAM.*/\1/p' "$log" | head -1)
 # The firmware keeps a little for itself; at least 90% must be reported.
 [ "$ram" -le "$mem" ] && [ $((ram * 10)) -ge $((mem * 9)) ] ||
 	fail "memory reported $ram MiB for a $mem MiB machine"
+# The screen console must come up too: a framebuffer from GRUB (UEFI GOP,
+# VBE) or VGA text. A person at the server's monitor relies on it.
+grep -q "console: screen, serial" "$log" || fail "screen console not active"
 if [ "$fw" = uefi ]; then
 	grep -q "booting on .*(UEFI)" "$log" || fail "did not report a UEFI boot"
 else

@@ -94,14 +94,15 @@ int kmem_init_ranges(const struct mb2_info *mb, uint64_t info_phys)
 			mem_ranges_remove_len(&usable, e->addr, e->len);
 	}
 	mem_ranges_align_pages(&usable);
-	pick_low_page();
-	mem_ranges_remove(&usable, 0, LOW_MEM_END);
 	kmem_reserve((uint64_t)__kernel_phys_start, virt_to_phys(__kernel_end) -
 		     (uint64_t)__kernel_phys_start, "kernel image");
+	/* GRUB may put the boot information and modules anywhere, low memory included. */
 	kmem_reserve(info_phys, mb->total_size, "boot information");
 	for (uint32_t i = 0; i < mb->module_count; i++)
 		kmem_reserve(mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
 			     "module");
+	pick_low_page();
+	mem_ranges_remove(&usable, 0, LOW_MEM_END);
 	return 0;
 }
 

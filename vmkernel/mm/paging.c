@@ -12,6 +12,9 @@
  *   PML4[256+] direct map of [0, limit): 1 GiB pages where the CPU has them
  *              and the whole gigabyte is RAM, else 2 MiB pages; each page is
  *              write-back if it holds RAM, uncached otherwise
+ *              (ranges mixing RAM and non-RAM, and the one holding the
+ *              kernel image, are split into 4 KiB pages; the kernel
+ *              image's alias is read-only)
  *   PML4[511]  the kernel image in 4 KiB pages: text RX, rodata R, data RW NX
  *
  * All kernel mappings are global (CR4.PGE), so dropping the identity map
@@ -24,6 +27,7 @@
 #include <log.h>
 #include <mem.h>
 #include <paging.h>
+#include <spinlock.h>
 
 extern const char __kernel_start[], __text_start[], __text_end[], __kernel_end[];
 extern const char __kernel_phys_start[];
@@ -33,6 +37,7 @@ static uint64_t *kernel_pml4;
 static pt_alloc_fn pt_alloc;
 static uint64_t direct_end;
 static bool nx_ok;
+static bool pat_wc_ok;
 static uint64_t n_1g, n_2m, n_4k;
 
 static uint64_t *pt_virt(uint64_t entry)
@@ -80,26 +85,66 @@ static bool range_is_ram(const struct mem_ranges *ram, uint64_t start, uint64_t 
 	return false;
 }
 
+static bool overlaps_kernel_image(uint64_t pa, uint64_t len)
+{
+	return pa < virt_to_phys(__kernel_end) && pa + len > (uint64_t)__kernel_phys_start;
+}
+
+/*
+ * A 2 MiB range that is neither all RAM nor all non-RAM, or that holds the
+ * kernel image, is mapped in 4 KiB pages: one large page must not span
+ * memory of different types (SDM 3A 11.11.9), and the direct-map alias of
+ * the kernel image must not be a writable way around its W^X mapping.
+ */
+static int map_direct_split(const struct mem_ranges *ram, uint64_t pa, uint64_t flags,
+			    pt_alloc_fn alloc)
+{
+	for (uint64_t p = pa; p < pa + PAGE_SIZE_2M; p += PAGE_SIZE_4K) {
+		uint64_t f = flags;
+		int err;
+
+		if (!range_is_ram(ram, p, PAGE_SIZE_4K, true))
+			f |= PTE_PCD | PTE_PWT;
+		if (overlaps_kernel_image(p, PAGE_SIZE_4K))
+			f &= ~PTE_W;
+		err = pt_map(kernel_pml4, DIRECT_MAP_BASE + p, p, PAGE_SIZE_4K, f, alloc);
+		if (err)
+			return err;
+		n_4k++;
+	}
+	return 0;
+}
+
+static int map_direct_2m(const struct mem_ranges *ram, uint64_t pa, uint64_t flags,
+			 pt_alloc_fn alloc)
+{
+	bool all_ram = range_is_ram(ram, pa, PAGE_SIZE_2M, true);
+	bool any_ram = range_is_ram(ram, pa, PAGE_SIZE_2M, false);
+
+	if ((any_ram && !all_ram) || overlaps_kernel_image(pa, PAGE_SIZE_2M))
+		return map_direct_split(ram, pa, flags, alloc);
+	if (!any_ram)
+		flags |= PTE_PCD | PTE_PWT;
+	n_2m++;
+	return pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_2M, flags, alloc);
+}
+
 static int map_direct(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
 {
 	bool gb_pages = cpuid(0x80000001, 0).edx & CPUID81_EDX_PDPE1GB;
+	uint64_t flags = PTE_W | PTE_G | (nx_ok ? PTE_NX : 0);
 	uint64_t pa = 0;
 	int err;
 
 	while (pa < limit) {
-		uint64_t flags = PTE_W | PTE_G | (nx_ok ? PTE_NX : 0);
-
 		if (gb_pages && pa >= (4ULL << 30) && !(pa & (PAGE_SIZE_1G - 1)) &&
 		    pa + PAGE_SIZE_1G <= limit && range_is_ram(ram, pa, PAGE_SIZE_1G, true)) {
 			err = pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_1G, flags, alloc);
 			pa += PAGE_SIZE_1G;
 			n_1g++;
 		} else {
-			if (!range_is_ram(ram, pa, PAGE_SIZE_2M, false))
-				flags |= PTE_PCD | PTE_PWT;
-			err = pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_2M, flags, alloc);
+			err = map_direct_2m(ram, pa, flags, alloc);
 			pa += PAGE_SIZE_2M;
-			n_2m++;
 		}
 		if (err)
 			return err;
@@ -157,6 +202,90 @@ int paging_init(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
 	write_cr4(read_cr4() | X86_CR4_PGE);
 	write_cr3(root);
 	return 0;
+}
+
+/* The direct-map leaf entry for pa, and the size it maps; NULL if none. */
+static uint64_t *direct_leaf(uint64_t pa, uint64_t *size)
+{
+	uint64_t va = DIRECT_MAP_BASE + pa, *table = kernel_pml4;
+
+	for (unsigned shift = 39;; shift -= 9) {
+		uint64_t *e = &table[(va >> shift) & 511];
+
+		if (!(*e & PTE_P))
+			return NULL;
+		if (shift == 12 || (*e & PTE_PS)) {
+			*size = 1ULL << shift;
+			return e;
+		}
+		table = pt_virt(*e);
+	}
+}
+
+int paging_set_write_combining(uint64_t pa, uint64_t len)
+{
+	uint64_t end = pa + len, size;
+
+	if (!pat_wc_ok || !paging_phys_mapped(pa, len))
+		return -ENOTSUP;
+	while (pa < end) {
+		uint64_t *e = direct_leaf(pa, &size);
+
+		if (!e)
+			return -EFAULT;
+		/* PAT index 1 (PWT only) is write-combining; see paging_init_pat(). */
+		*e = (*e & ~PTE_PCD) | PTE_PWT;
+		pa = (pa & ~(size - 1)) + size;
+	}
+	write_cr4(read_cr4() & ~X86_CR4_PGE);	/* flush global entries too */
+	write_cr4(read_cr4() | X86_CR4_PGE);
+	return 0;
+}
+
+/*
+ * Every CPU programs the same PAT: the power-on layout except entry 1
+ * (PWT=1, PCD=0), which becomes write-combining instead of write-through.
+ */
+void paging_init_pat(void)
+{
+	if (!(cpuid(1, 0).edx & (1U << 16)))
+		return;
+	wrmsr(MSR_IA32_PAT, 0x0007040600070106ULL);
+	pat_wc_ok = true;
+}
+
+/*
+ * Kernel stacks live in their own area: each gets a 64 KiB slot with the
+ * stack at its top and nothing mapped below, so running off the end is a
+ * page fault (reported on the double-fault IST stack) instead of silent
+ * corruption of whatever page came next.
+ */
+void *paging_alloc_stack(size_t size)
+{
+	static struct spinlock lock = SPINLOCK_INIT("stack area");
+	static unsigned next_slot;	/* lock */
+	unsigned long flags;
+	uint64_t top, nx = nx_ok ? PTE_NX : 0;
+
+	size = (size + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+	if (!size || size > STACK_SLOT_SIZE - PAGE_SIZE_4K)
+		return NULL;
+	flags = spin_lock_irqsave(&lock);
+	if (next_slot == STACK_AREA_SLOTS) {
+		spin_unlock_irqrestore(&lock, flags);
+		return NULL;
+	}
+	top = STACK_AREA_BASE + (uint64_t)(++next_slot) * STACK_SLOT_SIZE;
+	for (uint64_t va = top - size; va < top; va += PAGE_SIZE_4K) {
+		uint64_t pa = pt_alloc();
+
+		if (!pa || pt_map(kernel_pml4, va, pa, PAGE_SIZE_4K, PTE_W | PTE_G | nx, pt_alloc)) {
+			spin_unlock_irqrestore(&lock, flags);
+			return NULL;	/* the slot is burnt; pages mapped so far stay */
+		}
+	}
+	spin_unlock_irqrestore(&lock, flags);
+	return (void *)top;
 }
 
 bool paging_phys_mapped(uint64_t pa, uint64_t len)

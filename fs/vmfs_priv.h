@@ -1,0 +1,172 @@
+/* Private declarations shared by the fs/ sources. Not for other subsystems. */
+#ifndef VMFS_PRIV_H
+#define VMFS_PRIV_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <vmfs.h>
+
+#define VMFS_TXN_MAX_BUF	512	/* clean + dirty buffers in one transaction */
+#define VMFS_TXN_MAX_FREE	96	/* deferred frees in one transaction */
+#define VMFS_TXN_MARGIN		8	/* records kept back for the fd, dir blocks... */
+#define VMFS_IO_CHUNK		(64u * 1024)
+#define VMFS_MAX_DEPTH		256	/* directory nesting */
+
+struct vmfs_buf {
+	uint64_t off;		/* home byte offset */
+	uint32_t len;
+	bool dirty;
+	uint8_t *data;
+};
+
+struct vmfs_free_ent {
+	uint8_t type;
+	uint32_t idx;
+};
+
+/*
+ * One transaction: the buffers it read (so later reads in the same operation
+ * see its changes), which of them it changed, and the frees it defers until
+ * commit (a resource freed by a transaction is not reused by it).
+ */
+struct vmfs_txn {
+	struct vmfs_volume *vol;
+	unsigned nbuf;
+	unsigned ndirty;
+	unsigned nfree;
+	struct vmfs_buf buf[VMFS_TXN_MAX_BUF];
+	struct vmfs_free_ent freed[VMFS_TXN_MAX_FREE];
+};
+
+struct vmfs_file {
+	struct vmfs_volume *vol;
+	struct vmfs_file *next;		/* vol->open_files */
+	uint32_t fd;
+	uint32_t gen;
+	unsigned flags;
+	bool written;
+};
+
+struct vmfs_volume {
+	struct blockdev *dev;
+	struct vmfs_env env;
+	struct vmfs_volhdr hdr;
+	bool rdonly;
+	bool failed;			/* a commit failed half-way: remount to replay */
+	uint32_t slot;			/* heartbeat slot, ~0u when read-only */
+	uint64_t hb_gen;
+	uint64_t hb_counter;
+	uint64_t jbase;			/* our journal's byte offset */
+	uint64_t seq;			/* last sequence applied in our journal */
+	uint64_t data_end;		/* end of the last region */
+	uint8_t *held[VMFS_RES_NTYPES];	/* cluster locks we hold (bitmaps) */
+	uint32_t hint[VMFS_RES_NTYPES];	/* cluster to try first */
+	uint8_t *zero;			/* VMFS_IO_CHUNK zero bytes */
+	uint8_t *bounce;		/* VMFS_IO_CHUNK scratch */
+	uint8_t *jbuf;			/* journal image being written */
+	struct vmfs_txn *txn;		/* the one open transaction, or NULL */
+	struct vmfs_file *open_files;
+	char err[256];
+};
+
+/* vmfs_util.c */
+void *vmfs_zalloc(struct vmfs_volume *vol, size_t size);
+void vmfs_free(struct vmfs_volume *vol, void *p);
+int vmfs_seterr(struct vmfs_volume *vol, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void vmfs_fmterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void vmfs_seal(void *obj, size_t len);
+bool vmfs_check_crc(const void *obj, size_t len);
+bool vmfs_is_zero(const void *p, size_t len);
+uint64_t vmfs_now(struct vmfs_volume *vol);
+int vmfs_dev_read(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len);
+int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);
+int vmfs_dev_flush(struct vmfs_volume *vol);
+int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len);
+int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len);
+int vmfs_write_bytes(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);
+int vmfs_raw_read(struct blockdev *dev, uint64_t off, void *buf, uint64_t len);
+int vmfs_raw_write(struct blockdev *dev, uint64_t off, const void *buf, uint64_t len);
+const char *vmfs_res_name(unsigned type);
+
+/* vmfs_geom.c: header validation and region arithmetic */
+int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err, size_t errlen);
+uint64_t vmfs_res_off(const struct vmfs_volume *vol, unsigned type, uint32_t idx);
+uint64_t vmfs_clus_off(const struct vmfs_volume *vol, unsigned type, uint32_t cl);
+uint64_t vmfs_fd_off(const struct vmfs_volume *vol, uint32_t fd);
+uint64_t vmfs_unit_size(const struct vmfs_volume *vol, unsigned mode);
+uint64_t vmfs_max_file_size(const struct vmfs_volume *vol);
+
+/* vmfs_journal.c */
+int vmfs_txn_begin(struct vmfs_volume *vol, struct vmfs_txn **out);
+void vmfs_txn_abort(struct vmfs_txn *txn);
+int vmfs_txn_commit(struct vmfs_txn *txn);
+int vmfs_txn_get(struct vmfs_txn *txn, uint64_t off, uint32_t len, uint8_t **data);
+void vmfs_txn_dirty(struct vmfs_txn *txn, const uint8_t *data);
+int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, uint32_t len,
+		  void *out);
+void vmfs_txn_forget(struct vmfs_txn *txn, uint64_t off, uint64_t len);
+int vmfs_txn_defer_free(struct vmfs_txn *txn, unsigned type, uint32_t idx);
+unsigned vmfs_txn_room(const struct vmfs_txn *txn);
+int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsigned *replayed);
+int vmfs_journal_init(struct vmfs_volume *vol);
+
+/* vmfs_lock.c */
+int vmfs_lock_acquire(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what);
+int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what);
+int vmfs_lock_read(struct vmfs_volume *vol, uint64_t off, struct vmfs_lockrec *out);
+int vmfs_hb_claim(struct vmfs_volume *vol);
+int vmfs_hb_release(struct vmfs_volume *vol);
+int vmfs_hb_renew(struct vmfs_volume *vol);
+
+/* vmfs_alloc.c */
+int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx);
+int vmfs_free_now(struct vmfs_txn *txn, unsigned type, uint32_t idx);
+int vmfs_clus_get(struct vmfs_txn *txn, unsigned type, uint32_t cl, struct vmfs_clhdr **out);
+int vmfs_clus_check(const struct vmfs_volume *vol, const struct vmfs_clhdr *c, unsigned type,
+		    uint32_t cl, char *err, size_t errlen);
+int vmfs_release_cluster_locks(struct vmfs_volume *vol);
+int vmfs_count_free(struct vmfs_volume *vol, unsigned type, uint64_t *nfree);
+
+/* vmfs_addr.c */
+int vmfs_fd_get(struct vmfs_txn *txn, uint32_t fd, struct vmfs_fd **out);
+int vmfs_fd_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t fd, struct vmfs_fd *out);
+int vmfs_fd_check(const struct vmfs_volume *vol, const struct vmfs_fd *f, uint32_t fd,
+		  char *err, size_t errlen);
+int vmfs_addr_lookup(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
+		     uint64_t unit, uint64_t *ent);
+int vmfs_addr_set(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t unit, uint64_t ent);
+int vmfs_addr_free_from(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t from, uint64_t *cut);
+int vmfs_addr_next(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t unit,
+		   uint64_t *next);
+
+/* vmfs_file.c */
+int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
+		   uint64_t off, void *buf, uint64_t len);
+int vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
+		    uint64_t len, bool journaled);
+int vmfs_data_map_meta(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, uint8_t **blk);
+int vmfs_truncate_fd(struct vmfs_volume *vol, uint32_t fd, uint64_t size);
+void vmfs_fill_stat(const struct vmfs_volume *vol, const struct vmfs_fd *f, struct vmfs_stat *st);
+
+/* vmfs_dir.c */
+int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,
+		  size_t nlen, struct vmfs_dirent *ent, uint64_t *ent_off);
+int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nlen,
+		 uint32_t fd, uint32_t gen, uint8_t type);
+int vmfs_dir_remove(struct vmfs_txn *txn, uint64_t ent_off);
+int vmfs_dir_is_empty(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir);
+int vmfs_dirblk_check(const struct vmfs_dirblk *b, uint32_t dir, uint32_t blkno,
+		      char *err, size_t errlen);
+int vmfs_path_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *path,
+		   uint32_t *fd);
+int vmfs_path_parent(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *path,
+		     uint32_t *dir, const char **name, size_t *nlen);
+bool vmfs_name_valid(const char *name, size_t nlen);
+typedef int (*vmfs_dirent_fn)(void *arg, const struct vmfs_dirent *e);
+int vmfs_dir_iterate(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
+		     vmfs_dirent_fn fn, void *arg);
+
+#endif
