@@ -123,6 +123,22 @@ void vmfs_txn_dirty(struct vmfs_txn *txn, const uint8_t *data)
 	}
 }
 
+/* The transaction's buffer at off, or NULL. */
+uint8_t *vmfs_txn_lookup(const struct vmfs_txn *txn, uint64_t off)
+{
+	struct vmfs_buf *b = txn ? txn_find(txn, off) : NULL;
+
+	return b ? b->data : NULL;
+}
+
+bool vmfs_txn_is_dirty(const struct vmfs_txn *txn, const uint8_t *data)
+{
+	for (unsigned i = 0; i < txn->nbuf; i++)
+		if (txn->buf[i].data == data)
+			return txn->buf[i].dirty;
+	return false;
+}
+
 /* Read metadata as the open transaction (if any) sees it. */
 int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, uint32_t len,
 		  void *out)

@@ -108,7 +108,7 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const 
 	int rc = vmfs_lock_read(vol, off, &old);
 
 	if (rc)
-		return vmfs_seterr(vol, rc, "%s: %s", what, vol->err);
+		return vmfs_prefix_err(vol, rc, what);
 	rec = old;
 	drop_stale(vol, &rec);
 	if (held_by_us(vol, &rec) && rec.mode == mode)
@@ -146,7 +146,7 @@ static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
 	int rc = vmfs_lock_read(vol, off, &old);
 
 	if (rc)
-		return vmfs_seterr(vol, rc, "%s: %s", what, vol->err);
+		return vmfs_prefix_err(vol, rc, what);
 	rec = old;
 	for (uint32_t i = 0; i < rec.nholders; i++) {
 		const struct vmfs_lockholder *h = &rec.holders[i];

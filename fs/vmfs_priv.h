@@ -45,6 +45,7 @@ struct vmfs_file {
 	uint32_t fd;
 	uint32_t gen;
 	unsigned flags;
+	uint32_t lock_mode;
 	bool written;
 };
 
@@ -75,6 +76,7 @@ void *vmfs_zalloc(struct vmfs_volume *vol, size_t size);
 void vmfs_free(struct vmfs_volume *vol, void *p);
 int vmfs_seterr(struct vmfs_volume *vol, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+int vmfs_prefix_err(struct vmfs_volume *vol, int rc, const char *what);
 void vmfs_fmterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void vmfs_seal(void *obj, size_t len);
@@ -105,6 +107,8 @@ void vmfs_txn_abort(struct vmfs_txn *txn);
 int vmfs_txn_commit(struct vmfs_txn *txn);
 int vmfs_txn_get(struct vmfs_txn *txn, uint64_t off, uint32_t len, uint8_t **data);
 void vmfs_txn_dirty(struct vmfs_txn *txn, const uint8_t *data);
+uint8_t *vmfs_txn_lookup(const struct vmfs_txn *txn, uint64_t off);
+bool vmfs_txn_is_dirty(const struct vmfs_txn *txn, const uint8_t *data);
 int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, uint32_t len,
 		  void *out);
 void vmfs_txn_forget(struct vmfs_txn *txn, uint64_t off, uint64_t len);
@@ -145,11 +149,18 @@ int vmfs_addr_next(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t un
 /* vmfs_file.c */
 int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
 		   uint64_t off, void *buf, uint64_t len);
-int vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
-		    uint64_t len, bool journaled);
+int64_t vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
+			uint64_t len);
 int vmfs_data_map_meta(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, uint8_t **blk);
+int vmfs_ensure_mode(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t new_end);
 int vmfs_truncate_fd(struct vmfs_volume *vol, uint32_t fd, uint64_t size);
+int vmfs_extend_fd(struct vmfs_volume *vol, uint32_t fd, uint64_t size, enum vmfs_alloc alloc,
+		   const struct vmfs_progress *prog);
 void vmfs_fill_stat(const struct vmfs_volume *vol, const struct vmfs_fd *f, struct vmfs_stat *st);
+
+/* vmfs_namei.c */
+int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, uint32_t perm,
+		     uint32_t *out);
 
 /* vmfs_dir.c */
 int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,

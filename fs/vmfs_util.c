@@ -42,6 +42,16 @@ int vmfs_seterr(struct vmfs_volume *vol, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* Prefix the current message with "what: ". */
+int vmfs_prefix_err(struct vmfs_volume *vol, int rc, const char *what)
+{
+	char tmp[sizeof(vol->err)];
+
+	memcpy(tmp, vol->err, sizeof(tmp));
+	tmp[sizeof(tmp) - 1] = 0;
+	return vmfs_seterr(vol, rc, "%s: %s", what, tmp);
+}
+
 const char *vmfs_strerror(const struct vmfs_volume *vol)
 {
 	return vol->err;

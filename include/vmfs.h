@@ -17,8 +17,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <blockdev.h>
 #include <vmfs_format.h>
+
+/* Error numbers the vmkernel's <errno.h> lacks; values match Linux. */
+#ifndef ENOTDIR
+#define ENOTDIR 20
+#endif
+#ifndef EISDIR
+#define EISDIR 21
+#endif
+#ifndef EFBIG
+#define EFBIG 27
+#endif
+#ifndef ENAMETOOLONG
+#define ENAMETOOLONG 36
+#endif
+#ifndef ENOTEMPTY
+#define ENOTEMPTY 39
+#endif
 
 struct vmfs_env {
 	void *ctx;
@@ -140,6 +158,8 @@ int vmfs_file_lock_read(struct vmfs_volume *vol, const char *path, struct vmfs_l
 int vmfs_cluster_lock_read(struct vmfs_volume *vol, enum vmfs_res_type type, uint32_t cluster,
 			   struct vmfs_lockrec *out);
 const struct vmfs_volhdr *vmfs_header(const struct vmfs_volume *vol);
+/* Rewrite our heartbeat slot (part 2 calls it every lease_timeout / 4). */
+int vmfs_heartbeat_renew(struct vmfs_volume *vol);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1

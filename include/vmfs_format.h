@@ -269,19 +269,20 @@ struct vmfs_fd {
 	uint16_t flags;
 	uint32_t nlink;
 	uint64_t size;
-	uint64_t nres;		/* resources owned (data units + pointer blocks) */
+	uint64_t nres;		/* data units owned */
 	uint64_t ctime_ns;
 	uint64_t mtime_ns;
 	uint64_t atime_ns;
 	uint32_t perm;
 	uint32_t parent;	/* directory holding the entry (root: itself) */
-	uint8_t reserved[256 - 72];
+	uint64_t npb;		/* pointer blocks owned */
+	uint8_t reserved[256 - 80];
 	union {
 		uint64_t addr[VMFS_FD_NADDR];
 		uint8_t inline_data[VMFS_INLINE_MAX];
 	};
 	uint8_t reserved2[VMFS_MD_PAYLOAD - 256 - VMFS_INLINE_MAX];
-} __attribute__((packed));
+} __attribute__((packed, aligned(8)));
 _Static_assert(sizeof(struct vmfs_fd) == VMFS_MD_PAYLOAD, "vmfs_fd");
 
 #define VMFS_PB_NENT		508
@@ -293,7 +294,7 @@ struct vmfs_pb {
 	uint32_t level;		/* 1: entries name data units; 2, 3: pointer blocks */
 	uint8_t reserved[16];
 	uint64_t ent[VMFS_PB_NENT];
-} __attribute__((packed));
+} __attribute__((packed, aligned(8)));
 _Static_assert(sizeof(struct vmfs_pb) == VMFS_MD_BLOCK, "vmfs_pb");
 
 #define VMFS_DIRENT_PER_BLOCK	14

@@ -24,6 +24,7 @@
 #include <panic.h>
 #include <percpu.h>
 #include <platform.h>
+#include <sched.h>
 #include <smp.h>
 #include <timer.h>
 #include <trap.h>
@@ -267,6 +268,26 @@ static void platform_setup(void)
 		ioapic_total_pins());
 }
 
+/* test= and crashtest= run in a world of their own, so tests can block and yield. */
+static void ktest_world(void *arg)
+{
+	const char *spec = cmdline_get(&cmd, "test");
+	const char *crash = cmdline_get(&cmd, "crashtest");
+	int failed;
+
+	(void)arg;
+	if (crash) {
+		pr_info("crash test '%s' requested on the command line\n", crash);
+		if (ktest_crash(crash) == -EINVAL)
+			pr_err("crashtest=%s: unknown; use crashtest=fault or crashtest=panic\n",
+			       crash);
+	}
+	if (!platform_test_mode)
+		return;
+	failed = ktest_run(spec && *spec ? spec : "all");
+	platform_exit(failed ? PLATFORM_EXIT_FAIL : PLATFORM_EXIT_PASS);
+}
+
 static void drop_identity(void *arg)
 {
 	(void)arg;
@@ -340,18 +361,9 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	init_run_level(INIT_LATE);
 	pr_info("ready: %u CPUs, %llu MiB RAM\n", pcpu_online_count(),
 		(unsigned long long)(({ struct kmem_stats s; kmem_get_stats(&s); s.ram_bytes; }) >> 20));
-	if (cmdline_get(&cmd, "crashtest")) {
-		const char *how = cmdline_get(&cmd, "crashtest");
-
-		pr_info("crash test '%s' requested on the command line\n", how);
-		if (ktest_crash(how) == -EINVAL)
-			pr_err("crashtest=%s: unknown; use crashtest=fault or crashtest=panic\n", how);
-	}
-	if (platform_test_mode) {
-		const char *spec = cmdline_get(&cmd, "test");
-		int failed = ktest_run(spec && *spec ? spec : "all");
-
-		platform_exit(failed ? PLATFORM_EXIT_FAIL : PLATFORM_EXIT_PASS);
+	if (cmdline_get(&cmd, "crashtest") || platform_test_mode) {
+		if (!world_create("ktest", ktest_world, NULL, 0, NULL, NULL))
+			panic("cannot create the test world");
 	}
 	smp_idle();
 }

@@ -25,6 +25,7 @@
 #include <paging.h>
 #include <panic.h>
 #include <percpu.h>
+#include <sched.h>
 #include <smp.h>
 #include <smp_trampoline.h>
 #include <spinlock.h>
@@ -305,6 +306,5 @@ void smp_wake(unsigned cpu)
 
 void smp_idle(void)
 {
-	for (;;)
-		cpu_safe_halt();
+	sched_run();
 }

@@ -1,0 +1,217 @@
+/*
+ * Mount and unmount.
+ *
+ * Mount order: validate the header against the device (nothing past the
+ * header is trusted until then), claim a heartbeat slot (our own stale one if
+ * we crashed, else a free one), replay our journal, check the root directory.
+ * Read-only mounts skip the slot and the replay and never write.
+ * Part 2 inserts after the claim: scan the heartbeat region and, for every
+ * slot whose lease expired, take it over and replay its journal.
+ *
+ * Unmount: close open files (releasing their locks), release cluster locks,
+ * mark the heartbeat slot free, flush.
+ */
+#include "vmfs_priv.h"
+
+static int read_header(struct vmfs_volume *vol, char *err, size_t errlen)
+{
+	uint64_t dev_bytes = vol->dev->sectors * VMFS_SECTOR;
+	struct vmfs_volhdr backup;
+	char msg[200];
+	int rc;
+
+	if (vol->dev->sectors < 2 * VMFS_MD_BLOCK / VMFS_SECTOR) {
+		vmfs_fmterr(err, errlen, "device too small for a volume (%llu bytes)",
+			    (unsigned long long)dev_bytes);
+		return -ENODEV;
+	}
+	rc = vmfs_raw_read(vol->dev, 0, &vol->hdr, sizeof(vol->hdr));
+	if (!rc)
+		rc = vmfs_raw_read(vol->dev, VMFS_HDR_BACKUP_OFF, &backup, sizeof(backup));
+	if (rc) {
+		vmfs_fmterr(err, errlen, "reading the volume header failed (%d)", rc);
+		return rc;
+	}
+	rc = vmfs_hdr_validate(&vol->hdr, dev_bytes, err, errlen);
+	if (rc == -EIO && vol->hdr.magic == VMFS_MAGIC_HDR &&
+	    !vmfs_hdr_validate(&backup, dev_bytes, msg, sizeof(msg)))
+		vmfs_fmterr(err, errlen, "volume header: checksum mismatch; the backup copy at offset %llu is intact (fsck --repair restores it)",
+			    (unsigned long long)VMFS_HDR_BACKUP_OFF);
+	return rc;
+}
+
+static int alloc_buffers(struct vmfs_volume *vol)
+{
+	vol->zero = vmfs_zalloc(vol, VMFS_IO_CHUNK);
+	vol->bounce = vmfs_zalloc(vol, VMFS_IO_CHUNK);
+	if (!vol->zero || !vol->bounce)
+		return -ENOMEM;
+	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
+		vol->held[t] = vmfs_zalloc(vol, vol->hdr.reg[t].n_clusters / 8 + 1);
+		if (!vol->held[t])
+			return -ENOMEM;
+	}
+	if (!vol->rdonly) {
+		vol->jbuf = vmfs_zalloc(vol, (uint64_t)(VMFS_TXN_MAX_REC + 2) * VMFS_MD_BLOCK);
+		if (!vol->jbuf)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_volume(struct vmfs_volume *vol)
+{
+	vmfs_free(vol, vol->zero);
+	vmfs_free(vol, vol->bounce);
+	vmfs_free(vol, vol->jbuf);
+	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
+		vmfs_free(vol, vol->held[t]);
+	vol->env.free(vol->env.ctx, vol);
+}
+
+static int check_root(struct vmfs_volume *vol)
+{
+	struct vmfs_fd *root = vmfs_zalloc(vol, sizeof(*root));
+	int rc = root ? vmfs_fd_peek(vol, NULL, vol->hdr.root_fd, root) : -ENOMEM;
+
+	if (!rc && root->type != VMFS_FT_DIR)
+		rc = vmfs_seterr(vol, -EIO, "root descriptor %u is not a directory",
+				 vol->hdr.root_fd);
+	vmfs_free(vol, root);
+	return rc;
+}
+
+static int mount_rw(struct vmfs_volume *vol)
+{
+	int rc = vmfs_hb_claim(vol);
+
+	if (rc)
+		return rc;
+	vol->jbase = vol->hdr.journal_off +
+		(uint64_t)vol->slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
+	/* Part 2: replay the journals of hosts whose heartbeat expired, here. */
+	rc = vmfs_journal_init(vol);
+	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
+		vol->hint[t] = (uint32_t)((uint64_t)vol->slot * vol->hdr.reg[t].n_clusters /
+					  vol->hdr.max_hosts);
+	return rc;
+}
+
+int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
+	       struct vmfs_volume **out, char *err, size_t errlen)
+{
+	struct vmfs_volume *vol;
+	int rc;
+
+	*out = NULL;
+	if (dev->sector_size != VMFS_SECTOR) {
+		vmfs_fmterr(err, errlen, "device sector size %u is not supported (need 512)",
+			    dev->sector_size);
+		return -ENOTSUP;
+	}
+	vol = env->alloc(env->ctx, sizeof(*vol));
+	if (!vol) {
+		vmfs_fmterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memset(vol, 0, sizeof(*vol));
+	vol->dev = dev;
+	vol->env = *env;
+	vol->rdonly = flags & VMFS_MOUNT_RDONLY;
+	vol->slot = ~0u;
+	rc = read_header(vol, err, errlen);
+	if (rc) {
+		free_volume(vol);
+		return rc;
+	}
+	vol->data_end = vol->hdr.reg[VMFS_RES_FB].res_off +
+		(uint64_t)vol->hdr.reg[VMFS_RES_FB].count * vol->hdr.block_size;
+	rc = alloc_buffers(vol);
+	if (rc)
+		vmfs_seterr(vol, rc, "out of memory");
+	if (!rc && !vol->rdonly)
+		rc = mount_rw(vol);
+	if (!rc)
+		rc = check_root(vol);
+	if (rc) {
+		vmfs_fmterr(err, errlen, "%s", vol->err);
+		if (vol->slot != ~0u && !vol->rdonly)
+			vmfs_hb_release(vol);
+		free_volume(vol);
+		return rc;
+	}
+	*out = vol;
+	return 0;
+}
+
+int vmfs_unmount(struct vmfs_volume *vol)
+{
+	int rc = 0, r;
+
+	if (!vol)
+		return 0;
+	while (vol->open_files) {
+		r = vmfs_close(vol->open_files);
+		if (r && !rc)
+			rc = r;
+	}
+	if (!vol->rdonly) {
+		r = vmfs_release_cluster_locks(vol);
+		if (r && !rc)
+			rc = r;
+		r = vmfs_hb_release(vol);
+		if (r && !rc)
+			rc = r;
+	}
+	free_volume(vol);
+	return rc;
+}
+
+const struct vmfs_volhdr *vmfs_header(const struct vmfs_volume *vol)
+{
+	return &vol->hdr;
+}
+
+int vmfs_statfs(struct vmfs_volume *vol, struct vmfs_statfs *sf)
+{
+	const struct vmfs_volhdr *h = &vol->hdr;
+
+	memset(sf, 0, sizeof(*sf));
+	memcpy(sf->label, h->label, sizeof(sf->label));
+	memcpy(sf->uuid, h->uuid, sizeof(sf->uuid));
+	sf->version_major = h->version_major;
+	sf->version_minor = h->version_minor;
+	sf->block_size = h->block_size;
+	sf->sb_size = h->sb_size;
+	sf->max_hosts = h->max_hosts;
+	sf->lease_timeout_s = h->lease_timeout_s;
+	sf->slot = vol->slot;
+	sf->hb_gen = vol->hb_gen;
+	sf->vol_bytes = h->vol_bytes;
+	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
+		int rc = vmfs_count_free(vol, t, &sf->free[t]);
+
+		if (rc)
+			return rc;
+		sf->total[t] = h->reg[t].count;
+	}
+	sf->capacity_bytes = (uint64_t)h->reg[VMFS_RES_FB].count * h->block_size;
+	sf->free_bytes = sf->free[VMFS_RES_FB] * h->block_size;
+	return 0;
+}
+
+int vmfs_cluster_lock_read(struct vmfs_volume *vol, enum vmfs_res_type type, uint32_t cluster,
+			   struct vmfs_lockrec *out)
+{
+	if ((unsigned)type >= VMFS_RES_NTYPES || cluster >= vol->hdr.reg[type].n_clusters)
+		return vmfs_seterr(vol, -ERANGE, "no such cluster");
+	return vmfs_lock_read(vol, vmfs_clus_off(vol, type, cluster), out);
+}
+
+int vmfs_file_lock_read(struct vmfs_volume *vol, const char *path, struct vmfs_lockrec *out)
+{
+	uint32_t fd;
+	int rc = vmfs_lookup(vol, path, &fd);
+
+	return rc ? rc : vmfs_lock_read(vol, vmfs_fd_off(vol, fd), out);
+}

@@ -1,0 +1,303 @@
+/*
+ * Open files: handles, their on-disk locks, and data I/O through them.
+ *
+ * Opening takes the file descriptor's lock: exclusive for writers, shared
+ * read-only for readers, shared multi-writer with VMFS_O_MULTIWRITER. Several
+ * handles on this host share one lock record entry; a mode conflict between
+ * local handles is refused here, a conflict with another host's holder by
+ * vmfs_lock_acquire (part 2 breaks it when that host's lease has expired).
+ * The last close releases the lock. A handle remembers the descriptor's
+ * generation and refuses I/O if the descriptor was reused.
+ */
+#include "vmfs_priv.h"
+
+static uint32_t lock_mode_for(unsigned flags)
+{
+	if (!(flags & VMFS_O_WRITE))
+		return VMFS_LOCK_RO;
+	return flags & VMFS_O_MULTIWRITER ? VMFS_LOCK_MW : VMFS_LOCK_EXCL;
+}
+
+static int local_conflict(struct vmfs_volume *vol, uint32_t fd, uint32_t mode, bool *shared)
+{
+	*shared = false;
+	for (struct vmfs_file *f = vol->open_files; f; f = f->next) {
+		if (f->fd != fd)
+			continue;
+		if (f->lock_mode != mode || mode == VMFS_LOCK_EXCL)
+			return vmfs_seterr(vol, -EBUSY, "descriptor %u is already open on this host in a conflicting mode",
+					   fd);
+		*shared = true;
+	}
+	return 0;
+}
+
+static int open_lookup(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
+		       uint32_t *fd)
+{
+	int rc = vmfs_path_walk(vol, NULL, path, fd);
+
+	if (rc == -ENOENT && (flags & VMFS_O_CREAT))
+		return vmfs_create_node(vol, path, VMFS_FT_FILE, perm, fd);
+	if (!rc && (flags & VMFS_O_CREAT) && (flags & VMFS_O_EXCL))
+		return vmfs_seterr(vol, -EEXIST, "'%s' already exists", path);
+	return rc;
+}
+
+int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
+	      struct vmfs_file **out)
+{
+	struct vmfs_file *h;
+	struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
+	uint32_t fd, mode = lock_mode_for(flags);
+	bool shared = false;
+	int rc = f ? 0 : vmfs_seterr(vol, -ENOMEM, "out of memory");
+
+	*out = NULL;
+	if (!rc && vol->rdonly && (flags & (VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_TRUNC)))
+		rc = vmfs_seterr(vol, -EPERM, "'%s': volume is mounted read-only", path);
+	if (!rc)
+		rc = open_lookup(vol, path, flags, perm, &fd);
+	if (!rc)
+		rc = vmfs_fd_peek(vol, NULL, fd, f);
+	if (!rc && f->type == VMFS_FT_DIR)
+		rc = vmfs_seterr(vol, -EISDIR, "'%s' is a directory", path);
+	if (!rc)
+		rc = local_conflict(vol, fd, mode, &shared);
+	if (!rc && !shared && !vol->rdonly)
+		rc = vmfs_lock_acquire(vol, vmfs_fd_off(vol, fd), mode, path);
+	h = rc ? NULL : vmfs_zalloc(vol, sizeof(*h));
+	if (!rc && !h)
+		rc = vmfs_seterr(vol, -ENOMEM, "out of memory");
+	if (!rc) {
+		*h = (struct vmfs_file){ .vol = vol, .next = vol->open_files, .fd = fd,
+					 .gen = f->gen, .flags = flags, .lock_mode = mode };
+		vol->open_files = h;
+		*out = h;
+		if ((flags & VMFS_O_TRUNC) && (flags & VMFS_O_WRITE) && f->size)
+			rc = vmfs_truncate_fd(vol, fd, 0);
+		if (rc) {
+			vmfs_close(h);
+			*out = NULL;
+		}
+	}
+	vmfs_free(vol, f);
+	return rc;
+}
+
+static void touch_mtime(struct vmfs_file *h)
+{
+	struct vmfs_volume *vol = h->vol;
+	struct vmfs_txn *txn;
+	struct vmfs_fd *f;
+
+	if (vmfs_txn_begin(vol, &txn))
+		return;
+	if (!vmfs_fd_get(txn, h->fd, &f) && f->gen == h->gen) {
+		f->mtime_ns = vmfs_now(vol);
+		vmfs_txn_dirty(txn, (uint8_t *)f);
+		vmfs_txn_commit(txn);
+	} else {
+		vmfs_txn_abort(txn);
+	}
+}
+
+int vmfs_close(struct vmfs_file *h)
+{
+	struct vmfs_volume *vol;
+	struct vmfs_file **pp;
+	bool last = true;
+	int rc = 0;
+
+	if (!h)
+		return 0;
+	vol = h->vol;
+	for (pp = &vol->open_files; *pp && *pp != h; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = h->next;
+	for (struct vmfs_file *f = vol->open_files; f; f = f->next)
+		if (f->fd == h->fd)
+			last = false;
+	if (h->written && !vol->rdonly && !vol->failed)
+		touch_mtime(h);
+	if (last && !vol->rdonly)
+		rc = vmfs_lock_release(vol, vmfs_fd_off(vol, h->fd), "closing file");
+	vmfs_free(vol, h);
+	return rc;
+}
+
+struct vmfs_volume *vmfs_file_volume(struct vmfs_file *h)
+{
+	return h->vol;
+}
+
+/* Read h's descriptor into a fresh buffer and check it is still h's file. */
+static int handle_fd(struct vmfs_file *h, struct vmfs_fd **out)
+{
+	struct vmfs_volume *vol = h->vol;
+	struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
+	int rc = f ? vmfs_fd_peek(vol, NULL, h->fd, f) : vmfs_seterr(vol, -ENOMEM, "out of memory");
+
+	if (!rc && (f->gen != h->gen || f->type != VMFS_FT_FILE))
+		rc = vmfs_seterr(vol, -EIO, "descriptor %u was removed while open", h->fd);
+	if (rc) {
+		vmfs_free(vol, f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+int64_t vmfs_read(struct vmfs_file *h, uint64_t off, void *buf, uint64_t len)
+{
+	struct vmfs_fd *f;
+	int rc = handle_fd(h, &f);
+
+	if (rc)
+		return rc;
+	if (off >= f->size)
+		len = 0;
+	else if (len > f->size - off)
+		len = f->size - off;
+	if (len > INT64_MAX)
+		len = INT64_MAX;
+	rc = len ? vmfs_data_read(h->vol, NULL, f, off, buf, len) : 0;
+	vmfs_free(h->vol, f);
+	return rc ? rc : (int64_t)len;
+}
+
+static int check_writable(struct vmfs_file *h)
+{
+	if (!(h->flags & VMFS_O_WRITE))
+		return vmfs_seterr(h->vol, -EPERM, "file descriptor %u is not open for writing",
+				   h->fd);
+	return 0;
+}
+
+/* One transaction of a write; returns bytes written. */
+static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, uint64_t len)
+{
+	struct vmfs_volume *vol = h->vol;
+	struct vmfs_txn *txn;
+	struct vmfs_fd *f;
+	int64_t n = 0;
+	int rc = vmfs_txn_begin(vol, &txn);
+
+	if (rc)
+		return rc;
+	rc = vmfs_fd_get(txn, h->fd, &f);
+	if (!rc && f->gen != h->gen)
+		rc = vmfs_seterr(vol, -EIO, "descriptor %u was removed while open", h->fd);
+	if (!rc)
+		rc = vmfs_ensure_mode(txn, f, off + len > f->size ? off + len : f->size);
+	if (!rc && f->mode == VMFS_FM_INLINE) {
+		memcpy(f->inline_data + off, p, len);
+		vmfs_txn_dirty(txn, (uint8_t *)f);
+		n = (int64_t)len;
+	} else if (!rc) {
+		n = vmfs_data_write(txn, f, off, p, len);
+		rc = n < 0 ? (int)n : 0;
+	}
+	if (!rc && off + (uint64_t)n > f->size) {
+		f->size = off + (uint64_t)n;
+		vmfs_txn_dirty(txn, (uint8_t *)f);
+	}
+	rc = rc ? (vmfs_txn_abort(txn), rc) : vmfs_txn_commit(txn);
+	return rc ? rc : n;
+}
+
+int64_t vmfs_write(struct vmfs_file *h, uint64_t off, const void *buf, uint64_t len)
+{
+	const uint8_t *p = buf;
+	uint64_t done = 0;
+	int rc = check_writable(h);
+
+	if (rc)
+		return rc;
+	if (off > vmfs_max_file_size(h->vol) || len > vmfs_max_file_size(h->vol) - off)
+		return vmfs_seterr(h->vol, -EFBIG, "write beyond the largest file size");
+	if (len > INT64_MAX)
+		len = INT64_MAX;
+	while (done < len) {
+		int64_t n = write_step(h, off + done, p + done, len - done);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return vmfs_seterr(h->vol, -EIO, "internal: write made no progress");
+		done += (uint64_t)n;
+	}
+	h->written = true;
+	return (int64_t)done;
+}
+
+int vmfs_truncate(struct vmfs_file *h, uint64_t size)
+{
+	int rc = check_writable(h);
+
+	if (!rc && size > vmfs_max_file_size(h->vol))
+		rc = vmfs_seterr(h->vol, -EFBIG, "size beyond the largest file size");
+	if (!rc)
+		rc = vmfs_truncate_fd(h->vol, h->fd, size);
+	if (!rc)
+		h->written = true;
+	return rc;
+}
+
+int vmfs_extend(struct vmfs_file *h, uint64_t size, enum vmfs_alloc alloc)
+{
+	int rc = check_writable(h);
+
+	if (!rc && size > vmfs_max_file_size(h->vol))
+		rc = vmfs_seterr(h->vol, -EFBIG, "size beyond the largest file size");
+	if (!rc && (unsigned)alloc > VMFS_ALLOC_EAGER)
+		rc = vmfs_seterr(h->vol, -EINVAL, "bad allocation type %u", (unsigned)alloc);
+	return rc ? rc : vmfs_extend_fd(h->vol, h->fd, size, alloc, NULL);
+}
+
+int vmfs_fsync(struct vmfs_file *h)
+{
+	return h->vol->rdonly ? 0 : vmfs_dev_flush(h->vol);
+}
+
+int vmfs_fstat(struct vmfs_file *h, struct vmfs_stat *st)
+{
+	struct vmfs_fd *f;
+	int rc = handle_fd(h, &f);
+
+	if (rc)
+		return rc;
+	vmfs_fill_stat(h->vol, f, st);
+	vmfs_free(h->vol, f);
+	return 0;
+}
+
+int vmfs_seek_data(struct vmfs_file *h, uint64_t off, uint64_t *data_off)
+{
+	struct vmfs_fd *f;
+	uint64_t us, next;
+	int rc = handle_fd(h, &f);
+
+	if (rc)
+		return rc;
+	*data_off = off >= f->size ? f->size : off;
+	if (off < f->size && f->mode != VMFS_FM_INLINE) {
+		us = vmfs_unit_size(h->vol, f->mode);
+		rc = vmfs_addr_next(h->vol, f, off / us, &next);
+		if (!rc)
+			*data_off = next == ~0ull || next > f->size / us ? f->size :
+				(next * us > off ? next * us : off);
+		if (*data_off > f->size)
+			*data_off = f->size;
+	}
+	vmfs_free(h->vol, f);
+	return rc;
+}
+
+int vmfs_heartbeat_renew(struct vmfs_volume *vol)
+{
+	if (vol->rdonly)
+		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
+	return vmfs_hb_renew(vol);
+}

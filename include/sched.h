@@ -1,0 +1,62 @@
+/*
+ * Worlds: every schedulable context (a vCPU, a vmkernel helper) is a world
+ * with its own kernel stack. Each CPU runs its own round-robin queue of
+ * the worlds assigned to it; a CPU with nothing ready halts until an
+ * interrupt. The vmkernel knows nothing of what a world does: the VMM
+ * passes hooks (world_ops) that run when its world is switched in or out
+ * on a CPU, e.g. to make a VMCS current.
+ */
+#ifndef SCHED_H
+#define SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct world;
+
+struct world_ops {
+	void (*switch_in)(struct world *w);	/* on the CPU it will run on, IRQs off */
+	void (*switch_out)(struct world *w);	/* on the CPU it ran on, IRQs off */
+};
+
+enum world_state { WORLD_READY, WORLD_RUNNING, WORLD_BLOCKED, WORLD_DEAD };
+
+struct world {
+	uint64_t rsp;			/* saved stack pointer while switched out */
+	void *stack_top;
+	char name[32];
+	enum world_state state;		/* the CPU's run-queue lock */
+	unsigned int cpu;		/* the CPU it runs on (pinned) */
+	struct world *next;		/* run-queue link, run-queue lock */
+	void (*fn)(void *);
+	void *arg;
+	const struct world_ops *ops;
+	void *owner;			/* the creator's object, e.g. a vCPU */
+	volatile bool wake_pending;	/* a wakeup raced with blocking */
+	uint64_t slice_start;		/* TSC when last switched in */
+	uint64_t run_tsc;		/* TSC cycles spent running */
+	uint64_t switches;
+};
+
+/* Create a world that runs fn(arg) on CPU `cpu`; it starts READY. NULL if out of memory. */
+struct world *world_create(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
+			   const struct world_ops *ops, void *owner);
+struct world *world_current(void);
+/* End the calling world; its stack is reclaimed later. */
+void world_exit(void) __attribute__((noreturn));
+
+/* Each CPU calls this once to become its idle loop; never returns. */
+void sched_run(void) __attribute__((noreturn));
+/* Give the CPU to the next ready world (if any) and come back later. */
+void sched_yield(void);
+/* Block the calling world until sched_wakeup(); returns at once if a wakeup is pending. */
+void sched_block(void);
+void sched_wakeup(struct world *w);
+/* True when the calling world has used up its time slice. */
+bool sched_should_yield(void);
+/* Length of a time slice in TSC cycles. */
+uint64_t sched_slice_tsc(void);
+/* Called from the periodic timer interrupt. */
+void sched_tick(void);
+
+#endif

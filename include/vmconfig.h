@@ -1,0 +1,124 @@
+/*
+ * VM configuration: a parser for VMware-style `.vmx` files.
+ *
+ * One `key = "value"` per line; blank lines and lines whose first non-blank
+ * character is `#` are ignored; LF or CRLF line ends; the last line need not
+ * end with one. Values are double-quoted and may hold VMware's `|XX` hex
+ * escapes (`|22` is a quote, `|7C` a bar). Keys are case-insensitive, and so
+ * are keywords inside values (TRUE, unlimited, console, ...). Every key, its
+ * type, range and default is documented for users in docs/vmconfig.md.
+ *
+ * Anything wrong stops the parse at the first error, which is written to
+ * vm_config.err as "FILE:LINE: key \"KEY\": what is wrong" (the line is left
+ * out for whole-file checks such as a missing required key).
+ */
+#ifndef VMCONFIG_H
+#define VMCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMCONFIG_LINE_MAX	1024	/* bytes per line, without its LF or CRLF */
+#define VMCONFIG_NAME_MAX	64	/* buffer size: names up to 63 characters */
+#define VMCONFIG_MODNAME_MAX	64	/* buffer size: module names up to 63 characters */
+#define VMCONFIG_CMDLINE_MAX	1024	/* buffer size: guest command line up to 1023 bytes */
+#define VMCONFIG_MAX_MODULES	8	/* entries of guest.modules */
+#define VMCONFIG_MEMSIZE_MAX	65536	/* MiB */
+#define VMCONFIG_VCPUS_MAX	64
+#define VMCONFIG_HOST_CPUS_MAX	64	/* host CPU numbers in sched.cpu.affinity: 0..63 */
+#define VMCONFIG_SHARES_MAX	1000000
+#define VMCONFIG_MHZ_MAX	1000000	/* sched.cpu.min / sched.cpu.max */
+#define VMCONFIG_ERR_MAX	256
+
+/* sched.cpu.shares: VMware's levels give 500/1000/2000 shares per vCPU. */
+enum vmconfig_shares_level {
+	VMCONFIG_SHARES_NORMAL = 0,	/* the default */
+	VMCONFIG_SHARES_LOW,
+	VMCONFIG_SHARES_HIGH,
+	VMCONFIG_SHARES_CUSTOM,		/* an explicit number */
+};
+
+enum vmconfig_guest_type {
+	VMCONFIG_GUEST_MULTIBOOT = 0,	/* multiboot v1 kernel (the default) */
+	VMCONFIG_GUEST_LINUX,		/* recognized; rejected for now */
+};
+
+/* test.expect: how the test harness expects this VM to end. */
+enum vmconfig_expect_kind {
+	VMCONFIG_EXPECT_NONE = 0,	/* no test.expect key */
+	VMCONFIG_EXPECT_EXIT,		/* "exit:N": ends with status N (debug-exit or hypercall) */
+	VMCONFIG_EXPECT_STOPPED,	/* "stopped:REASON": the VMM stops it for REASON */
+	VMCONFIG_EXPECT_RUNNING,	/* "running": still running when the others ended */
+};
+
+enum vmconfig_stop_reason {
+	VMCONFIG_STOP_TRIPLE_FAULT = 0,	/* "triple-fault" */
+	VMCONFIG_STOP_ENTRY_FAILURE,	/* "entry-failure" */
+	VMCONFIG_STOP_BAD_ACCESS,	/* "bad-access": outside guest RAM/MMIO */
+	VMCONFIG_STOP_UNSUPPORTED,	/* "unsupported": something the VMM does not handle */
+	VMCONFIG_STOP_KILLED,		/* "killed": stopped by the host */
+	VMCONFIG_STOP_COUNT
+};
+
+struct vmconfig_expect {
+	enum vmconfig_expect_kind kind;
+	uint8_t status;				/* VMCONFIG_EXPECT_EXIT */
+	enum vmconfig_stop_reason reason;	/* VMCONFIG_EXPECT_STOPPED */
+};
+
+struct vm_config {
+	char name[VMCONFIG_NAME_MAX];		/* displayName, or the file name without .vmx */
+	char guest_os[VMCONFIG_NAME_MAX];	/* guestOS (informational); "" if absent */
+	uint32_t memsize_mb;			/* memsize: 1..65536, default 64 */
+	uint32_t mem_min_mb;			/* sched.mem.min: 0..memsize, default 0 */
+	uint32_t mem_max_mb;			/* sched.mem.max: 0 = unlimited (default) */
+	uint32_t numvcpus;			/* 1..64, default 1 */
+	uint32_t cpu_shares;			/* effective shares of the whole VM */
+	enum vmconfig_shares_level cpu_shares_level;
+	uint32_t cpu_min_mhz;			/* sched.cpu.min: reservation, default 0 */
+	uint32_t cpu_max_mhz;			/* sched.cpu.max: 0 = unlimited (default) */
+	uint64_t cpu_affinity;			/* bit n: may run on host CPU n; ~0 = "all" */
+	bool serial0_present;			/* default true: COM1 to the host console */
+	enum vmconfig_guest_type guest_type;
+	char kernel[VMCONFIG_MODNAME_MAX];	/* guest.kernel: multiboot2 module name */
+	char initrd[VMCONFIG_MODNAME_MAX];	/* guest.initrd; always "" for now */
+	char cmdline[VMCONFIG_CMDLINE_MAX];	/* guest.cmdline; "" if absent */
+	char modules[VMCONFIG_MAX_MODULES][VMCONFIG_MODNAME_MAX];	/* guest.modules */
+	unsigned int nmodules;
+	struct vmconfig_expect expect;		/* test.expect */
+	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
+};
+
+/*
+ * Parse the @len bytes at @text (need not be NUL-terminated; a NUL byte inside
+ * is an error) into @out, applying defaults. @filename is used in messages and
+ * for the default name: its part after the last '/' without a ".vmx" ending.
+ * Returns 0, or -EINVAL with out->err set; on failure the other fields of @out
+ * are unspecified. Uses about 3.5 KiB of stack and no other memory.
+ */
+int vmconfig_parse(const char *filename, const char *text, size_t len, struct vm_config *out);
+
+/* True if @s[0..len-1] is a module name: 1..63 bytes from '!'..'~' except ','. */
+bool vmconfig_valid_modname(const char *s, size_t len);
+
+/*
+ * Split a comma-separated list of module names (blanks around each allowed;
+ * an empty or all-blank list has no names) into @names[0..max-1]. Returns 0
+ * with *count names; -EINVAL for an empty or invalid name, -E2BIG for more
+ * than @max names: then *count is the 0-based index of the offending name.
+ */
+int vmconfig_split_modules(const char *list, size_t len, char names[][VMCONFIG_MODNAME_MAX],
+			   unsigned int max, unsigned int *count);
+
+/* "triple-fault", "entry-failure", ... ; "?" for a value out of range. */
+const char *vmconfig_stop_reason_name(enum vmconfig_stop_reason reason);
+
+/*
+ * Write @e as the test.expect value that gives it ("exit:3", "stopped:killed",
+ * "running"; "" for none) into @buf; snprintf's return convention. A harness
+ * can format how a VM really ended the same way and compare the strings.
+ */
+int vmconfig_expect_format(const struct vmconfig_expect *e, char *buf, size_t size);
+
+#endif /* VMCONFIG_H */

@@ -1,0 +1,354 @@
+/*
+ * VMX architectural constants: VMCS field encodings (SDM 3D appendix B),
+ * control bits (SDM 3C ch. 25), exit reasons (SDM 3D appendix C), exit
+ * qualifications (SDM 3C 28.2.1), VM-instruction errors (SDM 3C 31.4).
+ * Field encodings carry their width in bits 14:13 (0 = 16-bit, 1 = 64-bit,
+ * 2 = 32-bit, 3 = natural width), which the accessors in vmx.h check.
+ */
+#ifndef VMX_HW_H
+#define VMX_HW_H
+
+/* ---- 16-bit fields (B.1) ---- */
+#define VMCS_VPID				0x0000
+#define VMCS_GUEST_ES_SELECTOR			0x0800
+#define VMCS_GUEST_CS_SELECTOR			0x0802
+#define VMCS_GUEST_SS_SELECTOR			0x0804
+#define VMCS_GUEST_DS_SELECTOR			0x0806
+#define VMCS_GUEST_FS_SELECTOR			0x0808
+#define VMCS_GUEST_GS_SELECTOR			0x080a
+#define VMCS_GUEST_LDTR_SELECTOR		0x080c
+#define VMCS_GUEST_TR_SELECTOR			0x080e
+#define VMCS_HOST_ES_SELECTOR			0x0c00
+#define VMCS_HOST_CS_SELECTOR			0x0c02
+#define VMCS_HOST_SS_SELECTOR			0x0c04
+#define VMCS_HOST_DS_SELECTOR			0x0c06
+#define VMCS_HOST_FS_SELECTOR			0x0c08
+#define VMCS_HOST_GS_SELECTOR			0x0c0a
+#define VMCS_HOST_TR_SELECTOR			0x0c0c
+
+/* ---- 64-bit fields (B.2) ---- */
+#define VMCS_IO_BITMAP_A			0x2000
+#define VMCS_IO_BITMAP_B			0x2002
+#define VMCS_MSR_BITMAP				0x2004
+#define VMCS_EXIT_MSR_STORE_ADDR		0x2006
+#define VMCS_EXIT_MSR_LOAD_ADDR			0x2008
+#define VMCS_ENTRY_MSR_LOAD_ADDR		0x200a
+#define VMCS_TSC_OFFSET				0x2010
+#define VMCS_EPT_POINTER			0x201a
+#define VMCS_GUEST_PHYSICAL_ADDRESS		0x2400
+#define VMCS_LINK_POINTER			0x2800
+#define VMCS_GUEST_IA32_DEBUGCTL		0x2802
+#define VMCS_GUEST_IA32_PAT			0x2804
+#define VMCS_GUEST_IA32_EFER			0x2806
+#define VMCS_GUEST_PDPTE0			0x280a
+#define VMCS_GUEST_PDPTE1			0x280c
+#define VMCS_GUEST_PDPTE2			0x280e
+#define VMCS_GUEST_PDPTE3			0x2810
+#define VMCS_HOST_IA32_PAT			0x2c00
+#define VMCS_HOST_IA32_EFER			0x2c02
+
+/* ---- 32-bit fields (B.3) ---- */
+#define VMCS_PIN_BASED_CTLS			0x4000
+#define VMCS_PROC_BASED_CTLS			0x4002
+#define VMCS_EXCEPTION_BITMAP			0x4004
+#define VMCS_PF_ERROR_CODE_MASK			0x4006
+#define VMCS_PF_ERROR_CODE_MATCH		0x4008
+#define VMCS_CR3_TARGET_COUNT			0x400a
+#define VMCS_EXIT_CTLS				0x400c
+#define VMCS_EXIT_MSR_STORE_COUNT		0x400e
+#define VMCS_EXIT_MSR_LOAD_COUNT		0x4010
+#define VMCS_ENTRY_CTLS				0x4012
+#define VMCS_ENTRY_MSR_LOAD_COUNT		0x4014
+#define VMCS_ENTRY_INTR_INFO			0x4016
+#define VMCS_ENTRY_EXCEPTION_ERROR_CODE		0x4018
+#define VMCS_ENTRY_INSTRUCTION_LEN		0x401a
+#define VMCS_TPR_THRESHOLD			0x401c
+#define VMCS_PROC_BASED_CTLS2			0x401e
+#define VMCS_VM_INSTRUCTION_ERROR		0x4400
+#define VMCS_EXIT_REASON			0x4402
+#define VMCS_EXIT_INTR_INFO			0x4404
+#define VMCS_EXIT_INTR_ERROR_CODE		0x4406
+#define VMCS_IDT_VECTORING_INFO			0x4408
+#define VMCS_IDT_VECTORING_ERROR_CODE		0x440a
+#define VMCS_EXIT_INSTRUCTION_LEN		0x440c
+#define VMCS_EXIT_INSTRUCTION_INFO		0x440e
+#define VMCS_GUEST_ES_LIMIT			0x4800
+#define VMCS_GUEST_CS_LIMIT			0x4802
+#define VMCS_GUEST_SS_LIMIT			0x4804
+#define VMCS_GUEST_DS_LIMIT			0x4806
+#define VMCS_GUEST_FS_LIMIT			0x4808
+#define VMCS_GUEST_GS_LIMIT			0x480a
+#define VMCS_GUEST_LDTR_LIMIT			0x480c
+#define VMCS_GUEST_TR_LIMIT			0x480e
+#define VMCS_GUEST_GDTR_LIMIT			0x4810
+#define VMCS_GUEST_IDTR_LIMIT			0x4812
+#define VMCS_GUEST_ES_AR			0x4814
+#define VMCS_GUEST_CS_AR			0x4816
+#define VMCS_GUEST_SS_AR			0x4818
+#define VMCS_GUEST_DS_AR			0x481a
+#define VMCS_GUEST_FS_AR			0x481c
+#define VMCS_GUEST_GS_AR			0x481e
+#define VMCS_GUEST_LDTR_AR			0x4820
+#define VMCS_GUEST_TR_AR			0x4822
+#define VMCS_GUEST_INTERRUPTIBILITY		0x4824
+#define VMCS_GUEST_ACTIVITY_STATE		0x4826
+#define VMCS_GUEST_SYSENTER_CS			0x482a
+#define VMCS_PREEMPTION_TIMER_VALUE		0x482e
+#define VMCS_HOST_IA32_SYSENTER_CS		0x4c00
+
+/* ---- natural-width fields (B.4) ---- */
+#define VMCS_CR0_GUEST_HOST_MASK		0x6000
+#define VMCS_CR4_GUEST_HOST_MASK		0x6002
+#define VMCS_CR0_READ_SHADOW			0x6004
+#define VMCS_CR4_READ_SHADOW			0x6006
+#define VMCS_EXIT_QUALIFICATION			0x6400
+#define VMCS_GUEST_LINEAR_ADDRESS		0x640a
+#define VMCS_GUEST_CR0				0x6800
+#define VMCS_GUEST_CR3				0x6802
+#define VMCS_GUEST_CR4				0x6804
+#define VMCS_GUEST_ES_BASE			0x6806
+#define VMCS_GUEST_CS_BASE			0x6808
+#define VMCS_GUEST_SS_BASE			0x680a
+#define VMCS_GUEST_DS_BASE			0x680c
+#define VMCS_GUEST_FS_BASE			0x680e
+#define VMCS_GUEST_GS_BASE			0x6810
+#define VMCS_GUEST_LDTR_BASE			0x6812
+#define VMCS_GUEST_TR_BASE			0x6814
+#define VMCS_GUEST_GDTR_BASE			0x6816
+#define VMCS_GUEST_IDTR_BASE			0x6818
+#define VMCS_GUEST_DR7				0x681a
+#define VMCS_GUEST_RSP				0x681c
+#define VMCS_GUEST_RIP				0x681e
+#define VMCS_GUEST_RFLAGS			0x6820
+#define VMCS_GUEST_PENDING_DBG_EXCEPTIONS	0x6822
+#define VMCS_GUEST_SYSENTER_ESP			0x6824
+#define VMCS_GUEST_SYSENTER_EIP			0x6826
+#define VMCS_HOST_CR0				0x6c00
+#define VMCS_HOST_CR3				0x6c02
+#define VMCS_HOST_CR4				0x6c04
+#define VMCS_HOST_FS_BASE			0x6c06
+#define VMCS_HOST_GS_BASE			0x6c08
+#define VMCS_HOST_TR_BASE			0x6c0a
+#define VMCS_HOST_GDTR_BASE			0x6c0c
+#define VMCS_HOST_IDTR_BASE			0x6c0e
+#define VMCS_HOST_IA32_SYSENTER_ESP		0x6c10
+#define VMCS_HOST_IA32_SYSENTER_EIP		0x6c12
+#define VMCS_HOST_RSP				0x6c14
+#define VMCS_HOST_RIP				0x6c16
+
+#define VMCS_FIELD_WIDTH(enc)	(((enc) >> 13) & 3)
+#define VMCS_WIDTH_16		0
+#define VMCS_WIDTH_64		1
+#define VMCS_WIDTH_32		2
+#define VMCS_WIDTH_NATURAL	3
+
+/* ---- pin-based controls (25.6.1) ---- */
+#define PIN_EXT_INTR_EXITING		(1U << 0)
+#define PIN_NMI_EXITING			(1U << 3)
+#define PIN_VIRTUAL_NMIS		(1U << 5)
+#define PIN_PREEMPTION_TIMER		(1U << 6)
+
+/* ---- primary processor-based controls (25.6.2) ---- */
+#define PROC_INTR_WINDOW_EXITING	(1U << 2)
+#define PROC_TSC_OFFSETTING		(1U << 3)
+#define PROC_HLT_EXITING		(1U << 7)
+#define PROC_INVLPG_EXITING		(1U << 9)
+#define PROC_MWAIT_EXITING		(1U << 10)
+#define PROC_RDPMC_EXITING		(1U << 11)
+#define PROC_RDTSC_EXITING		(1U << 12)
+#define PROC_CR3_LOAD_EXITING		(1U << 15)
+#define PROC_CR3_STORE_EXITING		(1U << 16)
+#define PROC_CR8_LOAD_EXITING		(1U << 19)
+#define PROC_CR8_STORE_EXITING		(1U << 20)
+#define PROC_TPR_SHADOW			(1U << 21)
+#define PROC_NMI_WINDOW_EXITING		(1U << 22)
+#define PROC_MOV_DR_EXITING		(1U << 23)
+#define PROC_UNCOND_IO_EXITING		(1U << 24)
+#define PROC_USE_IO_BITMAPS		(1U << 25)
+#define PROC_MONITOR_TRAP_FLAG		(1U << 27)
+#define PROC_USE_MSR_BITMAPS		(1U << 28)
+#define PROC_MONITOR_EXITING		(1U << 29)
+#define PROC_PAUSE_EXITING		(1U << 30)
+#define PROC_SECONDARY_CTLS		(1U << 31)
+
+/* ---- secondary processor-based controls (25.6.2) ---- */
+#define PROC2_VIRT_APIC_ACCESSES	(1U << 0)
+#define PROC2_ENABLE_EPT		(1U << 1)
+#define PROC2_DESC_TABLE_EXITING	(1U << 2)
+#define PROC2_ENABLE_RDTSCP		(1U << 3)
+#define PROC2_ENABLE_VPID		(1U << 5)
+#define PROC2_WBINVD_EXITING		(1U << 6)
+#define PROC2_UNRESTRICTED_GUEST	(1U << 7)
+#define PROC2_RDRAND_EXITING		(1U << 11)
+#define PROC2_ENABLE_INVPCID		(1U << 12)
+#define PROC2_ENABLE_VMFUNC		(1U << 13)
+#define PROC2_RDSEED_EXITING		(1U << 16)
+#define PROC2_ENABLE_XSAVES		(1U << 20)
+
+/* ---- VM-exit controls (25.7.1) ---- */
+#define EXIT_SAVE_DEBUG_CTLS		(1U << 2)
+#define EXIT_HOST_ADDR_SPACE_SIZE	(1U << 9)
+#define EXIT_ACK_INTR_ON_EXIT		(1U << 15)
+#define EXIT_SAVE_IA32_PAT		(1U << 18)
+#define EXIT_LOAD_IA32_PAT		(1U << 19)
+#define EXIT_SAVE_IA32_EFER		(1U << 20)
+#define EXIT_LOAD_IA32_EFER		(1U << 21)
+#define EXIT_SAVE_PREEMPTION_TIMER	(1U << 22)
+
+/* ---- VM-entry controls (25.8.1) ---- */
+#define ENTRY_LOAD_DEBUG_CTLS		(1U << 2)
+#define ENTRY_IA32E_MODE_GUEST		(1U << 9)
+#define ENTRY_LOAD_IA32_PAT		(1U << 14)
+#define ENTRY_LOAD_IA32_EFER		(1U << 15)
+
+/* ---- interruption information (25.8.3, 28.2.2) ---- */
+#define INTR_INFO_VECTOR_MASK		0xffU
+#define INTR_INFO_TYPE_SHIFT		8
+#define INTR_INFO_TYPE_MASK		(7U << 8)
+#define INTR_TYPE_EXT_INTR		(0U << 8)
+#define INTR_TYPE_NMI			(2U << 8)
+#define INTR_TYPE_HW_EXCEPTION		(3U << 8)
+#define INTR_TYPE_SW_INTR		(4U << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION	(5U << 8)
+#define INTR_TYPE_SW_EXCEPTION		(6U << 8)
+#define INTR_INFO_DELIVER_CODE		(1U << 11)
+#define INTR_INFO_NMI_UNBLOCK_IRET	(1U << 12)
+#define INTR_INFO_VALID			(1U << 31)
+
+/* ---- guest interruptibility and activity state (25.4.2) ---- */
+#define INTERRUPTIBILITY_STI		(1U << 0)
+#define INTERRUPTIBILITY_MOV_SS		(1U << 1)
+#define INTERRUPTIBILITY_SMI		(1U << 2)
+#define INTERRUPTIBILITY_NMI		(1U << 3)
+#define ACTIVITY_ACTIVE			0
+#define ACTIVITY_HLT			1
+#define ACTIVITY_SHUTDOWN		2
+#define ACTIVITY_WAIT_SIPI		3
+
+/* ---- basic exit reasons (appendix C) ---- */
+#define EXIT_REASON_EXCEPTION_NMI	0
+#define EXIT_REASON_EXTERNAL_INTERRUPT	1
+#define EXIT_REASON_TRIPLE_FAULT	2
+#define EXIT_REASON_INIT		3
+#define EXIT_REASON_SIPI		4
+#define EXIT_REASON_IO_SMI		5
+#define EXIT_REASON_OTHER_SMI		6
+#define EXIT_REASON_INTERRUPT_WINDOW	7
+#define EXIT_REASON_NMI_WINDOW		8
+#define EXIT_REASON_TASK_SWITCH		9
+#define EXIT_REASON_CPUID		10
+#define EXIT_REASON_GETSEC		11
+#define EXIT_REASON_HLT			12
+#define EXIT_REASON_INVD		13
+#define EXIT_REASON_INVLPG		14
+#define EXIT_REASON_RDPMC		15
+#define EXIT_REASON_RDTSC		16
+#define EXIT_REASON_RSM			17
+#define EXIT_REASON_VMCALL		18
+#define EXIT_REASON_VMCLEAR		19
+#define EXIT_REASON_VMLAUNCH		20
+#define EXIT_REASON_VMPTRLD		21
+#define EXIT_REASON_VMPTRST		22
+#define EXIT_REASON_VMREAD		23
+#define EXIT_REASON_VMRESUME		24
+#define EXIT_REASON_VMWRITE		25
+#define EXIT_REASON_VMXOFF		26
+#define EXIT_REASON_VMXON		27
+#define EXIT_REASON_CR_ACCESS		28
+#define EXIT_REASON_DR_ACCESS		29
+#define EXIT_REASON_IO_INSTRUCTION	30
+#define EXIT_REASON_RDMSR		31
+#define EXIT_REASON_WRMSR		32
+#define EXIT_REASON_INVALID_GUEST_STATE	33
+#define EXIT_REASON_MSR_LOADING		34
+#define EXIT_REASON_MWAIT		36
+#define EXIT_REASON_MONITOR_TRAP_FLAG	37
+#define EXIT_REASON_MONITOR		39
+#define EXIT_REASON_PAUSE		40
+#define EXIT_REASON_MCE_DURING_ENTRY	41
+#define EXIT_REASON_TPR_BELOW_THRESHOLD	43
+#define EXIT_REASON_APIC_ACCESS		44
+#define EXIT_REASON_VIRTUALIZED_EOI	45
+#define EXIT_REASON_GDTR_IDTR		46
+#define EXIT_REASON_LDTR_TR		47
+#define EXIT_REASON_EPT_VIOLATION	48
+#define EXIT_REASON_EPT_MISCONFIG	49
+#define EXIT_REASON_INVEPT		50
+#define EXIT_REASON_RDTSCP		51
+#define EXIT_REASON_PREEMPTION_TIMER	52
+#define EXIT_REASON_INVVPID		53
+#define EXIT_REASON_WBINVD		54
+#define EXIT_REASON_XSETBV		55
+#define EXIT_REASON_APIC_WRITE		56
+#define EXIT_REASON_RDRAND		57
+#define EXIT_REASON_INVPCID		58
+#define EXIT_REASON_VMFUNC		59
+#define EXIT_REASON_ENCLS		60
+#define EXIT_REASON_RDSEED		61
+#define EXIT_REASON_PML_FULL		62
+#define EXIT_REASON_XSAVES		63
+#define EXIT_REASON_XRSTORS		64
+#define EXIT_REASON_UMWAIT		67
+#define EXIT_REASON_TPAUSE		68
+#define EXIT_REASON_MAX			69
+#define EXIT_REASON_BASIC_MASK		0xffffU
+#define EXIT_REASON_ENTRY_FAILURE	(1U << 31)
+
+/* ---- exit qualifications (28.2.1) ---- */
+/* I/O instructions (table 28-5) */
+#define IO_QUAL_SIZE_MASK		0x7U		/* access size - 1 */
+#define IO_QUAL_IN			(1U << 3)
+#define IO_QUAL_STRING			(1U << 4)
+#define IO_QUAL_REP			(1U << 5)
+#define IO_QUAL_IMMEDIATE		(1U << 6)
+#define IO_QUAL_PORT_SHIFT		16
+/* control-register accesses (table 28-3) */
+#define CR_QUAL_CR_MASK			0xfU
+#define CR_QUAL_TYPE_SHIFT		4
+#define CR_QUAL_TYPE_MASK		(3U << 4)
+#define CR_TYPE_MOV_TO_CR		0
+#define CR_TYPE_MOV_FROM_CR		1
+#define CR_TYPE_CLTS			2
+#define CR_TYPE_LMSW			3
+#define CR_QUAL_GPR_SHIFT		8
+#define CR_QUAL_GPR_MASK		(0xfU << 8)
+#define CR_QUAL_LMSW_SHIFT		16
+/* EPT violations (table 28-7) */
+#define EPT_QUAL_READ			(1U << 0)
+#define EPT_QUAL_WRITE			(1U << 1)
+#define EPT_QUAL_FETCH			(1U << 2)
+#define EPT_QUAL_READABLE		(1U << 3)
+#define EPT_QUAL_WRITABLE		(1U << 4)
+#define EPT_QUAL_EXECUTABLE		(1U << 5)
+#define EPT_QUAL_GLA_VALID		(1U << 7)
+#define EPT_QUAL_GLA_TRANSLATION	(1U << 8)
+#define EPT_QUAL_NMI_UNBLOCK		(1U << 12)
+/* task switch (table 28-2): bits 31:30 source */
+#define TS_QUAL_SOURCE_SHIFT		30
+
+/* ---- VM-instruction error numbers (31.4) ---- */
+#define VMXERR_VMCALL_IN_ROOT			1
+#define VMXERR_VMCLEAR_INVALID_ADDR		2
+#define VMXERR_VMCLEAR_VMXON_PTR		3
+#define VMXERR_VMLAUNCH_NONCLEAR		4
+#define VMXERR_VMRESUME_NONLAUNCHED		5
+#define VMXERR_VMRESUME_AFTER_VMXOFF		6
+#define VMXERR_ENTRY_INVALID_CONTROLS		7
+#define VMXERR_ENTRY_INVALID_HOST_STATE		8
+#define VMXERR_VMPTRLD_INVALID_ADDR		9
+#define VMXERR_VMPTRLD_VMXON_PTR		10
+#define VMXERR_VMPTRLD_BAD_REVISION		11
+#define VMXERR_UNSUPPORTED_FIELD		12
+#define VMXERR_VMWRITE_READ_ONLY		13
+#define VMXERR_VMXON_IN_ROOT			15
+#define VMXERR_ENTRY_MOV_SS_BLOCKING		26
+#define VMXERR_INVALID_INVEPT_OPERAND		28
+
+/* INVEPT / INVVPID types (30.3) */
+#define INVEPT_SINGLE_CONTEXT		1
+#define INVEPT_ALL_CONTEXT		2
+#define INVVPID_INDIVIDUAL_ADDR		0
+#define INVVPID_SINGLE_CONTEXT		1
+#define INVVPID_ALL_CONTEXT		2
+
+#endif

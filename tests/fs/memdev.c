@@ -1,0 +1,210 @@
+/* Sparse in-memory block device with crash injection (see memdev.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include "memdev.h"
+
+#define CHUNK 4096u
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint8_t **slot_of(struct memdev *m, uint64_t chunk, bool create);
+
+static void grow(struct memdev *m)
+{
+	uint64_t oldcap = m->cap, *ok = m->keys;
+	uint8_t **ov = m->vals;
+
+	m->cap = oldcap ? oldcap * 2 : 1024;
+	m->keys = calloc(m->cap, sizeof(*m->keys));
+	m->vals = calloc(m->cap, sizeof(*m->vals));
+	m->used = 0;
+	for (uint64_t i = 0; i < oldcap; i++) {
+		if (ok[i])
+			*slot_of(m, ok[i] - 1, true) = ov[i];
+	}
+	free(ok);
+	free(ov);
+}
+
+static uint8_t **slot_of(struct memdev *m, uint64_t chunk, bool create)
+{
+	uint64_t i;
+
+	if (create && (m->used + 1) * 2 > m->cap)
+		grow(m);
+	if (!m->cap)
+		return NULL;
+	for (i = hash64(chunk) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == chunk + 1)
+			return &m->vals[i];
+		if (!m->keys[i]) {
+			if (!create)
+				return NULL;
+			m->keys[i] = chunk + 1;
+			m->vals[i] = calloc(1, CHUNK);
+			m->used++;
+			return &m->vals[i];
+		}
+	}
+}
+
+void memdev_rw(struct memdev *m, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		uint64_t in = off % CHUNK, n = CHUNK - in < len ? CHUNK - in : len;
+		uint8_t **s = slot_of(m, off / CHUNK, write);
+
+		if (write)
+			memcpy(*s + in, p, n);
+		else if (s)
+			memcpy(p, *s + in, n);
+		else
+			memset(p, 0, n);
+		off += n;
+		p += n;
+		len -= n;
+	}
+}
+
+static int md_read(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf)
+{
+	struct memdev *m = dev->priv;
+
+	if (lba > dev->sectors || count > dev->sectors - lba)
+		return -EIO;
+	memdev_rw(m, lba * 512, buf, (uint64_t)count * 512, false);
+	return 0;
+}
+
+static int md_write(struct blockdev *dev, uint64_t lba, uint32_t count, const void *buf)
+{
+	struct memdev *m = dev->priv;
+	const uint8_t *p = buf;
+
+	if (lba > dev->sectors || count > dev->sectors - lba)
+		return -EIO;
+	for (uint32_t i = 0; i < count; i++) {
+		if (m->crashed)
+			return -EIO;
+		if (m->crash_after >= 0 && m->crash_after-- == 0) {
+			m->crashed = true;
+			return -EIO;
+		}
+		memdev_rw(m, (lba + i) * 512, (void *)(p + (uint64_t)i * 512), 512, true);
+		m->writes++;
+	}
+	return 0;
+}
+
+static int md_flush(struct blockdev *dev)
+{
+	struct memdev *m = dev->priv;
+
+	m->flushes++;
+	return m->crashed ? -EIO : 0;
+}
+
+static int md_caw(struct blockdev *dev, uint64_t lba, const void *expected, const void *new_data)
+{
+	struct memdev *m = dev->priv;
+	uint8_t cur[512];
+
+	if (lba >= dev->sectors)
+		return -EIO;
+	memdev_rw(m, lba * 512, cur, 512, false);
+	if (memcmp(cur, expected, 512))
+		return -EAGAIN;
+	return md_write(dev, lba, 1, new_data);
+}
+
+static const struct blockdev_ops md_ops = { md_read, md_write, md_flush, NULL };
+static const struct blockdev_ops md_ops_ats = { md_read, md_write, md_flush, md_caw };
+
+struct memdev *memdev_new(uint64_t bytes, bool ats)
+{
+	struct memdev *m = calloc(1, sizeof(*m));
+
+	m->dev.ops = ats ? &md_ops_ats : &md_ops;
+	m->dev.priv = m;
+	m->dev.sector_size = 512;
+	m->dev.sectors = bytes / 512;
+	m->crash_after = -1;
+	return m;
+}
+
+struct memdev *memdev_clone(const struct memdev *src)
+{
+	struct memdev *m = memdev_new(src->dev.sectors * 512, src->dev.ops == &md_ops_ats);
+
+	for (uint64_t i = 0; i < src->cap; i++)
+		if (src->keys[i])
+			memcpy(*slot_of(m, src->keys[i] - 1, true), src->vals[i], CHUNK);
+	return m;
+}
+
+void memdev_free(struct memdev *m)
+{
+	for (uint64_t i = 0; i < m->cap; i++)
+		free(m->vals[i]);
+	free(m->keys);
+	free(m->vals);
+	free(m);
+}
+
+void memdev_crash_after(struct memdev *m, int64_t sectors)
+{
+	m->crash_after = sectors;
+	m->crashed = false;
+}
+
+void memdev_reboot(struct memdev *m)
+{
+	m->crash_after = -1;
+	m->crashed = false;
+}
+
+static void *env_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static uint64_t env_now(void *ctx)
+{
+	static uint64_t t = 1700000000ull * 1000000000ull;
+
+	(void)ctx;
+	return t += 1000;
+}
+
+static void env_sleep(void *ctx, unsigned ms)
+{
+	(void)ctx, (void)ms;
+}
+
+void memdev_env(struct vmfs_env *env, uint8_t host_id)
+{
+	memset(env, 0, sizeof(*env));
+	env->alloc = env_alloc;
+	env->free = env_free;
+	env->now_ns = env_now;
+	env->sleep_ms = env_sleep;
+	memset(env->host_uuid, 0xa0, sizeof(env->host_uuid));
+	env->host_uuid[15] = host_id;
+	snprintf(env->host_name, sizeof(env->host_name), "testhost%u", host_id);
+}

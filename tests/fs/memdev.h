@@ -1,0 +1,37 @@
+/*
+ * Test block devices for the VMFS tests: a sparse in-memory device that keeps
+ * only written 4 KiB chunks in a hash map (a 4 TiB volume costs what is
+ * written), with fault injection: after `crash_after` more sector writes the
+ * device "crashes" (the write in progress is torn at that sector and every
+ * later write is dropped with -EIO) until memdev_reboot().
+ */
+#ifndef TESTS_FS_MEMDEV_H
+#define TESTS_FS_MEMDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vmfs.h>
+
+struct memdev {
+	struct blockdev dev;
+	uint64_t *keys;		/* chunk index + 1, 0 = empty */
+	uint8_t **vals;
+	uint64_t cap, used;
+	int64_t crash_after;	/* sector writes left before the crash; < 0: never */
+	bool crashed;
+	uint64_t writes;	/* sector writes done */
+	uint64_t flushes;
+};
+
+struct memdev *memdev_new(uint64_t bytes, bool ats);
+void memdev_free(struct memdev *m);
+void memdev_crash_after(struct memdev *m, int64_t sectors);
+void memdev_reboot(struct memdev *m);
+struct memdev *memdev_clone(const struct memdev *m);
+/* Raw access to stored bytes (for corrupting images in tests). */
+void memdev_rw(struct memdev *m, uint64_t off, void *buf, uint64_t len, bool write);
+
+/* A deterministic host environment: malloc/free, a counting clock, a uuid. */
+void memdev_env(struct vmfs_env *env, uint8_t host_id);
+
+#endif
