@@ -34,16 +34,21 @@ CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wmissing-prototypes \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -isystem include/libc -Iinclude
-ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -nostdinc
+ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -I$(B)/include -nostdinc
 LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
-	$(wildcard vmm/*.c vmm/*.S) \
+	$(wildcard vmm/*.c vmm/*.S vmm/*/*.c) \
 	$(wildcard drivers/*/*.c drivers/*.c)
+KSRC := $(filter-out vmm/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
-all: deps-build $(B)/vmkernel.elf $(B)/vmkernel.iso
+# The user-facing targets first install what is missing, then run make again
+# for the real work: compiler paths are looked up when the Makefile is read.
+all: deps-build
+	$(Q)$(MAKE) --no-print-directory build
+build: $(B)/vmkernel.elf $(B)/vmkernel.iso
 
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +57,14 @@ $(B)/k/%.o: %.c
 $(B)/k/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(call msg,AS,$<)$(CC) $(ASFLAGS_KERNEL) -MMD -MP -c $< -o $@
+
+# Structure offsets for assembly, generated from C (vmm/asm-offsets.c).
+$(B)/include/asm-offsets.h: vmm/asm-offsets.c vmm/vmm_priv.h
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)$(CC) $(CFLAGS_KERNEL) -S -o - $< | \
+		sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*/#define \1 \2/p' > $@.tmp
+	$(Q)mv $@.tmp $@
+$(B)/k/vmm/vmx_entry.o: $(B)/include/asm-offsets.h
 
 $(B)/k/font.o: $(FONT)
 	@mkdir -p $(dir $@)
@@ -80,7 +93,9 @@ $(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 $(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
 
-pxe: deps-build $(B)/vmkernel.elf
+pxe: deps-build
+	$(Q)$(MAKE) --no-print-directory pxe-tree
+pxe-tree: $(B)/vmkernel.elf
 	$(Q)sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
 
 # ---- host unit tests (cmocka, ASan + UBSan) ----
@@ -95,17 +110,24 @@ $(B)/unit/%: $$($$*_SRCS) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(UNIT_CFLAGS) $($*_SRCS) -lcmocka -o $@
 
-unit: deps-test $(UNIT_BINS)
+unit: deps-test
+	$(Q)$(MAKE) --no-print-directory unit-run
+unit-run: $(UNIT_BINS)
 	$(Q)sh tests/run-unit.sh $(UNIT_BINS)
 
-check: deps-test $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS)
-	$(Q)$(MAKE) --no-print-directory pxe
+check: deps-test
+	$(Q)$(MAKE) --no-print-directory check-run
+check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
-run: deps-run $(B)/vmkernel.elf $(B)/vmkernel.iso
+run: deps-run
+	$(Q)$(MAKE) --no-print-directory run-emulator
+run-emulator: $(B)/vmkernel.elf $(B)/vmkernel.iso
 	$(Q)sh tools/run.sh $(B)/vmkernel.iso
 
-bench: deps-test $(B)/vmkernel.elf $(B)/vmkernel-test.iso
+bench: deps-test
+	$(Q)$(MAKE) --no-print-directory bench-run
+bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso
 	$(Q)sh tools/bench.sh
 
 deps deps-test:
@@ -118,5 +140,6 @@ deps-run:
 clean:
 	rm -rf $(B)
 
-.PHONY: all pxe unit check run bench deps deps-build deps-test deps-run clean
+.PHONY: all build pxe pxe-tree unit unit-run check check-run run run-emulator bench bench-run \
+	deps deps-build deps-test deps-run clean
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)

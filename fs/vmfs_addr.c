@@ -42,7 +42,7 @@ int vmfs_fd_check(const struct vmfs_volume *vol, const struct vmfs_fd *f, uint32
 	else if (f->size > vmfs_max_file_size(vol) ||
 		 (f->mode == VMFS_FM_INLINE && f->size > VMFS_INLINE_MAX) ||
 		 (f->mode == VMFS_FM_SB && f->size > vol->hdr.block_size) ||
-		 (f->type == VMFS_FT_DIR && f->size % VMFS_MD_BLOCK))
+		 (f->type == VMFS_FT_DIR && (f->size % VMFS_MD_BLOCK || f->size > VMFS_DIR_MAX)))
 		why = "size out of range for its mode";
 	else if (f->parent >= vol->hdr.reg[VMFS_RES_FD].count || !f->parent)
 		why = "bad parent";

@@ -188,10 +188,15 @@ static int inline_to_units(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t new
 		return vmfs_seterr(vol, -ENOMEM, "out of memory");
 	memcpy(old, f->inline_data, size);
 	memset(f->addr, 0, sizeof(f->addr));
-	f->mode = new_end <= vol->hdr.block_size ? VMFS_FM_SB : VMFS_FM_FB;
+	/* small files go to one sub-block; larger ones, or no sub-block left, to file blocks */
+	f->mode = new_end <= vol->hdr.sb_size ? VMFS_FM_SB : VMFS_FM_FB;
 	vmfs_txn_dirty(txn, (uint8_t *)f);
 	if (size)
 		n = vmfs_data_write(txn, f, 0, old, size);
+	if (n == -ENOSPC && f->mode == VMFS_FM_SB) {
+		f->mode = VMFS_FM_FB;
+		n = vmfs_data_write(txn, f, 0, old, size);
+	}
 	vmfs_free(vol, old);
 	if (n >= 0 && (uint64_t)n != size)
 		return vmfs_seterr(vol, -E2BIG, "internal: transaction full converting inline data");

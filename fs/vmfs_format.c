@@ -44,6 +44,18 @@ static int fmt_params(struct fmt_ctx *c, const struct vmfs_format_opts *o)
 	h->lease_timeout_s = o && o->lease_timeout_s ? o->lease_timeout_s : 16;
 	h->journal_blocks = o && o->journal_blocks ? o->journal_blocks : 256;
 	h->sb_size = h->block_size / VMFS_SB_PER_FB;
+	if (h->block_size < 64 * 1024 || h->block_size > 64 * MIB ||
+	    (h->block_size & (h->block_size - 1))) {
+		vmfs_fmterr(c->err, c->errlen, "block size %u is not a power of two in 64 KiB .. 64 MiB",
+			    h->block_size);
+		return -EINVAL;
+	}
+	if (h->max_hosts > VMFS_MAX_HOSTS || h->journal_blocks < VMFS_TXN_MAX_REC + 3 ||
+	    h->journal_blocks > 65536 || h->lease_timeout_s > 3600) {
+		vmfs_fmterr(c->err, c->errlen, "max hosts (1..%u), journal size (%u..65536 blocks) or lease timeout (1..3600 s) out of range",
+			    VMFS_MAX_HOSTS, VMFS_TXN_MAX_REC + 3);
+		return -EINVAL;
+	}
 	if (c->dev->sector_size != VMFS_SECTOR) {
 		vmfs_fmterr(c->err, c->errlen, "device sector size %u is not supported (need 512)",
 			    c->dev->sector_size);

@@ -98,7 +98,7 @@ int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, ui
 	struct vmfs_txn *txn;
 	const char *name;
 	size_t nlen;
-	uint32_t dir, fd, gen;
+	uint32_t dir, fd = 0, gen = 0;
 	int rc = vmfs_path_parent(vol, NULL, path, &dir, &name, &nlen);
 
 	if (!rc)

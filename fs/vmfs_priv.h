@@ -12,6 +12,7 @@
 #define VMFS_TXN_MARGIN		8	/* records kept back for the fd, dir blocks... */
 #define VMFS_IO_CHUNK		(64u * 1024)
 #define VMFS_MAX_DEPTH		256	/* directory nesting */
+#define VMFS_DIR_MAX		(256ull << 20)	/* directory bytes: 917504 entries */
 
 struct vmfs_buf {
 	uint64_t off;		/* home byte offset */

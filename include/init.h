@@ -12,7 +12,8 @@ enum init_level {
 	INIT_PLATFORM = 3,	/* ACPI, interrupt controllers, timers */
 	INIT_SMP = 4,		/* other CPUs */
 	INIT_SUBSYS = 5,	/* VT-x discovery, drivers */
-	INIT_LATE = 6,		/* everything else, just before the ready line */
+	INIT_VMM = 6,		/* VMX operation on every CPU */
+	INIT_LATE = 7,		/* everything else (virtual machines start), just before ready */
 };
 
 struct initcall {

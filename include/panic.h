@@ -19,6 +19,8 @@ bool panic_in_progress(void);
 void panic_begin(void);
 /* Called from the NMI handler: if another CPU panicked, halt here forever. */
 void panic_stop_if_requested(void);
+/* fn runs on every CPU as it stops for a panic (e.g. to leave VMX operation). */
+void panic_register_stop_hook(void (*fn)(void));
 void backtrace_print(unsigned long rbp, unsigned long rip);
 
 #define ASSERT(cond)							\

@@ -39,6 +39,7 @@ struct pcpu {
 	struct tss64 tss __attribute__((aligned(16)));
 	int lock_depth;			/* spinlocks held */
 	void *vmx;			/* VT-x discovery results (vmm/, opaque here) */
+	void *vmm;			/* the VMM's per-CPU state (opaque here) */
 };
 
 extern struct pcpu pcpu_array[CONFIG_MAX_CPUS];

@@ -34,14 +34,14 @@ struct pgtable;
 
 struct pgt_format {
 	const char *name;		/* for error messages: "host", "ept" */
-	uint64_t present_mask;		/* any of these set: entry present (host P; EPT R|W|X) */
+	uint64_t present_mask;		/* any set: entry present (host P; EPT R|W|X) */
 	uint64_t addr_mask;		/* physical address bits of an entry (51:12) */
 	uint64_t large_bit;		/* PS, bit 7 in both formats */
 	uint64_t pat_small;		/* PAT bit in a 4 KiB leaf (host bit 7), 0 if none */
 	uint64_t pat_large;		/* PAT bit in a large leaf (host bit 12), 0 if none */
 	uint64_t table_entry_bits;	/* set in non-leaf entries (host P|W; EPT R|W|X) */
 	uint64_t leaf_entry_bits;	/* always set in leaves (host P; EPT none) */
-	uint8_t max_leaf_level;		/* 1 = 4 KiB only, 2 = up to 2 MiB, 3 = up to 1 GiB */
+	uint8_t max_leaf_level;		/* 1: 4 KiB only, 2: up to 2 MiB, 3: up to 1 GiB */
 	bool sign_extended;		/* addresses are canonical: bits 63:48 copy bit 47 */
 	/*
 	 * Optional: may leaf_bits be installed? 0, or -EINVAL with a reason in

@@ -36,6 +36,8 @@ struct world {
 	uint64_t slice_start;		/* TSC when last switched in */
 	uint64_t run_tsc;		/* TSC cycles spent running */
 	uint64_t switches;
+	uint64_t wake_tsc;		/* sched_block_until deadline, 0 = none; run-queue lock */
+	struct world *sleep_next;	/* the CPU's sleeping list, run-queue lock */
 };
 
 /* Create a world that runs fn(arg) on CPU `cpu`; it starts READY. NULL if out of memory. */
@@ -52,6 +54,8 @@ void sched_yield(void);
 /* Block the calling world until sched_wakeup(); returns at once if a wakeup is pending. */
 void sched_block(void);
 void sched_wakeup(struct world *w);
+/* Block until sched_wakeup() or until the TSC passes `tsc` (timer-tick granularity). */
+void sched_block_until(uint64_t tsc);
 /* True when the calling world has used up its time slice. */
 bool sched_should_yield(void);
 /* Length of a time slice in TSC cycles. */

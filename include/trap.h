@@ -29,7 +29,10 @@ typedef void (*irq_handler_t)(struct trap_frame *tf);
 
 void trap_init(void);			/* builds the IDT once */
 void trap_load_idt(void);		/* lidt on the calling CPU */
+/* Handlers get the interrupted frame, or NULL when the interrupt arrived as a VM exit. */
 int irq_register(uint8_t vector, irq_handler_t fn);
+/* Run the handler of an interrupt taken by a VM exit (acknowledged on exit), then EOI. */
+void irq_dispatch_vector(uint8_t vector);
 
 /* Exception-table fixups: a fault at `insn` resumes at `fixup`. */
 struct extable_entry {

@@ -95,7 +95,7 @@ struct vm_config {
  * is an error) into @out, applying defaults. @filename is used in messages and
  * for the default name: its part after the last '/' without a ".vmx" ending.
  * Returns 0, or -EINVAL with out->err set; on failure the other fields of @out
- * are unspecified. Uses about 3.5 KiB of stack and no other memory.
+ * are unspecified. Uses about 3 KiB of stack and no other memory.
  */
 int vmconfig_parse(const char *filename, const char *text, size_t len, struct vm_config *out);
 

@@ -1,7 +1,15 @@
 #!/bin/sh
-# grubcfg.sh "CMDLINE" TIMEOUT KERNEL_PATH: the GRUB menu shared by the ISO/USB image and PXE.
+# grubcfg.sh "CMDLINE" TIMEOUT KERNEL_PATH [MODULE_NAME...]: the GRUB menu shared by the
+# ISO/USB image and PXE. Each module (a VM config or guest image) is loaded from
+# /boot/modules/NAME and handed to the kernel under NAME.
 set -eu
 cmdline=$1 timeout=$2 kernel=$3
+shift 3
+mods=
+for m in "$@"; do
+	mods="$mods    module2 /boot/modules/$m $m
+"
+done
 cat <<CFG
 set timeout=$timeout
 set default=0
@@ -20,18 +28,18 @@ fi
 export gfxpayload
 menuentry "vmkernel" {
     multiboot2 $kernel $cmdline
-    boot
+$mods    boot
 }
 menuentry "vmkernel (debug logging)" {
     multiboot2 $kernel $cmdline loglevel=4
-    boot
+$mods    boot
 }
 menuentry "vmkernel (serial console on COM2)" {
     multiboot2 $kernel console=com2,screen
-    boot
+$mods    boot
 }
 menuentry "vmkernel (one CPU)" {
     multiboot2 $kernel $cmdline maxcpus=1
-    boot
+$mods    boot
 }
 CFG

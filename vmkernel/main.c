@@ -34,6 +34,7 @@
 void vmkernel_main(uint32_t magic, uint32_t info_phys);
 void timer_set_pm_timer(uint16_t port, bool is_32bit);
 void platform_set_bochs(void);
+void bootmod_init(const struct mb2_info *mb);
 
 static struct mb2_info mb;
 static struct cmdline cmd;
@@ -347,6 +348,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	pr_info("vmkernel %s booting on %s (%s), console: %s\n", VMKERNEL_VERSION,
 		platform_name(), booted_by_uefi() ? "UEFI" : "BIOS", consoles);
 	pr_info("command line: %s\n", mb.cmdline ? mb.cmdline : "");
+	bootmod_init(&mb);
 	init_run_level(INIT_EARLY);
 	report_memory();
 	init_run_level(INIT_MEM);
@@ -358,6 +360,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	start_cpus();
 	init_run_level(INIT_SMP);
 	init_run_level(INIT_SUBSYS);
+	init_run_level(INIT_VMM);
 	init_run_level(INIT_LATE);
 	pr_info("ready: %u CPUs, %llu MiB RAM\n", pcpu_online_count(),
 		(unsigned long long)(({ struct kmem_stats s; kmem_get_stats(&s); s.ram_bytes; }) >> 20));

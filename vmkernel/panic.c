@@ -28,6 +28,8 @@ extern const char __ksyms_end[], __text_start[], __text_end[];
 extern bool smp_lapic_ready;
 
 static volatile int panic_cpu = -1;
+static void (*stop_hooks[4])(void);	/* written at boot only */
+static unsigned n_stop_hooks;
 static volatile unsigned int panic_stopped;	/* CPUs halted by the panic NMI */
 
 bool panic_in_progress(void)
@@ -43,9 +45,22 @@ static void halt_forever(void)
 	}
 }
 
+void panic_register_stop_hook(void (*fn)(void))
+{
+	if (n_stop_hooks < sizeof(stop_hooks) / sizeof(stop_hooks[0]))
+		stop_hooks[n_stop_hooks++] = fn;
+}
+
+static void run_stop_hooks(void)
+{
+	for (unsigned i = 0; i < n_stop_hooks; i++)
+		stop_hooks[i]();
+}
+
 void panic_stop_if_requested(void)
 {
 	if (panic_cpu >= 0 && panic_cpu != (int)this_cpu_id()) {
+		run_stop_hooks();
 		__atomic_fetch_add(&panic_stopped, 1, __ATOMIC_SEQ_CST);
 		halt_forever();
 	}
@@ -149,6 +164,7 @@ static void __attribute__((noreturn)) panic_common(bool trace, const char *fmt, 
 	/* panic_common <- panic* <- caller: start at the caller of panic*. */
 	if (trace)
 		backtrace_print(((uint64_t *)fp[0])[0], ((uint64_t *)fp[0])[1]);
+	run_stop_hooks();
 	log_printf(LOG_EMERG, "system halted\n");
 	if (platform_test_mode)
 		platform_exit(PLATFORM_EXIT_FAIL);

@@ -40,6 +40,7 @@ struct runqueue {
 	struct world *current;		/* running world or NULL (idle), lock */
 	uint64_t idle_rsp;		/* idle context's saved stack pointer */
 	struct world *dead;		/* worlds to reclaim, lock */
+	struct world *sleepers;		/* blocked with a deadline, lock */
 };
 
 static struct runqueue runqueues[CONFIG_MAX_CPUS];
@@ -193,6 +194,42 @@ void sched_block(void)
 	irq_restore(flags);
 }
 
+static void unsleep(struct runqueue *rq, struct world *w)
+{
+	for (struct world **p = &rq->sleepers; *p; p = &(*p)->sleep_next) {
+		if (*p == w) {
+			*p = w->sleep_next;
+			break;
+		}
+	}
+	w->wake_tsc = 0;
+	w->sleep_next = NULL;
+}
+
+void sched_block_until(uint64_t tsc)
+{
+	struct runqueue *rq = this_rq();
+	struct world *w = rq->current;
+	unsigned long flags;
+
+	ASSERT(w != NULL);
+	flags = irq_save();
+	spin_lock(&rq->lock);
+	if (w->wake_pending || rdtsc() >= tsc) {
+		w->wake_pending = false;
+		spin_unlock(&rq->lock);
+		irq_restore(flags);
+		return;
+	}
+	w->state = WORLD_BLOCKED;
+	w->wake_tsc = tsc;
+	w->sleep_next = rq->sleepers;
+	rq->sleepers = w;
+	spin_unlock(&rq->lock);
+	switch_to_idle(w);
+	irq_restore(flags);
+}
+
 void sched_wakeup(struct world *w)
 {
 	struct runqueue *rq = &runqueues[w->cpu];
@@ -200,6 +237,8 @@ void sched_wakeup(struct world *w)
 	bool kick = false;
 
 	if (w->state == WORLD_BLOCKED) {
+		if (w->wake_tsc)
+			unsleep(rq, w);
 		enqueue(rq, w);
 		kick = true;
 	} else if (w->state != WORLD_DEAD) {
@@ -223,9 +262,26 @@ bool sched_should_yield(void)
 	return w && rq->head && rdtsc() - w->slice_start >= sched_slice_tsc();
 }
 
+/* Timer interrupt: wake the sleepers whose deadline has passed. Slices are measured with the TSC. */
 void sched_tick(void)
 {
-	/* Nothing to do yet: slices are measured with the TSC at the yield points. */
+	struct runqueue *rq = this_rq();
+	uint64_t now = rdtsc();
+
+	spin_lock(&rq->lock);
+	for (struct world **p = &rq->sleepers; *p;) {
+		struct world *w = *p;
+
+		if (w->wake_tsc > now) {
+			p = &w->sleep_next;
+			continue;
+		}
+		*p = w->sleep_next;
+		w->wake_tsc = 0;
+		w->sleep_next = NULL;
+		enqueue(rq, w);
+	}
+	spin_unlock(&rq->lock);
 }
 
 static void reap(struct runqueue *rq)

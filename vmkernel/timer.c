@@ -11,6 +11,7 @@
 #include <cpu.h>
 #include <log.h>
 #include <percpu.h>
+#include <sched.h>
 #include <timer.h>
 #include <trap.h>
 
@@ -118,6 +119,7 @@ static void timer_tick(struct trap_frame *tf)
 {
 	(void)tf;
 	this_cpu()->timer_ticks++;
+	sched_tick();
 }
 
 int timer_init(void)

@@ -151,6 +151,17 @@ static void handle_exception(struct trap_frame *tf)
 	fatal_exception(tf);
 }
 
+void irq_dispatch_vector(uint8_t vector)
+{
+	irq_handler_t h = irq_handlers[vector];
+
+	if (vector == VEC_SPURIOUS)
+		return;
+	if (h)
+		h(NULL);
+	lapic_eoi();
+}
+
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {

@@ -179,15 +179,21 @@ static uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Saturating, like sat_add: an overflowed layout must stay "too big", never wrap to 0. */
 static uint64_t align_up(uint64_t v)
 {
-	return (v + PAGE_4K - 1) & ~(PAGE_4K - 1);
+	return v > UINT64_MAX - (PAGE_4K - 1) ? UINT64_MAX : (v + PAGE_4K - 1) & ~(PAGE_4K - 1);
 }
 
-/* a + b, saturating: every caller compares the result against a bound < 2^40. */
+/* a + b, saturating: every caller compares the result against a bound <= 4 GiB. */
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a + b < a ? UINT64_MAX : a + b;
+}
+
+static unsigned long long kib_round_up(uint64_t bytes)
+{
+	return (bytes >> 10) + ((bytes & 1023) != 0);
 }
 
 /* "16 MiB" when exact, else KiB (rounded up). */
@@ -196,7 +202,7 @@ static const char *fmt_size(char *buf, size_t n, uint64_t bytes)
 	if (bytes % (1024 * 1024) == 0)
 		snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
 	else
-		snprintf(buf, n, "%llu KiB", (unsigned long long)((bytes + 1023) >> 10));
+		snprintf(buf, n, "%llu KiB", kib_round_up(bytes));
 	return buf;
 }
 
@@ -327,8 +333,8 @@ static int aout_layout(struct ld *ld, size_t off, const struct mb1_header *h,
 			    "above header_addr 0x%x", off, h->load_addr, h->header_addr);
 	delta = h->header_addr - h->load_addr;
 	if (delta > off)
-		return fail(ld, -EINVAL, "multiboot header at offset 0x%zx: header_addr - load_addr "
-			    "= 0x%llx reaches before the start of the file", off,
+		return fail(ld, -EINVAL, "multiboot header at offset 0x%zx: header_addr - "
+			    "load_addr = 0x%llx reaches before the start of the file", off,
 			    (unsigned long long)delta);
 	*fstart = off - delta;
 	if (h->load_end_addr == 0) {
@@ -362,7 +368,7 @@ static int aout_layout(struct ld *ld, size_t off, const struct mb1_header *h,
 static int check_aout(struct ld *ld)
 {
 	const struct mb1_header *h = &ld->mb;
-	uint64_t mem_end;
+	uint64_t mem_end = 0;
 	int rc;
 
 	rc = aout_layout(ld, ld->mb_off, h, &ld->aout_fstart, &ld->aout_fsize, &mem_end);
@@ -495,6 +501,8 @@ static int elf_check_seg(struct ld *ld, unsigned i, const struct seg *s)
 		return fail(ld, -EINVAL, "ELF program header %u: p_offset 0x%llx + p_filesz 0x%llx "
 			    "extends beyond the %zu-byte image", i,
 			    (unsigned long long)s->offset, (unsigned long long)s->filesz, ld->len);
+	if (s->memsz == 0)
+		return 0;			/* occupies nothing */
 	if (s->paddr + s->memsz < s->paddr)
 		return fail(ld, -EINVAL, "ELF program header %u: p_paddr 0x%llx + p_memsz 0x%llx "
 			    "wraps around", i, (unsigned long long)s->paddr,
@@ -642,7 +650,6 @@ static int layout_info(struct ld *ld, uint64_t *info_at, uint64_t *info_len)
 {
 	uint64_t cursor = ld->out->image_end;
 	uint64_t limit = ld->gm->ram_size < LIMIT_4G ? ld->gm->ram_size : LIMIT_4G;
-	char sz[32];
 
 	for (unsigned i = 0; i < ld->p->nmodules; i++)
 		place(&cursor, ld->p->modules[i].len);
@@ -654,8 +661,7 @@ static int layout_info(struct ld *ld, uint64_t *info_at, uint64_t *info_len)
 		return fail(ld, -ENOMEM, "image+modules+info end at 0x%llx, above the 4 GiB a "
 			    "32-bit guest can address", (unsigned long long)cursor);
 	return fail(ld, -ENOMEM, "guest RAM too small: image+modules+info need %llu KiB, "
-		    "memsize is %s", (unsigned long long)((cursor + 1023) >> 10),
-		    fmt_size(sz, sizeof(sz), ld->gm->ram_size));
+		    "memsize is %llu KiB", kib_round_up(cursor), kib_round_up(ld->gm->ram_size));
 }
 
 /* KiB of the available region starting at base, 0 if there is none. */
@@ -776,7 +782,7 @@ int mb1_load(const void *image, size_t len, const struct mb1_load_params *p,
 	     const struct mb1_guest_mem *gm, struct mb1_load_result *out)
 {
 	struct ld ld = { .img = image, .len = len, .gm = gm, .p = p, .out = out };
-	uint64_t info_at, info_len;
+	uint64_t info_at = 0, info_len = 0;
 	bool aout;
 	int rc;
 

@@ -26,8 +26,15 @@ static void grow(struct memdev *m)
 	m->vals = calloc(m->cap, sizeof(*m->vals));
 	m->used = 0;
 	for (uint64_t i = 0; i < oldcap; i++) {
-		if (ok[i])
-			*slot_of(m, ok[i] - 1, true) = ov[i];
+		uint64_t j;
+
+		if (!ok[i])
+			continue;
+		for (j = hash64(ok[i] - 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
+			;
+		m->keys[j] = ok[i];
+		m->vals[j] = ov[i];
+		m->used++;
 	}
 	free(ok);
 	free(ov);

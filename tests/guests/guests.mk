@@ -1,0 +1,60 @@
+# Test guests: freestanding multiboot v1 kernels (tests/guests/README.md).
+# Included from the top Makefile; `make guests` builds build/guests/NAME.elf.
+#
+# 32-bit guests are built by the host gcc with -m32 (no libraries are
+# linked, so gcc-multilib is not needed); long64 is built with -m64 and
+# enters through .code32 code that switches to long mode itself.
+
+GUEST_DIR := tests/guests
+GUEST_OUT := build/guests
+GUEST_CC ?= gcc
+
+GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
+	hostile_vmx hostile_msr_port triplefault spinner insns bench
+GUEST_NAMES := $(GUEST_NAMES32) long64
+GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
+
+GUEST_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-nostdlib -static -mno-sse -mno-mmx -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-Wall -Wextra -Werror -Wmissing-prototypes -I$(GUEST_DIR)/lib
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
+	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none -Wl,--no-warn-rwx-segments
+
+GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c
+GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
+GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
+GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))
+
+guests: $(GUEST_ELFS)
+
+$(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 -fno-pic -MMD -MP -c $< -o $@
+
+$(GUEST_OUT)/obj64/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m64 -mno-red-zone -mcmodel=small $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_OUT)/obj64/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m64 -fno-pic -MMD -MP -c $< -o $@
+
+$(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES32)): $(GUEST_OUT)/%.elf: \
+		$(GUEST_OUT)/obj32/%.o $(GUEST_LIB32_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) -m32 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(GUEST_OUT)/long64.elf: $(GUEST_OUT)/obj64/long64/long64.o $(GUEST_LIB64_OBJS) \
+		$(GUEST_DIR)/guest.ld
+	$(GUEST_CC) -m64 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# Run every guest directly under QEMU TCG (no hypervisor) and print a table.
+guests-qemu: guests
+	sh $(GUEST_DIR)/run-qemu.sh $(GUEST_OUT)
+
+.PHONY: guests guests-qemu
+-include $(shell find $(GUEST_OUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+UNIT_TESTS += test_ept
+test_ept_SRCS := tests/unit/test_ept.c vmm/ept.c vmkernel/mm/pgtable.c

@@ -1,0 +1,2 @@
+UNIT_TESTS += test_pgtable
+test_pgtable_SRCS := tests/unit/test_pgtable.c vmkernel/mm/pgtable.c

@@ -1,0 +1,196 @@
+/*
+ * A blockdev over an image file or a block device, and a libc vmfs_env.
+ *
+ * I/O uses pread/pwrite at sector offsets and fdatasync for flush. The image
+ * is opened with O_DIRECT where the filesystem allows it (ext4, xfs, block
+ * devices; not tmpfs), so writes reach the device, not just another host's
+ * page cache, when several processes share the image. Atomicity assumed (and
+ * documented in docs/vmfs.md): an aligned 512-byte write is all-or-nothing,
+ * as on disks with 512-byte logical sectors; larger writes may tear at
+ * sector boundaries. Plain files offer no COMPARE AND WRITE, so the device
+ * has none (compare_and_write = NULL).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include "host.h"
+
+#define BOUNCE (1u << 20)
+
+static int fd_io(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf, bool wr)
+{
+	struct filedev *f = dev->priv;
+	uint64_t off = lba * 512, len = (uint64_t)count * 512;
+	uint8_t *p = buf;
+
+	if (lba > dev->sectors || count > dev->sectors - lba)
+		return -EIO;
+	while (len) {
+		bool bounce = f->direct && ((uintptr_t)p % 512);
+		size_t n = len > BOUNCE ? BOUNCE : len;
+		void *io = bounce ? f->bounce : p;
+		ssize_t r;
+
+		if (bounce && wr)
+			memcpy(io, p, n);
+		r = wr ? pwrite(f->fd, io, n, (off_t)off) : pread(f->fd, io, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		if (bounce && !wr)
+			memcpy(p, io, (size_t)r);
+		off += (uint64_t)r;
+		p += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+static int fd_read(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf)
+{
+	return fd_io(dev, lba, count, buf, false);
+}
+
+static int fd_write(struct blockdev *dev, uint64_t lba, uint32_t count, const void *buf)
+{
+	return fd_io(dev, lba, count, (void *)buf, true);
+}
+
+static int fd_flush(struct blockdev *dev)
+{
+	struct filedev *f = dev->priv;
+
+	return fdatasync(f->fd) ? -errno : 0;
+}
+
+static const struct blockdev_ops file_ops = { fd_read, fd_write, fd_flush, NULL };
+
+static int open_image(const char *path, uint64_t create_size, bool rdonly, bool *direct)
+{
+	int flags = rdonly ? O_RDONLY : O_RDWR;
+	int fd;
+
+	if (create_size)
+		flags |= O_CREAT;
+	fd = open(path, flags | O_DIRECT | O_CLOEXEC, 0644);
+	*direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL)
+		fd = open(path, flags | O_CLOEXEC, 0644);
+	return fd;
+}
+
+int filedev_open(struct filedev *f, const char *path, uint64_t create_size, bool rdonly,
+		 char *err, size_t errlen)
+{
+	struct stat st;
+	uint64_t bytes = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = open_image(path, create_size, rdonly, &f->direct);
+	if (f->fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(f->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		if (ioctl(f->fd, BLKGETSIZE64, &bytes))
+			bytes = 0;
+	} else {
+		bytes = (uint64_t)st.st_size;
+		if (create_size > bytes && ftruncate(f->fd, (off_t)create_size) == 0)
+			bytes = create_size;
+	}
+	if (posix_memalign(&f->bounce, 4096, BOUNCE)) {
+		close(f->fd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	f->dev = (struct blockdev){ .ops = &file_ops, .priv = f, .sector_size = 512,
+				    .sectors = bytes / 512 };
+	return 0;
+}
+
+void filedev_close(struct filedev *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->bounce);
+	f->fd = -1;
+	f->bounce = NULL;
+}
+
+static void *h_alloc(void *ctx, size_t n)
+{
+	void *p = NULL;
+
+	(void)ctx;
+	return posix_memalign(&p, 4096, n ? n : 1) ? NULL : p;
+}
+
+static void h_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static uint64_t h_now(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void h_sleep(void *ctx, unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	(void)ctx;
+	nanosleep(&ts, NULL);
+}
+
+/* Host identity: $VMFS_HOST_ID (tests: several "hosts" on one machine), else machine-id. */
+static void host_uuid(uint8_t uuid[16])
+{
+	char buf[64] = "";
+	const char *id = getenv("VMFS_HOST_ID");
+	FILE *fp;
+
+	if (!id) {
+		fp = fopen("/etc/machine-id", "r");
+		if (fp) {
+			if (!fgets(buf, sizeof(buf), fp))
+				buf[0] = 0;
+			fclose(fp);
+		}
+		if (!buf[0])
+			gethostname(buf, sizeof(buf) - 1);
+		id = buf;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		uint32_t w = vmfs_crc32c(i * 0x9e3779b9u, id, strlen(id));
+
+		memcpy(uuid + 4 * i, &w, 4);
+	}
+}
+
+void host_env(struct vmfs_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->alloc = h_alloc;
+	env->free = h_free;
+	env->now_ns = h_now;
+	env->sleep_ms = h_sleep;
+	host_uuid(env->host_uuid);
+	if (gethostname(env->host_name, sizeof(env->host_name) - 1))
+		strcpy(env->host_name, "unknown");
+}

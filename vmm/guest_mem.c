@@ -1,0 +1,243 @@
+/*
+ * Guest physical memory: an EPT per VM, backed on first touch.
+ *
+ * Guest RAM is [0, ram_size). Nothing is allocated up front: the first
+ * access to a page raises an EPT violation and guest_ram_fault() backs it
+ * with a zeroed host page (write-back, read/write/execute). An access at
+ * or above ram_size (no device is mapped there yet) stops the VM, naming
+ * the guest-physical and, when the CPU reports it, the linear address.
+ *
+ * Host-side copies (loader, hypercalls) go through the same EPT: reads of
+ * never-touched pages return zeros without backing them; writes back them.
+ *
+ * Locking: ram->lock serialises backing a page, so two vCPUs faulting on
+ * the same page cannot both allocate it.
+ */
+#define pr_fmt(fmt) "vmm: " fmt
+#include <errno.h>
+#include <string.h>
+#include <ept.h>
+#include <kmem.h>
+#include <log.h>
+#include <paging.h>
+#include <spinlock.h>
+#include <vmx.h>
+#include <vmx_caps.h>
+#include "exit_priv.h"
+#include "vmm_priv.h"
+
+struct vm_ram {
+	struct ept ept;
+	struct spinlock lock;
+	uint64_t pages;		/* backed guest pages, lock */
+};
+
+static uint64_t pool_alloc(void *ctx)
+{
+	uint64_t pa = page_alloc(0);
+
+	(void)ctx;
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE_4K);
+	return pa;
+}
+
+static void pool_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	page_free(pa, 0);
+}
+
+static void *pool_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return phys_to_virt(pa);
+}
+
+static const struct pgt_pool ept_pool = { NULL, pool_alloc, pool_free, pool_virt };
+
+int guest_ram_init(struct vm *vm, uint64_t size)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+	struct vm_ram *ram = kzalloc(sizeof(*ram));
+	int err;
+
+	if (!ram)
+		return -ENOMEM;
+	spin_init(&ram->lock, "guest ram");
+	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g, false);
+	if (err) {
+		kfree(ram);
+		return err;
+	}
+	vm->ram = ram;
+	vm->ram_size = size;
+	return 0;
+}
+
+static int free_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf)
+{
+	(void)ctx;
+	(void)va;
+	if (leaf && level == 1)
+		page_free(entry & 0x000ffffffffff000ULL, 0);
+	return 0;
+}
+
+void guest_ram_destroy(struct vm *vm)
+{
+	struct vm_ram *ram = vm->ram;
+
+	if (!ram)
+		return;
+	pgt_walk(&ram->ept.pt, free_leaf, NULL);
+	ept_destroy(&ram->ept);
+	kfree(ram);
+	vm->ram = NULL;
+}
+
+uint64_t guest_eptp(struct vm *vm)
+{
+	return ept_eptp(&vm->ram->ept, EPT_MT_WB);
+}
+
+uint64_t guest_ram_pages(const struct vm *vm)
+{
+	return vm->ram ? vm->ram->pages : 0;
+}
+
+/* Host address backing gpa, backing it first if `populate`; 0 if none. */
+static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
+{
+	struct vm_ram *ram = vm->ram;
+	uint64_t page = gpa & ~(PAGE_SIZE_4K - 1), hpa = 0, pa;
+	unsigned long flags;
+
+	*err = 0;
+	if (gpa >= vm->ram_size) {
+		*err = -EFAULT;
+		return 0;
+	}
+	flags = spin_lock_irqsave(&ram->lock);
+	if (ept_lookup(&ram->ept, page, &hpa, NULL, NULL, NULL) == 0) {
+		spin_unlock_irqrestore(&ram->lock, flags);
+		return hpa + (gpa - page);
+	}
+	if (!populate) {
+		spin_unlock_irqrestore(&ram->lock, flags);
+		return 0;
+	}
+	pa = pool_alloc(NULL);
+	if (!pa) {
+		*err = -ENOMEM;
+	} else if ((*err = ept_map(&ram->ept, page, pa, PAGE_SIZE_4K, EPT_R | EPT_W | EPT_X,
+				   EPT_MT_WB))) {
+		page_free(pa, 0);
+	} else {
+		ram->pages++;
+		hpa = pa + (gpa - page);
+	}
+	spin_unlock_irqrestore(&ram->lock, flags);
+	return hpa;
+}
+
+int guest_ram_fault(struct vm *vm, uint64_t gpa)
+{
+	int err;
+
+	backing(vm, gpa, true, &err);
+	return err;
+}
+
+/* Copy between host and guest memory, a page at a time. */
+static int guest_copy(struct vm *vm, uint64_t gpa, void *host, size_t len, int dir)
+{
+	uint8_t *h = host;
+
+	if (gpa + len < gpa || gpa + len > vm->ram_size)
+		return -EFAULT;
+	while (len) {
+		size_t n = PAGE_SIZE_4K - (gpa & (PAGE_SIZE_4K - 1));
+		int err;
+		uint64_t hpa;
+
+		if (n > len)
+			n = len;
+		hpa = backing(vm, gpa, dir != 0, &err);
+		if (err)
+			return err;
+		if (dir == 0)
+			hpa ? memcpy(h, phys_to_virt(hpa), n) : memset(h, 0, n);
+		else if (dir > 0)
+			memcpy(phys_to_virt(hpa), h, n);
+		else
+			memset(phys_to_virt(hpa), 0, n);
+		gpa += n;
+		len -= n;
+		if (h)
+			h += n;
+	}
+	return 0;
+}
+
+int guest_read(struct vm *vm, uint64_t gpa, void *dst, size_t len)
+{
+	return guest_copy(vm, gpa, dst, len, 0);
+}
+
+int guest_write(struct vm *vm, uint64_t gpa, const void *src, size_t len)
+{
+	return guest_copy(vm, gpa, (void *)src, len, 1);
+}
+
+int guest_zero(struct vm *vm, uint64_t gpa, size_t len)
+{
+	return guest_copy(vm, gpa, NULL, len, -1);
+}
+
+static const char *access_kind(uint64_t q)
+{
+	return q & EPT_QUAL_FETCH ? "instruction fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
+}
+
+enum exit_action handle_ept_violation(struct vcpu *v)
+{
+	struct vmexit *e = &v->exit;
+	int err = guest_ram_fault(v->vm, e->gpa);
+
+	if (!err)
+		return EXIT_RESUME;
+	if (err == -ENOMEM) {
+		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
+			"vCPU %u: host out of memory backing guest-physical %#llx", v->id,
+			(unsigned long long)e->gpa);
+		return EXIT_STOP_VM;
+	}
+	if (e->qual & EPT_QUAL_GLA_VALID)
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: %s of guest-physical %#llx (linear %#llx) at RIP %#llx: "
+			"not guest RAM (%llu MiB) and no device there", v->id,
+			access_kind(e->qual), (unsigned long long)e->gpa,
+			(unsigned long long)e->gla, (unsigned long long)e->rip,
+			(unsigned long long)(v->vm->ram_size >> 20));
+	else
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: %s of guest-physical %#llx at RIP %#llx: not guest RAM "
+			"(%llu MiB) and no device there", v->id, access_kind(e->qual),
+			(unsigned long long)e->gpa, (unsigned long long)e->rip,
+			(unsigned long long)(v->vm->ram_size >> 20));
+	return EXIT_STOP_VM;
+}
+
+enum exit_action handle_ept_misconfig(struct vcpu *v)
+{
+	char why[160] = "";
+
+	ept_check(&v->vm->ram->ept, why, sizeof(why));
+	pr_err("%s: EPT misconfiguration at guest-physical %#llx: %s\n", v->vm->name,
+	       (unsigned long long)v->exit.gpa, why[0] ? why : "no bad entry found");
+	vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
+		"vCPU %u: EPT misconfiguration at guest-physical %#llx (a hypervisor bug)",
+		v->id, (unsigned long long)v->exit.gpa);
+	return EXIT_STOP_VM;
+}

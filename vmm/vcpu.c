@@ -1,0 +1,279 @@
+/*
+ * The vCPU world: enter the guest, take the exit, handle it, repeat.
+ *
+ * Each vCPU is a world pinned to one host CPU, so its VMCS stays on that
+ * CPU: the world's switch-in hook makes it current (VMPTRLD) and swaps in
+ * the guest's FPU and syscall MSRs if another vCPU used them last.
+ *
+ * Event injection happens just before entry, with interrupts off: first
+ * an event whose delivery an exit interrupted (IDT-vectoring info), then
+ * an exception a handler raised, then the highest pending external
+ * interrupt if the guest can take it (RFLAGS.IF set, no STI/MOV-SS
+ * shadow); otherwise interrupt-window exiting is armed and the exit comes
+ * as soon as it can. HLT blocks the world until an interrupt is pending.
+ * The VMX preemption timer bounds every stay in the guest to the rest of
+ * the world's time slice.
+ */
+#define pr_fmt(fmt) "vcpu: " fmt
+#include <string.h>
+#include <cpu.h>
+#include <log.h>
+#include <percpu.h>
+#include <sched.h>
+#include <trap.h>
+#include <vmx.h>
+#include <vmx_caps.h>
+#include "vmm_priv.h"
+
+static void fxsave(void *area)
+{
+	asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+static void fxrstor(const void *area)
+{
+	asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
+}
+
+/* IA32_TSC_AUX exists where RDTSCP does (CPUID 0x80000001 EDX bit 27). */
+static bool tsc_aux_ok;
+
+void vcpu_probe_host(void)
+{
+	tsc_aux_ok = cpuid(0x80000000, 0).eax >= 0x80000001 &&
+		     (cpuid(0x80000001, 0).edx & (1U << 27));
+}
+
+static void save_guest_msrs(struct vcpu *v)
+{
+	v->msr_star = rdmsr(0xc0000081);
+	v->msr_lstar = rdmsr(0xc0000082);
+	v->msr_cstar = rdmsr(0xc0000083);
+	v->msr_fmask = rdmsr(0xc0000084);
+	v->msr_kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+	if (tsc_aux_ok)
+		v->msr_tsc_aux = rdmsr(0xc0000103);
+}
+
+static void load_guest_msrs(const struct vcpu *v)
+{
+	wrmsr(0xc0000081, v->msr_star);
+	wrmsr(0xc0000082, v->msr_lstar);
+	wrmsr(0xc0000083, v->msr_cstar);
+	wrmsr(0xc0000084, v->msr_fmask);
+	wrmsr(MSR_IA32_KERNEL_GS_BASE, v->msr_kernel_gs_base);
+	if (tsc_aux_ok)
+		wrmsr(0xc0000103, v->msr_tsc_aux);
+}
+
+/* Lazily hand the FPU and the guest-owned MSRs from the last vCPU on this CPU to v. */
+static void vcpu_switch_in(struct world *w)
+{
+	struct vcpu *v = w->owner;
+	struct vmm_cpu *vc = vmm_this_cpu();
+
+	if (vc->current_vmcs != v->vmcs_pa && v->launched) {
+		if (vmcs_load(v->vmcs_pa))
+			pr_err("%s vCPU %u: VMPTRLD failed\n", v->vm->name, v->id);
+		vc->current_vmcs = v->vmcs_pa;
+	}
+	if (vc->state_owner != v) {
+		if (vc->state_owner) {
+			fxsave(vc->state_owner->fpu);
+			save_guest_msrs(vc->state_owner);
+		}
+		fxrstor(v->fpu);
+		load_guest_msrs(v);
+		vc->state_owner = v;
+	}
+}
+
+static const struct world_ops vcpu_world_ops = {
+	.switch_in = vcpu_switch_in,
+};
+
+const struct world_ops *vcpu_ops(void)
+{
+	return &vcpu_world_ops;
+}
+
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	v->pending_exc = true;
+	v->exc_vector = vector;
+	v->exc_has_error = has_error;
+	v->exc_error = error;
+}
+
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+{
+	__atomic_fetch_or(&v->pending_irqs[vector / 64], 1ULL << (vector % 64), __ATOMIC_SEQ_CST);
+	if (v->world && v->halted)
+		sched_wakeup(v->world);
+}
+
+static int highest_pending_irq(struct vcpu *v)
+{
+	for (int i = VCPU_MAX_PENDING_VECTORS / 64 - 1; i >= 0; i--) {
+		uint64_t w = __atomic_load_n(&v->pending_irqs[i], __ATOMIC_ACQUIRE);
+
+		if (w)
+			return i * 64 + 63 - __builtin_clzll(w);
+	}
+	return -1;
+}
+
+static void check_timer(struct vcpu *v)
+{
+	if (v->timer_deadline_tsc && rdtsc() >= v->timer_deadline_tsc) {
+		v->timer_deadline_tsc = 0;
+		vcpu_raise_irq(v, v->timer_vector);
+	}
+}
+
+static void set_intr_window(bool on)
+{
+	uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
+	uint32_t want = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
+
+	if (want != proc)
+		vmcs_write32(VMCS_PROC_BASED_CTLS, want);
+}
+
+static bool guest_can_take_irq(void)
+{
+	return (vmcs_readnat(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF) &&
+	       !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+/* Choose what to deliver on this entry. Called with host interrupts off. */
+static void inject_events(struct vcpu *v)
+{
+	uint32_t vec_info = v->exit.idt_vectoring;
+	int irq;
+
+	check_timer(v);
+	if (vec_info & INTR_INFO_VALID) {
+		/* An exit interrupted the delivery of this event: deliver it again. */
+		uint32_t type = vec_info & INTR_INFO_TYPE_MASK;
+
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, vec_info & ~INTR_INFO_NMI_UNBLOCK_IRET);
+		if (vec_info & INTR_INFO_DELIVER_CODE)
+			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->exit.idt_error);
+		if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+		    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+			vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, v->exit.insn_len);
+		v->exit.idt_vectoring = 0;
+	} else if (v->pending_exc) {
+		uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | v->exc_vector;
+
+		if (v->exc_has_error) {
+			info |= INTR_INFO_DELIVER_CODE;
+			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->exc_error);
+		}
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
+		v->pending_exc = false;
+	} else if ((irq = highest_pending_irq(v)) >= 0 && guest_can_take_irq()) {
+		__atomic_fetch_and(&v->pending_irqs[irq / 64], ~(1ULL << (irq % 64)),
+				   __ATOMIC_SEQ_CST);
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irq);
+		vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	}
+	set_intr_window(highest_pending_irq(v) >= 0);
+}
+
+static void skip_instruction(struct vcpu *v)
+{
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	vmcs_writenat(VMCS_GUEST_RIP, v->exit.rip + v->exit.insn_len);
+	/* The instruction retired: its STI / MOV SS shadow ends with it. */
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+/* HLT: sleep until an interrupt is pending (woken by vcpu_raise_irq or the timer). */
+static void vcpu_halt(struct vcpu *v)
+{
+	v->halted = true;
+	while (!vm_stopped(v->vm)) {
+		check_timer(v);
+		if (highest_pending_irq(v) >= 0)
+			break;
+		if (v->timer_deadline_tsc)
+			sched_block_until(v->timer_deadline_tsc);
+		else
+			sched_block();
+	}
+	v->halted = false;
+}
+
+static void set_preemption_timer(void)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+
+	if (caps->preemption_timer)
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+			     (uint32_t)(sched_slice_tsc() >> caps->preemption_timer_rate));
+}
+
+/* After an exit taken with host interrupts off: run host work the exit carried. */
+static void host_event(struct vcpu *v)
+{
+	uint32_t info = v->exit.intr_info;
+
+	if (v->exit.reason == EXIT_REASON_EXTERNAL_INTERRUPT && (info & INTR_INFO_VALID))
+		irq_dispatch_vector(info & INTR_INFO_VECTOR_MASK);
+}
+
+/* One entry and exit; returns false when the vCPU must stop. */
+static bool vcpu_step(struct vcpu *v)
+{
+	enum exit_action act;
+	uint64_t t0;
+
+	irq_disable();
+	inject_events(v);
+	set_preemption_timer();
+	if (vmx_enter(&v->regs, v->launched)) {
+		unsigned err = (unsigned)vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
+
+		vmcs_dump(v, vmx_instruction_error_str(err));
+		irq_enable();
+		vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1,
+			"vCPU %u: VM entry failed: VM-instruction error %u (%s)", v->id, err,
+			vmx_instruction_error_str(err));
+		return false;
+	}
+	t0 = rdtsc();
+	v->launched = true;
+	vmexit_decode(v);
+	host_event(v);
+	irq_enable();
+	act = vmexit_dispatch(v);
+	if (act == EXIT_SKIP || act == EXIT_BLOCK)
+		skip_instruction(v);
+	if (act == EXIT_BLOCK)
+		vcpu_halt(v);
+	v->exit_tsc += rdtsc() - t0;
+	return act != EXIT_STOP_VM;
+}
+
+void vcpu_run(void *arg)
+{
+	struct vcpu *v = arg;
+
+	if (vmcs_setup(v)) {
+		vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1, "vCPU %u: cannot set up its VMCS",
+			v->id);
+	} else {
+		vmcs_writenat(VMCS_GUEST_RIP, v->boot_rip);
+		while (!vm_stopped(v->vm) && vcpu_step(v)) {
+			if (sched_should_yield())
+				sched_yield();
+		}
+	}
+	vm_vcpu_done(v);
+}

@@ -1,0 +1,230 @@
+/*
+ * Virtual machines: created at boot from the .vmx modules GRUB loaded,
+ * run as vCPU worlds spread over the CPUs that can run them, and stopped
+ * with a reason when they exit or misbehave.
+ *
+ * A bad configuration or guest image is reported (file, line, key, or what
+ * is wrong with the image) and that VM does not start; the others do.
+ * When a VM ends its resources are freed and one line says how it ended,
+ * followed by its exit counters.
+ *
+ * Locking: vms_lock protects the VM list; vm->lock its run state.
+ */
+#define pr_fmt(fmt) "vm: " fmt
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bootmod.h>
+#include <init.h>
+#include <kmem.h>
+#include <log.h>
+#include <mb1_loader.h>
+#include <paging.h>
+#include <percpu.h>
+#include <sched.h>
+#include <smp.h>
+#include <vmx.h>
+#include <vmx_caps.h>
+#include "vmm_priv.h"
+
+static struct spinlock console_lock = SPINLOCK_INIT("vm console");
+
+/* One line of guest output at a time on the host console, prefixed with the VM's name. */
+void vm_console_putc(struct vm *vm, char c)
+{
+	struct vm_console *con = vm->console;
+	unsigned long flags;
+
+	if (!con)
+		return;
+	flags = spin_lock_irqsave(&console_lock);
+	if (c != '\n' && c != '\r' && (unsigned char)c >= 0x20 && c != 0x7f)
+		con->line[con->len++] = c;
+	else if (c == '\t')
+		con->line[con->len++] = ' ';
+	if (c == '\n' || con->len == sizeof(con->line) - 1) {
+		con->line[con->len] = '\0';
+		log_printf(LOG_INFO, "[%s] %s\n", vm->name, con->line);
+		con->len = 0;
+	}
+	spin_unlock_irqrestore(&console_lock, flags);
+}
+
+bool vm_stopped(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPED;
+}
+
+static void wake_all_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i] && vm->vcpus[i]->world)
+			sched_wakeup(vm->vcpus[i]->world);
+	}
+}
+
+static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt,
+		   va_list ap)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (vm->state == VM_STOPPED) {
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;		/* the first reason wins */
+	}
+	vm->stop_kind = kind;
+	vm->exit_status = status;
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
+	spin_unlock_irqrestore(&vm->lock, flags);
+	wake_all_vcpus(vm);
+}
+
+void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, kind, status, fmt, ap);
+	va_end(ap);
+}
+
+void vm_exit(struct vm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, VMCONFIG_STOP_COUNT, status, fmt, ap);
+	va_end(ap);
+}
+
+/* How the VM ended, in test.expect syntax: "exit:N", "stopped:REASON" or "running". */
+int vm_outcome(const struct vm *vm, char *buf, size_t len)
+{
+	if (!vm_stopped(vm))
+		return snprintf(buf, len, "running");
+	if (vm->stop_kind == VMCONFIG_STOP_COUNT)
+		return snprintf(buf, len, "exit:%d", vm->exit_status);
+	return snprintf(buf, len, "stopped:%s", vmconfig_stop_reason_name(vm->stop_kind));
+}
+
+static void report_counters(const struct vm *vm)
+{
+	char line[200];
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+		int n;
+
+		if (!v)
+			continue;
+		n = snprintf(line, sizeof(line), "vCPU %u: %llu exits", i,
+			     (unsigned long long)v->exits_total);
+		for (unsigned r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(line) - 40; r++) {
+			if (v->exits[r])
+				n += snprintf(line + n, sizeof(line) - n, ", %s %llu",
+					      vmx_exit_reason_str(r),
+					      (unsigned long long)v->exits[r]);
+		}
+		pr_info("%s: %s\n", vm->name, line);
+	}
+}
+
+void vm_vcpu_done(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vmm_cpu *vc = vmm_this_cpu();
+	char outcome[48];
+
+	/* This world runs on the vCPU's CPU: release its VMCS and lazily loaded state here. */
+	if (vc->current_vmcs == v->vmcs_pa)
+		vc->current_vmcs = 0;
+	vmcs_clear(v->vmcs_pa);
+	if (vc->state_owner == v)
+		vc->state_owner = NULL;
+	if (__atomic_sub_fetch(&vm->running_vcpus, 1, __ATOMIC_ACQ_REL))
+		return;
+	vm_outcome(vm, outcome, sizeof(outcome));
+	pr_info("%s: ended (%s): %s; %llu KiB of guest RAM was backed\n", vm->name, outcome,
+		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
+	report_counters(vm);
+	vm_flush_translations(vm);
+	guest_ram_destroy(vm);
+	vm_free_hw(vm);
+	__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
+}
+
+struct flush_req {
+	uint64_t eptp;
+	uint16_t vpid_first, vpid_count;
+};
+
+static void flush_vm_tlbs(void *arg)
+{
+	const struct flush_req *f = arg;
+	const struct vmx_caps *caps = vmx_host_caps();
+	struct vmm_cpu *vc = vmm_this_cpu();
+
+	if (!vc || !vc->vmx_on)
+		return;
+	if (caps->invept_single)
+		invept(INVEPT_SINGLE_CONTEXT, f->eptp);
+	else
+		invept(INVEPT_ALL_CONTEXT, 0);
+	if (caps->vpid) {
+		for (uint16_t i = 0; i < f->vpid_count; i++) {
+			if (caps->invvpid_single)
+				invvpid(INVVPID_SINGLE_CONTEXT, f->vpid_first + i, 0);
+			else
+				invvpid(INVVPID_ALL_CONTEXT, 0, 0);
+		}
+	}
+}
+
+/*
+ * Before the VM's pages go back to the allocator, no CPU may keep cached
+ * translations tagged with its EPTP or VPIDs: a later VM could get the
+ * same root page (and so the same EPTP) or the same VPIDs.
+ */
+void vm_flush_translations(struct vm *vm)
+{
+	struct flush_req f = { guest_eptp(vm), vm_vpid(vm, 0), (uint16_t)vm->nvcpus };
+
+	smp_call_all(flush_vm_tlbs, &f);
+}
+
+uint16_t vm_vpid(const struct vm *vm, unsigned vcpu)
+{
+	return (uint16_t)(vm->id * 64 + vcpu + 1);
+}
+
+/* Pages the hardware used: VMCS regions and bitmaps (every vCPU has ended or never ran). */
+void vm_free_hw(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i] && vm->vcpus[i]->vmcs_pa) {
+			page_free(vm->vcpus[i]->vmcs_pa, 0);
+			vm->vcpus[i]->vmcs_pa = 0;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (vm->io_bitmap_pa[i])
+			page_free(vm->io_bitmap_pa[i], 0);
+		vm->io_bitmap_pa[i] = 0;
+	}
+	if (vm->msr_bitmap_pa)
+		page_free(vm->msr_bitmap_pa, 0);
+	vm->msr_bitmap_pa = 0;
+}
+
+/* Free what vm_setup() got before it failed (no vCPU world was started). */
+void vm_destroy_unstarted(struct vm *vm)
+{
+	vm_free_hw(vm);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		kfree(vm->vcpus[i]);
+	guest_ram_destroy(vm);
+	kfree(vm->console);
+	kfree(vm->uart);
+	kfree(vm);
+}

@@ -1,0 +1,251 @@
+/*
+ * Creating VMs at boot. Every boot module whose name ends in ".vmx" is a
+ * VM configuration; its guest.kernel (and guest.modules) name other boot
+ * modules. A VM whose configuration or image is bad is reported and left
+ * out; the others start. vCPUs are placed round-robin over the CPUs that
+ * entered VMX operation.
+ */
+#define pr_fmt(fmt) "vm: " fmt
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bootmod.h>
+#include <init.h>
+#include <kmem.h>
+#include <log.h>
+#include <mb1_loader.h>
+#include <percpu.h>
+#include <sched.h>
+#include <vmx_caps.h>
+#include "vmm_priv.h"
+
+static struct spinlock vms_lock = SPINLOCK_INIT("vms");
+static struct vm *vms[VM_MAX];		/* vms_lock */
+static unsigned n_vms;			/* vms_lock */
+static unsigned next_cpu;		/* boot CPU only: round-robin placement */
+
+unsigned vm_count(void)
+{
+	return __atomic_load_n(&n_vms, __ATOMIC_ACQUIRE);
+}
+
+struct vm *vm_get(unsigned i)
+{
+	return i < vm_count() ? vms[i] : NULL;
+}
+
+static int mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+	return guest_write(ctx, gpa, src, len);
+}
+
+static int mem_zero(void *ctx, uint64_t gpa, size_t len)
+{
+	return guest_zero(ctx, gpa, len);
+}
+
+/* The guest's memory map (what the multiboot information tells it). */
+static unsigned guest_mmap(const struct vm *vm, struct mb1_mmap_in *m)
+{
+	m[0] = (struct mb1_mmap_in){ 0, 0x9fc00, 1 };
+	m[1] = (struct mb1_mmap_in){ 0x9fc00, 0x400, 2 };
+	m[2] = (struct mb1_mmap_in){ 0xa0000, 0x60000, 2 };
+	m[3] = (struct mb1_mmap_in){ 0x100000, vm->ram_size - 0x100000, 1 };
+	return 4;
+}
+
+static const struct boot_module *find_module(const struct vm *vm, const char *key,
+					     const char *name)
+{
+	const struct boot_module *b = bootmod_find(name);
+
+	if (!b)
+		pr_err("%s: %s = \"%s\": no boot module of that name (load it in GRUB with "
+		       "'module2 /path/%s %s')\n", vm->name, key, name, name, name);
+	return b;
+}
+
+static int load_guest(struct vm *vm, struct vcpu *boot)
+{
+	const struct boot_module *k = find_module(vm, "guest.kernel", vm->cfg.kernel);
+	struct mb1_module_in mods[VMCONFIG_MAX_MODULES];
+	struct mb1_mmap_in mmap[4];
+	struct mb1_guest_mem gm = { vm, vm->ram_size, mem_write, mem_zero };
+	struct mb1_load_params p = { vm->cfg.cmdline, "vmkernel", mods, 0, mmap, 0 };
+	struct mb1_load_result r;
+
+	if (!k)
+		return -ENOENT;
+	for (unsigned i = 0; i < vm->cfg.nmodules; i++) {
+		const struct boot_module *b = find_module(vm, "guest.modules", vm->cfg.modules[i]);
+
+		if (!b)
+			return -ENOENT;
+		mods[i] = (struct mb1_module_in){ b->name, b->data, b->size };
+		p.nmodules++;
+	}
+	p.nmmap = guest_mmap(vm, mmap);
+	if (mb1_load(k->data, k->size, &p, &gm, &r)) {
+		pr_err("%s: guest image %s: %s\n", vm->name, k->name, r.err);
+		return -EINVAL;
+	}
+	boot->boot_rip = r.entry;
+	boot->regs.rax = r.eax;
+	boot->regs.rbx = r.ebx;
+	pr_info("%s: %s loaded at [%#llx, %#llx) (ELF%s), entry %#x, %u module(s)\n", vm->name,
+		k->name, (unsigned long long)r.image_start, (unsigned long long)r.image_end,
+		r.elf64 ? "64" : "32", r.entry, p.nmodules);
+	return 0;
+}
+
+static int pick_cpu(unsigned *cpu)
+{
+	for (unsigned tries = 0; tries < pcpu_count; tries++) {
+		unsigned c = next_cpu++ % pcpu_count;
+
+		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm) {
+			*cpu = c;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+struct vcpu *vcpu_create(struct vm *vm, unsigned id)
+{
+	struct vcpu *v = kzalloc(sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->vm = vm;
+	v->id = id;
+	v->vmcs_pa = vmx_alloc_region();
+	if (!v->vmcs_pa || pick_cpu(&v->host_cpu)) {
+		if (v->vmcs_pa)
+			page_free(v->vmcs_pa, 0);
+		kfree(v);
+		return NULL;
+	}
+	/* FXSAVE image of a reset FPU: control word 0x37f, MXCSR 0x1f80. */
+	*(uint16_t *)&v->fpu[0] = 0x37f;
+	*(uint32_t *)&v->fpu[24] = 0x1f80;
+	vm->vcpus[id] = v;
+	return v;
+}
+
+/* Start a vCPU's world. */
+int vcpu_start(struct vcpu *v)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%.20s/vcpu%u", v->vm->name, v->id);
+	__atomic_fetch_add(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
+	v->world = world_create(name, vcpu_run, v, v->host_cpu, vcpu_ops(), v);
+	if (!v->world) {
+		__atomic_fetch_sub(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool name_taken(const char *name)
+{
+	for (unsigned i = 0; i < n_vms; i++) {
+		if (!strcmp(vms[i]->name, name))
+			return true;
+	}
+	return false;
+}
+
+static int vm_setup(struct vm *vm)
+{
+	struct vcpu *boot;
+	int err;
+
+	if ((err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20)) ||
+	    (err = vm_io_bitmaps_init(vm)) || (err = vm_msr_bitmap_init(vm)))
+		return err;
+	vm->console = kzalloc(sizeof(*vm->console));
+	vm->nvcpus = vm->cfg.numvcpus;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (!vcpu_create(vm, i))
+			return -ENOMEM;
+	}
+	boot = vm->vcpus[0];
+	err = load_guest(vm, boot);
+	if (err)
+		return err;
+	vm->state = VM_RUNNING;
+	return vcpu_start(boot);
+}
+
+static void vm_create(const struct boot_module *m)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+	int err;
+
+	if (!vm) {
+		pr_err("%s: out of memory\n", m->name);
+		return;
+	}
+	spin_init(&vm->lock, "vm");
+	vm->exit_status = -1;
+	if (vmconfig_parse(m->name, m->data, m->size, &vm->cfg)) {
+		pr_err("%s; this VM does not start\n", vm->cfg.err);
+		kfree(vm);
+		return;
+	}
+	snprintf(vm->name, sizeof(vm->name), "%s", vm->cfg.name);
+	spin_lock(&vms_lock);
+	if (n_vms == VM_MAX || name_taken(vm->name)) {
+		spin_unlock(&vms_lock);
+		pr_err("%s: %s; this VM does not start\n", m->name,
+		       n_vms == VM_MAX ? "too many VMs" : "another VM already has this displayName");
+		kfree(vm);
+		return;
+	}
+	vm->id = n_vms;
+	spin_unlock(&vms_lock);
+	err = vm_setup(vm);
+	if (err) {
+		pr_err("%s: cannot start (%d); its resources are released\n", vm->name, err);
+		vm_destroy_unstarted(vm);
+		return;
+	}
+	spin_lock(&vms_lock);
+	vms[n_vms] = vm;
+	__atomic_store_n(&n_vms, n_vms + 1, __ATOMIC_RELEASE);
+	spin_unlock(&vms_lock);
+	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u\n", vm->name,
+		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu);
+}
+
+static bool is_vmx_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".vmx");
+}
+
+static int vm_boot_all(void)
+{
+	unsigned configs = 0;
+
+	for (unsigned i = 0; i < bootmod_count(); i++)
+		configs += is_vmx_file(bootmod_get(i)->name);
+	if (!configs)
+		return 0;
+	if (!vmx_host_usable()) {
+		pr_err("%u VM configuration(s) found, but this host cannot run VMs (see the vmx "
+		       "line above); none started\n", configs);
+		return 0;
+	}
+	vcpu_probe_host();
+	for (unsigned i = 0; i < bootmod_count(); i++) {
+		if (is_vmx_file(bootmod_get(i)->name))
+			vm_create(bootmod_get(i));
+	}
+	pr_info("%u of %u VM(s) started\n", vm_count(), configs);
+	return 0;
+}
+INIT_LEVEL(vm_boot_all, INIT_LATE);

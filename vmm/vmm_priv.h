@@ -1,0 +1,208 @@
+/*
+ * Internal interfaces of the VMM (vmm/). Not for use outside vmm/.
+ *
+ * Objects: a struct vm owns its guest memory (EPT), its I/O and MSR
+ * bitmaps, its device models and its vCPUs; a struct vcpu owns a VMCS and
+ * runs as one world of the vmkernel scheduler, pinned to one host CPU.
+ *
+ * Locking: vm->lock protects the VM's run state and its device models.
+ * A vCPU's own fields are touched only by its world, except the
+ * fields marked "any CPU" which use atomics.
+ */
+#ifndef VMM_PRIV_H
+#define VMM_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <spinlock.h>
+#include <vmconfig.h>
+#include <vmx_hw.h>
+
+struct vm;
+struct vcpu;
+struct world;
+
+/* Per-CPU VMX state. Written only by its own CPU after boot. */
+struct vmm_cpu {
+	uint64_t vmxon_pa;
+	bool vmx_on;
+	const char *error;		/* why VMXON failed, if it did */
+	uint64_t current_vmcs;		/* physical address of the current VMCS, 0 if none */
+	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
+};
+
+struct vmm_cpu *vmm_this_cpu(void);
+uint64_t vmx_alloc_region(void);
+
+/* Guest general-purpose registers, saved and restored by vmx_entry.S. */
+struct vcpu_regs {
+	uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t cr2;
+};
+
+/* Everything the exit handlers need about one exit, read once (exit.c). */
+struct vmexit {
+	uint32_t reason;		/* basic exit reason */
+	bool entry_failure;
+	uint64_t qual;
+	uint64_t gpa;			/* EPT violation / misconfiguration */
+	uint64_t gla;
+	uint32_t insn_len;
+	uint32_t insn_info;
+	uint32_t intr_info;		/* exception / NMI / external interrupt */
+	uint32_t intr_error;
+	uint32_t idt_vectoring;		/* event being delivered when the exit happened */
+	uint32_t idt_error;
+	uint64_t rip, rsp, rflags, cr0, cr4;
+};
+
+/* What a handler wants done next. */
+enum exit_action {
+	EXIT_RESUME,		/* re-enter the guest at the same RIP */
+	EXIT_SKIP,		/* the instruction was emulated: advance RIP, then re-enter */
+	EXIT_BLOCK,		/* advance RIP, then wait for an interrupt (HLT) */
+	EXIT_STOP_VM,		/* stop the whole VM; vcpu->vm->stop_reason says why */
+};
+
+#define VCPU_MAX_PENDING_VECTORS 256
+
+struct vcpu {
+	struct vcpu_regs regs;		/* first: vmx_entry.S uses generated offsets */
+	struct vm *vm;
+	unsigned int id;
+	unsigned int host_cpu;
+	uint64_t vmcs_pa;
+	bool launched;
+	struct world *world;
+	uint64_t boot_rip;		/* where the guest starts */
+	struct vmexit exit;
+	/* events */
+	uint64_t pending_irqs[VCPU_MAX_PENDING_VECTORS / 64];	/* any CPU (atomic) */
+	bool pending_exc;
+	uint8_t exc_vector;
+	bool exc_has_error;
+	uint32_t exc_error;
+	bool halted;
+	uint8_t tpr;			/* CR8 */
+	uint64_t timer_deadline_tsc;	/* HC_SET_TIMER, 0 = off */
+	uint8_t timer_vector;
+	/* what the guest believes its CR0/CR4 are (the read shadows) */
+	uint64_t guest_cr0, guest_cr4;
+	/* MSRs outside the VMCS that the guest owns (switched with the world) */
+	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
+	uint8_t fpu[512] __attribute__((aligned(16)));	/* FXSAVE image */
+	/* statistics */
+	uint64_t exits_total;
+	uint64_t exits[EXIT_REASON_MAX + 1];
+	uint64_t exit_tsc;		/* cycles spent handling exits */
+};
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED };
+
+struct vm_ram;
+struct vdev_uart;
+
+struct vm_console {
+	char line[160];
+	unsigned len;
+};
+
+struct vm {
+	char name[64];
+	unsigned int id;
+	struct vm_config cfg;
+	struct spinlock lock;
+	enum vm_state state;			/* lock */
+	enum vmconfig_stop_reason stop_kind;	/* lock: why it stopped (or exited) */
+	int exit_status;			/* lock: status for exits, -1 otherwise */
+	char stop_reason[200];			/* lock */
+	unsigned int running_vcpus;		/* atomic */
+	uint64_t ram_size;
+	struct vm_ram *ram;
+	uint64_t io_bitmap_pa[2];
+	uint64_t msr_bitmap_pa;
+	struct vdev_uart *uart;
+	struct vm_console *console;
+	bool finished;				/* every vCPU has ended; atomic */
+	unsigned int nvcpus;
+	struct vcpu *vcpus[64];
+};
+
+/* vm_boot.c */
+#define VM_MAX 32
+unsigned vm_count(void);
+struct vm *vm_get(unsigned i);
+struct vcpu *vcpu_create(struct vm *vm, unsigned id);
+int vcpu_start(struct vcpu *v);
+void vm_destroy_unstarted(struct vm *vm);
+void vm_free_hw(struct vm *vm);
+
+/* vmcs.c */
+int vmcs_setup(struct vcpu *v);
+uint64_t vmx_real_cr0(uint64_t guest_cr0);
+uint64_t vmx_real_cr4(uint64_t guest_cr4);
+void vmcs_dump(struct vcpu *v, const char *why);
+const char *vmx_entry_failure_str(uint32_t reason);
+
+/* vmx_entry.S: enter the guest; returns 0 after a VM exit, 1 if the entry failed. */
+int vmx_enter(struct vcpu_regs *regs, int launched);
+
+/* exit.c */
+void vmexit_decode(struct vcpu *v);
+enum exit_action vmexit_dispatch(struct vcpu *v);
+
+/* vcpu.c */
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+void vcpu_run(void *arg);
+const struct world_ops *vcpu_ops(void);
+void vcpu_probe_host(void);
+
+/* vm.c */
+void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool vm_stopped(const struct vm *vm);
+/* The guest asked to end (HC_EXIT, debug-exit port) with a status. */
+void vm_exit(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A vCPU's world is about to end. */
+void vm_vcpu_done(struct vcpu *v);
+int vm_outcome(const struct vm *vm, char *buf, size_t len);
+void vm_flush_translations(struct vm *vm);
+uint16_t vm_vpid(const struct vm *vm, unsigned vcpu);
+
+/* guest memory (guest_mem.c) */
+int guest_ram_init(struct vm *vm, uint64_t size);
+void guest_ram_destroy(struct vm *vm);
+uint64_t guest_eptp(struct vm *vm);
+uint64_t guest_ram_pages(const struct vm *vm);
+/* Back gpa with a host page if it is guest RAM and not yet backed: 0, or -EFAULT if not RAM. */
+int guest_ram_fault(struct vm *vm, uint64_t gpa);
+int guest_write(struct vm *vm, uint64_t gpa, const void *src, size_t len);
+int guest_read(struct vm *vm, uint64_t gpa, void *dst, size_t len);
+int guest_zero(struct vm *vm, uint64_t gpa, size_t len);
+
+/* guest_walk.c: -EFAULT if the guest's page tables do not map la */
+int guest_linear_to_phys(struct vcpu *v, uint64_t la, uint64_t *gpa);
+
+/* port I/O dispatch (io.c) */
+struct vdev_pio {
+	const char *name;
+	uint16_t base, count;
+	/* size 1, 2 or 4; returns the value read */
+	uint32_t (*in)(struct vcpu *v, uint16_t port, unsigned size);
+	void (*out)(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
+};
+#define VDEV_PIO(var)							\
+	static const struct vdev_pio *const __vdev_pio_##var		\
+	__attribute__((used, section(".vdev_pio"))) = &var
+const struct vdev_pio *vdev_pio_find(uint16_t port);
+int vm_io_bitmaps_init(struct vm *vm);
+
+/* msr.c */
+int vm_msr_bitmap_init(struct vm *vm);
+
+/* the console of a VM: its UART output, line-buffered, prefixed with its name */
+void vm_console_putc(struct vm *vm, char c);
+
+#endif
