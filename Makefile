@@ -98,6 +98,9 @@ pxe: deps-build
 pxe-tree: $(B)/vmkernel.elf
 	$(Q)sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
 
+# ---- test guests (multiboot v1 kernels run as VMs by the system tests) ----
+include tests/guests/guests.mk
+
 # ---- host unit tests (cmocka, ASan + UBSan) ----
 UNIT_TESTS :=
 include $(wildcard tests/unit/*.mk)
@@ -117,7 +120,7 @@ unit-run: $(UNIT_BINS)
 
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
-check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree
+check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

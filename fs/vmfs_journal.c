@@ -417,5 +417,5 @@ int vmfs_journal_init(struct vmfs_volume *vol)
 {
 	unsigned replayed;
 
-	return vmfs_journal_replay(vol, vol->slot, false, &replayed);
+	return vmfs_journal_replay(vol, vol->slot, true, &replayed);
 }

@@ -223,6 +223,8 @@ static int hb_choose(struct vmfs_volume *vol, struct vmfs_hbslot *hb)
 	for (uint32_t s = 0; s < vol->hdr.max_hosts; s++) {
 		int rc = vmfs_heartbeat_read(vol, s, hb);
 
+		if (rc == -EIO)
+			continue;	/* corrupt slot: unusable (fsck --repair clears it) */
 		if (rc)
 			return rc;
 		if (hb->state == VMFS_HB_LIVE &&

@@ -56,6 +56,12 @@ void pcpu_init_self(struct pcpu *p)
 	p->gdt[5] = 0;
 	p->gdt[6] = 0;
 	load_gdt(p);
+	/*
+	 * Caches on (CD, NW clear: firmware should have done it, but Bochs and a
+	 * CPU fresh from INIT leave them set), x87 errors native (NE), FPU present.
+	 */
+	write_cr0((read_cr0() & ~((1UL << 30) | (1UL << 29) | X86_CR0_EM | X86_CR0_TS)) |
+		  X86_CR0_NE | X86_CR0_MP);
 	paging_init_pat();
 	wrmsr(MSR_IA32_GS_BASE, (uint64_t)p);
 	wrmsr(MSR_IA32_KERNEL_GS_BASE, 0);

@@ -139,7 +139,10 @@ enum exit_action handle_cpuid(struct vcpu *v)
 
 /* ---- hypercalls (docs/hypercalls.md) ---- */
 
-enum { HC_VERSION = 0, HC_CONSOLE_WRITE = 1, HC_EXIT = 2, HC_VCPU_ID = 3, HC_SET_TIMER = 4 };
+enum {
+	HC_VERSION = 0, HC_CONSOLE_WRITE = 1, HC_EXIT = 2, HC_VCPU_ID = 3, HC_SET_TIMER = 4,
+	HC_VCPU_START = 5,
+};
 #define HC_CONSOLE_MAX 4096
 
 static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
@@ -175,6 +178,25 @@ static int64_t hc_set_timer(struct vcpu *v, uint64_t vector, uint64_t us)
 	return 0;
 }
 
+/* Start another vCPU of this VM in the multiboot start state at eip, with esp. */
+static int64_t hc_vcpu_start(struct vcpu *v, uint64_t index, uint64_t eip, uint64_t esp)
+{
+	struct vm *vm = v->vm;
+	struct vcpu *t;
+	bool expected = false;
+
+	if (index >= vm->nvcpus || index == v->id || (eip >> 32) || (esp >> 32) ||
+	    eip >= vm->ram_size)
+		return -EINVAL;
+	t = vm->vcpus[index];
+	if (!__atomic_compare_exchange_n(&t->started, &expected, true, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	t->boot_rip = eip;
+	t->boot_rsp = esp;
+	return vcpu_start(t) ? -ENOMEM : 0;
+}
+
 static unsigned guest_cpl(void)
 {
 	return (vmcs_read32(VMCS_GUEST_SS_AR) >> 5) & 3;
@@ -204,6 +226,9 @@ enum exit_action handle_vmcall(struct vcpu *v)
 		break;
 	case HC_SET_TIMER:
 		ret = hc_set_timer(v, r->rbx, r->rcx);
+		break;
+	case HC_VCPU_START:
+		ret = hc_vcpu_start(v, r->rbx, r->rcx, r->rdx);
 		break;
 	default:
 		ret = -38;	/* ENOSYS */

@@ -1,11 +1,14 @@
 /*
  * Guest physical memory: an EPT per VM, backed on first touch.
  *
- * Guest RAM is [0, ram_size). Nothing is allocated up front: the first
- * access to a page raises an EPT violation and guest_ram_fault() backs it
- * with a zeroed host page (write-back, read/write/execute). An access at
- * or above ram_size (no device is mapped there yet) stops the VM, naming
- * the guest-physical and, when the CPU reports it, the linear address.
+ * Guest RAM is [0, 640 KiB) and [1 MiB, ram_size), as on a PC. Nothing is
+ * allocated up front: the first access to a page raises an EPT violation
+ * and guest_ram_fault() backs it with a zeroed host page (write-back,
+ * read/write/execute). The legacy hole [640 KiB, 1 MiB) reads as zeros
+ * (one read-only zero page, so BIOS-area scans find nothing) and a write
+ * there stops the VM; so does any access at or above ram_size (no device
+ * is mapped there yet), naming the guest-physical and, when the CPU
+ * reports it, the linear address.
  *
  * Host-side copies (loader, hypercalls) go through the same EPT: reads of
  * never-touched pages return zeros without backing them; writes back them.
@@ -26,11 +29,25 @@
 #include "exit_priv.h"
 #include "vmm_priv.h"
 
+#define HOLE_START 0xa0000ULL
+#define HOLE_END 0x100000ULL
+
 struct vm_ram {
 	struct ept ept;
 	struct spinlock lock;
 	uint64_t pages;		/* backed guest pages, lock */
+	uint64_t zero_page;	/* backs the hole read-only, lock */
 };
+
+static bool in_hole(uint64_t gpa)
+{
+	return gpa >= HOLE_START && gpa < HOLE_END;
+}
+
+static bool is_ram(const struct vm *vm, uint64_t gpa)
+{
+	return gpa < vm->ram_size && !in_hole(gpa);
+}
 
 static uint64_t pool_alloc(void *ctx)
 {
@@ -78,8 +95,7 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 static int free_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf)
 {
 	(void)ctx;
-	(void)va;
-	if (leaf && level == 1)
+	if (leaf && level == 1 && !in_hole(va))
 		page_free(entry & 0x000ffffffffff000ULL, 0);
 	return 0;
 }
@@ -91,6 +107,8 @@ void guest_ram_destroy(struct vm *vm)
 	if (!ram)
 		return;
 	pgt_walk(&ram->ept.pt, free_leaf, NULL);
+	if (ram->zero_page)
+		page_free(ram->zero_page, 0);
 	ept_destroy(&ram->ept);
 	kfree(ram);
 	vm->ram = NULL;
@@ -114,7 +132,7 @@ static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
 	unsigned long flags;
 
 	*err = 0;
-	if (gpa >= vm->ram_size) {
+	if (!is_ram(vm, gpa)) {
 		*err = -EFAULT;
 		return 0;
 	}
@@ -139,6 +157,25 @@ static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
 	}
 	spin_unlock_irqrestore(&ram->lock, flags);
 	return hpa;
+}
+
+/* Map a hole page to the VM's read-only zero page. */
+static int map_hole_page(struct vm *vm, uint64_t gpa)
+{
+	struct vm_ram *ram = vm->ram;
+	unsigned long flags = spin_lock_irqsave(&ram->lock);
+	uint64_t page = gpa & ~(PAGE_SIZE_4K - 1), hpa;
+	int err = 0;
+
+	if (!ram->zero_page)
+		ram->zero_page = pool_alloc(NULL);
+	if (!ram->zero_page)
+		err = -ENOMEM;
+	else if (ept_lookup(&ram->ept, page, &hpa, NULL, NULL, NULL))
+		err = ept_map(&ram->ept, page, ram->zero_page, PAGE_SIZE_4K, EPT_R | EPT_X,
+			      EPT_MT_WB);
+	spin_unlock_irqrestore(&ram->lock, flags);
+	return err;
 }
 
 int guest_ram_fault(struct vm *vm, uint64_t gpa)
@@ -203,7 +240,12 @@ static const char *access_kind(uint64_t q)
 enum exit_action handle_ept_violation(struct vcpu *v)
 {
 	struct vmexit *e = &v->exit;
-	int err = guest_ram_fault(v->vm, e->gpa);
+	int err;
+
+	if (in_hole(e->gpa) && !(e->qual & EPT_QUAL_WRITE))
+		err = map_hole_page(v->vm, e->gpa);
+	else
+		err = guest_ram_fault(v->vm, e->gpa);
 
 	if (!err)
 		return EXIT_RESUME;

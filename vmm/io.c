@@ -46,21 +46,47 @@ int vm_io_bitmaps_init(struct vm *vm)
 	return 0;
 }
 
+static uint32_t size_mask(unsigned size)
+{
+	return size == 4 ? 0xffffffffU : (1U << (size * 8)) - 1;
+}
+
+/*
+ * A wide access to an 8-bit device (or one that runs past the end of a
+ * device) is split into byte accesses, each going to whatever decodes
+ * that port, as on the ISA bus.
+ */
+static bool needs_split(const struct vdev_pio *d, uint16_t port, unsigned size)
+{
+	return size > 1 && (!d || d->byte_wide || port + size > d->base + d->count);
+}
+
 static uint32_t port_in(struct vcpu *v, uint16_t port, unsigned size)
 {
 	const struct vdev_pio *d = vdev_pio_find(port);
+	uint32_t val = 0;
 
+	if (needs_split(d, port, size)) {
+		for (unsigned i = 0; i < size; i++)
+			val |= port_in(v, (uint16_t)(port + i), 1) << (8 * i);
+		return val;
+	}
 	if (d && d->in)
-		return d->in(v, port, size);
-	return size == 4 ? 0xffffffffU : (1U << (size * 8)) - 1;
+		return d->in(v, port, size) & size_mask(size);
+	return size_mask(size);
 }
 
 static void port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
 	const struct vdev_pio *d = vdev_pio_find(port);
 
+	if (needs_split(d, port, size)) {
+		for (unsigned i = 0; i < size; i++)
+			port_out(v, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xff);
+		return;
+	}
 	if (d && d->out)
-		d->out(v, port, size, val & (size == 4 ? 0xffffffffU : (1U << (size * 8)) - 1));
+		d->out(v, port, size, val & size_mask(size));
 }
 
 static enum exit_action simple_io(struct vcpu *v, uint16_t port, unsigned size, bool in)

@@ -47,7 +47,7 @@ int vm_msr_bitmap_init(struct vm *vm)
 	static const uint32_t owned[] = {
 		MSR_IA32_FS_BASE, MSR_IA32_GS_BASE, MSR_IA32_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS,
 		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_PAT, MSR_IA32_EFER,
-		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_TSC_AUX,
+		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK,
 	};
 	uint64_t pa = page_alloc(0);
 	uint8_t *bm;
@@ -59,6 +59,7 @@ int vm_msr_bitmap_init(struct vm *vm)
 	for (unsigned i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
 		pass(bm, owned[i], true, true);
 	pass(bm, MSR_IA32_TSC, true, false);
+	pass(bm, MSR_TSC_AUX, true, false);	/* writes are checked: bits 63:32 are reserved */
 	vm->msr_bitmap_pa = pa;
 	return 0;
 }
@@ -95,8 +96,15 @@ enum exit_action handle_rdmsr(struct vcpu *v)
 	return EXIT_SKIP;
 }
 
-/* Every MSR a guest may write is passed through; an intercepted write is one it may not do. */
+/* Intercepted writes: TSC_AUX is checked and done; any other is one the guest may not do. */
 enum exit_action handle_wrmsr(struct vcpu *v)
 {
+	uint32_t msr = (uint32_t)v->regs.rcx;
+
+	if (msr == MSR_TSC_AUX && !(uint32_t)v->regs.rdx && vcpu_has_tsc_aux()) {
+		v->msr_tsc_aux = (uint32_t)v->regs.rax;
+		wrmsr(MSR_TSC_AUX, v->msr_tsc_aux);
+		return EXIT_SKIP;
+	}
 	return handle_inject_gp(v);
 }

@@ -44,6 +44,11 @@ void vcpu_probe_host(void)
 		     (cpuid(0x80000001, 0).edx & (1U << 27));
 }
 
+bool vcpu_has_tsc_aux(void)
+{
+	return tsc_aux_ok;
+}
+
 static void save_guest_msrs(struct vcpu *v)
 {
 	v->msr_star = rdmsr(0xc0000081);
@@ -270,6 +275,7 @@ void vcpu_run(void *arg)
 			v->id);
 	} else {
 		vmcs_writenat(VMCS_GUEST_RIP, v->boot_rip);
+		vmcs_writenat(VMCS_GUEST_RSP, v->boot_rsp);
 		while (!vm_stopped(v->vm) && vcpu_step(v)) {
 			if (sched_should_yield())
 				sched_yield();

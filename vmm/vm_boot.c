@@ -172,6 +172,7 @@ static int vm_setup(struct vm *vm)
 			return -ENOMEM;
 	}
 	boot = vm->vcpus[0];
+	boot->started = true;
 	err = load_guest(vm, boot);
 	if (err)
 		return err;

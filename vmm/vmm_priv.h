@@ -76,6 +76,8 @@ struct vcpu {
 	bool launched;
 	struct world *world;
 	uint64_t boot_rip;		/* where the guest starts */
+	uint64_t boot_rsp;
+	bool started;			/* its world was created; atomic */
 	struct vmexit exit;
 	/* events */
 	uint64_t pending_irqs[VCPU_MAX_PENDING_VECTORS / 64];	/* any CPU (atomic) */
@@ -158,6 +160,7 @@ void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
 void vcpu_run(void *arg);
 const struct world_ops *vcpu_ops(void);
 void vcpu_probe_host(void);
+bool vcpu_has_tsc_aux(void);
 
 /* vm.c */
 void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt, ...)
@@ -190,6 +193,7 @@ struct vdev_pio {
 	const char *name;
 	uint16_t base, count;
 	/* size 1, 2 or 4; returns the value read */
+	bool byte_wide;	/* an 8-bit device: wider accesses are split into bytes */
 	uint32_t (*in)(struct vcpu *v, uint16_t port, unsigned size);
 	void (*out)(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
 };

@@ -158,6 +158,11 @@ static int vmx_init(void)
 			pr_err("CPU %u: %s; it will run no vCPUs\n", i, vmm_cpus[i].error);
 	}
 	panic_register_stop_hook(vmxoff_on_stop);
+	pr_dbg("CR0 fixed0 %#llx fixed1 %#llx, CR4 fixed0 %#llx fixed1 %#llx\n",
+	       (unsigned long long)vmx_host_caps()->cr0_fixed0,
+	       (unsigned long long)vmx_host_caps()->cr0_fixed1,
+	       (unsigned long long)vmx_host_caps()->cr4_fixed0,
+	       (unsigned long long)vmx_host_caps()->cr4_fixed1);
 	pr_info("VMX root operation on %u of %u CPUs\n", on, want);
 	return on ? 0 : -ENODEV;
 }

@@ -10,9 +10,10 @@ GUEST_OUT := build/guests
 GUEST_CC ?= gcc
 
 GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
-	hostile_vmx hostile_msr_port triplefault spinner insns bench
+	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
+GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))
 
 GUEST_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-nostdlib -static -mno-sse -mno-mmx -mgeneral-regs-only \

@@ -16,15 +16,28 @@ trap 'rm -rf "$work"' EXIT
 tmo=${SYSTEM_TIMEOUT:-180}
 : > "$log"
 
+# VM sets: guests (tests/guests/NAME.{elf,vmx}) booted together, several per host CPU.
+vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx"
+vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2"
+tests=all
+guests=
 case $profile in
 normal) extra= ;;
 crash) extra="crashtest=fault" ;;
 badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
+vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
+vms-smp) extra= tests=vm_expectations guests=$vms_smp ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
-if [ -n "$extra" ]; then
+mods=
+for g in $guests; do
+	mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx"
+done
+if [ -n "$extra$mods" ]; then
 	iso=$work/case.iso
-	sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" "console=com1,screen test=all $extra" 0
+	# shellcheck disable=SC2086
+	sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" \
+		"console=com1,screen test=$tests $extra" 0 $mods
 fi
 
 qemu_run() {
@@ -111,6 +124,16 @@ if [ "$emu" = bochs ]; then
 else
 	grep -q "vmx: no VT-x" "$log" || fail "QEMU TCG must report no VT-x"
 	grep -q "booting on QEMU TCG" "$log" || fail "platform not identified as QEMU TCG"
+fi
+if [ -n "$guests" ]; then
+	n=$(echo $guests | wc -w)
+	grep -q "vm: $n of $n VM(s) started" "$log" || fail "not all $n VMs started"
+	grep "vmtest: .*FAIL" "$log" | sed 's/^/    | /'
+	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
+		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
+	grep -q "ktest: 1 passed, 0 failed" "$log" || fail "the VM test did not pass"
+	echo "PASS $name"
+	exit 0
 fi
 want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c 2>/dev/null | grep -c '^KTEST(')
 grep -q "ktest: $want passed, 0 failed" "$log" ||

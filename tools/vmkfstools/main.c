@@ -348,6 +348,11 @@ static int cmd_disk(struct ctx *c, const struct opts *o)
 		prog.arg = "clone";
 		rc = vmfs_vmdk_clone(c->vol, o->clone_src, path, alloc, &prog);
 	} else if (o->extend) {
+		struct vmfs_vmdk_info info;
+
+		/* without -d the disk keeps its kind: thin stays thin */
+		if (!o->diskformat && !vmfs_vmdk_info(c->vol, path, &info) && info.thin)
+			alloc = VMFS_ALLOC_THIN;
 		prog.arg = "extend";
 		rc = vmfs_vmdk_extend(c->vol, path, (size + 511) / 512 * 512, alloc, &prog);
 	} else if (o->delete_disk) {

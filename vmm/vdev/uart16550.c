@@ -74,6 +74,7 @@ static void uart_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 }
 
 static const struct vdev_pio uart_com1 = {
-	.name = "16550 COM1", .base = COM1, .count = 8, .in = uart_in, .out = uart_out,
+	.name = "16550 COM1", .base = COM1, .count = 8, .byte_wide = true,
+	.in = uart_in, .out = uart_out,
 };
 VDEV_PIO(uart_com1);

@@ -12,7 +12,9 @@
 	.long 7f
 	.popsection
 7:
-	.if (\vec == 8) || ((\vec >= 10) && (\vec <= 14)) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+	/* Vectors with a CPU-pushed error code: 8, 10-14, 17, 21, 29, 30. */
+	.if (\vec == 8) || ((\vec >= 10) && (\vec <= 14)) || (\vec == 17)
+	.elseif (\vec == 21) || (\vec == 29) || (\vec == 30)
 	.else
 	pushl $0
 	.endif
