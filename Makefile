@@ -50,6 +50,9 @@ all: deps-build
 	$(Q)$(MAKE) --no-print-directory build
 build: $(B)/vmkernel.elf $(B)/vmkernel.iso
 
+# ---- test guests (multiboot v1 kernels run as VMs by the system tests and make run) ----
+include tests/guests/guests.mk
+
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)$(CC) $(CFLAGS_KERNEL) -MMD -MP -c $< -o $@
@@ -90,6 +93,12 @@ $(B)/vmkernel.elf: $(KOBJ) $(B)/k/ksyms.o linker.ld
 $(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
 
+# make run's image: the hypervisor with a few of the test guests as its default VMs.
+DEMO_GUESTS := cpuid interrupts smp2 long64
+DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx)
+$(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
+	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
+
 $(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
 
@@ -97,9 +106,6 @@ pxe: deps-build
 	$(Q)$(MAKE) --no-print-directory pxe-tree
 pxe-tree: $(B)/vmkernel.elf
 	$(Q)sh tools/mkpxe.sh $(B)/pxe $(B)/vmkernel.elf "$(KERNEL_CMDLINE)"
-
-# ---- test guests (multiboot v1 kernels run as VMs by the system tests) ----
-include tests/guests/guests.mk
 
 # ---- host unit tests (cmocka, ASan + UBSan) ----
 UNIT_TESTS :=
@@ -125,12 +131,12 @@ check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BIN
 
 run: deps-run
 	$(Q)$(MAKE) --no-print-directory run-emulator
-run-emulator: $(B)/vmkernel.elf $(B)/vmkernel.iso
-	$(Q)sh tools/run.sh $(B)/vmkernel.iso
+run-emulator: $(B)/vmkernel-demo.iso
+	$(Q)sh tools/run.sh $(B)/vmkernel-demo.iso
 
 bench: deps-test
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso
+bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests
 	$(Q)sh tools/bench.sh
 
 deps deps-test:

@@ -171,7 +171,8 @@ int vmfs_vmdk_parse(const char *text, size_t len, struct vmfs_vmdk_info *info,
 
 	memset(info, 0, sizeof(*info));
 	if (len > VMDK_DESC_MAX || len < 21 || memcmp(text, "# Disk DescriptorFile", 21)) {
-		vmfs_fmterr(err, errlen, "not a VMDK text descriptor (no '# Disk DescriptorFile' header)");
+		vmfs_fmterr(err, errlen, "not a VMDK text descriptor (no '# Disk DescriptorFile' "
+				"header)");
 		return -EINVAL;
 	}
 	while (i < len) {
@@ -190,7 +191,8 @@ int vmfs_vmdk_parse(const char *text, size_t len, struct vmfs_vmdk_info *info,
 		i = j + 1;
 	}
 	if (extents != 1 || !info->create_type[0]) {
-		vmfs_fmterr(err, errlen, "VMDK descriptor: need createType and exactly one flat extent (found %d)",
+		vmfs_fmterr(err, errlen, "VMDK descriptor: need createType and exactly one flat "
+				"extent (found %d)",
 			    extents);
 		return -ENOTSUP;
 	}
@@ -229,7 +231,8 @@ static int build_desc(char *buf, size_t size, const char *extent, uint64_t bytes
 		"ddb.geometry.sectors = \"63\"\n"
 		"ddb.longContentID = \"%08x%08x%08x%08x\"\n"
 		"ddb.thinProvisioned = \"%d\"\n"
-		"ddb.uuid = \"%02x %02x %02x %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x %02x %02x\"\n"
+		"ddb.uuid = \"%02x %02x %02x %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x "
+				"%02x %02x %02x\"\n"
 		"ddb.virtualHWVersion = \"13\"\n",
 		cid, (unsigned long long)sectors, extent, (unsigned long long)cyl,
 		u[0], u[1], u[2], u[3], thin ? 1 : 0,
@@ -248,7 +251,8 @@ static int flat_paths(struct vmfs_volume *vol, const char *path, char *flat, siz
 
 	if (n < 6 || memcmp(path + n - 5, ".vmdk", 5) || (slash && slash[1] == '.' &&
 							slash + 6 == path + n))
-		return vmfs_seterr(vol, -EINVAL, "'%s': a virtual disk name must end in .vmdk", path);
+		return vmfs_seterr(vol, -EINVAL, "'%s': a virtual disk name must end in "
+				".vmdk", path);
 	if (n + 5 >= fsize)
 		return vmfs_seterr(vol, -ENAMETOOLONG, "'%s': name too long", path);
 	memcpy(flat, path, n - 5);
@@ -318,7 +322,8 @@ int vmfs_vmdk_create(struct vmfs_volume *vol, const char *path, uint64_t bytes,
 	if (rc)
 		return rc;
 	if (!bytes || bytes % 512)
-		return vmfs_seterr(vol, -EINVAL, "'%s': size %llu is not a positive multiple of 512",
+		return vmfs_seterr(vol, -EINVAL, "'%s': size %llu is not a positive multiple of "
+				"512",
 				   path, (unsigned long long)bytes);
 	if (!vmfs_stat(vol, path, &st))
 		return vmfs_seterr(vol, -EEXIST, "'%s' already exists", path);
@@ -387,7 +392,8 @@ int vmfs_vmdk_extend(struct vmfs_volume *vol, const char *path, uint64_t bytes,
 	if (rc)
 		return rc;
 	if (bytes % 512 || bytes <= info.capacity)
-		return vmfs_seterr(vol, -EINVAL, "'%s': new size %llu must be a multiple of 512 larger than %llu",
+		return vmfs_seterr(vol, -EINVAL, "'%s': new size %llu must be a multiple of 512 "
+				"larger than %llu",
 				   path, (unsigned long long)bytes,
 				   (unsigned long long)info.capacity);
 	rc = vmfs_open(vol, info.extent, VMFS_O_WRITE, 0, &f);

@@ -59,7 +59,8 @@ static int fd_verify(struct vmfs_volume *vol, const struct vmfs_fd *f, uint32_t 
 	int rc;
 
 	if (crc && f->magic == VMFS_MAGIC_FD && !vmfs_check_crc(f, sizeof(*f)))
-		return vmfs_seterr(vol, -EIO, "file descriptor %u at offset %llu: checksum mismatch",
+		return vmfs_seterr(vol, -EIO, "file descriptor %u at offset %llu: checksum "
+				"mismatch",
 				   fd, (unsigned long long)vmfs_fd_off(vol, fd));
 	rc = vmfs_fd_check(vol, f, fd, msg, sizeof(msg));
 	return rc ? vmfs_seterr(vol, rc, "%s", msg) : 0;
@@ -122,7 +123,8 @@ static int pb_verify(struct vmfs_volume *vol, const struct vmfs_pb *pb, const st
 {
 	if (pb->magic != VMFS_MAGIC_PB || (crc && !vmfs_check_crc(pb, sizeof(*pb))) ||
 	    pb->fd != f->index || pb->level != level)
-		return vmfs_seterr(vol, -EIO, "pointer block %llu (file descriptor %u, level %u) is corrupt",
+		return vmfs_seterr(vol, -EIO, "pointer block %llu (file descriptor %u, level %u) "
+				"is corrupt",
 				   (unsigned long long)(ent & VMFS_ADDR_INDEX_MASK), f->index,
 				   level);
 	return 0;

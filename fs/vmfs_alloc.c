@@ -171,7 +171,8 @@ int vmfs_free_now(struct vmfs_txn *txn, unsigned type, uint32_t idx)
 	int rc;
 
 	if (type >= VMFS_RES_NTYPES || idx >= r->count)
-		return vmfs_seterr(vol, -EIO, "free of %s %u: out of range", vmfs_res_name(type), idx);
+		return vmfs_seterr(vol, -EIO, "free of %s %u: out of "
+				"range", vmfs_res_name(type), idx);
 	rc = vmfs_clus_get(txn, type, idx / r->per_cluster, &c);
 	if (rc)
 		return rc;

@@ -92,7 +92,8 @@ static int dirblk_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 		return rc;
 	}
 	if (crc && out->magic == VMFS_MAGIC_DIR && !vmfs_check_crc(out, sizeof(*out)))
-		return vmfs_seterr(vol, -EIO, "directory %u block %u at offset %llu: checksum mismatch",
+		return vmfs_seterr(vol, -EIO, "directory %u block %u at offset %llu: checksum "
+				"mismatch",
 				   d->index, blkno, (unsigned long long)*off);
 	rc = vmfs_dirblk_check(out, d->index, blkno, msg, sizeof(msg));
 	return rc ? vmfs_seterr(vol, rc, "%s", msg) : 0;
@@ -105,7 +106,8 @@ static int dir_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
 	struct vmfs_fd *d = vmfs_zalloc(vol, sizeof(*d));
 	struct vmfs_dirblk *b = vmfs_zalloc(vol, sizeof(*b));
 	uint64_t off;
-	int rc = d && b ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of memory");
+	int rc = d && b ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of "
+			"memory");
 
 	if (!rc && d->type != VMFS_FT_DIR)
 		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", dir);
@@ -247,7 +249,8 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 		vmfs_txn_dirty(txn, (uint8_t *)d);
 		return 0;
 	}
-	return rc ? rc : vmfs_seterr(vol, -EIO, "directory %u: block with free count but no free entry", dir);
+	return rc ? rc : vmfs_seterr(vol, -EIO, "directory %u: block with free count but no free "
+			"entry", dir);
 }
 
 int vmfs_dir_remove(struct vmfs_txn *txn, uint64_t ent_off)

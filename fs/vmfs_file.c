@@ -199,7 +199,8 @@ static int inline_to_units(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t new
 	}
 	vmfs_free(vol, old);
 	if (n >= 0 && (uint64_t)n != size)
-		return vmfs_seterr(vol, -E2BIG, "internal: transaction full converting inline data");
+		return vmfs_seterr(vol, -E2BIG, "internal: transaction full converting inline "
+				"data");
 	return n < 0 ? (int)n : 0;
 }
 
@@ -417,7 +418,8 @@ int vmfs_extend_fd(struct vmfs_volume *vol, uint32_t fd, uint64_t size, enum vmf
 			return rc;
 		rc = vmfs_fd_get(txn, fd, &f);
 		if (!rc && size < f->size)
-			rc = vmfs_seterr(vol, -EINVAL, "extend to %llu would shrink the file (size %llu)",
+			rc = vmfs_seterr(vol, -EINVAL, "extend to %llu would shrink the file "
+					"(size %llu)",
 					 (unsigned long long)size, (unsigned long long)f->size);
 		if (!rc)
 			rc = extend_step(txn, f, size, alloc, &unit);

@@ -46,13 +46,15 @@ static int fmt_params(struct fmt_ctx *c, const struct vmfs_format_opts *o)
 	h->sb_size = h->block_size / VMFS_SB_PER_FB;
 	if (h->block_size < 64 * 1024 || h->block_size > 64 * MIB ||
 	    (h->block_size & (h->block_size - 1))) {
-		vmfs_fmterr(c->err, c->errlen, "block size %u is not a power of two in 64 KiB .. 64 MiB",
+		vmfs_fmterr(c->err, c->errlen, "block size %u is not a power of two in 64 KiB .. "
+				"64 MiB",
 			    h->block_size);
 		return -EINVAL;
 	}
 	if (h->max_hosts > VMFS_MAX_HOSTS || h->journal_blocks < VMFS_TXN_MAX_REC + 3 ||
 	    h->journal_blocks > 65536 || h->lease_timeout_s > 3600) {
-		vmfs_fmterr(c->err, c->errlen, "max hosts (1..%u), journal size (%u..65536 blocks) or lease timeout (1..3600 s) out of range",
+		vmfs_fmterr(c->err, c->errlen, "max hosts (1..%u), journal size (%u..65536 "
+				"blocks) or lease timeout (1..3600 s) out of range",
 			    VMFS_MAX_HOSTS, VMFS_TXN_MAX_REC + 3);
 		return -EINVAL;
 	}
@@ -106,7 +108,8 @@ static int fmt_region(struct fmt_ctx *c, unsigned t, uint64_t *pos, uint64_t cou
 		return -ENOSPC;
 	}
 	if (*pos > dev_bytes) {
-		vmfs_fmterr(c->err, c->errlen, "device too small: %llu bytes, %s region ends at %llu",
+		vmfs_fmterr(c->err, c->errlen, "device too small: %llu bytes, %s region ends at "
+				"%llu",
 			    (unsigned long long)dev_bytes, vmfs_res_name(t),
 			    (unsigned long long)*pos);
 		return -ENOSPC;

@@ -112,7 +112,8 @@ static void check_journals(struct fsck *c)
 		if (rc)
 			problem(c, false, "%s", vol->err);
 		else if (replayed)
-			problem(c, c->repair, "journal of slot %u holds a committed transaction not yet applied",
+			problem(c, c->repair, "journal of slot %u holds a committed transaction "
+					"not yet applied",
 				s);
 		c->res->replayed += c->repair ? replayed : 0;
 	}
@@ -163,7 +164,8 @@ static void check_tree(struct fsck *c, const struct vmfs_fd *f, uint64_t ent, ui
 	}
 	if (pb->magic != VMFS_MAGIC_PB || !vmfs_check_crc(pb, sizeof(*pb)) ||
 	    pb->fd != f->index || pb->level != level) {
-		problem(c, false, "pointer block %llu (descriptor %u, level %u) at offset %llu is corrupt",
+		problem(c, false, "pointer block %llu (descriptor %u, level %u) at offset %llu is "
+				"corrupt",
 			(unsigned long long)(ent & VMFS_ADDR_INDEX_MASK), f->index, level,
 			(unsigned long long)off);
 		return;
@@ -196,7 +198,8 @@ static void check_addressing(struct fsck *c, const struct vmfs_fd *f)
 	if (f->mode == VMFS_FM_SB)
 		for (unsigned u = VMFS_SB_PER_FB; u < VMFS_FD_NADDR; u++)
 			if (f->addr[u])
-				problem(c, false, "descriptor %u: sub-block mode uses address slot %u",
+				problem(c, false, "descriptor %u: sub-block mode uses address "
+						"slot %u",
 					f->index, u);
 }
 
@@ -219,7 +222,8 @@ static void check_counts(struct fsck *c, const struct vmfs_fd *f)
 			vmfs_txn_abort(txn);
 		}
 	}
-	problem(c, fixed, "descriptor %u: counts %llu units / %llu pointer blocks, found %llu / %llu",
+	problem(c, fixed, "descriptor %u: counts %llu units / %llu pointer blocks, found %llu / "
+			"%llu",
 		f->index, (unsigned long long)f->nres, (unsigned long long)f->npb,
 		(unsigned long long)c->units, (unsigned long long)c->pbs);
 }
@@ -260,7 +264,8 @@ static void check_entry(struct fsck *c, uint32_t dir, const struct vmfs_dirent *
 	}
 	if (child->gen != e->gen || child->type != e->type ||
 	    (child->type == VMFS_FT_DIR && child->parent != dir)) {
-		snprintf(why, sizeof(why), "('%.*s') disagrees with descriptor %u (generation, type or parent)",
+		snprintf(why, sizeof(why), "('%.*s') disagrees with descriptor %u (generation, "
+				"type or parent)",
 			 e->name_len, e->name, e->fd);
 		drop_entry(c, off, why, dir);
 		return;
@@ -291,7 +296,8 @@ static void check_dir(struct fsck *c, uint32_t dir, struct vmfs_fd *d, struct vm
 		char msg[200];
 
 		if (vmfs_addr_lookup(vol, NULL, d, pos / us, &ent) || !ent) {
-			problem(c, false, "directory %u: block %u is unreadable or a hole", dir, blk);
+			problem(c, false, "directory %u: block %u is unreadable or a "
+					"hole", dir, blk);
 			continue;
 		}
 		off = vmfs_res_off(vol, d->mode == VMFS_FM_SB ? VMFS_RES_SB : VMFS_RES_FB,
@@ -299,7 +305,8 @@ static void check_dir(struct fsck *c, uint32_t dir, struct vmfs_fd *d, struct vm
 		if (vmfs_read_bytes(vol, off, c->db, sizeof(*c->db)) ||
 		    !vmfs_check_crc(c->db, sizeof(*c->db)) ||
 		    vmfs_dirblk_check(c->db, dir, blk, msg, sizeof(msg))) {
-			problem(c, false, "directory %u block %u at offset %llu is corrupt", dir, blk,
+			problem(c, false, "directory %u block %u at offset %llu is "
+					"corrupt", dir, blk,
 				(unsigned long long)off);
 			continue;
 		}

@@ -28,7 +28,8 @@ static uint32_t expected_res_size(const struct vmfs_volhdr *h, unsigned type)
 static int check_params(const struct vmfs_volhdr *h, char *err, size_t errlen)
 {
 	if (h->sector_size != VMFS_SECTOR || h->md_block != VMFS_MD_BLOCK) {
-		vmfs_fmterr(err, errlen, "volume header: unsupported sector size %u / metadata block %u",
+		vmfs_fmterr(err, errlen, "volume header: unsupported sector size %u / metadata "
+				"block %u",
 			    h->sector_size, h->md_block);
 		return -ENOTSUP;
 	}
@@ -66,7 +67,8 @@ static int check_region(const struct vmfs_volhdr *h, unsigned t, uint64_t *pos, 
 	    r->per_cluster > VMFS_CLUS_MAX_RES || !r->count ||
 	    r->n_clusters != (r->count + (uint64_t)r->per_cluster - 1) / r->per_cluster ||
 	    (t == VMFS_RES_FD && r->count <= h->root_fd)) {
-		vmfs_fmterr(err, errlen, "volume header: %s region has bad counts (size %u, %u per cluster, %u clusters, %u resources)",
+		vmfs_fmterr(err, errlen, "volume header: %s region has bad counts (size %u, %u "
+				"per cluster, %u clusters, %u resources)",
 			    vmfs_res_name(t), r->res_size, r->per_cluster, r->n_clusters, r->count);
 		return -EINVAL;
 	}
@@ -74,7 +76,8 @@ static int check_region(const struct vmfs_volhdr *h, unsigned t, uint64_t *pos, 
 	end = r->res_off + (uint64_t)r->count * r->res_size;
 	if (r->hdr_off < *pos || r->hdr_off % VMFS_MD_BLOCK || r->res_off < hdr_end ||
 	    r->res_off % VMFS_MD_BLOCK || r->hdr_off > h->vol_bytes || end > h->vol_bytes) {
-		vmfs_fmterr(err, errlen, "volume header: %s region [%llu, %llu) overlaps or leaves the volume (%llu bytes)",
+		vmfs_fmterr(err, errlen, "volume header: %s region [%llu, %llu) overlaps or "
+				"leaves the volume (%llu bytes)",
 			    vmfs_res_name(t), (unsigned long long)r->hdr_off,
 			    (unsigned long long)end, (unsigned long long)h->vol_bytes);
 		return -EINVAL;
@@ -91,7 +94,8 @@ static int check_layout(const struct vmfs_volhdr *h, uint64_t *end, char *err, s
 	if (h->hb_off != VMFS_HB_OFF || h->arb_off != h->hb_off + h->max_hosts * VMFS_SECTOR ||
 	    h->journal_off < h->arb_off + h->max_hosts * VMFS_SECTOR ||
 	    h->journal_off % VMFS_MD_BLOCK || h->journal_off > h->vol_bytes) {
-		vmfs_fmterr(err, errlen, "volume header: bad heartbeat/journal offsets (%llu, %llu, %llu)",
+		vmfs_fmterr(err, errlen, "volume header: bad heartbeat/journal offsets (%llu, "
+				"%llu, %llu)",
 			    (unsigned long long)h->hb_off, (unsigned long long)h->arb_off,
 			    (unsigned long long)h->journal_off);
 		return -EINVAL;
@@ -112,7 +116,8 @@ int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err
 	int rc;
 
 	if (h->magic != VMFS_MAGIC_HDR) {
-		vmfs_fmterr(err, errlen, "no VMFS volume header at offset 0 (magic 0x%08x, want 0x%08x)",
+		vmfs_fmterr(err, errlen, "no VMFS volume header at offset 0 (magic 0x%08x, want "
+				"0x%08x)",
 			    h->magic, VMFS_MAGIC_HDR);
 		return -ENODEV;
 	}
@@ -121,7 +126,8 @@ int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err
 		return -EIO;
 	}
 	if (h->version_major != VMFS_VERSION_MAJOR || (h->feat_incompat & ~VMFS_FEAT_INCOMPAT_KNOWN)) {
-		vmfs_fmterr(err, errlen, "volume header: unsupported version %u.%u / incompatible features 0x%x",
+		vmfs_fmterr(err, errlen, "volume header: unsupported version %u.%u / incompatible "
+				"features 0x%x",
 			    h->version_major, h->version_minor, h->feat_incompat);
 		return -ENOTSUP;
 	}
@@ -131,7 +137,8 @@ int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err
 	if (rc)
 		return rc;
 	if (h->vol_bytes > dev_bytes) {
-		vmfs_fmterr(err, errlen, "truncated volume: header says %llu bytes, device has %llu",
+		vmfs_fmterr(err, errlen, "truncated volume: header says %llu bytes, device has "
+				"%llu",
 			    (unsigned long long)h->vol_bytes, (unsigned long long)dev_bytes);
 		return -EIO;
 	}

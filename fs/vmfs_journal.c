@@ -44,7 +44,8 @@ int vmfs_txn_begin(struct vmfs_volume *vol, struct vmfs_txn **out)
 	if (vol->rdonly)
 		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
 	if (vol->failed)
-		return vmfs_seterr(vol, -EIO, "an earlier metadata write failed: unmount and mount again to replay the journal");
+		return vmfs_seterr(vol, -EIO, "an earlier metadata write failed: unmount and "
+				"mount again to replay the journal");
 	if (vol->txn)
 		return vmfs_seterr(vol, -EBUSY, "internal: transaction already open");
 	txn = vmfs_zalloc(vol, sizeof(*txn));
@@ -312,7 +313,8 @@ static int check_records(struct vmfs_volume *vol, const struct vmfs_jtxn *d, uin
 		if (!r->len || r->len > VMFS_MD_BLOCK || r->len % VMFS_SECTOR ||
 		    r->off % VMFS_SECTOR || r->off < lo || r->off > vol->data_end ||
 		    r->len > vol->data_end - r->off)
-			return vmfs_seterr(vol, -EIO, "journal of slot %u: record %u targets bad range %llu+%u",
+			return vmfs_seterr(vol, -EIO, "journal of slot %u: record %u targets bad "
+					"range %llu+%u",
 					   slot, i, (unsigned long long)r->off, r->len);
 	}
 	return 0;
@@ -371,7 +373,8 @@ static int read_jhdr(struct vmfs_volume *vol, uint32_t slot, struct vmfs_jhdr *j
 	if (rc)
 		return rc;
 	if (jh->magic != VMFS_MAGIC_JHDR || !vmfs_check_crc(jh, sizeof(*jh)) || jh->slot != slot)
-		return vmfs_seterr(vol, -EIO, "journal of slot %u: header at offset %llu is corrupt",
+		return vmfs_seterr(vol, -EIO, "journal of slot %u: header at offset %llu is "
+				"corrupt",
 				   slot, (unsigned long long)journal_off(vol, slot));
 	return 0;
 }

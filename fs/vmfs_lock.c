@@ -170,7 +170,8 @@ int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what)
 
 	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
 		rc = unlock_try(vol, off, what);
-	return rc == -EAGAIN ? vmfs_seterr(vol, -EBUSY, "%s: lock record keeps changing", what) : rc;
+	return rc == -EAGAIN ? vmfs_seterr(vol, -EBUSY, "%s: lock record keeps "
+			"changing", what) : rc;
 }
 
 /* ---- heartbeat ---- */

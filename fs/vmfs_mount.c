@@ -35,7 +35,8 @@ static int read_header(struct vmfs_volume *vol, char *err, size_t errlen)
 	rc = vmfs_hdr_validate(&vol->hdr, dev_bytes, err, errlen);
 	if (rc == -EIO && vol->hdr.magic == VMFS_MAGIC_HDR &&
 	    !vmfs_hdr_validate(&backup, dev_bytes, msg, sizeof(msg)))
-		vmfs_fmterr(err, errlen, "volume header: checksum mismatch; the backup copy at offset %llu is intact (fsck --repair restores it)",
+		vmfs_fmterr(err, errlen, "volume header: checksum mismatch; the backup copy at "
+				"offset %llu is intact (fsck --repair restores it)",
 			    (unsigned long long)VMFS_HDR_BACKUP_OFF);
 	return rc;
 }

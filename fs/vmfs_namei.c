@@ -346,7 +346,8 @@ static int readdir_fn(void *arg, const struct vmfs_dirent *e)
 	int rc = vmfs_fd_peek(a->vol, NULL, e->fd, &a->f);
 
 	if (!rc && a->f.gen != e->gen)
-		rc = vmfs_seterr(a->vol, -EIO, "entry '%.*s' names descriptor %u generation %u, found %u",
+		rc = vmfs_seterr(a->vol, -EIO, "entry '%.*s' names descriptor %u generation %u, "
+				"found %u",
 				 e->name_len, e->name, e->fd, e->gen, a->f.gen);
 	if (rc)
 		return rc;

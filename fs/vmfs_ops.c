@@ -25,7 +25,8 @@ static int local_conflict(struct vmfs_volume *vol, uint32_t fd, uint32_t mode, b
 		if (f->fd != fd)
 			continue;
 		if (f->lock_mode != mode || mode == VMFS_LOCK_EXCL)
-			return vmfs_seterr(vol, -EBUSY, "descriptor %u is already open on this host in a conflicting mode",
+			return vmfs_seterr(vol, -EBUSY, "descriptor %u is already open on this "
+					"host in a conflicting mode",
 					   fd);
 		*shared = true;
 	}

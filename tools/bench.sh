@@ -42,6 +42,21 @@ kready=$(sed -n 's/^\[ *\([0-9.]*\)\] vmkernel: ready:.*/\1/p' "$work/serial.0" 
 printf 'boot to ready, QEMU BIOS (TCG, 2 CPUs, 256 MiB), wall seconds, median of %d: %d.%03d  (runs, ms: %s)\n' \
 	"$runs" $((median / 1000)) $((median % 1000)) "$all"
 printf '  of which in the vmkernel (its own clock, from TSC calibration to ready): %s s\n' "$kready"
+# VM-exit round trips, measured inside a guest in Bochs: its RDTSC counts
+# emulated instructions, so each figure is the hypervisor's path length for
+# that exit (a deterministic count, not a real-hardware time).
+vmiso=$work/bench.iso
+sh "$top/tools/mkiso.sh" "$vmiso" "$elf" "console=com1 test=vm_expectations" 0 \
+	"$top/build/guests/bench.elf" "$top/tests/guests/bench.vmx"
+sh "$top/tools/run-bochs.sh" "$vmiso" "$work/bench.serial" 1 256 300 || true
+if grep -q '\[bench\] bench: cpuid' "$work/bench.serial"; then
+	echo "VM-exit round trip in Bochs (emulated instructions per operation, guest RDTSC, 1 vCPU):"
+	sed -n 's/.*\[bench\] bench: \([a-z_]*\) \([0-9]*\) cycles.*/  \1: \2/p' "$work/bench.serial"
+	sed -n 's/.*\[bench\] bench: \([0-9]* iterations.*\)/  (\1)/p' "$work/bench.serial"
+else
+	echo "VM-exit round trip: the bench guest did not report (see its log: $work/bench.serial)"
+fi
+
 size=$(stat -c %s "$elf")
 set -- $(size "$elf" | awk 'NR == 2 { print $1, $2, $3 }')
 printf 'kernel image: %d bytes ELF (text %d, data %d, bss %d bytes)\n' "$size" "$1" "$2" "$3"

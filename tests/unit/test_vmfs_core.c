@@ -358,10 +358,12 @@ static void test_vmdk_parse(void **state)
 	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfsSparse\"\n");
 	assert_int_equal(vmfs_vmdk_parse(big, strlen(big), &info, err, sizeof(err)), -ENOTSUP);
 	assert_non_null(strstr(err, "line 2"));
-	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfs\"\nRW 99999999999999999999999 VMFS \"x\"\n");
+	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfs\"\nRW "
+			"99999999999999999999999 VMFS \"x\"\n");
 	assert_int_equal(vmfs_vmdk_parse(big, strlen(big), &info, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "line 3"));
-	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfs\"\nRW 10 VMFS \"unterminated\n");
+	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfs\"\nRW 10 VMFS "
+			"\"unterminated\n");
 	assert_int_equal(vmfs_vmdk_parse(big, strlen(big), &info, err, sizeof(err)), -EINVAL);
 	snprintf(big, sizeof(big), "# Disk DescriptorFile\ncreateType=\"vmfs\"\n");
 	assert_int_equal(vmfs_vmdk_parse(big, strlen(big), &info, err, sizeof(err)), -ENOTSUP);

@@ -214,10 +214,12 @@ static int cmd_queryfs(struct ctx *c)
 	printf("VMFS-6 (format %u.%u) file system on %s\n", sf.version_major, sf.version_minor,
 	       c->image);
 	printf("File system label (if any): %s\n", sf.label);
-	printf("Capacity %llu (%llu file blocks * %u), %llu available, file block size %u, sub-block size %u\n",
+	printf("Capacity %llu (%llu file blocks * %u), %llu available, file block size %u, "
+			"sub-block size %u\n",
 	       (unsigned long long)sf.capacity_bytes, (unsigned long long)sf.total[VMFS_RES_FB],
 	       sf.block_size, (unsigned long long)sf.free_bytes, sf.block_size, sf.sb_size);
-	printf("File descriptors %llu (%llu free), pointer blocks %llu (%llu free), sub-blocks %llu (%llu free)\n",
+	printf("File descriptors %llu (%llu free), pointer blocks %llu (%llu free), sub-blocks "
+			"%llu (%llu free)\n",
 	       (unsigned long long)sf.total[VMFS_RES_FD], (unsigned long long)sf.free[VMFS_RES_FD],
 	       (unsigned long long)sf.total[VMFS_RES_PB], (unsigned long long)sf.free[VMFS_RES_PB],
 	       (unsigned long long)sf.total[VMFS_RES_SB], (unsigned long long)sf.free[VMFS_RES_SB]);
@@ -277,7 +279,8 @@ static int cmd_lockinfo(struct ctx *c, const char *path)
 		return close_volume(c, 0);
 	}
 	h = vmfs_header(c->vol);
-	printf("Heartbeat region: %u slots, lease timeout %u s\n", h->max_hosts, h->lease_timeout_s);
+	printf("Heartbeat region: %u slots, lease timeout %u "
+			"s\n", h->max_hosts, h->lease_timeout_s);
 	for (uint32_t s = 0; s < h->max_hosts; s++) {
 		if (vmfs_heartbeat_read(c->vol, s, &hb)) {
 			printf("slot %u: %s\n", s, vmfs_strerror(c->vol));
@@ -285,7 +288,8 @@ static int cmd_lockinfo(struct ctx *c, const char *path)
 		}
 		if (hb.magic != VMFS_MAGIC_HB)
 			continue;
-		printf("slot %u: %s host '%.63s' uuid ", s, hb.state == VMFS_HB_LIVE ? "live" : "free",
+		printf("slot %u: %s host '%.63s' uuid "
+				"", s, hb.state == VMFS_HB_LIVE ? "live" : "free",
 		       hb.host_name);
 		print_uuid(hb.host_uuid);
 		printf(" gen %llu counter %llu\n", (unsigned long long)hb.generation,
