@@ -19,6 +19,9 @@ struct boot_module {
 	const void *data;	/* mapped through the direct map */
 };
 
+/* A kernel command-line option's value ("" for a bare key), or NULL if absent. */
+const char *bootparam_get(const char *key);
+
 unsigned bootmod_count(void);
 const struct boot_module *bootmod_get(unsigned i);
 const struct boot_module *bootmod_find(const char *name);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <acpi.h>
 #include <apic.h>
+#include <bootmod.h>
 #include <cmdline.h>
 #include <config.h>
 #include <console.h>
@@ -42,6 +43,11 @@ static struct acpi_info acpi;
 static bool have_acpi;
 static uint8_t bsp_ist[IST_COUNT + 1][IST_STACK_SIZE] __attribute__((aligned(16)));
 extern char boot_stack_top[];
+
+const char *bootparam_get(const char *key)
+{
+	return cmdline_get(&cmd, key);
+}
 
 static void bsp_percpu_init(void)
 {
@@ -167,7 +173,7 @@ static void fill_fb(struct console_params *cp)
 
 static void parse_cmdline(void)
 {
-	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest" };
+	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

@@ -26,7 +26,7 @@ normal) extra= ;;
 crash) extra="crashtest=fault" ;;
 badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
 vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
-vms-smp) extra= tests=vm_expectations guests=$vms_smp ;;
+vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
 mods=
@@ -132,6 +132,10 @@ if [ -n "$guests" ]; then
 	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
 		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
 	grep -q "ktest: 1 passed, 0 failed" "$log" || fail "the VM test did not pass"
+	if [ "$profile" = vms-smp ]; then
+		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
+			fail "no exit counters printed for the running spinner (vmstat=1)"
+	fi
 	echo "PASS $name"
 	exit 0
 fi
