@@ -53,6 +53,9 @@ build: $(B)/vmkernel.elf $(B)/vmkernel.iso
 # ---- test guests (multiboot v1 kernels run as VMs by the system tests and make run) ----
 include tests/guests/guests.mk
 
+# ---- vmkfstools, the VMFS host tool, and the filesystem's fuzz target ----
+include tools/vmkfstools/build.mk
+
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)$(CC) $(CFLAGS_KERNEL) -MMD -MP -c $< -o $@
@@ -126,7 +129,8 @@ unit-run: $(UNIT_BINS)
 
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
-check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests
+check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
+		build/vmkfstools build/fuzz_mount
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

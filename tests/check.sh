@@ -1,7 +1,8 @@
 #!/bin/sh
-# The whole test suite: host unit tests, then every booted system test
-# (tests/system/cases) in parallel, two emulators at a time. Ends with the
-# line "N passed, M failed" and a non-zero status if anything failed.
+# The whole test suite: host unit tests, the filesystem's end-to-end and
+# fuzz checks, then every booted system test (tests/system/cases) in
+# parallel, two emulators at a time. Ends with the line "N passed, M failed"
+# and a non-zero status if anything failed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${CHECK_JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -12,6 +13,12 @@ echo "== unit tests"
 sh "$top/tests/run-unit.sh" "$@" | tee "$res/unit"
 up=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$res/unit")
 uf=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed/\2/p' "$res/unit")
+
+echo "== filesystem (vmkfstools, qemu-img, fuzzing)"
+sh "$top/tests/fs/run.sh" | tee "$res/fs"
+fp=$(sed -n 's/^fs: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$res/fs")
+ff=$(sed -n 's/^fs: \([0-9]*\) passed, \([0-9]*\) failed/\2/p' "$res/fs")
+[ -n "$fp" ] || { fp=0; ff=1; echo "fs: the filesystem checks did not report"; }
 
 echo "== system tests ($jobs at a time)"
 grep -v '^#' "$top/tests/system/cases" | grep -v '^ *$' |
@@ -25,5 +32,5 @@ if [ $((sp + sf)) -ne "$cases" ]; then
 	sf=$((cases - sp))
 fi
 echo "system: $sp passed, $sf failed (serial logs in build/system/)"
-echo "$((up + sp)) passed, $((uf + sf)) failed"
-[ $((uf + sf)) -eq 0 ]
+echo "$((up + fp + sp)) passed, $((uf + ff + sf)) failed"
+[ $((uf + ff + sf)) -eq 0 ]
