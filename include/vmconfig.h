@@ -61,6 +61,13 @@ enum vmconfig_stop_reason {
 	VMCONFIG_STOP_COUNT
 };
 
+/* test.break: a deliberately broken VMCS, to test how failed VM entries are handled. */
+enum vmconfig_break {
+	VMCONFIG_BREAK_NONE = 0,
+	VMCONFIG_BREAK_GUEST_STATE,	/* invalid guest state: an entry-failure exit */
+	VMCONFIG_BREAK_CONTROL,		/* invalid control field: VMLAUNCH fails (VMfailValid) */
+};
+
 struct vmconfig_expect {
 	enum vmconfig_expect_kind kind;
 	uint8_t status;				/* VMCONFIG_EXPECT_EXIT */
@@ -87,6 +94,7 @@ struct vm_config {
 	char modules[VMCONFIG_MAX_MODULES][VMCONFIG_MODNAME_MAX];	/* guest.modules */
 	unsigned int nmodules;
 	struct vmconfig_expect expect;		/* test.expect */
+	enum vmconfig_break test_break;		/* test.break */
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };
 

@@ -32,7 +32,7 @@ struct vmx_io_access {
 	bool string;		/* INS/OUTS */
 	bool rep;		/* REP prefix */
 	bool immediate;		/* port was an immediate operand (else DX) */
-	uint8_t addr_size;	/* 16, 32 or 64 for string I/O with instruction info; 0 = not known */
+	uint8_t addr_size;	/* string I/O with instruction info: 16, 32 or 64; else 0 */
 	uint8_t seg;		/* VMX_SEG_*: ES for INS; for OUTS from the info, else DS */
 };
 
@@ -131,19 +131,21 @@ struct vmx_entry_event {
  * IDT-vectoring information, 28.2.4 instruction length, and the SDM's
  * guidance on resuming guest software after an exit during event
  * delivery): idt is the decoded IDT-vectoring information, idt_error the
- * IDT-vectoring error code, exit_insn_len the VM-exit instruction length. Software interrupts and (privileged) software
- * exceptions need the instruction length (1..15), exceptions with an error
- * code need the error code, and an NMI needs blocking by NMI cleared.
- * An invalid idt gives *out = { 0 } and 0.
+ * IDT-vectoring error code, exit_insn_len the VM-exit instruction length.
+ * Software interrupts and (privileged) software exceptions need the
+ * instruction length (1..15: the CPU pushes RIP + length as the return
+ * address), exceptions with an error code need the error code, and an NMI
+ * needs blocking by NMI cleared. An invalid idt gives *out = { 0 } and 0.
  *
  * Not handled (the caller's business): merging the interrupted event with
- * an exception the exit handler wants to raise (contributory + contributory
- * = #DF, #DF + anything = triple fault, SDM 3A table 7-5); deciding whether
- * a software event should be re-executed instead (advancing RIP is not
- * done); re-blocking NMIs after an exit with "NMI unblocking due to IRET".
+ * an exception the exit handler wants to raise (contributory after
+ * contributory or #PF = #DF, anything after #DF = triple fault; SDM 3A
+ * "Conditions for Generating a Double Fault"); setting blocking by NMI
+ * again when the exit reported "NMI unblocking due to IRET" and the IRET
+ * will be re-executed.
  * Returns 0, or -EINVAL for an event type that cannot be in the
- * IDT-vectoring field, an instruction length outside 1..15 where one is
- * needed, or NULL pointers.
+ * IDT-vectoring field, an error code on a non-exception, an instruction
+ * length outside 1..15 where one is needed, or NULL pointers.
  */
 int vmx_reinject(const struct vmx_event *idt, uint32_t idt_error, uint32_t exit_insn_len,
 		 struct vmx_entry_event *out);

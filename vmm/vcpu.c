@@ -266,6 +266,23 @@ static bool vcpu_step(struct vcpu *v)
 	return act != EXIT_STOP_VM;
 }
 
+/* test.break in the VM's config: corrupt the VMCS so the entry fails (tests only). */
+static void vcpu_test_break(struct vcpu *v)
+{
+	switch (v->vm->cfg.test_break) {
+	case VMCONFIG_BREAK_GUEST_STATE:
+		/* CS access rights with the "present" bit clear: invalid guest state. */
+		vmcs_write32(VMCS_GUEST_CS_AR, 0xc01b);
+		break;
+	case VMCONFIG_BREAK_CONTROL:
+		/* A CR3-target count above 4 is an invalid control field (SDM 3C 27.2.1.1). */
+		vmcs_write32(VMCS_CR3_TARGET_COUNT, 5);
+		break;
+	default:
+		break;
+	}
+}
+
 void vcpu_run(void *arg)
 {
 	struct vcpu *v = arg;
@@ -276,6 +293,7 @@ void vcpu_run(void *arg)
 	} else {
 		vmcs_writenat(VMCS_GUEST_RIP, v->boot_rip);
 		vmcs_writenat(VMCS_GUEST_RSP, v->boot_rsp);
+		vcpu_test_break(v);
 		while (!vm_stopped(v->vm) && vcpu_step(v)) {
 			if (sched_should_yield())
 				sched_yield();

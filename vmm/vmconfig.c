@@ -425,6 +425,21 @@ static int vmconfig_set_guest_type(struct vmconfig_parser *p)
 	return vmconfig_err(p, "%s is not a guest type (\"multiboot\" or \"linux\")", p->shown);
 }
 
+/* test.break: make the VMM corrupt this VM's VMCS before its first entry (tests the diagnosis). */
+static int vmconfig_set_break(struct vmconfig_parser *p)
+{
+	if (vmconfig_is(p, "guest-state")) {
+		p->cfg->test_break = VMCONFIG_BREAK_GUEST_STATE;
+		return 0;
+	}
+	if (vmconfig_is(p, "control")) {
+		p->cfg->test_break = VMCONFIG_BREAK_CONTROL;
+		return 0;
+	}
+	return vmconfig_err(p, "%s is not a test.break kind (\"guest-state\" or \"control\")",
+			    p->shown);
+}
+
 static int vmconfig_set_expect(struct vmconfig_parser *p)
 {
 	struct vmconfig_expect *e = &p->cfg->expect;
@@ -486,6 +501,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "guest.modules", vmconfig_set_modules },
 	{ "guest.type", vmconfig_set_guest_type },
 	{ "test.expect", vmconfig_set_expect },
+	{ "test.break", vmconfig_set_break },
 };
 
 _Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 32, "seen mask and key_line[] too small");

@@ -336,8 +336,8 @@ static int check_entry_event(struct chk *c)
 	const struct vmcs_state *s = c->s;
 	uint32_t info = s->entry_intr_info;
 	unsigned type = c->inj_type, vec = c->inj_vector;
-	bool want_code = (!c->ug || (s->guest_cr0 & CR0_PE)) && type == 3 &&
-			 entry_error_vector(vec);
+	bool real = c->ug && !(s->guest_cr0 & CR0_PE);
+	bool want_code = !real && type == 3 && entry_error_vector(vec);
 	bool sw = type == 4 || type == 5 || type == 6;
 
 	CHECK(c, type != 1 && (type != 7 || (c->caps->proc.allowed1 & PROC_MONITOR_TRAP_FLAG)),
@@ -351,8 +351,9 @@ static int check_entry_event(struct chk *c)
 	      "VM-entry interruption info 0x%x: type 7 (other event) must have vector 0", info);
 	CHECK(c, !(info & INTR_INFO_DELIVER_CODE) == !want_code,
 	      "VM-entry interruption info 0x%x: deliver-error-code (bit 11) must be %d for a %s "
-	      "with vector %u%s", info, want_code, type == 3 ? "hardware exception" : "non-exception",
-	      vec, c->ug && !(s->guest_cr0 & CR0_PE) ? " in real mode (CR0.PE = 0)" : "");
+	      "with vector %u%s", info, want_code,
+	      type == 3 ? "hardware exception" : "non-exception", vec,
+	      real ? " in real mode (CR0.PE = 0)" : "");
 	CHECK(c, !(info & 0x7ffff000U),
 	      "VM-entry interruption info 0x%x: reserved bits 30:12 must be 0", info);
 	CHECK(c, !(info & INTR_INFO_DELIVER_CODE) || !(s->entry_error & 0xffff0000U),
@@ -434,8 +435,9 @@ static int check_host_segs(struct chk *c)
 	};
 
 	for (size_t i = 0; i < sizeof(sels) / sizeof(sels[0]); i++)
-		CHECK(c, !(sels[i].sel & 7), "host %s selector 0x%x: RPL and TI (bits 2:0) must be 0",
-		      sels[i].n, sels[i].sel);
+		CHECK(c, !(sels[i].sel & 7),
+		      "host %s selector 0x%x: RPL and TI (bits 2:0) must be 0", sels[i].n,
+		      sels[i].sel);
 	CHECK(c, s->host_cs_sel, "host CS selector 0: must not be 0000H");
 	CHECK(c, s->host_tr_sel, "host TR selector 0: must not be 0000H");
 	CHECK(c, s->host_ss_sel || (s->exit & EXIT_HOST_ADDR_SPACE_SIZE),
@@ -847,7 +849,7 @@ static int check_pdptes(struct chk *c)
 
 		if (!(e & 1))
 			continue;
-		CHECK(c, !(e & 0x1e6ULL) && fits(c, e & ~BIT(63)) && !(e & BIT(63)),
+		CHECK(c, !(e & 0x1e6ULL) && fits(c, e),
 		      "guest PDPTE%d 0x%llx: reserved bits (2:1, 8:5, 63:%u) must be 0", i, ULL(e),
 		      c->width);
 	}
@@ -881,7 +883,8 @@ int vmcs_check(const struct vmcs_state *s, const struct vmx_caps *caps, uint8_t 
 	c.proc2 = (s->proc & PROC_SECONDARY_CTLS) ? s->proc2 : 0;
 	c.ug = c.proc2 & PROC2_UNRESTRICTED_GUEST;
 	c.ia32e = s->entry & ENTRY_IA32E_MODE_GUEST;
-	c.v86 = s->guest_rflags & RFLAGS_VM;
+	/* RFLAGS.VM where it cannot apply is reported by the RFLAGS check, not as segments. */
+	c.v86 = (s->guest_rflags & RFLAGS_VM) && (s->guest_cr0 & CR0_PE) && !c.ia32e;
 	c.inject = s->entry_intr_info & INTR_INFO_VALID;
 	c.inj_type = (s->entry_intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 	c.inj_vector = s->entry_intr_info & INTR_INFO_VECTOR_MASK;

@@ -17,7 +17,8 @@ tmo=${SYSTEM_TIMEOUT:-180}
 : > "$log"
 
 # VM sets: guests (tests/guests/NAME.{elf,vmx}) booted together, several per host CPU.
-vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo"
+vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo
+	broken_state.vmx broken_control.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2"
 tests=all
 guests=
@@ -31,7 +32,10 @@ vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 esac
 mods=
 for g in $guests; do
-	mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx"
+	case $g in
+	*.vmx) mods="$mods $top/tests/guests/$g" ;;	# a config for another guest's image
+	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
+	esac
 done
 if [ -n "$extra$mods" ]; then
 	iso=$work/case.iso

@@ -420,6 +420,20 @@ static void test_modules(void **state)
 	assert_false(vmconfig_valid_modname("a\x7f", 2));
 }
 
+static void test_break(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(KERNEL), 0);
+	assert_int_equal(cfg.test_break, VMCONFIG_BREAK_NONE);
+	assert_int_equal(parse(KERNEL "test.break = \"guest-state\"\n"), 0);
+	assert_int_equal(cfg.test_break, VMCONFIG_BREAK_GUEST_STATE);
+	assert_int_equal(parse(KERNEL "TEST.BREAK = \"Control\"\n"), 0);
+	assert_int_equal(cfg.test_break, VMCONFIG_BREAK_CONTROL);
+	assert_int_equal(parse(KERNEL "test.break = \"everything\"\n"), -EINVAL);
+	assert_non_null(strstr(cfg.err, "test.break"));
+	assert_non_null(strstr(cfg.err, "guest-state"));
+}
+
 static void test_expect(void **state)
 {
 	static const char *const good[] = {
@@ -669,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_guest_keys),
 		cmocka_unit_test(test_modules),
 		cmocka_unit_test(test_expect),
+		cmocka_unit_test(test_break),
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
 		cmocka_unit_test(test_hostile_nul),
