@@ -11,6 +11,7 @@
 #include <timer.h>
 #include <vmx.h>
 #include <vmx_caps.h>
+#include <vmx_decode.h>
 #include "exit_priv.h"
 
 #define HV_CPUID_BASE		0x40000000
@@ -338,30 +339,28 @@ static enum exit_action mov_to_cr(struct vcpu *v, unsigned cr, uint64_t val)
 
 enum exit_action handle_cr_access(struct vcpu *v)
 {
-	uint64_t q = v->exit.qual;
-	unsigned cr = q & CR_QUAL_CR_MASK, type = (q & CR_QUAL_TYPE_MASK) >> CR_QUAL_TYPE_SHIFT;
-	unsigned reg = (q & CR_QUAL_GPR_MASK) >> CR_QUAL_GPR_SHIFT;
+	struct vmx_cr_access cr;
 
-	switch (type) {
-	case CR_TYPE_MOV_TO_CR:
-		return mov_to_cr(v, cr, read_gpr(v, reg));
-	case CR_TYPE_MOV_FROM_CR:
-		if (cr != 8)
+	if (vmx_decode_cr(v->exit.qual, &cr))
+		goto unexpected;
+	switch (cr.type) {
+	case VMX_CR_MOV_TO:
+		return mov_to_cr(v, cr.cr, read_gpr(v, cr.gpr));
+	case VMX_CR_MOV_FROM:
+		if (cr.cr != 8)
 			break;
-		write_gpr(v, reg, v->tpr);
+		write_gpr(v, cr.gpr, v->tpr);
 		return EXIT_SKIP;
-	case CR_TYPE_CLTS:
+	case VMX_CR_CLTS:
 		return set_cr0(v, v->guest_cr0 & ~X86_CR0_TS) ? EXIT_SKIP : handle_inject_gp(v);
-	case CR_TYPE_LMSW: {
+	case VMX_CR_LMSW:
 		/* LMSW loads CR0 bits 3:0 but cannot clear PE. */
-		uint64_t src = (q >> CR_QUAL_LMSW_SHIFT) & 0xf;
-		uint64_t val = (v->guest_cr0 & ~0xeULL) | (src & 0xf);
-
-		return set_cr0(v, val) ? EXIT_SKIP : handle_inject_gp(v);
+		return set_cr0(v, (v->guest_cr0 & ~0xeULL) | (cr.lmsw_src & 0xf)) ?
+		       EXIT_SKIP : handle_inject_gp(v);
 	}
-	}
+unexpected:
 	vm_stop(v->vm, VMCONFIG_STOP_UNSUPPORTED, -1,
 		"vCPU %u: unexpected control-register access (qualification %#llx)", v->id,
-		(unsigned long long)q);
+		(unsigned long long)v->exit.qual);
 	return EXIT_STOP_VM;
 }

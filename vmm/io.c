@@ -18,6 +18,8 @@
 #include <log.h>
 #include <paging.h>
 #include <vmx.h>
+#include <vmx_caps.h>
+#include <vmx_decode.h>
 #include "exit_priv.h"
 
 #define REP_CHUNK 4096	/* iterations handled per exit */
@@ -104,66 +106,66 @@ static enum exit_action simple_io(struct vcpu *v, uint16_t port, unsigned size, 
 	return EXIT_SKIP;
 }
 
-/* Segment base for OUTS (any segment via the instruction info) or INS (always ES). */
-static uint64_t segment_base(const struct vcpu *v, bool in)
-{
-	static const uint32_t bases[6] = {
-		VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE,
-		VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE,
-	};
-	unsigned seg = in ? 0 : (v->exit.insn_info >> 15) & 7;
-
-	return vmcs_read_checked(bases[seg < 6 ? seg : 3], "segment base", __func__);
-}
+static const uint32_t seg_bases[6] = {
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE,
+	VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE,
+};
 
 struct string_op {
-	uint16_t port;
-	unsigned size;
-	bool in, rep;
+	struct vmx_io_access io;
+	uint64_t base;		/* segment base */
 	uint64_t addr_mask;	/* 16-, 32- or 64-bit addressing */
 	int64_t step;		/* +size or -size (RFLAGS.DF) */
 };
 
 /* One element of INS/OUTS; false (with #PF injected) if the guest address is not mapped. */
-static bool string_element(struct vcpu *v, const struct string_op *op, uint64_t base)
+static bool string_element(struct vcpu *v, const struct string_op *op)
 {
-	uint64_t *idx = op->in ? &v->regs.rdi : &v->regs.rsi;
-	uint64_t la = base + (*idx & op->addr_mask), gpa;
+	uint64_t *idx = op->io.in ? &v->regs.rdi : &v->regs.rsi;
+	uint64_t la = op->base + (*idx & op->addr_mask), gpa;
 	uint32_t val = 0;
 
 	if (guest_linear_to_phys(v, la, &gpa)) {
-		vcpu_inject_exception(v, X86_EXC_PF, true, op->in ? 2 : 0);
-		vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+		vcpu_inject_exception(v, X86_EXC_PF, true, op->io.in ? 2 : 0);
 		return false;
 	}
-	if (op->in) {
-		val = port_in(v, op->port, op->size);
-		if (guest_write(v->vm, gpa, &val, op->size))
+	if (op->io.in) {
+		val = port_in(v, op->io.port, op->io.size);
+		if (guest_write(v->vm, gpa, &val, op->io.size))
 			return false;
 	} else {
-		if (guest_read(v->vm, gpa, &val, op->size))
+		if (guest_read(v->vm, gpa, &val, op->io.size))
 			return false;
-		port_out(v, op->port, op->size, val);
+		port_out(v, op->io.port, op->io.size, val);
 	}
 	*idx = (*idx & ~op->addr_mask) | ((*idx + op->step) & op->addr_mask);
 	return true;
 }
 
+/* Address size when the CPU gives no instruction information: from the code segment. */
+static unsigned addr_size_from_cs(void)
+{
+	uint32_t ar = vmcs_read32(VMCS_GUEST_CS_AR);
+
+	return (ar & (1U << 13)) ? 64 : (ar & (1U << 14)) ? 32 : 16;
+}
+
 static enum exit_action string_io(struct vcpu *v, struct string_op *op)
 {
-	unsigned asize = (v->exit.insn_info >> 7) & 7;	/* 0: 16, 1: 32, 2: 64-bit */
-	uint64_t base = segment_base(v, op->in);
+	unsigned asize = op->io.addr_size ? op->io.addr_size : addr_size_from_cs();
 	uint64_t count, done = 0;
 
-	op->addr_mask = asize == 0 ? 0xffffULL : asize == 1 ? 0xffffffffULL : ~0ULL;
-	op->step = (v->exit.rflags & (1UL << 10)) ? -(int64_t)op->size : (int64_t)op->size;
-	count = op->rep ? v->regs.rcx & op->addr_mask : 1;
+	op->base = vmcs_read_checked(seg_bases[op->io.seg < 6 ? op->io.seg : VMX_SEG_DS],
+				     "segment base", __func__);
+	op->addr_mask = asize == 16 ? 0xffffULL : asize == 32 ? 0xffffffffULL : ~0ULL;
+	op->step = (v->exit.rflags & (1UL << 10)) ? -(int64_t)op->io.size : (int64_t)op->io.size;
+	count = op->io.rep ? v->regs.rcx & op->addr_mask : 1;
 	while (done < count && done < REP_CHUNK) {
-		if (!string_element(v, op, base))
+		if (!string_element(v, op))
 			return vm_stopped(v->vm) ? EXIT_STOP_VM : EXIT_RESUME;
 		done++;
 	}
-	if (op->rep) {
+	if (op->io.rep) {
 		v->regs.rcx = (v->regs.rcx & ~op->addr_mask) | ((count - done) & op->addr_mask);
 		if (count - done)
 			return EXIT_RESUME;	/* not finished: run the instruction again */
@@ -173,17 +175,12 @@ static enum exit_action string_io(struct vcpu *v, struct string_op *op)
 
 enum exit_action handle_io(struct vcpu *v)
 {
-	uint64_t q = v->exit.qual;
-	struct string_op op = {
-		.port = (uint16_t)(q >> IO_QUAL_PORT_SHIFT),
-		.size = (unsigned)(q & IO_QUAL_SIZE_MASK) + 1,
-		.in = q & IO_QUAL_IN,
-		.rep = q & IO_QUAL_REP,
-	};
+	struct string_op op = { 0 };
 
-	if (op.size != 1 && op.size != 2 && op.size != 4)
+	if (vmx_decode_io(v->exit.qual, v->exit.insn_info, vmx_host_caps()->ins_outs_info,
+			  &op.io))
 		return handle_inject_gp(v);
-	if (q & IO_QUAL_STRING)
+	if (op.io.string)
 		return string_io(v, &op);
-	return simple_io(v, op.port, op.size, op.in);
+	return simple_io(v, op.io.port, op.io.size, op.io.in);
 }

@@ -23,6 +23,7 @@
 #include <trap.h>
 #include <vmx.h>
 #include <vmx_caps.h>
+#include <vmx_decode.h>
 #include "vmm_priv.h"
 
 static void fxsave(void *area)
@@ -161,14 +162,21 @@ static void inject_events(struct vcpu *v)
 	check_timer(v);
 	if (vec_info & INTR_INFO_VALID) {
 		/* An exit interrupted the delivery of this event: deliver it again. */
-		uint32_t type = vec_info & INTR_INFO_TYPE_MASK;
+		struct vmx_event ev;
+		struct vmx_entry_event o;
 
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, vec_info & ~INTR_INFO_NMI_UNBLOCK_IRET);
-		if (vec_info & INTR_INFO_DELIVER_CODE)
-			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->exit.idt_error);
-		if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
-		    type == INTR_TYPE_PRIV_SW_EXCEPTION)
-			vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, v->exit.insn_len);
+		if (!vmx_decode_event(vec_info, &ev) &&
+		    !vmx_reinject(&ev, v->exit.idt_error, v->exit.insn_len, &o) && o.info) {
+			vmcs_write32(VMCS_ENTRY_INTR_INFO, o.info);
+			if (o.write_error)
+				vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, o.error);
+			if (o.write_len)
+				vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, o.insn_len);
+			if (o.clear_nmi_blocking)
+				vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+					     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+					     ~INTERRUPTIBILITY_NMI);
+		}
 		v->exit.idt_vectoring = 0;
 	} else if (v->pending_exc) {
 		uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | v->exc_vector;
@@ -233,6 +241,19 @@ static void host_event(struct vcpu *v)
 		irq_dispatch_vector(info & INTR_INFO_VECTOR_MASK);
 }
 
+/*
+ * Before the first entry, check the VMCS against the SDM's entry rules. A
+ * finding is logged, but the CPU has the last word: the entry is tried.
+ */
+static void check_before_launch(struct vcpu *v)
+{
+	char why[200];
+
+	if (vmcs_check_current(why, sizeof(why)))
+		pr_warn("%s vCPU %u: VMCS check before the first entry: %s\n", v->vm->name,
+			v->id, why);
+}
+
 /* One entry and exit; returns false when the vCPU must stop. */
 static bool vcpu_step(struct vcpu *v)
 {
@@ -242,6 +263,8 @@ static bool vcpu_step(struct vcpu *v)
 	irq_disable();
 	inject_events(v);
 	set_preemption_timer();
+	if (!v->launched)
+		check_before_launch(v);
 	if (vmx_enter(&v->regs, v->launched)) {
 		unsigned err = (unsigned)vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
 

@@ -23,6 +23,7 @@
 #include <percpu.h>
 #include <vmx.h>
 #include <vmx_caps.h>
+#include <vmcs_check.h>
 #include "vmm_priv.h"
 
 extern char vmx_exit_stub[];
@@ -273,9 +274,34 @@ static const struct {
 	DUMP(VMCS_HOST_RSP), DUMP(VMCS_HOST_IA32_EFER),
 };
 
+/*
+ * Check the current VMCS against the SDM's VM-entry rules (vmcs_check.c).
+ * 0 if it would pass; otherwise `why` names the first rule it breaks.
+ */
+int vmcs_check_current(char *why, size_t len)
+{
+	struct vmcs_state st;
+
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < vmcs_check_nfields; i++) {
+		uint64_t val;
+
+		/* Fields this CPU lacks stay 0: their control bits cannot be set either. */
+		if (vmcs_read_safe(vmcs_check_fields[i].encoding, &val) == 0)
+			vmcs_check_store(&st, i, val);
+	}
+	return vmcs_check(&st, vmx_host_caps(), (uint8_t)(cpuid(0x80000008, 0).eax & 0xff),
+			  why, len);
+}
+
 void vmcs_dump(struct vcpu *v, const char *why)
 {
+	char rule[200];
+
 	pr_err("%s vCPU %u: %s; VMCS:\n", v->vm->name, v->id, why);
+	if (vmcs_check_current(rule, sizeof(rule)))
+		pr_err("%s vCPU %u: the VMCS breaks this VM-entry rule: %s\n", v->vm->name,
+		       v->id, rule);
 	for (unsigned i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i++) {
 		uint64_t val = 0;
 

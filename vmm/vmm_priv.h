@@ -13,6 +13,7 @@
 #define VMM_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <spinlock.h>
 #include <vmconfig.h>
@@ -145,6 +146,7 @@ int vmcs_setup(struct vcpu *v);
 uint64_t vmx_real_cr0(uint64_t guest_cr0);
 uint64_t vmx_real_cr4(uint64_t guest_cr4);
 void vmcs_dump(struct vcpu *v, const char *why);
+int vmcs_check_current(char *why, size_t len);
 const char *vmx_entry_failure_str(uint32_t reason);
 
 /* vmx_entry.S: enter the guest; returns 0 after a VM exit, 1 if the entry failed. */

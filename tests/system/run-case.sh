@@ -136,6 +136,14 @@ if [ -n "$guests" ]; then
 	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
 		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
 	grep -q "ktest: 1 passed, 0 failed" "$log" || fail "the VM test did not pass"
+	if [ "$profile" = vms-uni ]; then
+		grep -q "broken_state vCPU 0: the VMCS breaks this VM-entry rule: guest CS" "$log" ||
+			fail "the failed entry of broken_state was not explained"
+		grep -q "broken_control vCPU 0: VM entry with invalid control field" "$log" ||
+			fail "the failed VMLAUNCH of broken_control was not reported"
+		grep "VMCS check before the first entry" "$log" | grep -v "broken_" | grep -q . &&
+			fail "a correct VMCS failed the entry check"
+	fi
 	if [ "$profile" = vms-smp ]; then
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
