@@ -94,9 +94,69 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 
 static int free_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf)
 {
+	static const unsigned order[] = { 0, 0, 9, 18 };
+
 	(void)ctx;
-	if (leaf && level == 1 && !in_hole(va))
-		page_free(entry & 0x000ffffffffff000ULL, 0);
+	if (leaf && level <= 3 && !in_hole(va))
+		page_free(entry & 0x000ffffffffff000ULL & ~((PAGE_SIZE_4K << order[level]) - 1),
+			  order[level]);
+	return 0;
+}
+
+/* Back [gpa, gpa + size) with one zeroed block of 2^order pages; false if none is free. */
+static bool reserve_block(struct vm_ram *ram, uint64_t gpa, unsigned order)
+{
+	uint64_t size = PAGE_SIZE_4K << order;
+	uint64_t pa = page_alloc(order);
+
+	if (!pa)
+		return false;
+	memset(phys_to_virt(pa), 0, size);
+	if (ept_map(&ram->ept, gpa, pa, size, EPT_R | EPT_W | EPT_X, EPT_MT_WB)) {
+		page_free(pa, order);
+		return false;
+	}
+	ram->pages += size / PAGE_SIZE_4K;
+	return true;
+}
+
+static bool range_is_ram(const struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	return gpa + size <= vm->ram_size && (gpa + size <= HOLE_START || gpa >= HOLE_END);
+}
+
+/*
+ * Back the first `bytes` of guest RAM now (the VM's memory reservation),
+ * with the largest pages the CPU's EPT and the allocator allow: 1 GiB, then
+ * 2 MiB, then 4 KiB pages. A reserved VM takes no EPT violations there.
+ */
+int guest_ram_reserve(struct vm *vm, uint64_t bytes)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+	struct vm_ram *ram = vm->ram;
+	uint64_t gpa = 0, n1g = 0, n2m = 0, n4k = 0;
+
+	if (bytes > vm->ram_size)
+		bytes = vm->ram_size;
+	while (gpa < bytes) {
+		if (caps->ept_1g && !(gpa & (PAGE_SIZE_1G - 1)) && gpa + PAGE_SIZE_1G <= bytes &&
+		    range_is_ram(vm, gpa, PAGE_SIZE_1G) && reserve_block(ram, gpa, 18)) {
+			gpa += PAGE_SIZE_1G;
+			n1g++;
+		} else if (caps->ept_2m && !(gpa & (PAGE_SIZE_2M - 1)) && gpa + PAGE_SIZE_2M <= bytes &&
+			   range_is_ram(vm, gpa, PAGE_SIZE_2M) && reserve_block(ram, gpa, 9)) {
+			gpa += PAGE_SIZE_2M;
+			n2m++;
+		} else {
+			if (!in_hole(gpa) && !reserve_block(ram, gpa, 0))
+				return -ENOMEM;
+			gpa += PAGE_SIZE_4K;
+			n4k += !in_hole(gpa - PAGE_SIZE_4K);
+		}
+	}
+	pr_info("%s: %llu MiB reserved: %llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB pages\n",
+		vm->name, (unsigned long long)(bytes >> 20), (unsigned long long)n1g,
+		(unsigned long long)n2m, (unsigned long long)n4k);
 	return 0;
 }
 

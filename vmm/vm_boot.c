@@ -165,6 +165,14 @@ static int vm_setup(struct vm *vm)
 	if ((err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20)) ||
 	    (err = vm_io_bitmaps_init(vm)) || (err = vm_msr_bitmap_init(vm)))
 		return err;
+	if (vm->cfg.mem_min_mb) {
+		err = guest_ram_reserve(vm, (uint64_t)vm->cfg.mem_min_mb << 20);
+		if (err) {
+			pr_err("%s: sched.mem.min = %u MiB cannot be reserved: not enough free host "
+			       "memory\n", vm->name, vm->cfg.mem_min_mb);
+			return err;
+		}
+	}
 	vm->console = kzalloc(sizeof(*vm->console));
 	vm->nvcpus = vm->cfg.numvcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {

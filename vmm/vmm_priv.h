@@ -178,6 +178,8 @@ uint16_t vm_vpid(const struct vm *vm, unsigned vcpu);
 
 /* guest memory (guest_mem.c) */
 int guest_ram_init(struct vm *vm, uint64_t size);
+/* Back the first `bytes` of RAM now, in the largest pages possible (sched.mem.min). */
+int guest_ram_reserve(struct vm *vm, uint64_t bytes);
 void guest_ram_destroy(struct vm *vm);
 uint64_t guest_eptp(struct vm *vm);
 uint64_t guest_ram_pages(const struct vm *vm);

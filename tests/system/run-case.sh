@@ -19,7 +19,8 @@ tmo=${SYSTEM_TIMEOUT:-180}
 # VM sets: guests (tests/guests/NAME.{elf,vmx}) booted together, several per host CPU.
 vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo
 	broken_state.vmx broken_control.vmx"
-vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2"
+vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
+	memtouch_reserved.vmx"
 tests=all
 guests=
 case $profile in
@@ -145,6 +146,10 @@ if [ -n "$guests" ]; then
 			fail "a correct VMCS failed the entry check"
 	fi
 	if [ "$profile" = vms-smp ]; then
+		grep -q "memtouch_reserved: 64 MiB reserved: 0 x 1 GiB, 31 x 2 MiB, 416 x 4 KiB" "$log" ||
+			fail "the reserved VM was not backed with 2 MiB EPT pages"
+		grep "vm: memtouch_reserved: vCPU 0:" "$log" | grep -q "EPT violation" &&
+			fail "the reserved VM took EPT violations"
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
