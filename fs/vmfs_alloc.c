@@ -10,9 +10,11 @@
  * generation) before it changes the cluster's bitmap and keeps it until
  * unmount, so hosts allocating at the same time settle in different clusters
  * (vol->hint starts each host at a different place: slot * n / max_hosts).
- * Part 2 adds: a cluster locked by a live host is skipped for allocation; a
- * free in such a cluster waits for (or asks) the holder; a cluster whose
- * holder's lease expired is broken and its holder's journal replayed first.
+ * Cluster locks are held for one transaction (released in txn_end). A cluster
+ * locked by another host is skipped for allocation as long as other clusters
+ * have room; a free in such a cluster waits for the holder; a cluster whose
+ * holder's lease expired is broken and its holder's journal replayed first
+ * (vmfs_lock.c).
  *
  * Invariant (checked by vmfs_clus_check and fsck): nfree equals the number of
  * clear bits below nres, and no bit at or above nres is set.
@@ -85,7 +87,7 @@ static int clus_verify(struct vmfs_volume *vol, const struct vmfs_clhdr *c, unsi
 	return rc ? vmfs_seterr(vol, rc, "%s", msg) : 0;
 }
 
-static int clus_lock(struct vmfs_volume *vol, unsigned type, uint32_t cl)
+static int clus_lock(struct vmfs_volume *vol, unsigned type, uint32_t cl, enum vmfs_lock_wait w)
 {
 	char what[64];
 	int rc;
@@ -93,18 +95,18 @@ static int clus_lock(struct vmfs_volume *vol, unsigned type, uint32_t cl)
 	if (vol->held[type][cl / 8] & (1u << (cl % 8)))
 		return 0;
 	snprintf(what, sizeof(what), "%s cluster %u", vmfs_res_name(type), cl);
-	rc = vmfs_lock_acquire(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, what);
+	rc = vmfs_lock_acquire_wait(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, w, what);
 	if (!rc)
 		vol->held[type][cl / 8] |= (uint8_t)(1u << (cl % 8));
 	return rc;
 }
 
-/* Lock the cluster and get its header for change inside txn. */
-int vmfs_clus_get(struct vmfs_txn *txn, unsigned type, uint32_t cl, struct vmfs_clhdr **out)
+static int clus_get_wait(struct vmfs_txn *txn, unsigned type, uint32_t cl,
+			 struct vmfs_clhdr **out, enum vmfs_lock_wait w)
 {
 	struct vmfs_volume *vol = txn->vol;
 	uint8_t *data;
-	int rc = clus_lock(vol, type, cl);
+	int rc = clus_lock(vol, type, cl, w);
 
 	if (!rc)
 		rc = vmfs_txn_get(txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
@@ -117,10 +119,17 @@ int vmfs_clus_get(struct vmfs_txn *txn, unsigned type, uint32_t cl, struct vmfs_
 	return rc;
 }
 
-static int take_bit(struct vmfs_txn *txn, unsigned type, uint32_t cl, uint32_t *idx)
+/* Lock the cluster (waiting for another host) and get its header for change inside txn. */
+int vmfs_clus_get(struct vmfs_txn *txn, unsigned type, uint32_t cl, struct vmfs_clhdr **out)
+{
+	return clus_get_wait(txn, type, cl, out, VMFS_LW_WAIT);
+}
+
+static int take_bit(struct vmfs_txn *txn, unsigned type, uint32_t cl, uint32_t *idx,
+		    enum vmfs_lock_wait w)
 {
 	struct vmfs_clhdr *c;
-	int rc = vmfs_clus_get(txn, type, cl, &c);
+	int rc = clus_get_wait(txn, type, cl, &c, w);
 
 	if (rc)
 		return rc;
@@ -142,8 +151,9 @@ int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx)
 	const struct vmfs_region *r = &vol->hdr.reg[type];
 	struct vmfs_clhdr *c = vmfs_zalloc(vol, sizeof(*c));
 	int rc = c ? -ENOSPC : vmfs_seterr(vol, -ENOMEM, "out of memory");
+	uint32_t busy = ~0u;
 
-	for (uint32_t k = 0; c && k < r->n_clusters && rc == -ENOSPC; k++) {
+	for (uint32_t k = 0; c && k < r->n_clusters && (rc == -ENOSPC || rc == -EBUSY); k++) {
 		uint32_t cl = (vol->hint[type] + k) % r->n_clusters;
 
 		rc = vmfs_txn_peek(vol, txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
@@ -151,9 +161,16 @@ int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx)
 		if (!rc && c->magic == VMFS_MAGIC_CLUS && c->nfree == 0)
 			rc = -ENOSPC;	/* full (a corrupt header is caught by take_bit) */
 		else if (!rc)
-			rc = take_bit(txn, type, cl, idx);
+			rc = take_bit(txn, type, cl, idx, VMFS_LW_TRY);
+		if (rc == -EBUSY && busy == ~0u)
+			busy = cl;	/* locked by another host: try elsewhere first */
 		if (!rc)
 			vol->hint[type] = cl;
+	}
+	if ((rc == -ENOSPC || rc == -EBUSY) && busy != ~0u) {
+		rc = take_bit(txn, type, busy, idx, VMFS_LW_WAIT);
+		if (!rc)
+			vol->hint[type] = busy;
 	}
 	vmfs_free(vol, c);
 	if (rc == -ENOSPC)

@@ -2,7 +2,8 @@
  * vmfs_fsck: check every invariant of a volume; optionally repair.
  *
  * Passes:
- *  1. header (primary against backup), heartbeat slots, journals (a
+ *  1. header (primary against backup), heartbeat slots, arbitration blocks
+ *     and leader (all zero or valid; repair zeroes them), journals (a
  *     committed, unapplied transaction is a problem; repair replays it);
  *  2. every cluster header (magic, checksum, counts, bitmap bits);
  *  3. the tree from the root, breadth first: every descriptor (checksum,
@@ -98,6 +99,40 @@ static void check_heartbeats(struct fsck *c)
 		} else {
 			problem(c, false, "%s", vol->err);
 		}
+	}
+}
+
+/* Disk Paxos blocks and the arbitration leader: checksums and fields. */
+static void check_arbitration(struct fsck *c)
+{
+	struct vmfs_volume *vol = c->vol;
+	union {
+		struct vmfs_arbblk b;
+		struct vmfs_arbldr l;
+	} u;
+	uint64_t off;
+
+	for (uint32_t s = 0; s <= vol->hdr.max_hosts; s++) {
+		bool ldr = s == vol->hdr.max_hosts;
+		int bad;
+
+		off = vol->hdr.arb_off + (uint64_t)s * VMFS_SECTOR;
+		if (vmfs_dev_read(vol, off, &u, sizeof(u))) {
+			problem(c, false, "%s", vol->err);
+			continue;
+		}
+		bad = ldr ? vmfs_arbldr_check(&u.l, vol->hdr.max_hosts) : vmfs_arbblk_check(&u.b, s);
+		if (!bad)
+			continue;
+		memset(&u, 0, sizeof(u));
+		if (ldr)
+			problem(c, c->repair && !vmfs_dev_write(vol, off, &u, sizeof(u)),
+				"arbitration leader at offset %llu is corrupt",
+				(unsigned long long)off);
+		else
+			problem(c, c->repair && !vmfs_dev_write(vol, off, &u, sizeof(u)),
+				"arbitration block of slot %u at offset %llu is corrupt", s,
+				(unsigned long long)off);
 	}
 }
 
@@ -505,6 +540,7 @@ int vmfs_fsck(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 		vmfs_fmterr(err, errlen, "out of memory for the checker");
 	} else {
 		check_heartbeats(&c);
+		check_arbitration(&c);
 		check_journals(&c);
 		walk_tree(&c);
 		check_clusters(&c);

@@ -92,7 +92,7 @@ static int check_layout(const struct vmfs_volhdr *h, uint64_t *end, char *err, s
 	int rc;
 
 	if (h->hb_off != VMFS_HB_OFF || h->arb_off != h->hb_off + h->max_hosts * VMFS_SECTOR ||
-	    h->journal_off < h->arb_off + h->max_hosts * VMFS_SECTOR ||
+	    h->journal_off < h->arb_off + (h->max_hosts + 1ull) * VMFS_SECTOR ||
 	    h->journal_off % VMFS_MD_BLOCK || h->journal_off > h->vol_bytes) {
 		vmfs_fmterr(err, errlen, "volume header: bad heartbeat/journal offsets (%llu, "
 				"%llu, %llu)",

@@ -26,9 +26,11 @@
  * commit (vmfs_txn_defer_free), so the same transaction cannot reuse them.
  * Lock sectors are never journaled: they are written in place (vmfs_lock.c).
  *
- * Part 2: another host replays a dead host's journal with
- * vmfs_journal_replay(vol, dead_slot, true, ...) after breaking its locks;
- * the code is slot-generic already.
+ * Another host replays a dead host's journal with vmfs_journal_replay(vol,
+ * dead_slot, true, ...) when it breaks one of its locks (vmfs_lock.c), inside
+ * the arbitration section. Every write here goes through vmfs_dev_write and
+ * so checks our lease first: a host that lost its lease stops mid-commit
+ * rather than write over what a new lock owner wrote.
  */
 #include "vmfs_priv.h"
 
@@ -57,14 +59,26 @@ int vmfs_txn_begin(struct vmfs_volume *vol, struct vmfs_txn **out)
 	return 0;
 }
 
+/*
+ * Cluster locks live for one transaction: taken when a bitmap is first
+ * changed, released once the transaction is home (or was never logged). After
+ * a failed commit they stay held, so nobody touches the clusters until the
+ * journal has been replayed (by us at remount, or by a host breaking them).
+ */
 static void txn_end(struct vmfs_txn *txn)
 {
 	struct vmfs_volume *vol = txn->vol;
+	char saved[sizeof(vol->err)];
 
 	for (unsigned i = 0; i < txn->nbuf; i++)
 		vmfs_free(vol, txn->buf[i].data);
 	vol->txn = NULL;
 	vmfs_free(vol, txn);
+	if (!vol->failed) {
+		memcpy(saved, vol->err, sizeof(saved));
+		vmfs_release_cluster_locks(vol);
+		memcpy(vol->err, saved, sizeof(saved));
+	}
 }
 
 void vmfs_txn_abort(struct vmfs_txn *txn)
@@ -190,7 +204,8 @@ unsigned vmfs_txn_room(const struct vmfs_txn *txn)
 	return used >= VMFS_TXN_MAX_REC ? 0 : VMFS_TXN_MAX_REC - used;
 }
 
-static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied)
+/* gen: the generation of the slot's incarnation whose journal this is. */
+static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied, uint64_t gen)
 {
 	struct vmfs_jhdr *jh = (struct vmfs_jhdr *)vol->bounce;
 
@@ -198,7 +213,7 @@ static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied)
 	jh->magic = VMFS_MAGIC_JHDR;
 	jh->slot = slot;
 	jh->applied_seq = applied;
-	jh->hb_gen = vol->hb_gen;
+	jh->hb_gen = gen;
 	vmfs_seal(jh, sizeof(*jh));
 	return vmfs_dev_write(vol, journal_off(vol, slot), jh, sizeof(*jh));
 }
@@ -287,12 +302,14 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 	if (!rc)
 		rc = vmfs_dev_flush(vol);
 	if (rc) {
+		/* the log may be durable anyway: keep the locks until a replay */
+		vol->failed = true;
 		txn_end(txn);
 		return rc;
 	}
 	rc = write_home(txn);
 	if (!rc)
-		rc = write_jhdr(vol, vol->slot, seq);
+		rc = write_jhdr(vol, vol->slot, seq, vol->hb_gen);
 	if (rc)
 		vol->failed = true;	/* committed but not home: replay at next mount */
 	else
@@ -402,7 +419,8 @@ int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsi
 		if (!rc && apply) {
 			rc = apply_log(vol, base, d, blk);
 			if (!rc)
-				rc = write_jhdr(vol, slot, d->seq);
+				rc = write_jhdr(vol, slot, d->seq,
+						slot == vol->slot ? vol->hb_gen : jh.hb_gen);
 			if (!rc)
 				rc = vmfs_dev_flush(vol);
 			jh.applied_seq = d->seq;
@@ -415,10 +433,17 @@ int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsi
 	return rc;
 }
 
-/* Mount: make our own journal consistent (replay our last transaction). */
+/*
+ * Mount (inside the arbitration section): make our own journal consistent
+ * (replay our last transaction) and stamp its header with our generation,
+ * which tells other hosts the previous incarnation's journal is applied.
+ */
 int vmfs_journal_init(struct vmfs_volume *vol)
 {
 	unsigned replayed;
+	int rc = vmfs_journal_replay(vol, vol->slot, true, &replayed);
 
-	return vmfs_journal_replay(vol, vol->slot, true, &replayed);
+	if (!rc)
+		rc = write_jhdr(vol, vol->slot, vol->seq, vol->hb_gen);
+	return rc ? rc : vmfs_dev_flush(vol);
 }

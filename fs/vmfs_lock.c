@@ -1,25 +1,28 @@
 /*
- * On-disk locks and heartbeats (single-host part; part 2 adds contention).
+ * On-disk lock records.
  *
- * Heartbeat: a mounted host owns one sector in the heartbeat region. Claiming
- * it bumps the slot's generation; (slot, generation) is the host's identity as
- * a lock owner, so locks left by an earlier incarnation of the same slot are
- * recognisably stale. Part 2 renews `counter` every lease_timeout/4 and claims
- * slots with the delta-lease protocol (read, wait a lease timeout, write,
- * wait, re-read) instead of the direct claim below.
+ * A lock record is one sector (the first sector of every cluster-header block
+ * and every file-descriptor block). Owner = holders[] entries of (heartbeat
+ * slot, generation); EXCL has one holder, RO and MW up to 16. A record is
+ * changed only by a single-sector write of a complete new record whose
+ * version is the old version + 1, and only inside the volume's arbitration
+ * section (vmfs_paxos.c: Disk Paxos, or ATS), so a read-modify-write of a
+ * record never races with another host's. With ATS the write is also a
+ * compare-and-swap against the sector as read.
  *
- * Lock records: one sector each (the first sector of every cluster-header
- * block and every file-descriptor block). Owner = holders[] entries of
- * (heartbeat slot, generation); EXCL has one holder, RO and MW up to 16.
- * A record is changed only by a single-sector write of a complete new record
- * whose version is the old version + 1. With ATS (compare_and_write) the write
- * is a compare-and-swap against the sector as read, so two hosts racing for
- * the same record cannot both win. Without ATS part 2 must first take the
- * volume's arbitration lease (Disk Paxos over the arbitration region) around
- * the read-modify-write; see lock_write().
+ * Contention: a holder that conflicts is judged by its heartbeat
+ * (vmfs_holder_state). Alive: wait (directory and cluster locks, held for
+ * one operation) or fail with -EBUSY (file opens, as VMware does). Gone (its
+ * incarnation ended cleanly, or a restart replayed its journal): drop it. Dead (no renewal for
+ * a lease): replay its journal, still inside the arbitration section, then
+ * drop it - "breaking" the lock. The replay comes first because the dead
+ * host may have committed a transaction touching what the lock protects
+ * without having written it home.
  *
  * Lock records are never journaled: a lock is taken before the metadata it
  * protects is read and released after that metadata's transaction is home.
+ * They are not flushed either: the transaction that first changes what a
+ * lock protects flushes (commit step 1) before writing anything home.
  */
 #include "vmfs_priv.h"
 
@@ -49,11 +52,7 @@ int vmfs_lock_read(struct vmfs_volume *vol, uint64_t off, struct vmfs_lockrec *o
 	return 0;
 }
 
-/*
- * Write a new version of a lock record. With ATS the old image is the compare
- * value; -EAGAIN means another host changed it first and the caller re-reads.
- * Part 2: without ATS, hold the arbitration lease around this write.
- */
+/* Write a new version of a lock record (inside the arbitration section). */
 static int lock_write(struct vmfs_volume *vol, uint64_t off, const struct vmfs_lockrec *old,
 		      struct vmfs_lockrec *new_rec)
 {
@@ -67,10 +66,11 @@ static int lock_write(struct vmfs_volume *vol, uint64_t off, const struct vmfs_l
 	vmfs_seal(new_rec, sizeof(*new_rec));
 	if (vol->rdonly)
 		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
-	if (dev->ops->compare_and_write)
+	if (!dev->ops->compare_and_write)
+		return vmfs_dev_write(vol, off, new_rec, sizeof(*new_rec));
+	rc = vmfs_lease_check(vol);
+	if (!rc)
 		rc = dev->ops->compare_and_write(dev, off / VMFS_SECTOR, old, new_rec);
-	else
-		rc = vmfs_raw_write(dev, off, new_rec, sizeof(*new_rec));
 	if (rc && rc != -EAGAIN)
 		return vmfs_seterr(vol, rc, "writing lock record at offset %llu failed (%d)",
 				   (unsigned long long)off, rc);
@@ -89,6 +89,7 @@ static void drop_stale(const struct vmfs_volume *vol, struct vmfs_lockrec *r)
 			continue;
 		r->holders[j++] = *h;
 	}
+	memset(&r->holders[j], 0, sizeof(r->holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
 	r->nholders = j;
 	if (!j)
 		r->mode = VMFS_LOCK_FREE;
@@ -102,11 +103,60 @@ static bool held_by_us(const struct vmfs_volume *vol, const struct vmfs_lockrec 
 	return false;
 }
 
-static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what)
+/*
+ * Judge every holder of a conflicting record: drop gone ones, replay and drop
+ * dead ones. *busy: a holder still counts; *alive: one was seen renewing.
+ */
+static int judge_holders(struct vmfs_volume *vol, struct vmfs_lockrec *r, bool *busy,
+			 bool *alive, uint32_t *who)
+{
+	uint32_t j = 0;
+
+	*busy = *alive = false;
+	for (uint32_t i = 0; i < r->nholders; i++) {
+		struct vmfs_lockholder h = r->holders[i];
+		enum vmfs_holder st;
+		int rc = vmfs_holder_state(vol, h.slot, h.hb_gen, &st);
+
+		if (!rc && st == VMFS_HOLDER_DEAD)
+			rc = vmfs_replay_dead(vol, h.slot, h.hb_gen);
+		if (rc)
+			return rc;
+		if (st == VMFS_HOLDER_DEAD || st == VMFS_HOLDER_GONE)
+			continue;
+		if (st != VMFS_HOLDER_SELF) {	/* alive, unknown, or pending replay */
+			*busy = true;
+			*alive |= st == VMFS_HOLDER_ALIVE;
+			*who = i;
+		}
+		r->holders[j++] = h;
+	}
+	memset(&r->holders[j], 0, sizeof(r->holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
+	r->nholders = j;
+	if (!j)
+		r->mode = VMFS_LOCK_FREE;
+	return 0;
+}
+
+static int busy_err(struct vmfs_volume *vol, const struct vmfs_lockrec *old, uint32_t who,
+		    bool alive, const char *what)
+{
+	return vmfs_seterr(vol, -EBUSY, "%s is locked %s by host slot %u generation %llu (%s)",
+			   what, mode_name(old->mode), old->holders[who].slot,
+			   (unsigned long long)old->holders[who].hb_gen,
+			   alive ? "alive" : "lease not yet expired");
+}
+
+/* One attempt inside the arbitration section. */
+static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what,
+		    bool *alive)
 {
 	struct vmfs_lockrec old, rec;
+	bool busy = false;
+	uint32_t who = 0;
 	int rc = vmfs_lock_read(vol, off, &old);
 
+	*alive = false;
 	if (rc)
 		return vmfs_prefix_err(vol, rc, what);
 	rec = old;
@@ -114,10 +164,16 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const 
 	if (held_by_us(vol, &rec) && rec.mode == mode)
 		return 0;
 	if (rec.nholders && !(rec.mode == mode && mode != VMFS_LOCK_EXCL)) {
-		/* Part 2: if the holder's heartbeat has expired, break the lock here. */
-		return vmfs_seterr(vol, -EBUSY, "%s is locked %s by host slot %u generation %llu",
-				   what, mode_name(rec.mode), rec.holders[0].slot,
-				   (unsigned long long)rec.holders[0].hb_gen);
+		rc = judge_holders(vol, &rec, &busy, alive, &who);
+		if (rc)
+			return rc;
+		if (busy) {
+			struct vmfs_lockholder h = rec.holders[who];
+
+			old.mode = rec.mode;
+			old.holders[0] = h;
+			return busy_err(vol, &old, 0, *alive, what);
+		}
 	}
 	if (rec.nholders == VMFS_LOCK_MAX_HOLDERS)
 		return vmfs_seterr(vol, -EBUSY, "%s: too many shared holders", what);
@@ -128,15 +184,48 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const 
 	return lock_write(vol, off, &old, &rec);
 }
 
+static int locked_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what,
+		      bool *alive)
+{
+	int rc = vmfs_arb_acquire(vol), r;
+
+	if (rc)
+		return rc;
+	rc = lock_try(vol, off, mode, what, alive);
+	r = vmfs_arb_release(vol);
+	return rc ? rc : r;
+}
+
+int vmfs_lock_acquire_wait(struct vmfs_volume *vol, uint64_t off, uint32_t mode,
+			   enum vmfs_lock_wait wait, const char *what)
+{
+	uint64_t start = vmfs_mono(vol);
+	uint64_t limit = wait == VMFS_LW_WAIT ? vol->lease_ns * 8 : vol->lease_ns * 3 / 2;
+	unsigned backoff = 2, cas = 0;
+	bool alive;
+	int rc;
+
+	for (;;) {
+		rc = locked_try(vol, off, mode, what, &alive);
+		if (rc == -EAGAIN && ++cas < LOCK_CAS_TRIES)
+			continue;
+		if (rc == -EAGAIN)
+			return vmfs_seterr(vol, -EBUSY, "%s: lock record keeps changing", what);
+		if (rc != -EBUSY || wait == VMFS_LW_TRY || (wait == VMFS_LW_NOWAIT && alive) ||
+		    vmfs_mono(vol) - start > limit)
+			return rc;
+		rc = vmfs_lease_check(vol);
+		if (rc)
+			return rc;
+		vmfs_backoff(vol, backoff);
+		if (backoff < vmfs_renew_interval_ms(vol) / 2)
+			backoff *= 2;
+	}
+}
+
 int vmfs_lock_acquire(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what)
 {
-	int rc = -EAGAIN;
-
-	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
-		rc = lock_try(vol, off, mode, what);
-	if (rc == -EAGAIN)
-		rc = vmfs_seterr(vol, -EBUSY, "%s: lock record keeps changing", what);
-	return rc;
+	return vmfs_lock_acquire_wait(vol, off, mode, VMFS_LW_WAIT, what);
 }
 
 static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
@@ -166,121 +255,42 @@ static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
 
 int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what)
 {
-	int rc = -EAGAIN;
+	int rc = -EAGAIN, r;
 
-	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
+	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++) {
+		rc = vmfs_arb_acquire(vol);
+		if (rc)
+			return rc;
 		rc = unlock_try(vol, off, what);
+		r = vmfs_arb_release(vol);
+		if (!rc)
+			rc = r;
+	}
 	return rc == -EAGAIN ? vmfs_seterr(vol, -EBUSY, "%s: lock record keeps "
 			"changing", what) : rc;
 }
 
-/* ---- heartbeat ---- */
-
-static uint64_t hb_off(const struct vmfs_volume *vol, uint32_t slot)
+/* Remove holders of (slot, generation <= gen) - a recovered dead host. Caller holds arb. */
+int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
+		    bool *changed)
 {
-	return vol->hdr.hb_off + (uint64_t)slot * VMFS_SECTOR;
-}
+	struct vmfs_lockrec old, rec;
+	uint32_t j = 0;
+	int rc = vmfs_lock_read(vol, off, &old);
 
-int vmfs_heartbeat_read(struct vmfs_volume *vol, uint32_t slot, struct vmfs_hbslot *out)
-{
-	int rc;
-
-	if (slot >= vol->hdr.max_hosts)
-		return vmfs_seterr(vol, -ERANGE, "heartbeat slot %u out of range (max %u)", slot,
-				   vol->hdr.max_hosts);
-	rc = vmfs_dev_read(vol, hb_off(vol, slot), out, sizeof(*out));
+	*changed = false;
 	if (rc)
 		return rc;
-	if (vmfs_is_zero(out, sizeof(*out)))
+	rec = old;
+	for (uint32_t i = 0; i < rec.nholders; i++)
+		if (rec.holders[i].slot != slot || rec.holders[i].hb_gen > gen)
+			rec.holders[j++] = rec.holders[i];
+	if (j == old.nholders)
 		return 0;
-	if (out->magic != VMFS_MAGIC_HB || !vmfs_check_crc(out, sizeof(*out)) ||
-	    out->slot != slot || out->state > VMFS_HB_LIVE)
-		return vmfs_seterr(vol, -EIO, "heartbeat slot %u at offset %llu is corrupt", slot,
-				   (unsigned long long)hb_off(vol, slot));
-	return 0;
-}
-
-static int hb_write(struct vmfs_volume *vol, struct vmfs_hbslot *hb)
-{
-	hb->magic = VMFS_MAGIC_HB;
-	hb->slot = vol->slot;
-	hb->generation = vol->hb_gen;
-	hb->counter = ++vol->hb_counter;
-	hb->stamp_ns = vmfs_now(vol);
-	hb->journal_off = vol->hdr.journal_off +
-		(uint64_t)vol->slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
-	memcpy(hb->host_uuid, vol->env.host_uuid, sizeof(hb->host_uuid));
-	memcpy(hb->host_name, vol->env.host_name, sizeof(hb->host_name));
-	hb->host_name[sizeof(hb->host_name) - 1] = 0;
-	vmfs_seal(hb, sizeof(*hb));
-	return vmfs_dev_write(vol, hb_off(vol, vol->slot), hb, sizeof(*hb));
-}
-
-/* Pick our slot: our own stale one (we crashed), else the first free one. */
-static int hb_choose(struct vmfs_volume *vol, struct vmfs_hbslot *hb)
-{
-	uint32_t free_slot = ~0u;
-
-	for (uint32_t s = 0; s < vol->hdr.max_hosts; s++) {
-		int rc = vmfs_heartbeat_read(vol, s, hb);
-
-		if (rc == -EIO)
-			continue;	/* corrupt slot: unusable (fsck --repair clears it) */
-		if (rc)
-			return rc;
-		if (hb->state == VMFS_HB_LIVE &&
-		    !memcmp(hb->host_uuid, vol->env.host_uuid, sizeof(hb->host_uuid))) {
-			vol->slot = s;
-			return 0;
-		}
-		/* Part 2: a LIVE slot of another host whose lease expired may be reclaimed
-		 * here after replaying its journal; part 1 leaves it alone. */
-		if (hb->state == VMFS_HB_FREE && free_slot == ~0u)
-			free_slot = s;
-	}
-	if (free_slot == ~0u)
-		return vmfs_seterr(vol, -EBUSY, "all %u heartbeat slots are in use",
-				   vol->hdr.max_hosts);
-	vol->slot = free_slot;
-	return vmfs_heartbeat_read(vol, free_slot, hb);
-}
-
-int vmfs_hb_claim(struct vmfs_volume *vol)
-{
-	struct vmfs_hbslot hb;
-	int rc = hb_choose(vol, &hb);
-
-	if (rc)
-		return rc;
-	vol->hb_gen = hb.generation + 1;
-	vol->hb_counter = hb.counter;
-	hb.state = VMFS_HB_LIVE;
-	rc = hb_write(vol, &hb);
-	return rc ? rc : vmfs_dev_flush(vol);
-}
-
-int vmfs_hb_renew(struct vmfs_volume *vol)
-{
-	struct vmfs_hbslot hb;
-	int rc = vmfs_heartbeat_read(vol, vol->slot, &hb);
-
-	if (rc)
-		return rc;
-	/* Part 2: a generation or uuid that is not ours means we lost the slot. */
-	if (hb.generation != vol->hb_gen || hb.state != VMFS_HB_LIVE)
-		return vmfs_seterr(vol, -EIO, "heartbeat slot %u was taken over (generation %llu)",
-				   vol->slot, (unsigned long long)hb.generation);
-	return hb_write(vol, &hb);
-}
-
-int vmfs_hb_release(struct vmfs_volume *vol)
-{
-	struct vmfs_hbslot hb;
-	int rc = vmfs_heartbeat_read(vol, vol->slot, &hb);
-
-	if (rc)
-		return rc;
-	hb.state = VMFS_HB_FREE;
-	rc = hb_write(vol, &hb);
-	return rc ? rc : vmfs_dev_flush(vol);
+	memset(&rec.holders[j], 0, sizeof(rec.holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
+	rec.nholders = j;
+	if (!j)
+		rec.mode = VMFS_LOCK_FREE;
+	*changed = true;
+	return lock_write(vol, off, &old, &rec);
 }

@@ -4,12 +4,16 @@
  * Mount order: validate the header against the device (nothing past the
  * header is trusted until then), claim a heartbeat slot (our own stale one if
  * we crashed, else a free one), replay our journal, check the root directory.
- * Read-only mounts skip the slot and the replay and never write.
- * Part 2 inserts after the claim: scan the heartbeat region and, for every
- * slot whose lease expired, take it over and replay its journal.
+ * Read-only mounts skip the slot and the replay and never write. Our own
+ * replay runs inside the arbitration section, like any replay of another
+ * host's journal, so two replays of one journal never interleave with
+ * someone's later change. Other dead hosts are recovered lazily (when a lock
+ * they held is needed, vmfs_lock.c) or all at once by vmfs_recover().
  *
  * Unmount: close open files (releasing their locks), release cluster locks,
- * mark the heartbeat slot free, flush.
+ * mark the heartbeat slot free, flush. After a failed commit or a lost lease
+ * nothing is written: the slot stays live and unrenewed, so other hosts find
+ * it dead after a lease, replay its journal and break its locks.
  */
 #include "vmfs_priv.h"
 
@@ -67,6 +71,8 @@ static void free_volume(struct vmfs_volume *vol)
 	vmfs_free(vol, vol->jbuf);
 	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
 		vmfs_free(vol, vol->held[t]);
+	vmfs_free(vol, vol->seen);
+	vmfs_free(vol, vol->arbv);
 	vol->env.free(vol->env.ctx, vol);
 }
 
@@ -84,14 +90,21 @@ static int check_root(struct vmfs_volume *vol)
 
 static int mount_rw(struct vmfs_volume *vol)
 {
-	int rc = vmfs_hb_claim(vol);
+	int rc = vmfs_hb_claim(vol), r;
 
 	if (rc)
 		return rc;
 	vol->jbase = vol->hdr.journal_off +
 		(uint64_t)vol->slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
-	/* Part 2: replay the journals of hosts whose heartbeat expired, here. */
+	rc = vmfs_arb_init(vol);
+	if (!rc)
+		rc = vmfs_arb_acquire(vol);
+	if (rc)
+		return rc;
 	rc = vmfs_journal_init(vol);
+	r = vmfs_arb_release(vol);
+	if (!rc)
+		rc = r;
 	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
 		vol->hint[t] = (uint32_t)((uint64_t)vol->slot * vol->hdr.reg[t].n_clusters /
 					  vol->hdr.max_hosts);
@@ -136,7 +149,7 @@ int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 		rc = check_root(vol);
 	if (rc) {
 		vmfs_fmterr(err, errlen, "%s", vol->err);
-		if (vol->slot != ~0u && !vol->rdonly)
+		if (vol->lease == VMFS_LEASE_ACTIVE && !vol->rdonly)
 			vmfs_hb_release(vol);
 		free_volume(vol);
 		return rc;
@@ -156,7 +169,10 @@ int vmfs_unmount(struct vmfs_volume *vol)
 		if (r && !rc)
 			rc = r;
 	}
-	if (!vol->rdonly) {
+	if (!vol->rdonly && (vol->failed || !vmfs_lease_valid(vol))) {
+		rc = vmfs_seterr(vol, -EIO, "unmounted without releasing locks (lease lost or "
+				 "a commit failed): other hosts recover them after the lease");
+	} else if (!vol->rdonly) {
 		r = vmfs_release_cluster_locks(vol);
 		if (r && !rc)
 			rc = r;
@@ -215,4 +231,90 @@ int vmfs_file_lock_read(struct vmfs_volume *vol, const char *path, struct vmfs_l
 	int rc = vmfs_lookup(vol, path, &fd);
 
 	return rc ? rc : vmfs_lock_read(vol, vmfs_fd_off(vol, fd), out);
+}
+
+/* ---- recovery of dead hosts ---- */
+
+static int scrub_type(struct vmfs_volume *vol, unsigned t, uint32_t slot, uint64_t gen,
+		      unsigned *n)
+{
+	uint32_t cnt = t == VMFS_RES_FD ? vol->hdr.reg[t].count : vol->hdr.reg[t].n_clusters;
+
+	for (uint32_t i = 0; i < cnt; i++) {
+		uint64_t off = t == VMFS_RES_FD ? vmfs_fd_off(vol, i) : vmfs_clus_off(vol, t, i);
+		bool changed;
+		int rc = vmfs_lock_scrub(vol, off, slot, gen, &changed);
+
+		if (rc == -EIO && !vol->failed && vmfs_lease_valid(vol))
+			continue;	/* a corrupt record is fsck's business */
+		if (rc)
+			return rc;
+		*n += changed;
+	}
+	return 0;
+}
+
+/* Replay a dead host's journal, remove its locks and free its slot (inside arb). */
+static int recover_slot(struct vmfs_volume *vol, uint32_t slot, uint64_t gen)
+{
+	struct vmfs_hbslot hb;
+	enum vmfs_holder st;
+	unsigned n = 0;
+	int rc = vmfs_holder_state(vol, slot, gen, &st), r;
+
+	if (rc || st != VMFS_HOLDER_DEAD)
+		return rc;
+	rc = vmfs_arb_acquire(vol);
+	if (rc)
+		return rc;
+	rc = vmfs_replay_dead(vol, slot, gen);
+	if (!rc)
+		rc = scrub_type(vol, VMFS_RES_FD, slot, gen, &n);
+	for (unsigned t = 1; !rc && t < VMFS_RES_NTYPES; t++)
+		rc = scrub_type(vol, t, slot, gen, &n);
+	if (!rc)
+		rc = vmfs_heartbeat_read(vol, slot, &hb);
+	if (!rc && hb.generation == gen && hb.state == VMFS_HB_LIVE) {
+		hb.state = VMFS_HB_FREE;
+		hb.counter++;
+		vmfs_seal(&hb, sizeof(hb));
+		rc = vmfs_dev_write(vol, vmfs_hb_off(vol, slot), &hb, sizeof(hb));
+	}
+	r = vmfs_arb_release(vol);
+	return rc ? rc : r;
+}
+
+int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered)
+{
+	uint64_t start = vmfs_mono(vol), limit = vol->lease_ns + vol->lease_ns / 4;
+	struct vmfs_hbslot hb;
+	enum vmfs_holder st;
+	bool waiting = true;
+	int rc = 0;
+
+	*recovered = 0;
+	if (vol->rdonly)
+		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
+	while (!rc && waiting) {
+		waiting = false;
+		for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
+			if (s == vol->slot || vmfs_heartbeat_read(vol, s, &hb) ||
+			    hb.state != VMFS_HB_LIVE)
+				continue;
+			rc = vmfs_holder_state(vol, s, hb.generation, &st);
+			if (!rc && st == VMFS_HOLDER_DEAD) {
+				rc = recover_slot(vol, s, hb.generation);
+				*recovered += !rc;
+			}
+			waiting |= st == VMFS_HOLDER_UNKNOWN;
+		}
+		if (!rc)
+			rc = vmfs_lease_check(vol);
+		if (!rc && waiting) {
+			if (vmfs_mono(vol) - start > limit)
+				break;
+			vol->env.sleep_ms(vol->env.ctx, vmfs_renew_interval_ms(vol));
+		}
+	}
+	return rc;
 }

@@ -15,12 +15,19 @@
 #include <stdio.h>
 #include "vmfs_priv.h"
 
-static int fd_lock(struct vmfs_volume *vol, uint32_t fd, const char *what)
+/* Directories wait for another host's operation; a victim open elsewhere fails -EBUSY. */
+static int fd_lock_how(struct vmfs_volume *vol, uint32_t fd, const char *what,
+		       enum vmfs_lock_wait wait)
 {
 	char w[96];
 
 	snprintf(w, sizeof(w), "%s (descriptor %u)", what, fd);
-	return vmfs_lock_acquire(vol, vmfs_fd_off(vol, fd), VMFS_LOCK_EXCL, w);
+	return vmfs_lock_acquire_wait(vol, vmfs_fd_off(vol, fd), VMFS_LOCK_EXCL, wait, w);
+}
+
+static int fd_lock(struct vmfs_volume *vol, uint32_t fd, const char *what)
+{
+	return fd_lock_how(vol, fd, what, VMFS_LW_WAIT);
 }
 
 static void fd_unlock(struct vmfs_volume *vol, uint32_t fd)
@@ -42,10 +49,16 @@ static bool is_open(const struct vmfs_volume *vol, uint32_t fd)
 
 int vmfs_lookup(struct vmfs_volume *vol, const char *path, uint32_t *fd)
 {
-	return vmfs_path_walk(vol, NULL, path, fd);
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = vmfs_path_walk(vol, NULL, path, fd);
+	while (vmfs_retry_ok(vol, rc, &tries));
+	return rc;
 }
 
-int vmfs_stat(struct vmfs_volume *vol, const char *path, struct vmfs_stat *st)
+static int stat_once(struct vmfs_volume *vol, const char *path, struct vmfs_stat *st)
 {
 	struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
 	uint32_t fd;
@@ -125,9 +138,26 @@ int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, ui
 	return rc;
 }
 
+int vmfs_stat(struct vmfs_volume *vol, const char *path, struct vmfs_stat *st)
+{
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = stat_once(vol, path, st);
+	while (vmfs_retry_ok(vol, rc, &tries));
+	return rc;
+}
+
 int vmfs_mkdir(struct vmfs_volume *vol, const char *path, uint32_t perm)
 {
-	return vmfs_create_node(vol, path, VMFS_FT_DIR, perm, NULL);
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = vmfs_create_node(vol, path, VMFS_FT_DIR, perm, NULL);
+	while (vmfs_retry_ok(vol, rc, &tries));
+	return rc;
 }
 
 /* Final transaction of a removal: drop the entry, free the descriptor. */
@@ -173,17 +203,20 @@ static int remove_node(struct vmfs_volume *vol, const char *path, uint8_t type)
 	int rc = vmfs_path_parent(vol, NULL, path, &dir, &name, &nlen);
 
 	if (!rc)
-		rc = vmfs_dir_find(vol, NULL, dir, name, nlen, &e, &off);
+		rc = fd_lock(vol, dir, "parent directory");
+	if (rc)
+		return rc;
+	rc = vmfs_dir_find(vol, NULL, dir, name, nlen, &e, &off);
 	if (!rc && e.type != type)
 		rc = vmfs_seterr(vol, type == VMFS_FT_DIR ? -ENOTDIR : -EISDIR, "'%s' is %s", path,
 				 type == VMFS_FT_DIR ? "not a directory" : "a directory");
 	if (!rc && is_open(vol, e.fd))
 		rc = vmfs_seterr(vol, -EBUSY, "'%s' is open", path);
-	if (!rc)
-		rc = fd_lock(vol, dir, "parent directory");
-	if (rc)
+	if (rc) {
+		fd_unlock(vol, dir);
 		return rc;
-	rc = fd_lock(vol, e.fd, path);
+	}
+	rc = fd_lock_how(vol, e.fd, path, VMFS_LW_NOWAIT);
 	if (!rc) {
 		rc = drain(vol, &e);
 		if (!rc)
@@ -198,14 +231,25 @@ static int remove_node(struct vmfs_volume *vol, const char *path, uint8_t type)
 	return rc;
 }
 
+static int remove_retry(struct vmfs_volume *vol, const char *path, uint8_t type)
+{
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = remove_node(vol, path, type);
+	while (vmfs_retry_ok(vol, rc, &tries));
+	return rc;
+}
+
 int vmfs_unlink(struct vmfs_volume *vol, const char *path)
 {
-	return remove_node(vol, path, VMFS_FT_FILE);
+	return remove_retry(vol, path, VMFS_FT_FILE);
 }
 
 int vmfs_rmdir(struct vmfs_volume *vol, const char *path)
 {
-	return remove_node(vol, path, VMFS_FT_DIR);
+	return remove_retry(vol, path, VMFS_FT_DIR);
 }
 
 /* -EINVAL if dir is fd or lies below it. */
@@ -277,7 +321,7 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
 				   r->dst.type == VMFS_FT_DIR ? "a directory" : "not a directory");
 	if (is_open(vol, r->dst.fd))
 		return vmfs_seterr(vol, -EBUSY, "'%s' is open", to);
-	rc = fd_lock(vol, r->dst.fd, to);
+	rc = fd_lock_how(vol, r->dst.fd, to, VMFS_LW_NOWAIT);
 	if (!rc)
 		rc = drain(vol, &r->dst);
 	if (rc)
@@ -297,7 +341,7 @@ static int rename_locked(struct vmfs_volume *vol, struct rename_op *r, const cha
 	return rc;
 }
 
-int vmfs_rename(struct vmfs_volume *vol, const char *from, const char *to)
+static int rename_once(struct vmfs_volume *vol, const char *from, const char *to)
 {
 	struct rename_op r;
 	const char *sname;
@@ -324,10 +368,24 @@ int vmfs_rename(struct vmfs_volume *vol, const char *from, const char *to)
 		fd_unlock(vol, lo);
 	if (rc)
 		return rc;
-	rc = rename_locked(vol, &r, to);
+	/* the entry found before locking may have moved: find it again */
+	rc = vmfs_dir_find(vol, NULL, r.sdir, sname, slen, &r.src, &r.src_off);
+	if (!rc)
+		rc = rename_locked(vol, &r, to);
 	if (hi != lo)
 		fd_unlock(vol, hi);
 	fd_unlock(vol, lo);
+	return rc;
+}
+
+int vmfs_rename(struct vmfs_volume *vol, const char *from, const char *to)
+{
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = rename_once(vol, from, to);
+	while (vmfs_retry_ok(vol, rc, &tries));
 	return rc;
 }
 

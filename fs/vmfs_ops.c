@@ -5,7 +5,8 @@
  * read-only for readers, shared multi-writer with VMFS_O_MULTIWRITER. Several
  * handles on this host share one lock record entry; a mode conflict between
  * local handles is refused here, a conflict with another host's holder by
- * vmfs_lock_acquire (part 2 breaks it when that host's lease has expired).
+ * vmfs_lock_acquire_wait: -EBUSY at once if the holder is seen alive, the
+ * lock broken if its lease expired (vmfs_lock.c).
  * The last close releases the lock. A handle remembers the descriptor's
  * generation and refuses I/O if the descriptor was reused.
  */
@@ -45,8 +46,8 @@ static int open_lookup(struct vmfs_volume *vol, const char *path, unsigned flags
 	return rc;
 }
 
-int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
-	      struct vmfs_file **out)
+static int open_once(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
+		     struct vmfs_file **out)
 {
 	struct vmfs_file *h;
 	struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
@@ -66,7 +67,8 @@ int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_
 	if (!rc)
 		rc = local_conflict(vol, fd, mode, &shared);
 	if (!rc && !shared && !vol->rdonly)
-		rc = vmfs_lock_acquire(vol, vmfs_fd_off(vol, fd), mode, path);
+		rc = vmfs_lock_acquire_wait(vol, vmfs_fd_off(vol, fd), mode, VMFS_LW_NOWAIT,
+					    path);
 	h = rc ? NULL : vmfs_zalloc(vol, sizeof(*h));
 	if (!rc && !h)
 		rc = vmfs_seterr(vol, -ENOMEM, "out of memory");
@@ -83,6 +85,18 @@ int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_
 		}
 	}
 	vmfs_free(vol, f);
+	return rc;
+}
+
+int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
+	      struct vmfs_file **out)
+{
+	unsigned tries = 0;
+	int rc;
+
+	do
+		rc = open_once(vol, path, flags, perm, out);
+	while (vmfs_retry_ok(vol, rc, &tries));
 	return rc;
 }
 
@@ -294,11 +308,4 @@ int vmfs_seek_data(struct vmfs_file *h, uint64_t off, uint64_t *data_off)
 	}
 	vmfs_free(h->vol, f);
 	return rc;
-}
-
-int vmfs_heartbeat_renew(struct vmfs_volume *vol)
-{
-	if (vol->rdonly)
-		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
-	return vmfs_hb_renew(vol);
 }

@@ -40,6 +40,39 @@ struct vmfs_txn {
 	struct vmfs_free_ent freed[VMFS_TXN_MAX_FREE];
 };
 
+/* What we last saw in another host's heartbeat slot (vmfs_hb.c). */
+struct vmfs_hbseen {
+	uint64_t gen;
+	uint64_t counter;
+	uint32_t state;
+	bool valid;		/* observed at least once */
+	bool changed;		/* observed a renewal since we started watching */
+	uint64_t since_ns;	/* our monotonic time when (gen, counter) was first seen */
+};
+
+enum vmfs_lease_state {
+	VMFS_LEASE_NONE = 0,	/* no slot claimed (read-only, fsck, mounting) */
+	VMFS_LEASE_ACTIVE = 1,
+	VMFS_LEASE_LOST = 2,	/* renewal gap or slot taken over: writes refused */
+};
+
+/* Liveness of a lock holder (slot, generation) as this host sees it. */
+enum vmfs_holder {
+	VMFS_HOLDER_ALIVE,	/* its heartbeat changed within the lease */
+	VMFS_HOLDER_UNKNOWN,	/* not seen renewing yet, lease not yet over */
+	VMFS_HOLDER_DEAD,	/* unchanged for a lease: its journal may need replay */
+	VMFS_HOLDER_GONE,	/* that incarnation ended and its journal is applied */
+	VMFS_HOLDER_PENDING,	/* ended, but its successor has not replayed its journal yet */
+	VMFS_HOLDER_SELF,
+};
+
+/* How long a lock acquisition may wait for a holder. */
+enum vmfs_lock_wait {
+	VMFS_LW_TRY,		/* fail unless every conflicting holder is dead */
+	VMFS_LW_NOWAIT,		/* fail once a holder is seen alive */
+	VMFS_LW_WAIT,		/* wait while holders are alive (bounded) */
+};
+
 struct vmfs_file {
 	struct vmfs_volume *vol;
 	struct vmfs_file *next;		/* vol->open_files */
@@ -69,6 +102,18 @@ struct vmfs_volume {
 	uint8_t *jbuf;			/* journal image being written */
 	struct vmfs_txn *txn;		/* the one open transaction, or NULL */
 	struct vmfs_file *open_files;
+	/* clustering: vmfs_hb.c, vmfs_paxos.c */
+	uint64_t lease_ns;		/* lease timeout */
+	uint64_t renewed_ns;		/* monotonic start of the last good renewal (atomic) */
+	int lease;			/* enum vmfs_lease_state (atomic) */
+	struct vmfs_hbseen *seen;	/* per slot */
+	struct vmfs_arbblk arb;		/* our Disk Paxos block as last written */
+	struct vmfs_arbblk *arbv;	/* all max_hosts blocks as last read */
+	uint64_t arb_seen_mbal;		/* highest ballot seen in epoch arb.epoch */
+	uint64_t arb_epoch;		/* epoch we hold the arbitration lease for */
+	unsigned arb_depth;		/* nesting of vmfs_arb_acquire */
+	uint64_t arb_min_epoch;		/* never run an epoch below this */
+	uint64_t rng;
 	char err[256];
 };
 
@@ -120,11 +165,36 @@ int vmfs_journal_init(struct vmfs_volume *vol);
 
 /* vmfs_lock.c */
 int vmfs_lock_acquire(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what);
+int vmfs_lock_acquire_wait(struct vmfs_volume *vol, uint64_t off, uint32_t mode,
+			   enum vmfs_lock_wait wait, const char *what);
 int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what);
 int vmfs_lock_read(struct vmfs_volume *vol, uint64_t off, struct vmfs_lockrec *out);
+int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
+		    bool *changed);
+
+/* Unlocked reads may see another host's transaction half home: retry a few times. */
+bool vmfs_retry_ok(struct vmfs_volume *vol, int rc, unsigned *tries);
+
+/* vmfs_hb.c: heartbeats, leases, liveness of other hosts */
+uint64_t vmfs_mono(const struct vmfs_volume *vol);
+uint64_t vmfs_hb_off(const struct vmfs_volume *vol, uint32_t slot);
 int vmfs_hb_claim(struct vmfs_volume *vol);
 int vmfs_hb_release(struct vmfs_volume *vol);
 int vmfs_hb_renew(struct vmfs_volume *vol);
+int vmfs_lease_check(struct vmfs_volume *vol);
+int vmfs_holder_state(struct vmfs_volume *vol, uint32_t slot, uint64_t gen,
+		      enum vmfs_holder *st);
+void vmfs_backoff(struct vmfs_volume *vol, unsigned max_ms);
+int vmfs_replay_dead(struct vmfs_volume *vol, uint32_t slot, uint64_t gen);
+
+/* vmfs_paxos.c: the volume's arbitration lease (Disk Paxos, or ATS) */
+uint64_t vmfs_arb_ldr_off(const struct vmfs_volume *vol);
+int vmfs_arb_init(struct vmfs_volume *vol);
+int vmfs_arb_try(struct vmfs_volume *vol);
+int vmfs_arb_acquire(struct vmfs_volume *vol);
+int vmfs_arb_release(struct vmfs_volume *vol);
+int vmfs_arbblk_check(const struct vmfs_arbblk *b, uint32_t slot);
+int vmfs_arbldr_check(const struct vmfs_arbldr *l, uint32_t max_hosts);
 
 /* vmfs_alloc.c */
 int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx);

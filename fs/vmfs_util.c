@@ -160,6 +160,9 @@ int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint6
 
 	if (vol->rdonly)
 		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
+	rc = vmfs_lease_check(vol);	/* fencing: nothing is written without a valid lease */
+	if (rc)
+		return rc;
 	rc = vmfs_raw_write(vol->dev, off, buf, len);
 	if (rc)
 		return vmfs_seterr(vol, rc, "device write of %llu bytes at offset %llu failed (%d)",
@@ -243,4 +246,19 @@ int vmfs_write_bytes(struct vmfs_volume *vol, uint64_t off, const void *buf, uin
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * Paths are walked without locks, so a walk may read a directory or
+ * descriptor while another host's transaction is half home (or reuses what it
+ * freed) and see a checksum or generation mismatch. Such an -EIO is retried a
+ * few times; real corruption fails the same way every time.
+ */
+bool vmfs_retry_ok(struct vmfs_volume *vol, int rc, unsigned *tries)
+{
+	if (rc != -EIO || *tries >= 4 || vol->failed || !vmfs_lease_valid(vol))
+		return false;
+	vol->env.sleep_ms(vol->env.ctx, 1u << *tries);
+	(*tries)++;
+	return true;
 }

@@ -46,6 +46,8 @@ struct vmfs_env {
 	void (*sleep_ms)(void *ctx, unsigned ms);	/* part 2: lease waits */
 	uint8_t host_uuid[16];				/* this host's identity */
 	char host_name[64];
+	/* Optional monotonic clock (ns) for leases; NULL: now_ns is used. */
+	uint64_t (*mono_ns)(void *ctx);
 };
 
 struct vmfs_volume;
@@ -152,14 +154,32 @@ int vmfs_fstat(struct vmfs_file *f, struct vmfs_stat *st);
 int vmfs_seek_data(struct vmfs_file *f, uint64_t off, uint64_t *data_off);
 struct vmfs_volume *vmfs_file_volume(struct vmfs_file *f);
 
-/* ---- locks and heartbeats (read-only views for tools; part 2 adds the rest) ---- */
+/* ---- locks, heartbeats and leases ---- */
 int vmfs_heartbeat_read(struct vmfs_volume *vol, uint32_t slot, struct vmfs_hbslot *out);
 int vmfs_file_lock_read(struct vmfs_volume *vol, const char *path, struct vmfs_lockrec *out);
 int vmfs_cluster_lock_read(struct vmfs_volume *vol, enum vmfs_res_type type, uint32_t cluster,
 			   struct vmfs_lockrec *out);
 const struct vmfs_volhdr *vmfs_header(const struct vmfs_volume *vol);
-/* Rewrite our heartbeat slot (part 2 calls it every lease_timeout / 4). */
+/*
+ * Renew our heartbeat (the lease on our slot). The host must call it at least
+ * every vmfs_renew_interval_ms() while the volume is mounted (fs/ also renews
+ * inline during its own calls when a renewal is due). This is the one call
+ * that may run in another thread concurrently with other calls on the same
+ * volume. Returns -EIO once the lease is lost (renewal gap longer than half
+ * the lease timeout, or our slot was taken over); from then on every write
+ * is refused and the volume must be unmounted.
+ */
 int vmfs_heartbeat_renew(struct vmfs_volume *vol);
+unsigned vmfs_renew_interval_ms(const struct vmfs_volume *vol);
+/* false once the lease is lost (see above); true on read-only mounts. */
+bool vmfs_lease_valid(const struct vmfs_volume *vol);
+/*
+ * Recover after dead hosts: every other host whose heartbeat has not changed
+ * for the lease timeout (this call watches for up to one lease timeout) has
+ * its journal replayed, its locks removed and its slot freed. *recovered gets
+ * the number of hosts recovered.
+ */
+int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1

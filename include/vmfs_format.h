@@ -10,8 +10,8 @@
  *
  *   0        volume header (sector 0), backup copy at 4 KiB
  *   64 KiB   heartbeat region: max_hosts sectors, slot i at hb_off + 512*i
- *   ...      arbitration region: max_hosts sectors of Disk Paxos blocks
- *            (part 2: used to serialise lock updates without ATS)
+ *   ...      arbitration region: max_hosts sectors of Disk Paxos blocks, then
+ *            one leader sector (serialise lock updates without ATS)
  *   1 MiB    journal region: max_hosts journals of journal_blocks blocks
  *   ...      four resource regions, in this order: FD, PB, SB, FB. Each is
  *            n_clusters cluster-header blocks followed by its resources.
@@ -44,6 +44,7 @@
 #define VMFS_MAGIC_HDR		0x48464d56u	/* "VMFH" */
 #define VMFS_MAGIC_HB		0x42484d56u	/* "VMHB" */
 #define VMFS_MAGIC_ARB		0x52414d56u	/* "VMAR" */
+#define VMFS_MAGIC_ARBL		0x4c414d56u	/* "VMAL" */
 #define VMFS_MAGIC_LOCK		0x4b4c4d56u	/* "VMLK" */
 #define VMFS_MAGIC_JHDR		0x484a4d56u	/* "VMJH" */
 #define VMFS_MAGIC_JTXN		0x544a4d56u	/* "VMJT" */
@@ -124,19 +125,47 @@ struct vmfs_hbslot {
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_hbslot) == 512, "vmfs_hbslot");
 
-/* Arbitration block (part 2): Disk Paxos per-host block {mbal, bal, inp}. */
+/*
+ * Arbitration block: one sector per heartbeat slot, the Disk Paxos "disk block"
+ * of that slot's host (fs/vmfs_paxos.c). epoch names the consensus instance
+ * (which host holds the volume's arbitration lease for that epoch); mbal is
+ * the highest ballot the host joined, bal/inp the ballot and value it last
+ * accepted. A value is a holder: inp = slot + 1 (0: none), inp_gen its
+ * heartbeat generation. All zero: never used.
+ */
 struct vmfs_arbblk {
 	uint32_t magic;
 	uint32_t crc;
 	uint32_t slot;
 	uint32_t pad;
-	uint64_t hb_gen;
+	uint64_t hb_gen;	/* writer's heartbeat generation */
 	uint64_t mbal;
 	uint64_t bal;
 	uint64_t inp;
-	uint8_t reserved[512 - 48];
+	uint64_t epoch;
+	uint64_t inp_gen;
+	uint8_t reserved[512 - 64];
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_arbblk) == 512, "vmfs_arbblk");
+
+/*
+ * Arbitration leader: the sector right after the arbitration blocks
+ * (arb_off + 512 * max_hosts; the journal region starts later). It records
+ * the latest decided epoch, its holder and whether the holder released it.
+ * Written only by the epoch's holder (or its successor after a lease). All
+ * zero: epoch 0, free.
+ */
+struct vmfs_arbldr {
+	uint32_t magic;
+	uint32_t crc;
+	uint64_t epoch;
+	uint32_t owner;		/* slot + 1 */
+	uint32_t held;		/* 1 while the owner is inside the arbitration section */
+	uint64_t owner_gen;
+	uint64_t stamp_ns;	/* informational */
+	uint8_t reserved[512 - 40];
+} __attribute__((packed));
+_Static_assert(sizeof(struct vmfs_arbldr) == 512, "vmfs_arbldr");
 
 /* On-disk lock record: one sector, written in place (never journaled). */
 enum vmfs_lock_mode {

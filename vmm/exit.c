@@ -13,6 +13,11 @@
 #include "exit_priv.h"
 #include "vmm_priv.h"
 
+/*
+ * Read what the handlers need, once. Fields that only some exits define
+ * are read only for those exits: every VMREAD is on the path of every
+ * exit of that kind.
+ */
 void vmexit_decode(struct vcpu *v)
 {
 	struct vmexit *e = &v->exit;
@@ -22,18 +27,26 @@ void vmexit_decode(struct vcpu *v)
 	e->entry_failure = reason & EXIT_REASON_ENTRY_FAILURE;
 	e->qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
 	e->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-	e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
-	e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
-	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-	e->idt_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
 	e->rip = vmcs_readnat(VMCS_GUEST_RIP);
 	e->rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
-	if (e->reason == EXIT_REASON_EPT_VIOLATION || e->reason == EXIT_REASON_EPT_MISCONFIG) {
+	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	if (e->idt_vectoring & INTR_INFO_VALID)
+		e->idt_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
+	switch (e->reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+		e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
 		e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
 		e->gla = vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS);
-	}
-	if (e->reason == EXIT_REASON_IO_INSTRUCTION)
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
 		e->insn_info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
+		break;
+	}
 }
 
 static enum exit_action handle_unknown(struct vcpu *v)

@@ -301,7 +301,10 @@ enum exit_action handle_ept_violation(struct vcpu *v)
 {
 	struct vmexit *e = &v->exit;
 	int err;
+	const struct vdev_mmio *d = is_ram(v->vm, e->gpa) ? NULL : vdev_mmio_find(e->gpa);
 
+	if (d)
+		return mmio_exit(v, d);
 	if (in_hole(e->gpa) && !(e->qual & EPT_QUAL_WRITE))
 		err = map_hole_page(v->vm, e->gpa);
 	else

@@ -137,13 +137,16 @@ static void check_timer(struct vcpu *v)
 	}
 }
 
-static void set_intr_window(bool on)
+/* The primary controls are cached in the vCPU: this runs before every entry. */
+static void set_intr_window(struct vcpu *v, bool on)
 {
-	uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
-	uint32_t want = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
+	uint32_t want = on ? v->proc_ctls | PROC_INTR_WINDOW_EXITING :
+			     v->proc_ctls & ~PROC_INTR_WINDOW_EXITING;
 
-	if (want != proc)
+	if (want != v->proc_ctls) {
 		vmcs_write32(VMCS_PROC_BASED_CTLS, want);
+		v->proc_ctls = want;
+	}
 }
 
 static bool guest_can_take_irq(void)
@@ -193,7 +196,7 @@ static void inject_events(struct vcpu *v)
 		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irq);
 		vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	}
-	set_intr_window(highest_pending_irq(v) >= 0);
+	set_intr_window(v, highest_pending_irq(v) >= 0);
 }
 
 static void skip_instruction(struct vcpu *v)

@@ -226,5 +226,6 @@ void vm_destroy_unstarted(struct vm *vm)
 	guest_ram_destroy(vm);
 	kfree(vm->console);
 	kfree(vm->uart);
+	kfree(vm->ioapic);
 	kfree(vm);
 }

@@ -219,6 +219,7 @@ int vmcs_setup(struct vcpu *v)
 	err = setup_controls(caps);
 	if (err)
 		return err;
+	v->proc_ctls = vmcs_read32(VMCS_PROC_BASED_CTLS);
 	setup_host_state();
 	setup_guest_state(v);
 	vmcs_write64(VMCS_IO_BITMAP_A, vm->io_bitmap_pa[0]);

@@ -75,6 +75,7 @@ struct vcpu {
 	unsigned int host_cpu;
 	uint64_t vmcs_pa;
 	bool launched;
+	uint32_t proc_ctls;		/* VMCS primary processor-based controls, cached */
 	struct world *world;
 	uint64_t boot_rip;		/* where the guest starts */
 	uint64_t boot_rsp;
@@ -105,6 +106,7 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED };
 
 struct vm_ram;
 struct vdev_uart;
+struct vdev_ioapic;
 
 struct vm_console {
 	char line[160];
@@ -126,6 +128,7 @@ struct vm {
 	uint64_t io_bitmap_pa[2];
 	uint64_t msr_bitmap_pa;
 	struct vdev_uart *uart;
+	struct vdev_ioapic *ioapic;
 	struct vm_console *console;
 	bool finished;				/* every vCPU has ended; atomic */
 	unsigned int nvcpus;
@@ -205,6 +208,20 @@ struct vdev_pio {
 	static const struct vdev_pio *const __vdev_pio_##var		\
 	__attribute__((used, section(".vdev_pio"))) = &var
 const struct vdev_pio *vdev_pio_find(uint16_t port);
+
+/* MMIO device models (mmio.c): accesses are decoded from the faulting instruction. */
+struct vdev_mmio {
+	const char *name;
+	uint64_t base, size;
+	int (*read)(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *val);
+	int (*write)(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val);
+};
+#define VDEV_MMIO(var)							\
+	static const struct vdev_mmio *const __vdev_mmio_##var		\
+	__attribute__((used, section(".vdev_mmio"))) = &var
+const struct vdev_mmio *vdev_mmio_find(uint64_t gpa);
+/* EPT violation inside a device's range: emulate the instruction. */
+enum exit_action mmio_exit(struct vcpu *v, const struct vdev_mmio *d);
 int vm_io_bitmaps_init(struct vm *vm);
 
 /* msr.c */

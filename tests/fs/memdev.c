@@ -191,17 +191,27 @@ static void env_free(void *ctx, void *p)
 	free(p);
 }
 
+/* One simulated clock for every host of the process: 1 us per reading, sleeps advance it. */
+static uint64_t sim_ns = 1700000000ull * 1000000000ull;
+void (*memdev_sleep_hook)(unsigned ms);
+
 static uint64_t env_now(void *ctx)
 {
-	static uint64_t t = 1700000000ull * 1000000000ull;
-
 	(void)ctx;
-	return t += 1000;
+	return sim_ns += 1000;
 }
 
 static void env_sleep(void *ctx, unsigned ms)
 {
-	(void)ctx, (void)ms;
+	(void)ctx;
+	sim_ns += (uint64_t)ms * 1000000ull;
+	if (memdev_sleep_hook)
+		memdev_sleep_hook(ms);
+}
+
+void memdev_advance(uint64_t ns)
+{
+	sim_ns += ns;
 }
 
 void memdev_env(struct vmfs_env *env, uint8_t host_id)

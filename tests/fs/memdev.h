@@ -31,7 +31,14 @@ struct memdev *memdev_clone(const struct memdev *m);
 /* Raw access to stored bytes (for corrupting images in tests). */
 void memdev_rw(struct memdev *m, uint64_t off, void *buf, uint64_t len, bool write);
 
-/* A deterministic host environment: malloc/free, a counting clock, a uuid. */
+/*
+ * A deterministic host environment: malloc/free, a uuid, and one simulated
+ * clock shared by every host in the process (each reading advances it 1 us;
+ * sleep_ms advances it and then calls memdev_sleep_hook, if set, which tests
+ * use to run other hosts - e.g. renew their heartbeats - while one waits).
+ */
 void memdev_env(struct vmfs_env *env, uint8_t host_id);
+void memdev_advance(uint64_t ns);
+extern void (*memdev_sleep_hook)(unsigned ms);
 
 #endif

@@ -17,7 +17,7 @@ tmo=${SYSTEM_TIMEOUT:-180}
 : > "$log"
 
 # VM sets: guests (tests/guests/NAME.{elf,vmx}) booted together, several per host CPU.
-vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo
+vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo mmio
 	broken_state.vmx broken_control.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
 	memtouch_reserved.vmx"

@@ -150,6 +150,15 @@ static uint64_t h_now(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t h_mono(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void h_sleep(void *ctx, unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -190,7 +199,57 @@ void host_env(struct vmfs_env *env)
 	env->free = h_free;
 	env->now_ns = h_now;
 	env->sleep_ms = h_sleep;
+	env->mono_ns = h_mono;
 	host_uuid(env->host_uuid);
 	if (gethostname(env->host_name, sizeof(env->host_name) - 1))
 		strcpy(env->host_name, "unknown");
+}
+
+/*
+ * <pthread.h> pulls in <sched.h>, which -Iinclude resolves to the vmkernel's
+ * scheduler header, so declare the two calls we need (glibc: pthread_t is an
+ * unsigned long, and libc itself provides them since 2.34).
+ */
+extern int pthread_create(unsigned long *thread, const void *attr, void *(*fn)(void *),
+			  void *arg);
+extern int pthread_join(unsigned long thread, void **ret);
+
+static void *renewer_main(void *arg)
+{
+	struct host_renewer *r = arg;
+	unsigned every = vmfs_renew_interval_ms(r->vol), slept = 0;
+
+	while (!r->stop) {
+		h_sleep(NULL, every < 20 ? every : 20);
+		slept += every < 20 ? every : 20;
+		if (slept < every)
+			continue;
+		slept = 0;
+		if (vmfs_heartbeat_renew(r->vol) && !vmfs_lease_valid(r->vol)) {
+			r->lost = 1;
+			fprintf(stderr, "vmfs: host lost its lease on the volume (heartbeat not "
+				"renewed in time or slot taken over); writes are refused\n");
+			break;
+		}
+	}
+	return NULL;
+}
+
+int host_renewer_start(struct host_renewer *r, struct vmfs_volume *vol)
+{
+	memset(r, 0, sizeof(*r));
+	r->vol = vol;
+	if (pthread_create(&r->thread, NULL, renewer_main, r))
+		return -EAGAIN;
+	r->running = true;
+	return 0;
+}
+
+void host_renewer_stop(struct host_renewer *r)
+{
+	if (!r->running)
+		return;
+	r->stop = 1;
+	pthread_join(r->thread, NULL);
+	r->running = false;
 }

@@ -18,4 +18,16 @@ int filedev_open(struct filedev *fdv, const char *path, uint64_t create_size, bo
 void filedev_close(struct filedev *fdv);
 void host_env(struct vmfs_env *env);
 
+/* A thread renewing a mounted volume's heartbeat every vmfs_renew_interval_ms(). */
+struct host_renewer {
+	struct vmfs_volume *vol;
+	unsigned long thread;	/* pthread_t */
+	volatile int stop;
+	volatile int lost;	/* set once the lease is lost */
+	bool running;
+};
+
+int host_renewer_start(struct host_renewer *r, struct vmfs_volume *vol);
+void host_renewer_stop(struct host_renewer *r);
+
 #endif

@@ -34,6 +34,7 @@ struct ctx {
 	struct filedev fdv;
 	struct vmfs_env env;
 	struct vmfs_volume *vol;
+	struct host_renewer renewer;
 };
 
 static void usage(FILE *out)
@@ -63,7 +64,9 @@ static void usage(FILE *out)
 "  IMAGE cp-out PATH HOSTFILE   copy a file out (alias copy-out)\n"
 "  IMAGE cat PATH           write a file to stdout\n"
 "  IMAGE write-at PATH OFFSET HOSTFILE   write a host file's bytes at OFFSET\n"
-"  IMAGE fsck [--repair]    check the volume (exit 1 if problems remain)\n\n"
+"  IMAGE fsck [--repair]    check the volume (exit 1 if problems remain)\n"
+"  IMAGE recover            wait up to a lease for dead hosts, replay their journals,\n"
+"                           break their locks and free their heartbeat slots\n\n"
 "SIZE takes a k/m/g/t suffix (powers of 1024). Exit: 0 ok, 1 failed, 2 usage.\n");
 }
 
@@ -153,12 +156,21 @@ static int open_volume(struct ctx *c, bool rdonly)
 		filedev_close(&c->fdv);
 		return fail("%s: cannot mount: %s", c->image, err);
 	}
+	/* long operations keep the lease: a thread renews the heartbeat */
+	if (!rdonly && host_renewer_start(&c->renewer, c->vol)) {
+		vmfs_unmount(c->vol);
+		filedev_close(&c->fdv);
+		return fail("%s: cannot start the heartbeat thread", c->image);
+	}
 	return 0;
 }
 
 static int close_volume(struct ctx *c, int status)
 {
-	int rc = vmfs_unmount(c->vol);
+	int rc;
+
+	host_renewer_stop(&c->renewer);
+	rc = vmfs_unmount(c->vol);
 
 	filedev_close(&c->fdv);
 	if (rc && !status)
@@ -523,7 +535,19 @@ static const struct command commands[] = {
 	{ "rmdir", NULL, 1, false }, { "rm", NULL, 1, false }, { "mv", NULL, 2, false },
 	{ "cp-in", "copy-in", 2, false }, { "cp-out", "copy-out", 2, true },
 	{ "cat", NULL, 1, true }, { "write-at", NULL, 3, false }, { "fsck", NULL, 0, true },
+	{ "recover", NULL, 0, false },
 };
+
+/* Replay the journals of hosts found dead, break their locks, free their slots. */
+static int do_recover(struct ctx *c)
+{
+	unsigned n = 0;
+
+	if (vmfs_recover(c->vol, &n))
+		return vfail(c, c->image);
+	printf("%s: recovered %u dead host(s)\n", c->image, n);
+	return 0;
+}
 
 static int run_command(struct ctx *c, const struct command *cmd, char **a)
 {
@@ -550,6 +574,8 @@ static int run_command(struct ctx *c, const struct command *cmd, char **a)
 		rc = cat_file(c, a[0]);
 	else if (!strcmp(name, "write-at"))
 		rc = write_at(c, a[0], a[1], a[2]);
+	else if (!strcmp(name, "recover"))
+		rc = do_recover(c);
 	return rc;
 }
 
