@@ -18,7 +18,7 @@ tmo=${SYSTEM_TIMEOUT:-180}
 
 # VM sets: guests (tests/guests/NAME.{elf,vmx}) booted together, several per host CPU.
 vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo mmio
-	broken_state.vmx broken_control.vmx"
+	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
 	memtouch_reserved.vmx"
 tests=all
@@ -132,7 +132,19 @@ else
 fi
 if [ -n "$guests" ]; then
 	n=$(echo $guests | wc -w)
-	grep -q "vm: $n of $n VM(s) started" "$log" || fail "not all $n VMs started"
+	# bad_*.vmx are VMs that must not start, with a clear reason.
+	bad=$(echo $guests | tr ' ' '\n' | grep -c '^bad_')
+	good=$((n - bad))
+	grep -q "vm: $good of $n VM(s) started" "$log" || fail "expected $good of $n VMs to start"
+	n=$good
+	if echo "$guests" | grep -q bad_config.vmx; then
+		grep -q 'bad_config.vmx:3: key "numvcpus": "0" is not a number from 1 to 64; this VM does not start' "$log" ||
+			fail "the malformed config was not reported with file, line and key"
+	fi
+	if echo "$guests" | grep -q bad_image.vmx; then
+		grep -q "vm: bad_image: guest image bad_config.vmx: .*multiboot header" "$log" ||
+			fail "the bad guest image was not reported"
+	fi
 	grep "vmtest: .*FAIL" "$log" | sed 's/^/    | /'
 	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
 		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
