@@ -29,11 +29,13 @@ KERNEL_CMDLINE ?= console=com1,screen
 TEST_CMDLINE ?= console=com1,screen test=all
 FONT ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
 
+# Empty until the compiler is installed (the first make run installs it, then re-runs make).
+GCC_INCLUDE := $(shell $(CC) -print-file-name=include 2>/dev/null)
 CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mgeneral-regs-only -fno-stack-protector \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wmissing-prototypes \
-	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -isystem include/libc -Iinclude
+	-nostdinc -isystem $(GCC_INCLUDE) -isystem include/libc -Iinclude
 ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -I$(B)/include -nostdinc
 LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
