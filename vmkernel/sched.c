@@ -173,27 +173,6 @@ void sched_yield(void)
 	irq_restore(flags);
 }
 
-void sched_block(void)
-{
-	struct runqueue *rq = this_rq();
-	struct world *w = rq->current;
-	unsigned long flags;
-
-	ASSERT(w != NULL);
-	flags = irq_save();
-	spin_lock(&rq->lock);
-	if (w->wake_pending) {
-		w->wake_pending = false;
-		spin_unlock(&rq->lock);
-		irq_restore(flags);
-		return;
-	}
-	w->state = WORLD_BLOCKED;
-	spin_unlock(&rq->lock);
-	switch_to_idle(w);
-	irq_restore(flags);
-}
-
 static void unsleep(struct runqueue *rq, struct world *w)
 {
 	for (struct world **p = &rq->sleepers; *p; p = &(*p)->sleep_next) {
@@ -206,7 +185,8 @@ static void unsleep(struct runqueue *rq, struct world *w)
 	w->sleep_next = NULL;
 }
 
-void sched_block_until(uint64_t tsc)
+/* Block until a wakeup, or also until the TSC passes `tsc` if it is not 0. */
+static void block(uint64_t tsc)
 {
 	struct runqueue *rq = this_rq();
 	struct world *w = rq->current;
@@ -215,19 +195,31 @@ void sched_block_until(uint64_t tsc)
 	ASSERT(w != NULL);
 	flags = irq_save();
 	spin_lock(&rq->lock);
-	if (w->wake_pending || rdtsc() >= tsc) {
+	if (w->wake_pending || (tsc && rdtsc() >= tsc)) {
 		w->wake_pending = false;
 		spin_unlock(&rq->lock);
 		irq_restore(flags);
 		return;
 	}
 	w->state = WORLD_BLOCKED;
-	w->wake_tsc = tsc;
-	w->sleep_next = rq->sleepers;
-	rq->sleepers = w;
+	if (tsc) {
+		w->wake_tsc = tsc;
+		w->sleep_next = rq->sleepers;
+		rq->sleepers = w;
+	}
 	spin_unlock(&rq->lock);
 	switch_to_idle(w);
 	irq_restore(flags);
+}
+
+void sched_block(void)
+{
+	block(0);
+}
+
+void sched_block_until(uint64_t tsc)
+{
+	block(tsc ? tsc : 1);
 }
 
 void sched_wakeup(struct world *w)

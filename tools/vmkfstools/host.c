@@ -8,7 +8,8 @@
  * documented in docs/vmfs.md): an aligned 512-byte write is all-or-nothing,
  * as on disks with 512-byte logical sectors; larger writes may tear at
  * sector boundaries. Plain files offer no COMPARE AND WRITE, so the device
- * has none (compare_and_write = NULL).
+ * has none (compare_and_write = NULL). Transfers of up to 4 KiB bounce through
+ * the stack, so the heartbeat thread and the main thread can do I/O at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +30,7 @@ static int fd_io(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf, 
 {
 	struct filedev *f = dev->priv;
 	uint64_t off = lba * 512, len = (uint64_t)count * 512;
+	uint8_t small[4096] __attribute__((aligned(4096)));	/* thread-safe bounce */
 	uint8_t *p = buf;
 
 	if (lba > dev->sectors || count > dev->sectors - lba)
@@ -36,7 +38,7 @@ static int fd_io(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf, 
 	while (len) {
 		bool bounce = f->direct && ((uintptr_t)p % 512);
 		size_t n = len > BOUNCE ? BOUNCE : len;
-		void *io = bounce ? f->bounce : p;
+		void *io = !bounce ? p : len <= sizeof(small) ? small : f->bounce;
 		ssize_t r;
 
 		if (bounce && wr)
