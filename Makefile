@@ -42,7 +42,8 @@ LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
 	$(wildcard vmm/*.c vmm/*.S vmm/*/*.c) \
-	$(wildcard drivers/*/*.c drivers/*.c)
+	$(wildcard drivers/*/*.c drivers/*.c) \
+	$(wildcard fs/*.c)
 KSRC := $(filter-out vmm/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
@@ -98,14 +99,20 @@ $(B)/vmkernel.elf: $(KOBJ) $(B)/k/ksyms.o linker.ld
 $(B)/vmkernel.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3
 
+# A small VMFS volume the in-kernel filesystem test mounts from a boot module.
+$(B)/vmfs.img: build/vmkfstools
+	$(call msg,VMFS,$@)rm -f $@ && build/vmkfstools -C vmfs6 -S ktest --image-size 16m \
+		--max-hosts 4 --lease-timeout 2 $@ >/dev/null
+
 # make run's image: the hypervisor with a few of the test guests as its default VMs.
 DEMO_GUESTS := cpuid interrupts smp2 long64
 DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx)
 $(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
 
-$(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh
-	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0
+# The test image carries a VMFS volume for the in-kernel filesystem test (vmfs_ramdisk).
+$(B)/vmkernel-test.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(B)/vmfs.img
+	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(TEST_CMDLINE)" 0 $(B)/vmfs.img
 
 pxe: deps-build
 	$(Q)$(MAKE) --no-print-directory pxe-tree
@@ -132,7 +139,7 @@ unit-run: $(UNIT_BINS)
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
-		build/vmkfstools build/fuzz_mount
+		build/vmkfstools build/fuzz_mount $(B)/vmfs.img
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

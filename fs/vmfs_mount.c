@@ -96,7 +96,7 @@ static int mount_rw(struct vmfs_volume *vol)
 		return rc;
 	vol->jbase = vol->hdr.journal_off +
 		(uint64_t)vol->slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
-	rc = vmfs_arb_init(vol);
+	rc = vol->offline ? 0 : vmfs_arb_init(vol);
 	if (!rc)
 		rc = vmfs_arb_acquire(vol);
 	if (rc)
@@ -132,6 +132,7 @@ int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	vol->dev = dev;
 	vol->env = *env;
 	vol->rdonly = flags & VMFS_MOUNT_RDONLY;
+	vol->offline = flags & VMFS_MOUNT_OFFLINE;
 	vol->slot = ~0u;
 	rc = read_header(vol, err, errlen);
 	if (rc) {

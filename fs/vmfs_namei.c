@@ -5,7 +5,7 @@
  * descriptor's on-disk lock (exclusive) before reading it for change and
  * releases it after its transaction is home; an operation that removes a
  * file or directory also takes that object's lock, so a file open on this or
- * (part 2) another host cannot be removed. Lock order: directories by
+ * another host cannot be removed. Lock order: directories by
  * ascending descriptor number, then the object removed.
  *
  * Removing a large file frees its blocks over several transactions first

@@ -136,7 +136,8 @@ int vmfs_close(struct vmfs_file *h)
 			last = false;
 	if (h->written && !vol->rdonly && !vol->failed)
 		touch_mtime(h);
-	if (last && !vol->rdonly)
+	/* after a failed commit or a lost lease the lock stays for others to break */
+	if (last && !vol->rdonly && !vol->failed && vmfs_lease_valid(vol))
 		rc = vmfs_lock_release(vol, vmfs_fd_off(vol, h->fd), "closing file");
 	vmfs_free(vol, h);
 	return rc;

@@ -276,7 +276,7 @@ int vmfs_arb_acquire(struct vmfs_volume *vol)
 	unsigned backoff = 2;
 	int rc;
 
-	if (vol->arb_depth) {
+	if (vol->arb_depth || vol->offline) {
 		vol->arb_depth++;
 		return 0;
 	}
@@ -304,7 +304,7 @@ int vmfs_arb_release(struct vmfs_volume *vol)
 	struct vmfs_arbldr l, old;
 	int rc;
 
-	if (!vol->arb_depth || --vol->arb_depth)
+	if (!vol->arb_depth || --vol->arb_depth || vol->offline)
 		return 0;
 	fill_ldr(vol, &l, vol->arb_epoch, false);
 	if (vol->dev->ops->compare_and_write) {

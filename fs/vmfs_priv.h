@@ -83,11 +83,15 @@ struct vmfs_file {
 	bool written;
 };
 
+/* Private mount flag (fsck --repair): offline, no arbitration with other hosts. */
+#define VMFS_MOUNT_OFFLINE	0x100
+
 struct vmfs_volume {
 	struct blockdev *dev;
 	struct vmfs_env env;
 	struct vmfs_volhdr hdr;
 	bool rdonly;
+	bool offline;			/* VMFS_MOUNT_OFFLINE: arbitration is a no-op */
 	bool failed;			/* a commit failed half-way: remount to replay */
 	uint32_t slot;			/* heartbeat slot, ~0u when read-only */
 	uint64_t hb_gen;

@@ -43,7 +43,7 @@ struct vmfs_env {
 	void *(*alloc)(void *ctx, size_t size);		/* NULL on failure */
 	void (*free)(void *ctx, void *p);
 	uint64_t (*now_ns)(void *ctx);			/* wall clock, ns since 1970 */
-	void (*sleep_ms)(void *ctx, unsigned ms);	/* part 2: lease waits */
+	void (*sleep_ms)(void *ctx, unsigned ms);	/* lease waits, backoff */
 	uint8_t host_uuid[16];				/* this host's identity */
 	char host_name[64];
 	/* Optional monotonic clock (ns) for leases; NULL: now_ns is used. */

@@ -93,7 +93,7 @@ struct vmfs_volhdr {
 	uint32_t block_size;		/* file block */
 	uint32_t sb_size;		/* sub-block = block_size / VMFS_SB_PER_FB */
 	uint32_t max_hosts;
-	uint32_t lease_timeout_s;	/* part 2: heartbeat/lock lease */
+	uint32_t lease_timeout_s;	/* heartbeat/lock lease T */
 	uint32_t journal_blocks;	/* per host, 4 KiB each */
 	uint32_t root_fd;
 	uint64_t hb_off;
@@ -104,7 +104,7 @@ struct vmfs_volhdr {
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_volhdr) == 512, "vmfs_volhdr");
 
-/* Heartbeat slot: one sector per host (part 2 renews it as a delta lease). */
+/* Heartbeat slot: one sector per host (renewed as a delta lease, fs/vmfs_hb.c). */
 enum vmfs_hb_state {
 	VMFS_HB_FREE = 0,	/* never used or cleanly released */
 	VMFS_HB_LIVE = 1,	/* a host claims it and renews `counter` */

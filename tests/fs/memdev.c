@@ -88,6 +88,8 @@ static int md_read(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf
 
 	if (lba > dev->sectors || count > dev->sectors - lba)
 		return -EIO;
+	if (m->io_hook)
+		m->io_hook(m->io_arg, lba, false);
 	memdev_rw(m, lba * 512, buf, (uint64_t)count * 512, false);
 	return 0;
 }
@@ -99,6 +101,8 @@ static int md_write(struct blockdev *dev, uint64_t lba, uint32_t count, const vo
 
 	if (lba > dev->sectors || count > dev->sectors - lba)
 		return -EIO;
+	if (m->io_hook)
+		m->io_hook(m->io_arg, lba, true);
 	for (uint32_t i = 0; i < count; i++) {
 		if (m->crashed)
 			return -EIO;
@@ -128,9 +132,15 @@ static int md_caw(struct blockdev *dev, uint64_t lba, const void *expected, cons
 	if (lba >= dev->sectors)
 		return -EIO;
 	memdev_rw(m, lba * 512, cur, 512, false);
+	void (*hook)(void *, uint64_t, bool) = m->io_hook;
+	int rc;
+
 	if (memcmp(cur, expected, 512))
 		return -EAGAIN;
-	return md_write(dev, lba, 1, new_data);
+	m->io_hook = NULL;	/* compare and write are one atomic step */
+	rc = md_write(dev, lba, 1, new_data);
+	m->io_hook = hook;
+	return rc;
 }
 
 static const struct blockdev_ops md_ops = { md_read, md_write, md_flush, NULL };

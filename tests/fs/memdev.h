@@ -21,6 +21,9 @@ struct memdev {
 	bool crashed;
 	uint64_t writes;	/* sector writes done */
 	uint64_t flushes;
+	/* Called before every read and write (tests interleave other hosts here). */
+	void (*io_hook)(void *arg, uint64_t lba, bool write);
+	void *io_arg;
 };
 
 struct memdev *memdev_new(uint64_t bytes, bool ats);

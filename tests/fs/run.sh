@@ -1,7 +1,10 @@
 #!/bin/sh
-# End-to-end check of the VMFS host tool and a short fuzz run.
-# Prints "PASS name" / "FAIL name: why" per check, then "fs: N passed, M failed".
-#   BUILD=dir (default build), FUZZ_SECONDS=n (default 20, 0 skips fuzzing)
+# End-to-end check of the VMFS host tool, the multi-host tests (multihost.sh:
+# concurrent hosts, mutual exclusion, split brain, kill -9 crashes) and a short
+# fuzz run. Prints "PASS name" / "FAIL name: why" per check, then
+# "fs: N passed, M failed".
+#   BUILD=dir (default build), FUZZ_SECONDS=n (default 20, 0 skips fuzzing),
+#   CRASH_ITERS=n (default 200), MULTIHOST=0 skips the multi-host tests
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
@@ -85,6 +88,11 @@ check error-names-file sh -c "grep -q \"/nope: 'nope' not found\" '$work/err'"
 head -c 1048576 /dev/zero > "$work/notvmfs.img"
 "$tool" -P "$work/notvmfs.img" 2> "$work/err"
 check foreign-image sh -c "test $? -eq 1 && grep -q 'no VMFS volume header' '$work/err'"
+
+if [ "${MULTIHOST:-1}" != 0 ]; then
+	CRASH_ITERS=${CRASH_ITERS:-200}
+	. "$top/tests/fs/multihost.sh"
+fi
 
 if [ "$fuzz_secs" -gt 0 ]; then
 	if ! command -v clang > /dev/null; then

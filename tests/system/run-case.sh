@@ -38,7 +38,9 @@ for g in $guests; do
 	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
 	esac
 done
-if [ -n "$extra$mods" ]; then
+# Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
+[ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
+if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
 	sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" \
@@ -62,8 +64,10 @@ qemu_run() {
 		-device usb-storage,bus=xhci.0,drive=stick,bootindex=1 ;;
 	pxe)
 		cp -r "$top/build/pxe" "$work/tftp"
+		mkdir -p "$work/tftp/boot/modules"
+		cp "$top/build/vmfs.img" "$work/tftp/boot/modules/"
 		sh "$top/tools/grubcfg.sh" "console=com1,screen test=all" 0 /boot/vmkernel.elf \
-			> "$work/tftp/boot/grub/grub.cfg"
+			vmfs.img > "$work/tftp/boot/grub/grub.cfg"
 		set -- "$@" -boot n -netdev user,id=n0,tftp="$work/tftp",bootfile=boot/grub/i386-pc/core.0 \
 			-device e1000,netdev=n0 ;;
 	esac
@@ -168,7 +172,8 @@ if [ -n "$guests" ]; then
 	echo "PASS $name"
 	exit 0
 fi
-want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c 2>/dev/null | grep -c '^KTEST(')
+want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c "$top"/fs/*.c 2>/dev/null |
+	grep -c '^KTEST(')
 grep -q "ktest: $want passed, 0 failed" "$log" ||
 	fail "in-kernel tests: expected '$want passed, 0 failed', got '$(grep -o 'ktest: [0-9]* passed, [0-9]* failed' "$log")'"
 echo "PASS $name"

@@ -1,0 +1,477 @@
+/*
+ * vmfs_host: one "host" of the multi-host tests (tests/fs/run.sh). Each
+ * process mounts the shared image with its own identity (VMFS_HOST_ID), runs
+ * a heartbeat thread and does one job:
+ *
+ *   worker IMG ID TAG LOG NOPS SEED STOPFILE
+ *       create+write+fsync, rename and delete files named TAG_* in the shared
+ *       directories /d0 /d1 /d2. Before an operation it logs "B <op>", after
+ *       it completed (acknowledged) "<op>", after a failure "F <op>".
+ *   check IMG LOG...   verify every acknowledged operation of the logs
+ *   mutex IMG ID N     N times: lock /counter, read-modify-write it, unlock
+ *   hold IMG ID PATH READY   hold PATH open for writing and rewrite it every
+ *       100 ms; exit 3 with the error once a write is refused
+ *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
+ *       write DATA at 0, fsync
+ *   bench-meta IMG ID N      N create+delete pairs in /b_ID; prints ops/s
+ *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "host.h"
+
+struct host {
+	struct filedev fdv;
+	struct vmfs_env env;
+	struct vmfs_volume *vol;
+	struct host_renewer ren;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "vmfs_host: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static void host_mount(struct host *h, const char *img, const char *id, bool rdonly)
+{
+	char err[256];
+
+	if (id)
+		setenv("VMFS_HOST_ID", id, 1);
+	if (filedev_open(&h->fdv, img, 0, rdonly, err, sizeof(err)))
+		die(img, err);
+	host_env(&h->env);
+	snprintf(h->env.host_name, sizeof(h->env.host_name), "%s", id ? id : "checker");
+	if (vmfs_mount(&h->fdv.dev, &h->env, rdonly ? VMFS_MOUNT_RDONLY : 0, &h->vol, err,
+		       sizeof(err)))
+		die("mount", err);
+	if (!rdonly && host_renewer_start(&h->ren, h->vol))
+		die("mount", "cannot start the heartbeat thread");
+}
+
+static int host_umount(struct host *h)
+{
+	int rc;
+
+	host_renewer_stop(&h->ren);
+	rc = vmfs_unmount(h->vol);
+	filedev_close(&h->fdv);
+	return rc;
+}
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static void fill(uint8_t *b, uint32_t len, uint32_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(rnd(&seed) ^ i);
+}
+
+static void logf_(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(int fd, const char *fmt, ...)
+{
+	char line[300];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (write(fd, line, (size_t)n) != n)
+		exit(1);
+}
+
+static int put_file(struct vmfs_volume *vol, const char *path, const void *buf, uint32_t len,
+		    unsigned flags)
+{
+	struct vmfs_file *f;
+	int rc = vmfs_open(vol, path, VMFS_O_WRITE | flags, 0644, &f);
+
+	if (rc)
+		return rc;
+	if (vmfs_write(f, 0, buf, len) != (int64_t)len)
+		rc = -EIO;
+	if (!rc)
+		rc = vmfs_fsync(f);
+	if (vmfs_close(f) && !rc)
+		rc = -EIO;
+	return rc;
+}
+
+/* ---- worker ---- */
+
+static int worker(int argc, char **argv)
+{
+	struct host h;
+	const char *tag = argv[3], *stopfile = argv[7];
+	int nops = atoi(argv[5]), fd = open(argv[4], O_WRONLY | O_CREAT | O_APPEND, 0644);
+	uint32_t seed = (uint32_t)strtoul(argv[6], NULL, 10);
+	static uint8_t buf[65536];
+
+	if (argc != 8 || fd < 0)
+		die("worker", "usage or log file");
+	host_mount(&h, argv[1], argv[2], false);
+	for (int i = 0; i < nops && access(stopfile, F_OK); i++) {
+		char p[96], q[96];
+		uint32_t len = 1 + rnd(&seed) % 20000, fseed = rnd(&seed);
+		int rc;
+
+		snprintf(p, sizeof(p), "/d%u/%s_%d", rnd(&seed) % 3, tag, i);
+		fill(buf, len, fseed);
+		logf_(fd, "B W %s %u %u\n", p, len, fseed);
+		rc = put_file(h.vol, p, buf, len, VMFS_O_CREAT | VMFS_O_EXCL);
+		logf_(fd, "%sW %s %u %u\n", rc ? "F " : "", p, len, fseed);
+		if (rc)
+			continue;
+		if (rnd(&seed) % 2) {
+			snprintf(q, sizeof(q), "/d%u/%s_%dm", rnd(&seed) % 3, tag, i);
+			logf_(fd, "B M %s %s\n", p, q);
+			rc = vmfs_rename(h.vol, p, q);
+			logf_(fd, "%sM %s %s\n", rc ? "F " : "", p, q);
+			if (!rc)
+				strcpy(p, q);
+		}
+		if (rnd(&seed) % 3 == 0) {
+			logf_(fd, "B D %s\n", p);
+			rc = vmfs_unlink(h.vol, p);
+			logf_(fd, "%sD %s\n", rc ? "F " : "", p);
+		}
+		if (rc)
+			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+	}
+	close(fd);
+	return host_umount(&h) ? 1 : 0;
+}
+
+/* ---- checker ---- */
+
+#define MAXF 65536
+
+struct fstate {
+	char path[96], alt[96];
+	uint32_t len, seed;
+	int state;		/* 1 present, 0 absent, 2 uncertain (alt: or there) */
+};
+
+static struct fstate files[MAXF];
+static int nfiles;
+
+static struct fstate *find(const char *path)
+{
+	for (int i = nfiles - 1; i >= 0; i--)
+		if (!strcmp(files[i].path, path))
+			return &files[i];
+	return NULL;
+}
+
+static struct fstate *add(const char *path)
+{
+	struct fstate *f = find(path);
+
+	if (f)
+		return f;
+	if (nfiles == MAXF)
+		die("check", "too many files");
+	f = &files[nfiles++];
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	return f;
+}
+
+static void apply_line(char *line, char *pending, size_t plen)
+{
+	char op[8], a[96], b[96];
+	unsigned x = 0, y = 0;
+	struct fstate *f;
+
+	if (line[0] == 'B' && line[1] == ' ') {
+		snprintf(pending, plen, "%s", line + 2);
+		return;
+	}
+	if (line[0] == 'F' && line[1] == ' ')
+		return;		/* failed: stays pending (may have half happened) */
+	pending[0] = 0;
+	if (sscanf(line, "%7s %95s %95s %u", op, a, b, &y) < 2)
+		return;
+	if (!strcmp(op, "W")) {
+		f = add(a);
+		sscanf(line, "%7s %95s %u %u", op, a, &x, &y);
+		f->state = 1;
+		f->len = x;
+		f->seed = y;
+	} else if (!strcmp(op, "M")) {
+		struct fstate *s = find(a), *d = add(b);
+
+		d->state = s ? s->state : 1;
+		d->len = s ? s->len : 0;
+		d->seed = s ? s->seed : 0;
+		if (s)
+			s->state = 0;
+	} else if (!strcmp(op, "D")) {
+		add(a)->state = 0;
+	}
+}
+
+static void mark_pending(const char *pending)
+{
+	char op[8], a[96], b[96];
+	struct fstate *f;
+	int n = sscanf(pending, "%7s %95s %95s", op, a, b);
+
+	if (n < 2)
+		return;
+	if (!strcmp(op, "W") || !strcmp(op, "D")) {
+		f = add(a);
+		f->state = 2;
+		f->alt[0] = 0;
+	} else if (!strcmp(op, "M") && n == 3) {
+		struct fstate *s = find(a), *d = add(b);
+
+		if (s && s->state == 1) {
+			*d = *s;
+			snprintf(d->path, sizeof(d->path), "%s", b);
+			d->state = 2;
+			snprintf(d->alt, sizeof(d->alt), "%s", a);
+			s->state = 3;	/* checked through d */
+		}
+	}
+}
+
+static int verify_one(struct vmfs_volume *vol, const struct fstate *f, const char *path)
+{
+	static uint8_t want[65536], got[65536];
+	struct vmfs_file *h;
+	int64_t n;
+
+	if (vmfs_open(vol, path, VMFS_O_READ, 0, &h))
+		return -1;
+	n = vmfs_read(h, 0, got, sizeof(got));
+	vmfs_close(h);
+	fill(want, f->len, f->seed);
+	return n == (int64_t)f->len && !memcmp(got, want, f->len) ? 0 : -2;
+}
+
+static int check(int argc, char **argv)
+{
+	struct host h;
+	char line[300], pending[300];
+	int bad = 0, present = 0, absent = 0, uncertain = 0;
+
+	host_mount(&h, argv[1], NULL, true);
+	for (int i = 2; i < argc; i++) {
+		FILE *fp = fopen(argv[i], "r");
+
+		if (!fp)
+			die(argv[i], strerror(errno));
+		pending[0] = 0;
+		while (fgets(line, sizeof(line), fp))
+			apply_line(line, pending, sizeof(pending));
+		if (pending[0])
+			mark_pending(pending);
+		fclose(fp);
+	}
+	for (int i = 0; i < nfiles; i++) {
+		struct fstate *f = &files[i];
+		struct vmfs_stat st;
+		bool there = !vmfs_stat(h.vol, f->path, &st);
+
+		if (f->state == 1) {
+			present++;
+			if (verify_one(h.vol, f, f->path)) {
+				printf("LOST: %s (acknowledged write missing or wrong)\n", f->path);
+				bad++;
+			}
+		} else if (f->state == 0) {
+			absent++;
+			if (there) {
+				printf("RESURRECTED: %s (acknowledged delete/rename undone)\n",
+				       f->path);
+				bad++;
+			}
+		} else if (f->state == 2 && f->alt[0]) {
+			uncertain++;
+			if (verify_one(h.vol, f, f->path) && verify_one(h.vol, f, f->alt)) {
+				printf("LOST: %s / %s (rename in flight lost the file)\n", f->path,
+				       f->alt);
+				bad++;
+			}
+		} else {
+			uncertain++;
+		}
+	}
+	printf("check: %d files present, %d absent, %d in flight, %d problems\n", present,
+	       absent, uncertain, bad);
+	host_umount(&h);
+	return bad ? 1 : 0;
+}
+
+/* ---- mutual exclusion ---- */
+
+static int mutex(char **argv)
+{
+	struct host h;
+	int n = atoi(argv[3]), busy = 0;
+	uint32_t seed = (uint32_t)getpid();
+
+	host_mount(&h, argv[1], argv[2], false);
+	for (int i = 0; i < n; i++) {
+		struct vmfs_file *f;
+		uint64_t v = 0;
+		int rc = vmfs_open(h.vol, "/counter", VMFS_O_WRITE, 0, &f);
+
+		if (rc == -EBUSY) {
+			busy++;
+			usleep(1000 + rnd(&seed) % 4000);
+			i--;
+			continue;
+		}
+		if (rc)
+			die("mutex open", vmfs_strerror(h.vol));
+		/* unprotected read-modify-write: only the lock makes it safe */
+		if (vmfs_read(f, 0, &v, 8) != 8)
+			die("mutex read", vmfs_strerror(h.vol));
+		v++;
+		if (vmfs_write(f, 0, &v, 8) != 8 || vmfs_close(f))
+			die("mutex write", vmfs_strerror(h.vol));
+	}
+	printf("%s: %d increments, %d busy retries\n", argv[2], n, busy);
+	return host_umount(&h) ? 1 : 0;
+}
+
+/* ---- split brain ---- */
+
+static int hold(char **argv)
+{
+	struct host h;
+	struct vmfs_file *f;
+	char data[32];
+	int fd;
+
+	host_mount(&h, argv[1], argv[2], false);
+	if (vmfs_open(h.vol, argv[3], VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f))
+		die("hold open", vmfs_strerror(h.vol));
+	if (vmfs_write(f, 0, "A-0000", 6) != 6 || vmfs_fsync(f))
+		die("hold write", vmfs_strerror(h.vol));
+	fd = open(argv[4], O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	for (int i = 1; i < 600; i++) {
+		usleep(100000);
+		snprintf(data, sizeof(data), "A-%04d", i % 10000);
+		if (vmfs_write(f, 0, data, 6) != 6 || vmfs_fsync(f)) {
+			printf("REFUSED: %s\n", vmfs_strerror(h.vol));
+			fflush(stdout);
+			vmfs_close(f);
+			host_umount(&h);
+			return 3;
+		}
+	}
+	printf("never refused\n");
+	return 4;
+}
+
+static int put(char **argv)
+{
+	struct host h;
+	struct vmfs_file *f = NULL;
+	size_t len = strlen(argv[4]);
+	double t0 = now_s();
+	int rc;
+
+	host_mount(&h, argv[1], argv[2], false);
+	while ((rc = vmfs_open(h.vol, argv[3], VMFS_O_WRITE, 0, &f)) == -EBUSY &&
+	       now_s() - t0 < 30)
+		usleep(50000);
+	if (rc)
+		die("put open", vmfs_strerror(h.vol));
+	if (vmfs_write(f, 0, argv[4], len) != (int64_t)len || vmfs_fsync(f) || vmfs_close(f))
+		die("put write", vmfs_strerror(h.vol));
+	printf("put: lock taken after %.2f s\n", now_s() - t0);
+	return host_umount(&h) ? 1 : 0;
+}
+
+/* ---- benchmarks ---- */
+
+static int bench_meta(char **argv)
+{
+	struct host h;
+	char dir[64], p[96];
+	int n = atoi(argv[3]);
+	double t0;
+
+	host_mount(&h, argv[1], argv[2], false);
+	snprintf(dir, sizeof(dir), "/b_%s", argv[2]);
+	if (vmfs_mkdir(h.vol, dir, 0755) && vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
+		die("bench mkdir", vmfs_strerror(h.vol));
+	t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/f%d", dir, i);
+		if (put_file(h.vol, p, "x", 1, VMFS_O_CREAT) || vmfs_unlink(h.vol, p))
+			die("bench create/delete", vmfs_strerror(h.vol));
+	}
+	printf("%.1f\n", n / (now_s() - t0));
+	return host_umount(&h) ? 1 : 0;
+}
+
+static int bench_lock(char **argv)
+{
+	struct host h;
+	struct vmfs_file *f;
+	int n = atoi(argv[3]);
+	double t0, t = 0;
+
+	host_mount(&h, argv[1], argv[2], false);
+	if (put_file(h.vol, "/lockbench", "x", 1, VMFS_O_CREAT))
+		die("bench lock", vmfs_strerror(h.vol));
+	for (int i = 0; i < n; i++) {
+		t0 = now_s();
+		if (vmfs_open(h.vol, "/lockbench", VMFS_O_READ, 0, &f))
+			die("bench lock", vmfs_strerror(h.vol));
+		t += now_s() - t0;
+		vmfs_close(f);
+	}
+	printf("%.0f\n", t / n * 1e6);
+	return host_umount(&h) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "";
+
+	argv++;
+	argc--;
+	if (!strcmp(m, "worker") && argc == 8)
+		return worker(argc, argv);
+	if (!strcmp(m, "check") && argc >= 2)
+		return check(argc, argv);
+	if (!strcmp(m, "mutex") && argc == 4)
+		return mutex(argv);
+	if (!strcmp(m, "hold") && argc == 5)
+		return hold(argv);
+	if (!strcmp(m, "put") && argc == 5)
+		return put(argv);
+	if (!strcmp(m, "bench-meta") && argc == 4)
+		return bench_meta(argv);
+	if (!strcmp(m, "bench-lock") && argc == 4)
+		return bench_lock(argv);
+	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|bench-meta|bench-lock ...\n");
+	return 2;
+}

@@ -1,0 +1,411 @@
+/*
+ * VMFS clustering: several hosts in one process on one memory device, with a
+ * simulated clock (tests/fs/memdev.c) - heartbeat renewal and expiry, the
+ * Disk Paxos arbitration under adversarial interleavings, lock breaking with
+ * replay of the dead host's journal, lease-loss fencing, recovery and slot
+ * takeover.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "../fs/testlib.h"
+#include "../../fs/vmfs_priv.h"
+
+#define LEASE_NS (16ull * 1000000000ull)
+
+/* Let simulated time pass while `keep` renews its heartbeat as it should. */
+static void pass_time(struct vmfs_volume *keep, uint64_t ns)
+{
+	for (uint64_t t = 0; t < ns; t += LEASE_NS / 8) {
+		memdev_advance(LEASE_NS / 8);
+		assert_int_equal(vmfs_heartbeat_renew(keep), 0);
+	}
+}
+
+static void test_heartbeat_expiry(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	enum vmfs_holder st;
+
+	(void)state;
+	assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_UNKNOWN);		/* not seen renewing yet */
+	assert_int_equal(vmfs_heartbeat_renew(a), 0);
+	assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_ALIVE);
+	assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen - 1, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_GONE);			/* an older incarnation */
+	assert_int_equal(vmfs_holder_state(b, b->slot, b->hb_gen, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_SELF);
+	/* a renews every few seconds: stays alive across many leases */
+	for (int i = 0; i < 20; i++) {
+		memdev_advance(LEASE_NS / 8);
+		assert_int_equal(vmfs_heartbeat_renew(a), 0);
+		assert_int_equal(vmfs_heartbeat_renew(b), 0);
+		assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen, &st), 0);
+		assert_int_equal(st, VMFS_HOLDER_ALIVE);
+	}
+	/* a stops: dead only after a full lease of b watching */
+	pass_time(b, LEASE_NS / 2);
+	assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_ALIVE);
+	pass_time(b, LEASE_NS / 2 + 1000);
+	assert_int_equal(vmfs_holder_state(b, a->slot, a->hb_gen, &st), 0);
+	assert_int_equal(st, VMFS_HOLDER_DEAD);
+	/* and a itself knows: a renewal after more than half a lease is refused */
+	assert_int_equal(vmfs_heartbeat_renew(a), -EIO);
+	assert_false(vmfs_lease_valid(a));
+	assert_int_equal(vmfs_mkdir(a, "/x", 0755), -EIO);
+	assert_non_null(strstr(vmfs_strerror(a), "lost its lease"));
+	assert_int_not_equal(vmfs_unmount(a), 0);	/* writes nothing */
+	/* a's slot was left live; b recovers it */
+	assert_true(vmfs_lease_valid(b));
+	assert_int_equal(vmfs_unmount(b), 0);
+	memdev_free(m);
+}
+
+/* ---- Disk Paxos under adversarial schedules ---- */
+
+#define NH 4
+
+struct sched {
+	struct memdev *m;
+	struct vmfs_volume *v[NH];
+	bool in_cs[NH], active[NH];
+	uint32_t rng;
+	unsigned wins, nested, depth;
+};
+
+static struct sched *S;
+
+static uint32_t srnd(void)
+{
+	S->rng = S->rng * 1103515245u + 12345u;
+	return S->rng >> 8;
+}
+
+static void enter(int h)
+{
+	for (int k = 0; k < NH; k++)
+		assert_false(S->in_cs[k]);	/* mutual exclusion */
+	S->in_cs[h] = true;
+	S->wins++;
+}
+
+static void try_host(int h)
+{
+	int rc;
+
+	S->active[h] = true;
+	rc = vmfs_arb_try(S->v[h]);
+	S->active[h] = false;
+	assert_true(rc == 0 || rc == -EAGAIN || rc == -EBUSY);
+	if (!rc)
+		enter(h);
+}
+
+/* Before any I/O of any host, maybe run a whole attempt of another host. */
+static void adversary(void *arg, uint64_t lba, bool write)
+{
+	int h = (int)(srnd() % NH);
+
+	(void)arg, (void)lba, (void)write;
+	if (S->depth >= 2 || srnd() % 3 || S->active[h] || S->in_cs[h])
+		return;
+	S->depth++;
+	S->nested++;
+	try_host(h);
+	S->depth--;
+}
+
+static void test_paxos_adversarial(void **state)
+{
+	struct sched s = { .m = tl_format(64 * MIB, 0, NH), .rng = 12345 };
+
+	(void)state;
+	S = &s;
+	for (int h = 0; h < NH; h++)
+		s.v[h] = tl_mount(s.m, (uint8_t)(h + 1));
+	s.m->io_hook = adversary;
+	for (int round = 0; round < 3000; round++) {
+		int h = (int)(srnd() % NH);
+
+		if (s.in_cs[h]) {
+			s.v[h]->arb_depth = 1;
+			assert_int_equal(vmfs_arb_release(s.v[h]), 0);
+			s.in_cs[h] = false;
+		} else if (!s.active[h]) {
+			try_host(h);
+		}
+	}
+	s.m->io_hook = NULL;
+	assert_true(s.wins > 300);
+	assert_true(s.nested > 300);
+	for (int h = 0; h < NH; h++) {
+		if (s.in_cs[h]) {
+			s.v[h]->arb_depth = 1;
+			vmfs_arb_release(s.v[h]);
+		}
+		assert_int_equal(vmfs_unmount(s.v[h]), 0);
+	}
+	assert_int_equal(tl_fsck(s.m, false), 0);
+	memdev_free(s.m);
+}
+
+/* A host paused inside the section forever: the others wait a lease, then go on. */
+static void test_arb_holder_dies(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(vmfs_arb_acquire(a), 0);
+	assert_int_equal(vmfs_arb_try(b), -EBUSY);
+	t0 = vmfs_mono(b);
+	assert_int_equal(vmfs_arb_acquire(b), 0);	/* a never renews: dead after a lease */
+	assert_true(vmfs_mono(b) - t0 >= LEASE_NS);
+	assert_int_equal(vmfs_arb_release(b), 0);
+	/* a wakes up: it lost its lease and may not leave the section by writing */
+	assert_int_not_equal(vmfs_arb_release(a), 0);
+	assert_false(vmfs_lease_valid(a));
+	vmfs_unmount(a);
+	assert_int_equal(vmfs_unmount(b), 0);
+	memdev_free(m);
+}
+
+/* ---- lock breaking, replay, fencing ---- */
+
+/* Crash host a (device dies at write k) during mkdir; true if its log then holds a commit. */
+static bool crash_in_mkdir(struct memdev *m, struct vmfs_volume *a, int64_t k)
+{
+	struct vmfs_fsck_result res = { 0 };
+	struct vmfs_env env;
+	char err[256];
+
+	memdev_crash_after(m, k);
+	vmfs_mkdir(a, "/shared/newdir", 0755);
+	memdev_reboot(m);
+	memdev_env(&env, 9);
+	assert_int_equal(vmfs_fsck(&m->dev, &env, 0, &res, err, sizeof(err)), 0);
+	return strstr(res.first, "committed transaction not yet applied") != NULL;
+}
+
+static void test_break_lock_replays_journal(void **state)
+{
+	bool found = false;
+
+	(void)state;
+	for (int64_t k = 1; k < 200 && !found; k++) {
+		struct memdev *m = tl_format(64 * MIB, 0, 4);
+		struct vmfs_volume *a = tl_mount(m, 1), *b;
+		struct vmfs_stat st;
+		uint64_t t0;
+
+		assert_int_equal(vmfs_mkdir(a, "/shared", 0755), 0);
+		b = tl_mount(m, 2);
+		found = crash_in_mkdir(m, a, k);
+		if (found) {
+			/* b needs /shared's lock, held by dead a: waits a lease, replays, breaks */
+			t0 = vmfs_mono(b);
+			assert_int_equal(vmfs_mkdir(b, "/shared/other", 0755), 0);
+			assert_true(vmfs_mono(b) - t0 >= LEASE_NS);
+			assert_int_equal(vmfs_stat(b, "/shared/newdir", &st), 0);
+			assert_int_equal(st.type, VMFS_FT_DIR);
+		}
+		vmfs_unmount(a);
+		assert_int_equal(vmfs_unmount(b), 0);
+		if (found)
+			assert_int_equal(tl_fsck(m, false), 0);
+		memdev_free(m);
+	}
+	assert_true(found);
+}
+
+static void test_lease_loss_fencing(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	struct vmfs_file *fa, *fb;
+	char buf[8] = "";
+
+	(void)state;
+	tl_write_file(a, "/f", "AAAA", 0, 4);
+	assert_int_equal(vmfs_open(a, "/f", VMFS_O_WRITE, 0, &fa), 0);
+	/* a is paused (no renewal) while b, kept alive, takes the lock and writes */
+	tl_keep_alive(b, true);
+	assert_int_equal(vmfs_open(b, "/f", VMFS_O_WRITE, 0, &fb), 0);
+	assert_int_equal(vmfs_write(fb, 0, "BBBB", 4), 4);
+	assert_int_equal(vmfs_close(fb), 0);
+	/* a resumes: every write through its old lock is refused */
+	assert_int_equal(vmfs_write(fa, 0, "aaaa", 4), -EIO);
+	assert_non_null(strstr(vmfs_strerror(a), "lost its lease"));
+	assert_int_equal(vmfs_truncate(fa, 0), -EIO);
+	vmfs_close(fa);
+	vmfs_unmount(a);
+	assert_int_equal(tl_read_file(b, "/f", buf, 0, 4), 4);
+	assert_memory_equal(buf, "BBBB", 4);
+	tl_keep_alive(b, false);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+static void test_recover_dead_host(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b;
+	struct vmfs_file *f;
+	struct vmfs_lockrec l;
+	struct vmfs_hbslot hb;
+	uint32_t aslot = a->slot;
+	unsigned n = 0;
+
+	(void)state;
+	tl_write_file(a, "/f", "data", 0, 4);
+	assert_int_equal(vmfs_open(a, "/f", VMFS_O_WRITE, 0, &f), 0);
+	memdev_crash_after(m, 0);	/* a dies holding the lock */
+	vmfs_unmount(a);
+	memdev_reboot(m);
+	b = tl_mount(m, 2);
+	assert_int_equal(vmfs_file_lock_read(b, "/f", &l), 0);
+	assert_int_equal(l.mode, VMFS_LOCK_EXCL);
+	assert_int_equal(vmfs_recover(b, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(vmfs_file_lock_read(b, "/f", &l), 0);
+	assert_int_equal(l.mode, VMFS_LOCK_FREE);
+	assert_int_equal(vmfs_heartbeat_read(b, aslot, &hb), 0);
+	assert_int_equal(hb.state, VMFS_HB_FREE);
+	assert_int_equal(vmfs_recover(b, &n), 0);	/* nothing left */
+	assert_int_equal(n, 0);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+static void test_slot_takeover(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 2);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2), *c;
+	uint32_t aslot = a->slot;
+	uint64_t agen = a->hb_gen;
+
+	(void)state;
+	memdev_crash_after(m, 0);
+	vmfs_unmount(a);
+	memdev_reboot(m);
+	tl_keep_alive(b, true);
+	c = tl_mount(m, 3);		/* no free slot: takes over a's after a lease */
+	assert_int_equal(c->slot, aslot);
+	assert_int_equal(c->hb_gen, agen + 1);
+	tl_write_file(c, "/x", "c", 0, 1);
+	tl_keep_alive(b, false);
+	assert_int_equal(vmfs_unmount(c), 0);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+/* The restarted host reclaims its slot; locks of its old incarnation are dropped at once. */
+static void test_restart_drops_old_locks(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	struct vmfs_file *f;
+	uint64_t t0;
+
+	(void)state;
+	tl_write_file(a, "/f", "x", 0, 1);
+	assert_int_equal(vmfs_open(a, "/f", VMFS_O_WRITE, 0, &f), 0);
+	memdev_crash_after(m, 0);
+	vmfs_unmount(a);
+	memdev_reboot(m);
+	a = tl_mount(m, 1);
+	t0 = vmfs_mono(b);
+	assert_int_equal(vmfs_open(b, "/f", VMFS_O_WRITE, 0, &f), 0);
+	assert_true(vmfs_mono(b) - t0 < LEASE_NS / 4);	/* no lease wait */
+	assert_int_equal(vmfs_close(f), 0);
+	assert_int_equal(vmfs_unmount(a), 0);
+	assert_int_equal(vmfs_unmount(b), 0);
+	memdev_free(m);
+}
+
+static void test_ats_cluster(void **state)
+{
+	struct vmfs_format_opts o = { .max_hosts = 4 };
+	struct memdev *m = memdev_new(64 * MIB, true);
+	struct vmfs_volume *a, *b;
+	struct vmfs_file *f;
+	struct vmfs_env env;
+	char err[256];
+
+	(void)state;
+	memdev_env(&env, 1);
+	assert_int_equal(vmfs_format(&m->dev, &env, &o, err, sizeof(err)), 0);
+	a = tl_mount(m, 1);
+	b = tl_mount(m, 2);
+	tl_write_file(a, "/f", "x", 0, 1);
+	assert_int_equal(vmfs_open(a, "/f", VMFS_O_WRITE, 0, &f), 0);
+	tl_keep_alive(a, true);
+	assert_int_equal(vmfs_open(b, "/f", VMFS_O_WRITE, 0, &f), -EBUSY);
+	assert_non_null(strstr(vmfs_strerror(b), "alive"));
+	tl_keep_alive(a, false);
+	pass_time(b, LEASE_NS + 1000);					/* a went quiet */
+	assert_int_equal(vmfs_open(b, "/f", VMFS_O_WRITE, 0, &f), 0);
+	assert_int_equal(vmfs_close(f), 0);
+	assert_false(vmfs_lease_valid(a) && vmfs_heartbeat_renew(a) == 0);
+	vmfs_unmount(a);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+/* Corrupt arbitration structures: mount reports, fsck finds and repairs. */
+static void test_arb_corruption(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1);
+	struct vmfs_fsck_result res = { 0 };
+	uint64_t ldr = vmfs_arb_ldr_off(a), blk = a->hdr.arb_off + 512ull * 3;
+	struct vmfs_env env;
+	struct vmfs_volume *v;
+	char err[256];
+	uint8_t x = 0x5a;
+
+	(void)state;
+	assert_int_equal(vmfs_unmount(a), 0);
+	memdev_rw(m, ldr + 40, &x, 1, true);
+	memdev_rw(m, blk + 20, &x, 1, true);
+	memdev_env(&env, 1);
+	assert_int_equal(vmfs_mount(&m->dev, &env, 0, &v, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "arbitration leader"));
+	assert_int_equal(tl_fsck(m, true), 2);
+	memdev_env(&env, 9);
+	assert_int_equal(vmfs_fsck(&m->dev, &env, VMFS_FSCK_REPAIR, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.repaired, 2);
+	assert_int_equal(tl_fsck(m, false), 0);
+	a = tl_mount(m, 1);
+	assert_int_equal(vmfs_unmount(a), 0);
+	memdev_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_heartbeat_expiry),
+		cmocka_unit_test(test_paxos_adversarial),
+		cmocka_unit_test(test_arb_holder_dies),
+		cmocka_unit_test(test_break_lock_replays_journal),
+		cmocka_unit_test(test_lease_loss_fencing),
+		cmocka_unit_test(test_recover_dead_host),
+		cmocka_unit_test(test_slot_takeover),
+		cmocka_unit_test(test_restart_drops_old_locks),
+		cmocka_unit_test(test_ats_cluster),
+		cmocka_unit_test(test_arb_corruption),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
