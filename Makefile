@@ -149,7 +149,7 @@ run-emulator: $(B)/vmkernel-demo.iso
 
 bench: deps-test
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests
+bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools
 	$(Q)sh tools/bench.sh
 
 deps deps-test:

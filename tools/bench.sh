@@ -57,6 +57,10 @@ else
 	echo "VM-exit round trip: the bench guest did not report (see its log: $work/bench.serial)"
 fi
 
+# The filesystem: throughput against raw I/O, metadata rates, locks, recovery.
+echo "VMFS (host tool on an image file; tests/fs/bench.sh):"
+BENCH_MB=${BENCH_MB:-64} sh "$top/tests/fs/bench.sh" 2>&1 | sed 's/^/  /'
+
 size=$(stat -c %s "$elf")
 set -- $(size "$elf" | awk 'NR == 2 { print $1, $2, $3 }')
 printf 'kernel image: %d bytes ELF (text %d, data %d, bss %d bytes)\n' "$size" "$1" "$2" "$3"
