@@ -7,6 +7,7 @@
 #include <cpu.h>
 #include <log.h>
 #include <panic.h>
+#include <percpu.h>
 #include <vmx.h>
 #include "exit_priv.h"
 
@@ -18,6 +19,20 @@ enum exit_action handle_exception_nmi(struct vcpu *v)
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
 		/* A host NMI (NMI exiting): the host's NMI logic, e.g. stopping for a panic. */
 		panic_stop_if_requested();
+		this_cpu()->nmi_count++;
+		return EXIT_RESUME;
+	}
+	if (vector == X86_EXC_DB) {
+		/*
+		 * A #DB exit leaves DR6 alone and reports its bits in the
+		 * qualification: put them in DR6 (the guest's, loaded while it
+		 * runs) and deliver the #DB to the guest.
+		 */
+		uint64_t dr6 = 0xffff0ff0ULL | (v->exit.qual & 0x600fULL);
+
+		asm volatile("mov %0, %%dr6" : : "r"(dr6));
+		v->dr[4] = dr6;
+		vcpu_inject_exception(v, X86_EXC_DB, false, 0);
 		return EXIT_RESUME;
 	}
 	if (vector == X86_EXC_MC) {

@@ -286,16 +286,19 @@ static void update_long_mode(uint64_t old_cr0, uint64_t new_cr0)
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
 }
 
+/* CR0 bits 63:32 and the reserved ones among 31:0 (SDM 3A 2.5). */
+#define CR0_RESERVED (~0xe005003fULL)
+
 static bool set_cr0(struct vcpu *v, uint64_t val)
 {
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
-	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+	(void)v;
+	if ((val & CR0_RESERVED) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
 	    ((val & (1UL << 29)) && !(val & (1UL << 30))) ||
-	    ((val & X86_CR0_PG) && (efer & EFER_LME) && !(v->guest_cr4 & X86_CR4_PAE)))
+	    ((val & X86_CR0_PG) && (efer & EFER_LME) && !(vcpu_cr4() & X86_CR4_PAE)))
 		return false;
-	update_long_mode(v->guest_cr0, val);
-	v->guest_cr0 = val;
+	update_long_mode(vcpu_cr0(), val);
 	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(val));
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	return true;
@@ -306,9 +309,9 @@ static bool set_cr4(struct vcpu *v, uint64_t val)
 	const struct vmx_caps *caps = vmx_host_caps();
 	uint64_t hidden = X86_CR4_VMXE | (1UL << 18) /* OSXSAVE */ | (1UL << 14) /* SMXE */;
 
-	if ((val & hidden) || (val & ~(caps->cr4_fixed1 | X86_CR4_VMXE)))
+	(void)v;
+	if ((val & hidden) || (val & ~(caps->cr4_fixed1 | X86_CR4_VMXE)) || (val & ~CR4_GUEST_OWNED))
 		return false;
-	v->guest_cr4 = val;
 	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(val));
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	return true;
@@ -352,10 +355,10 @@ enum exit_action handle_cr_access(struct vcpu *v)
 		write_gpr(v, cr.gpr, v->tpr);
 		return EXIT_SKIP;
 	case VMX_CR_CLTS:
-		return set_cr0(v, v->guest_cr0 & ~X86_CR0_TS) ? EXIT_SKIP : handle_inject_gp(v);
+		return set_cr0(v, vcpu_cr0() & ~X86_CR0_TS) ? EXIT_SKIP : handle_inject_gp(v);
 	case VMX_CR_LMSW:
 		/* LMSW loads CR0 bits 3:0 but cannot clear PE. */
-		return set_cr0(v, (v->guest_cr0 & ~0xeULL) | (cr.lmsw_src & 0xf)) ?
+		return set_cr0(v, (vcpu_cr0() & ~0xeULL) | (cr.lmsw_src & 0xf)) ?
 		       EXIT_SKIP : handle_inject_gp(v);
 	}
 unexpected:

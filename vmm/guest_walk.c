@@ -58,7 +58,7 @@ static int walk(struct vm *vm, uint64_t cr3, uint64_t la, int levels, bool pse, 
 
 int guest_linear_to_phys(struct vcpu *v, uint64_t la, uint64_t *gpa)
 {
-	uint64_t cr0 = v->guest_cr0, cr4 = v->guest_cr4, cr3;
+	uint64_t cr0 = vcpu_cr0(), cr4 = vcpu_cr4(), cr3;
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
 	if (!(cr0 & X86_CR0_PG)) {

@@ -118,28 +118,70 @@ struct string_op {
 	int64_t step;		/* +size or -size (RFLAGS.DF) */
 };
 
-/* One element of INS/OUTS; false (with #PF injected) if the guest address is not mapped. */
-static bool string_element(struct vcpu *v, const struct string_op *op)
+/* Guest-physical address of la for string I/O, or false with #PF (and CR2) injected. */
+static bool string_translate(struct vcpu *v, const struct string_op *op, uint64_t la,
+			     uint64_t *gpa)
+{
+	uint32_t ec = (op->io.in ? 2 : 0) | (((vmcs_read32(VMCS_GUEST_SS_AR) >> 5) & 3) == 3 ? 4 : 0);
+
+	if (guest_linear_to_phys(v, la, gpa) == 0)
+		return true;
+	v->regs.cr2 = la;
+	vcpu_inject_exception(v, X86_EXC_PF, true, ec);
+	return false;
+}
+
+/* Copy one element between guest memory and val, page by page. */
+static int string_copy(struct vcpu *v, const struct string_op *op, uint64_t la, uint32_t *val,
+		       bool to_guest)
+{
+	uint8_t *b = (uint8_t *)val;
+
+	for (unsigned done = 0; done < op->io.size;) {
+		unsigned n = 4096 - (unsigned)((la + done) & 4095);
+		uint64_t gpa;
+
+		if (n > op->io.size - done)
+			n = op->io.size - done;
+		if (!string_translate(v, op, la + done, &gpa))
+			return -EFAULT;
+		if (to_guest ? guest_write(v->vm, gpa, b + done, n) : guest_read(v->vm, gpa, b + done, n))
+			return -EIO;	/* not RAM: MMIO or outside the VM */
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * One element of INS/OUTS. Returns 0, -EFAULT (#PF injected) or -EIO (the
+ * buffer is not RAM: the VM is stopped; string I/O to device memory is not
+ * emulated). INS reads the port only once the destination is known good.
+ */
+static int string_element(struct vcpu *v, const struct string_op *op)
 {
 	uint64_t *idx = op->io.in ? &v->regs.rdi : &v->regs.rsi;
 	uint64_t la = op->base + (*idx & op->addr_mask), gpa;
 	uint32_t val = 0;
+	int err;
 
-	if (guest_linear_to_phys(v, la, &gpa)) {
-		vcpu_inject_exception(v, X86_EXC_PF, true, op->io.in ? 2 : 0);
-		return false;
-	}
 	if (op->io.in) {
+		if (!string_translate(v, op, la, &gpa))
+			return -EFAULT;
 		val = port_in(v, op->io.port, op->io.size);
-		if (guest_write(v->vm, gpa, &val, op->io.size))
-			return false;
+		err = string_copy(v, op, la, &val, true);
 	} else {
-		if (guest_read(v->vm, gpa, &val, op->io.size))
-			return false;
-		port_out(v, op->io.port, op->io.size, val);
+		err = string_copy(v, op, la, &val, false);
+		if (!err)
+			port_out(v, op->io.port, op->io.size, val);
 	}
+	if (err == -EIO)
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: string I/O on port %#x with a buffer at linear %#llx that is not "
+			"guest RAM", v->id, op->io.port, (unsigned long long)la);
+	if (err)
+		return err;
 	*idx = (*idx & ~op->addr_mask) | ((*idx + op->step) & op->addr_mask);
-	return true;
+	return 0;
 }
 
 /* Address size when the CPU gives no instruction information: from the code segment. */
@@ -155,21 +197,26 @@ static enum exit_action string_io(struct vcpu *v, struct string_op *op)
 	unsigned asize = op->io.addr_size ? op->io.addr_size : addr_size_from_cs();
 	uint64_t count, done = 0;
 
-	op->base = vmcs_read_checked(seg_bases[op->io.seg < 6 ? op->io.seg : VMX_SEG_DS],
+	/* In 64-bit mode only FS and GS have bases. */
+	op->base = asize == 64 && op->io.seg != VMX_SEG_FS && op->io.seg != VMX_SEG_GS ? 0 :
+		   vmcs_read_checked(seg_bases[op->io.seg < 6 ? op->io.seg : VMX_SEG_DS],
 				     "segment base", __func__);
 	op->addr_mask = asize == 16 ? 0xffffULL : asize == 32 ? 0xffffffffULL : ~0ULL;
 	op->step = (v->exit.rflags & (1UL << 10)) ? -(int64_t)op->io.size : (int64_t)op->io.size;
 	count = op->io.rep ? v->regs.rcx & op->addr_mask : 1;
 	while (done < count && done < REP_CHUNK) {
-		if (!string_element(v, op))
-			return vm_stopped(v->vm) ? EXIT_STOP_VM : EXIT_RESUME;
+		int err = string_element(v, op);
+
+		if (err)
+			return err == -EIO ? EXIT_STOP_VM : EXIT_RESUME;
 		done++;
+		/* RCX counts down with every element, as the hardware's would on a fault. */
+		if (op->io.rep)
+			v->regs.rcx = (v->regs.rcx & ~op->addr_mask) |
+				      ((count - done) & op->addr_mask);
 	}
-	if (op->io.rep) {
-		v->regs.rcx = (v->regs.rcx & ~op->addr_mask) | ((count - done) & op->addr_mask);
-		if (count - done)
-			return EXIT_RESUME;	/* not finished: run the instruction again */
-	}
+	if (op->io.rep && count - done)
+		return EXIT_RESUME;	/* not finished: run the instruction again */
 	return EXIT_SKIP;
 }
 

@@ -15,6 +15,7 @@
 #include <kmem.h>
 #include <paging.h>
 #include <vmx.h>
+#include <vmx_caps.h>
 #include "exit_priv.h"
 
 #define MSR_IA32_TSC		0x00000010
@@ -46,7 +47,7 @@ int vm_msr_bitmap_init(struct vm *vm)
 {
 	static const uint32_t owned[] = {
 		MSR_IA32_FS_BASE, MSR_IA32_GS_BASE, MSR_IA32_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS,
-		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_PAT, MSR_IA32_EFER,
+		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_EFER,
 		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK,
 	};
 	uint64_t pa = page_alloc(0);
@@ -59,9 +60,21 @@ int vm_msr_bitmap_init(struct vm *vm)
 	for (unsigned i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
 		pass(bm, owned[i], true, true);
 	pass(bm, MSR_IA32_TSC, true, false);
+	if (vm_pat_switched())
+		pass(bm, MSR_IA32_PAT, true, true);	/* the VMCS saves and loads it */
 	pass(bm, MSR_TSC_AUX, true, false);	/* writes are checked: bits 63:32 are reserved */
 	vm->msr_bitmap_pa = pa;
 	return 0;
+}
+
+/* PAT is the guest's only if VM entry and exit switch it (else writes would hit the host's). */
+bool vm_pat_switched(void)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+
+	return (caps->exit.allowed1 & EXIT_LOAD_IA32_PAT) &&
+	       (caps->exit.allowed1 & EXIT_SAVE_IA32_PAT) &&
+	       (caps->entry.allowed1 & ENTRY_LOAD_IA32_PAT);
 }
 
 static bool emulate_read(struct vcpu *v, uint32_t msr, uint64_t *val)

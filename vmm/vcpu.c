@@ -50,6 +50,25 @@ bool vcpu_has_tsc_aux(void)
 	return tsc_aux_ok;
 }
 
+/* The debug registers VMX does not switch: DR0-DR3 and DR6 belong to the guest on this CPU. */
+static void save_debug_regs(struct vcpu *v)
+{
+	asm volatile("mov %%dr0, %0" : "=r"(v->dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(v->dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(v->dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(v->dr[3]));
+	asm volatile("mov %%dr6, %0" : "=r"(v->dr[4]));
+}
+
+static void load_debug_regs(const struct vcpu *v)
+{
+	asm volatile("mov %0, %%dr0" : : "r"(v->dr[0]));
+	asm volatile("mov %0, %%dr1" : : "r"(v->dr[1]));
+	asm volatile("mov %0, %%dr2" : : "r"(v->dr[2]));
+	asm volatile("mov %0, %%dr3" : : "r"(v->dr[3]));
+	asm volatile("mov %0, %%dr6" : : "r"(v->dr[4]));
+}
+
 static void save_guest_msrs(struct vcpu *v)
 {
 	v->msr_star = rdmsr(0xc0000081);
@@ -79,17 +98,23 @@ static void vcpu_switch_in(struct world *w)
 	struct vmm_cpu *vc = vmm_this_cpu();
 
 	if (vc->current_vmcs != v->vmcs_pa && v->launched) {
-		if (vmcs_load(v->vmcs_pa))
-			pr_err("%s vCPU %u: VMPTRLD failed\n", v->vm->name, v->id);
-		vc->current_vmcs = v->vmcs_pa;
+		if (vmcs_load(v->vmcs_pa)) {
+			/* Never run on whatever VMCS was current before: vcpu_step stops the VM. */
+			v->vmptrld_failed = true;
+			vc->current_vmcs = 0;
+		} else {
+			vc->current_vmcs = v->vmcs_pa;
+		}
 	}
 	if (vc->state_owner != v) {
 		if (vc->state_owner) {
 			fxsave(vc->state_owner->fpu);
 			save_guest_msrs(vc->state_owner);
+			save_debug_regs(vc->state_owner);
 		}
 		fxrstor(v->fpu);
 		load_guest_msrs(v);
+		load_debug_regs(v);
 		vc->state_owner = v;
 	}
 }
@@ -184,7 +209,8 @@ static void inject_events(struct vcpu *v)
 	} else if (v->pending_exc) {
 		uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | v->exc_vector;
 
-		if (v->exc_has_error) {
+		/* Real mode (unrestricted guest with CR0.PE = 0) delivers no error codes. */
+		if (v->exc_has_error && (vcpu_cr0() & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_CODE;
 			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->exc_error);
 		}
@@ -263,6 +289,12 @@ static bool vcpu_step(struct vcpu *v)
 	enum exit_action act;
 	uint64_t t0;
 
+	if (v->vmptrld_failed) {
+		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
+			"vCPU %u: its VMCS could not be made current on CPU %u (VMPTRLD failed)",
+			v->id, this_cpu_id());
+		return false;
+	}
 	irq_disable();
 	inject_events(v);
 	set_preemption_timer();
@@ -312,6 +344,12 @@ static void vcpu_test_break(struct vcpu *v)
 void vcpu_run(void *arg)
 {
 	struct vcpu *v = arg;
+	unsigned long flags;
+
+	/* Published under vm->lock: a stop from now on wakes this world (see vm.c). */
+	flags = spin_lock_irqsave(&v->vm->lock);
+	v->world = world_current();
+	spin_unlock_irqrestore(&v->vm->lock, flags);
 
 	if (vmcs_setup(v)) {
 		vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1, "vCPU %u: cannot set up its VMCS",

@@ -20,6 +20,7 @@
 #include <log.h>
 #include <mb1_loader.h>
 #include <paging.h>
+#include <panic.h>
 #include <percpu.h>
 #include <sched.h>
 #include <smp.h>
@@ -55,8 +56,14 @@ bool vm_stopped(const struct vm *vm)
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPED;
 }
 
+/*
+ * Wake every vCPU world so it sees the VM stop. vm->lock is held: a vCPU
+ * publishes its world (vcpu_run) and withdraws it (vm_vcpu_done) under the
+ * same lock, so no world is woken after it has ended and been freed.
+ */
 static void wake_all_vcpus(struct vm *vm)
 {
+	ASSERT(spin_held_by_me(&vm->lock));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (vm->vcpus[i] && vm->vcpus[i]->world)
 			sched_wakeup(vm->vcpus[i]->world);
@@ -76,8 +83,8 @@ static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, co
 	vm->exit_status = status;
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
-	spin_unlock_irqrestore(&vm->lock, flags);
 	wake_all_vcpus(vm);
+	spin_unlock_irqrestore(&vm->lock, flags);
 }
 
 void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt, ...)
@@ -135,6 +142,11 @@ void vm_vcpu_done(struct vcpu *v)
 	struct vm *vm = v->vm;
 	struct vmm_cpu *vc = vmm_this_cpu();
 	char outcome[48];
+	unsigned long flags;
+
+	flags = spin_lock_irqsave(&vm->lock);
+	v->world = NULL;	/* about to end: nobody may wake it any more */
+	spin_unlock_irqrestore(&vm->lock, flags);
 
 	/* This world runs on the vCPU's CPU: release its VMCS and lazily loaded state here. */
 	if (vc->current_vmcs == v->vmcs_pa)

@@ -126,9 +126,10 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 		kfree(v);
 		return NULL;
 	}
-	/* FXSAVE image of a reset FPU: control word 0x37f, MXCSR 0x1f80. */
+	/* FXSAVE image of a reset FPU: control word 0x37f, MXCSR 0x1f80; DR6 at reset. */
 	*(uint16_t *)&v->fpu[0] = 0x37f;
 	*(uint32_t *)&v->fpu[24] = 0x1f80;
+	v->dr[4] = 0xffff0ff0ULL;
 	vm->vcpus[id] = v;
 	return v;
 }
@@ -140,8 +141,8 @@ int vcpu_start(struct vcpu *v)
 
 	snprintf(name, sizeof(name), "%.20s/vcpu%u", v->vm->name, v->id);
 	__atomic_fetch_add(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
-	v->world = world_create(name, vcpu_run, v, v->host_cpu, vcpu_ops(), v);
-	if (!v->world) {
+	/* The world publishes itself in v->world when it first runs (vcpu_run). */
+	if (!world_create(name, vcpu_run, v, v->host_cpu, vcpu_ops(), v)) {
 		__atomic_fetch_sub(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
 		return -ENOMEM;
 	}
@@ -174,6 +175,9 @@ static int vm_setup(struct vm *vm)
 		}
 	}
 	vm->console = kzalloc(sizeof(*vm->console));
+	vm->uart = kzalloc(vdev_uart_size());
+	if (!vm->console || !vm->uart)
+		return -ENOMEM;
 	vm->nvcpus = vm->cfg.numvcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (!vcpu_create(vm, i))

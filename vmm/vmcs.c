@@ -136,6 +136,21 @@ static void set_segment(uint32_t sel_f, uint32_t base_f, uint32_t limit_f, uint3
 	vmcs_write_checked(ar_f, ar, "segment access rights", __func__);
 }
 
+/* What the guest believes CR0/CR4 are: its own bits from the VMCS, the host's from the shadow. */
+uint64_t vcpu_cr0(void)
+{
+	uint64_t mask = vmcs_readnat(VMCS_CR0_GUEST_HOST_MASK);
+
+	return (vmcs_readnat(VMCS_GUEST_CR0) & ~mask) | (vmcs_readnat(VMCS_CR0_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_cr4(void)
+{
+	uint64_t mask = vmcs_readnat(VMCS_CR4_GUEST_HOST_MASK);
+
+	return (vmcs_readnat(VMCS_GUEST_CR4) & ~mask) | (vmcs_readnat(VMCS_CR4_READ_SHADOW) & mask);
+}
+
 /* CR0/CR4 as the hardware needs them, from what the guest asked for. */
 uint64_t vmx_real_cr0(uint64_t guest)
 {
@@ -153,7 +168,7 @@ uint64_t vmx_real_cr4(uint64_t guest)
 }
 
 /* 32-bit protected mode, paging off, flat segments: the multiboot start state. */
-static void setup_guest_state(struct vcpu *v)
+static void setup_guest_state(void)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
 
@@ -177,18 +192,17 @@ static void setup_guest_state(struct vcpu *v)
 	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0);
 	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
 	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0);
-	v->guest_cr0 = X86_CR0_PE | (1UL << 4);	/* PE, ET */
-	v->guest_cr4 = 0;
-	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(v->guest_cr0));
-	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(v->guest_cr4));
-	vmcs_writenat(VMCS_CR0_READ_SHADOW, v->guest_cr0);
-	vmcs_writenat(VMCS_CR4_READ_SHADOW, v->guest_cr4);
-	/* Bits the host must own: the fixed ones (but PE/PG under unrestricted guest). */
+	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(X86_CR0_PE | X86_CR0_ET));
+	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(0));
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, X86_CR0_PE | X86_CR0_ET);
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
+	/* CR0: the host owns the bits VMX fixes (but PE/PG under unrestricted guest). */
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK,
-		      (caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(X86_CR0_PE | X86_CR0_PG) &
-		      0xffffffffULL);
-	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK,
-		      (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL);
+		      ((caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(X86_CR0_PE | X86_CR0_PG) &
+		       0xffffffffULL) | ~0xffffffffULL);
+	/* CR4: the host owns every bit it does not hand to guests (VMXE, OSXSAVE, PKE, ...). */
+	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, ~(uint64_t)CR4_GUEST_OWNED);
+	(void)caps;
 	vmcs_writenat(VMCS_GUEST_CR3, 0);
 	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
 	vmcs_writenat(VMCS_GUEST_RSP, 0);
@@ -221,15 +235,20 @@ int vmcs_setup(struct vcpu *v)
 		return err;
 	v->proc_ctls = vmcs_read32(VMCS_PROC_BASED_CTLS);
 	setup_host_state();
-	setup_guest_state(v);
+	setup_guest_state();
 	vmcs_write64(VMCS_IO_BITMAP_A, vm->io_bitmap_pa[0]);
 	vmcs_write64(VMCS_IO_BITMAP_B, vm->io_bitmap_pa[1]);
 	vmcs_write64(VMCS_MSR_BITMAP, vm->msr_bitmap_pa);
 	vmcs_write64(VMCS_EPT_POINTER, guest_eptp(vm));
 	if (caps->vpid)
 		vmcs_write16(VMCS_VPID, vm_vpid(vm, v->id));
-	/* #AC is intercepted and reflected: an #AC loop in delivery would never exit. */
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, (1U << 17) | (1U << X86_EXC_MC));
+	/*
+	 * #DB and #AC are intercepted and reflected: a guest that makes their
+	 * delivery fault again (a breakpoint on its own IDT or stack) would
+	 * otherwise loop inside the CPU without ever exiting (CVE-2015-8104,
+	 * CVE-2015-5307). #MC goes to the host.
+	 */
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, (1U << X86_EXC_DB) | (1U << 17) | (1U << X86_EXC_MC));
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);

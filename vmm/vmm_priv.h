@@ -91,11 +91,11 @@ struct vcpu {
 	uint8_t tpr;			/* CR8 */
 	uint64_t timer_deadline_tsc;	/* HC_SET_TIMER, 0 = off */
 	uint8_t timer_vector;
-	/* what the guest believes its CR0/CR4 are (the read shadows) */
-	uint64_t guest_cr0, guest_cr4;
 	/* MSRs outside the VMCS that the guest owns (switched with the world) */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
 	uint8_t fpu[512] __attribute__((aligned(16)));	/* FXSAVE image */
+	uint64_t dr[5];			/* DR0-DR3 and DR6 (DR7 is in the VMCS) */
+	bool vmptrld_failed;		/* its VMCS could not be made current */
 	/* statistics */
 	uint64_t exits_total;
 	uint64_t exits[EXIT_REASON_MAX + 1];
@@ -146,6 +146,13 @@ void vm_free_hw(struct vm *vm);
 
 /* vmcs.c */
 int vmcs_setup(struct vcpu *v);
+/*
+ * CR4 bits a guest may own directly: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR
+ * OSXMMEXCPT FSGSBASE PCIDE SMEP SMAP. Every other bit is host-owned (masked).
+ */
+#define CR4_GUEST_OWNED 0x3307ffULL
+uint64_t vcpu_cr0(void);	/* of the current VMCS, as the guest sees it */
+uint64_t vcpu_cr4(void);
 uint64_t vmx_real_cr0(uint64_t guest_cr0);
 uint64_t vmx_real_cr4(uint64_t guest_cr4);
 void vmcs_dump(struct vcpu *v, const char *why);
@@ -223,9 +230,11 @@ const struct vdev_mmio *vdev_mmio_find(uint64_t gpa);
 /* EPT violation inside a device's range: emulate the instruction. */
 enum exit_action mmio_exit(struct vcpu *v, const struct vdev_mmio *d);
 int vm_io_bitmaps_init(struct vm *vm);
+size_t vdev_uart_size(void);
 
 /* msr.c */
 int vm_msr_bitmap_init(struct vm *vm);
+bool vm_pat_switched(void);
 
 /* the console of a VM: its UART output, line-buffered, prefixed with its name */
 void vm_console_putc(struct vm *vm, char c);

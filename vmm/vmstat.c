@@ -51,14 +51,15 @@ static void vmstat_world(void *arg)
 	for (;;) {
 		sched_block_until(rdtsc() + period);
 		for (unsigned i = 0; i < vm_count(); i++) {
-			const struct vm *vm = vm_get(i);
+			struct vm *vm = vm_get(i);
+			unsigned long flags = spin_lock_irqsave(&vm->lock);
 
-			if (vm_stopped(vm))
-				continue;
-			for (unsigned c = 0; c < vm->nvcpus; c++) {
+			/* Under vm->lock no vCPU can end and free its world meanwhile. */
+			for (unsigned c = 0; !vm_stopped(vm) && c < vm->nvcpus; c++) {
 				if (vm->vcpus[c] && vm->vcpus[c]->started)
 					print_vcpu(vm, vm->vcpus[c]);
 			}
+			spin_unlock_irqrestore(&vm->lock, flags);
 		}
 	}
 }

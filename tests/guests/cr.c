@@ -104,6 +104,20 @@ static void check_cr4(void)
 		CHECKF(f == VEC_GP && trap_last.err == 0 && !(v & CR4_VMXE), "cr4_vmxe_gp",
 		       "vector %d error 0x%x, cr4 0x%x", f, trap_last.err, v);
 	}
+	/* XSAVE and protection keys are not offered (CPUID), so these bits must fault. */
+	if (!vmk_skip("cr4_osxsave_gp")) {
+		f = try_write_cr4(cr4 | (1u << 18));
+		v = read_cr4();
+		write_cr4(cr4);
+		CHECKF(f == VEC_GP && !(v & (1u << 18)), "cr4_osxsave_gp", "vector %d, cr4 0x%x",
+		       f, v);
+	}
+	if (!vmk_skip("cr4_pke_gp")) {
+		f = try_write_cr4(cr4 | (1u << 22));
+		v = read_cr4();
+		write_cr4(cr4);
+		CHECKF(f == VEC_GP && !(v & (1u << 22)), "cr4_pke_gp", "vector %d, cr4 0x%x", f, v);
+	}
 	if (vmk_skip("cr4_reserved_gp"))
 		return;
 	f = try_write_cr4(cr4 | (1u << 31));

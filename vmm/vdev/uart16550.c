@@ -15,13 +15,16 @@ struct vdev_uart {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 };
 
+size_t vdev_uart_size(void);
+size_t vdev_uart_size(void)
+{
+	return sizeof(struct vdev_uart);
+}
+
+/* Allocated with the VM (vm_boot.c), before any vCPU runs. */
 static struct vdev_uart *uart_of(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-
-	if (!vm->uart)
-		vm->uart = kzalloc(sizeof(*vm->uart));
-	return vm->uart;
+	return v->vm->uart;
 }
 
 static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size)
