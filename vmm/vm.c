@@ -23,12 +23,42 @@
 #include <panic.h>
 #include <percpu.h>
 #include <sched.h>
+#include <timer.h>
+#include <cpu.h>
 #include <smp.h>
 #include <vmx.h>
 #include <vmx_caps.h>
 #include "vmm_priv.h"
 
-static struct spinlock console_lock = SPINLOCK_INIT("vm console");
+
+/*
+ * A guest may print at most CONSOLE_BURST lines at once and CONSOLE_RATE
+ * lines a second on the host console; past that its lines are dropped and
+ * counted, so a chatty or hostile guest cannot drown the log or hold the
+ * console for long.
+ */
+#define CONSOLE_BURST	100
+#define CONSOLE_RATE	20
+
+static bool console_admit(struct vm_console *con)
+{
+	uint64_t now = rdtsc(), per_line = tsc_hz() / CONSOLE_RATE;
+
+	if (!con->last_refill || !per_line) {
+		con->tokens = CONSOLE_BURST;
+		con->last_refill = now;
+	}
+	while (con->tokens < CONSOLE_BURST && now - con->last_refill >= per_line) {
+		con->tokens++;
+		con->last_refill += per_line;
+	}
+	if (con->tokens == CONSOLE_BURST)
+		con->last_refill = now;
+	if (!con->tokens)
+		return false;
+	con->tokens--;
+	return true;
+}
 
 /* One line of guest output at a time on the host console, prefixed with the VM's name. */
 void vm_console_putc(struct vm *vm, char c)
@@ -38,17 +68,28 @@ void vm_console_putc(struct vm *vm, char c)
 
 	if (!con)
 		return;
-	flags = spin_lock_irqsave(&console_lock);
+	flags = spin_lock_irqsave(&con->lock);
 	if (c != '\n' && c != '\r' && (unsigned char)c >= 0x20 && c != 0x7f)
 		con->line[con->len++] = c;
 	else if (c == '\t')
 		con->line[con->len++] = ' ';
 	if (c == '\n' || con->len == sizeof(con->line) - 1) {
 		con->line[con->len] = '\0';
-		log_printf(LOG_INFO, "[%s] %s\n", vm->name, con->line);
 		con->len = 0;
+		if (!console_admit(con)) {
+			con->dropped++;
+		} else {
+			/* Say how much was lost, at most once a second. */
+			if (con->dropped && rdtsc() - con->last_report >= tsc_hz()) {
+				log_printf(LOG_WARN, "[%s] (%llu lines of output dropped: too fast)\n",
+					   vm->name, (unsigned long long)con->dropped);
+				con->dropped = 0;
+				con->last_report = rdtsc();
+			}
+			log_printf(LOG_INFO, "[%s] %s\n", vm->name, con->line);
+		}
 	}
-	spin_unlock_irqrestore(&console_lock, flags);
+	spin_unlock_irqrestore(&con->lock, flags);
 }
 
 bool vm_stopped(const struct vm *vm)

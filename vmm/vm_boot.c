@@ -178,6 +178,7 @@ static int vm_setup(struct vm *vm)
 	vm->uart = kzalloc(vdev_uart_size());
 	if (!vm->console || !vm->uart)
 		return -ENOMEM;
+	spin_init(&vm->console->lock, "vm console");
 	vm->nvcpus = vm->cfg.numvcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (!vcpu_create(vm, i))

@@ -109,8 +109,13 @@ struct vdev_uart;
 struct vdev_ioapic;
 
 struct vm_console {
-	char line[160];
-	unsigned len;
+	struct spinlock lock;		/* one line at a time from this VM's vCPUs */
+	char line[160];			/* lock */
+	unsigned len;			/* lock */
+	unsigned tokens;		/* lock: lines it may still print now */
+	uint64_t last_refill;		/* lock: TSC of the last token added */
+	uint64_t dropped;		/* lock: lines dropped and not yet reported */
+	uint64_t last_report;		/* lock: TSC of the last "dropped" report */
 };
 
 struct vm {

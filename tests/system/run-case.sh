@@ -20,7 +20,7 @@ tmo=${SYSTEM_TIMEOUT:-180}
 vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo mmio
 	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
-	memtouch_reserved.vmx"
+	memtouch_reserved.vmx chatty"
 tests=all
 guests=
 case $profile in
@@ -166,6 +166,10 @@ if [ -n "$guests" ]; then
 			fail "the reserved VM was not backed with 2 MiB EPT pages"
 		grep "vm: memtouch_reserved: vCPU 0:" "$log" | grep -q "EPT violation" &&
 			fail "the reserved VM took EPT violations"
+		grep -q "\[chatty\] ([0-9]* lines of output dropped: too fast)" "$log" ||
+			fail "the chatty guest's flood was not rate-limited"
+		[ "$(grep -c '\[chatty\] chatty: a line' "$log")" -le 600 ] ||
+			fail "too many of the chatty guest's lines reached the log"
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
