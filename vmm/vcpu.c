@@ -106,6 +106,7 @@ static void vcpu_switch_in(struct world *w)
 			vc->current_vmcs = v->vmcs_pa;
 		}
 	}
+	spec_switch_to_vm(vc, v->vm);
 	if (vc->state_owner != v) {
 		if (vc->state_owner) {
 			fxsave(vc->state_owner->fpu);
@@ -300,6 +301,7 @@ static bool vcpu_step(struct vcpu *v)
 	set_preemption_timer();
 	if (!v->launched)
 		check_before_launch(v);
+	spec_before_entry(vmm_this_cpu());
 	if (vmx_enter(&v->regs, v->launched)) {
 		unsigned err = (unsigned)vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
 

@@ -255,6 +255,7 @@ static int vm_boot_all(void)
 		return 0;
 	}
 	vcpu_probe_host();
+	spec_probe();
 	for (unsigned i = 0; i < bootmod_count(); i++) {
 		if (is_vmx_file(bootmod_get(i)->name))
 			vm_create(bootmod_get(i));

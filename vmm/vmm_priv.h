@@ -30,7 +30,14 @@ struct vmm_cpu {
 	const char *error;		/* why VMXON failed, if it did */
 	uint64_t current_vmcs;		/* physical address of the current VMCS, 0 if none */
 	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
+	const struct vm *last_vm;	/* the VM of the last vCPU switched in (spec.c) */
+	bool l1d_stale;			/* L1D may hold another VM's or host data (spec.c) */
 };
+
+/* spec.c: speculative-execution hygiene */
+void spec_probe(void);
+void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm);
+void spec_before_entry(struct vmm_cpu *vc);
 
 struct vmm_cpu *vmm_this_cpu(void);
 uint64_t vmx_alloc_region(void);

@@ -8,6 +8,10 @@
  * saved back into *regs and vmx_enter returns 0. If the VMLAUNCH/VMRESUME
  * itself fails it returns 1 (the VM-instruction error says why).
  * Offsets come from asm-offsets.h, generated from struct vcpu_regs.
+ *
+ * Speculation (vmm/spec.c): VERW clears CPU buffers just before entry on
+ * CPUs affected by MDS, and after every exit the return stack buffer is
+ * overwritten with harmless entries before the host executes a RET.
  */
 #include <asm-offsets.h>
 
@@ -27,7 +31,10 @@ vmx_enter:
 	vmwrite %rsp, %rax
 	movq REGS_CR2(%rdi), %rax
 	movq %rax, %cr2
-	testl %esi, %esi
+	cmpb $0, vmx_verw_on_entry(%rip)
+	je 4f
+	verw verw_selector(%rip)
+4:	testl %esi, %esi
 	movq REGS_RAX(%rdi), %rax
 	movq REGS_RCX(%rdi), %rcx
 	movq REGS_RDX(%rdi), %rdx
@@ -74,6 +81,22 @@ vmx_exit_stub:
 	movq %rax, REGS_RDI(%rdi)
 	movq %cr2, %rax
 	movq %rax, REGS_CR2(%rdi)
+	/*
+	 * Refill the return stack buffer: 32 calls whose return addresses
+	 * point at speculation traps, then drop them from the stack.
+	 */
+	movl $16, %ecx
+5:	call 6f
+7:	pause
+	lfence
+	jmp 7b
+6:	call 8f
+9:	pause
+	lfence
+	jmp 9b
+8:	decl %ecx
+	jnz 5b
+	addq $(32 * 8), %rsp
 	popq %rdi
 	xorl %eax, %eax
 3:	popq %r15
@@ -83,3 +106,8 @@ vmx_exit_stub:
 	popq %rbx
 	popq %rbp
 	ret
+
+	.section .rodata
+	.balign 2
+verw_selector:
+	.word 0x10		/* the kernel data segment: any valid writable selector */
