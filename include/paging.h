@@ -46,8 +46,10 @@ uint64_t paging_direct_map_end(void);
 void paging_set_allocator(pt_alloc_fn alloc);
 /* Map one page at its own physical address, executable (AP trampoline). */
 int paging_map_identity_page(uint64_t pa);
-/* After every CPU runs on the kernel tables: unmap the low identity map. */
+/* Boot CPU, after every CPU runs on the kernel tables: unmap the identity page. */
 void paging_drop_identity(void);
+/* Drop this CPU's non-global TLB entries (after paging_drop_identity). */
+void paging_flush_tlb_local(void);
 uint64_t paging_kernel_cr3(void);
 /* A kernel stack of `size` bytes with an unmapped guard below; returns its top. */
 void *paging_alloc_stack(size_t size);

@@ -295,10 +295,10 @@ static void ktest_world(void *arg)
 	platform_exit(failed ? PLATFORM_EXIT_FAIL : PLATFORM_EXIT_PASS);
 }
 
-static void drop_identity(void *arg)
+static void flush_tlb(void *arg)
 {
 	(void)arg;
-	paging_drop_identity();
+	paging_flush_tlb_local();
 }
 
 static void start_cpus(void)
@@ -312,7 +312,8 @@ static void start_cpus(void)
 		maxcpus = 0;
 	}
 	online = have_acpi ? smp_start_aps(&acpi, (unsigned)maxcpus) : 1;
-	smp_call_all(drop_identity, NULL);
+	paging_drop_identity();
+	smp_call_all(flush_tlb, NULL);
 	pr_info("smp: %u of %u CPUs online\n", online, pcpu_count);
 }
 

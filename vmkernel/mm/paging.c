@@ -1,14 +1,13 @@
 /*
  * Host page tables.
  *
- * pt_map() is a table-driven walker: it descends from the PML4 one level
- * at a time (shift 39, 30, 21, 12) and installs a leaf at the level whose
- * page size was asked for, allocating intermediate tables on the way.
+ * The tables are built with the table-driven walker shared with the EPT
+ * code (pgtable.c, host format); this file decides what to map and how.
  *
  * Layout built by paging_init():
  *   PML4[0]    empty, except while APs start: paging_map_identity_page()
  *              maps the trampoline page there (executable), and
- *              paging_drop_identity() removes it again
+ *              paging_drop_identity() unmaps it again
  *   PML4[256+] direct map of [0, limit): 1 GiB pages where the CPU has them
  *              and the whole gigabyte is RAM, else 2 MiB pages; each page is
  *              write-back if it holds RAM, uncached otherwise
@@ -27,49 +26,51 @@
 #include <log.h>
 #include <mem.h>
 #include <paging.h>
+#include <pgtable.h>
+#include <kmem.h>
 #include <spinlock.h>
 
 extern const char __kernel_start[], __text_start[], __text_end[], __kernel_end[];
 extern const char __kernel_phys_start[];
 extern char __ksyms_end[];
 
-static uint64_t *kernel_pml4;
+static struct pgtable kpt;		/* the kernel's page tables; boot CPU during boot */
+static struct pgt_format host_fmt;	/* pgt_host_format, 1 GiB leaves only with PDPE1GB */
 static pt_alloc_fn pt_alloc;
+static uint64_t identity_page;		/* mapped at its own address while APs start, or 0 */
 static uint64_t direct_end;
 static bool nx_ok;
 static bool pat_wc_ok;
 static uint64_t n_1g, n_2m, n_4k;
 
-static uint64_t *pt_virt(uint64_t entry)
+static uint64_t pool_alloc(void *ctx)
 {
-	return phys_to_virt(entry & PTE_ADDR_MASK);
+	uint64_t pa = pt_alloc();
+
+	(void)ctx;
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE_4K);
+	return pa;
 }
 
-static int pt_map(uint64_t *pml4, uint64_t va, uint64_t pa, uint64_t size, uint64_t flags,
-		  pt_alloc_fn alloc)
+static void pool_free(void *ctx, uint64_t pa)
 {
-	uint64_t *table = pml4;
-	unsigned leaf_shift = size == PAGE_SIZE_1G ? 30 : size == PAGE_SIZE_2M ? 21 : 12;
+	(void)ctx;
+	page_free(pa, 0);
+}
 
-	for (unsigned shift = 39; shift > leaf_shift; shift -= 9) {
-		uint64_t *e = &table[(va >> shift) & 511];
+static void *pool_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return phys_to_virt(pa);
+}
 
-		if (!(*e & PTE_P)) {
-			uint64_t page = alloc();
+static const struct pgt_pool kpool = { NULL, pool_alloc, pool_free, pool_virt };
 
-			if (!page)
-				return -ENOMEM;
-			memset(phys_to_virt(page), 0, PAGE_SIZE_4K);
-			*e = page | PTE_P | PTE_W;
-		} else if (*e & PTE_PS) {
-			return -EEXIST;
-		}
-		table = pt_virt(*e);
-	}
-	if (leaf_shift > 12)
-		flags |= PTE_PS;
-	table[(va >> leaf_shift) & 511] = pa | flags | PTE_P;
-	return 0;
+/* Map one page of `size` (4 KiB, 2 MiB or 1 GiB) at va. */
+static int map_page(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
+{
+	return pgt_map(&kpt, va, pa, size, flags, size == PAGE_SIZE_4K ? PGT_4K : 0);
 }
 
 static bool range_is_ram(const struct mem_ranges *ram, uint64_t start, uint64_t len, bool whole)
@@ -96,8 +97,7 @@ static bool overlaps_kernel_image(uint64_t pa, uint64_t len)
  * memory of different types (SDM 3A 11.11.9), and the direct-map alias of
  * the kernel image must not be a writable way around its W^X mapping.
  */
-static int map_direct_split(const struct mem_ranges *ram, uint64_t pa, uint64_t flags,
-			    pt_alloc_fn alloc)
+static int map_direct_split(const struct mem_ranges *ram, uint64_t pa, uint64_t flags)
 {
 	for (uint64_t p = pa; p < pa + PAGE_SIZE_2M; p += PAGE_SIZE_4K) {
 		uint64_t f = flags;
@@ -107,7 +107,7 @@ static int map_direct_split(const struct mem_ranges *ram, uint64_t pa, uint64_t 
 			f |= PTE_PCD | PTE_PWT;
 		if (overlaps_kernel_image(p, PAGE_SIZE_4K))
 			f &= ~PTE_W;
-		err = pt_map(kernel_pml4, DIRECT_MAP_BASE + p, p, PAGE_SIZE_4K, f, alloc);
+		err = map_page(DIRECT_MAP_BASE + p, p, PAGE_SIZE_4K, f);
 		if (err)
 			return err;
 		n_4k++;
@@ -115,21 +115,20 @@ static int map_direct_split(const struct mem_ranges *ram, uint64_t pa, uint64_t 
 	return 0;
 }
 
-static int map_direct_2m(const struct mem_ranges *ram, uint64_t pa, uint64_t flags,
-			 pt_alloc_fn alloc)
+static int map_direct_2m(const struct mem_ranges *ram, uint64_t pa, uint64_t flags)
 {
 	bool all_ram = range_is_ram(ram, pa, PAGE_SIZE_2M, true);
 	bool any_ram = range_is_ram(ram, pa, PAGE_SIZE_2M, false);
 
 	if ((any_ram && !all_ram) || overlaps_kernel_image(pa, PAGE_SIZE_2M))
-		return map_direct_split(ram, pa, flags, alloc);
+		return map_direct_split(ram, pa, flags);
 	if (!any_ram)
 		flags |= PTE_PCD | PTE_PWT;
 	n_2m++;
-	return pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_2M, flags, alloc);
+	return map_page(DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_2M, flags);
 }
 
-static int map_direct(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
+static int map_direct(const struct mem_ranges *ram, uint64_t limit)
 {
 	bool gb_pages = cpuid(0x80000001, 0).edx & CPUID81_EDX_PDPE1GB;
 	uint64_t flags = PTE_W | PTE_G | (nx_ok ? PTE_NX : 0);
@@ -139,11 +138,11 @@ static int map_direct(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn 
 	while (pa < limit) {
 		if (gb_pages && pa >= (4ULL << 30) && !(pa & (PAGE_SIZE_1G - 1)) &&
 		    pa + PAGE_SIZE_1G <= limit && range_is_ram(ram, pa, PAGE_SIZE_1G, true)) {
-			err = pt_map(kernel_pml4, DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_1G, flags, alloc);
+			err = map_page(DIRECT_MAP_BASE + pa, pa, PAGE_SIZE_1G, flags);
 			pa += PAGE_SIZE_1G;
 			n_1g++;
 		} else {
-			err = map_direct_2m(ram, pa, flags, alloc);
+			err = map_direct_2m(ram, pa, flags);
 			pa += PAGE_SIZE_2M;
 		}
 		if (err)
@@ -153,7 +152,7 @@ static int map_direct(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn 
 	return 0;
 }
 
-static int map_kernel(pt_alloc_fn alloc)
+static int map_kernel(void)
 {
 	uint64_t va = (uint64_t)__kernel_start & ~(PAGE_SIZE_4K - 1);
 	uint64_t end = ((uint64_t)__kernel_end + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
@@ -170,7 +169,7 @@ static int map_kernel(pt_alloc_fn alloc)
 			flags |= nx;			/* rodata: R */
 		else
 			flags |= PTE_W | nx;		/* data, bss: RW */
-		err = pt_map(kernel_pml4, va, va - KERNEL_VMA, PAGE_SIZE_4K, flags, alloc);
+		err = map_page(va, va - KERNEL_VMA, PAGE_SIZE_4K, flags);
 		if (err)
 			return err;
 		n_4k++;
@@ -180,66 +179,57 @@ static int map_kernel(pt_alloc_fn alloc)
 
 int paging_init(const struct mem_ranges *ram, uint64_t limit, pt_alloc_fn alloc)
 {
-	uint64_t root = alloc();
 	int err;
 
-	if (!root)
-		return -ENOMEM;
+	pt_alloc = alloc;
 	nx_ok = cpuid(0x80000001, 0).edx & CPUID81_EDX_NX;
-	kernel_pml4 = phys_to_virt(root);
-	memset(kernel_pml4, 0, PAGE_SIZE_4K);
+	host_fmt = pgt_host_format;
+	if (!(cpuid(0x80000001, 0).edx & CPUID81_EDX_PDPE1GB))
+		host_fmt.max_leaf_level = 2;
+	err = pgt_init(&kpt, &host_fmt, &kpool);
+	if (err)
+		return err;
 	if (limit > DIRECT_MAP_MAX) {
 		pr_warn("physical memory above %llu GiB is not mapped\n",
 			(unsigned long long)(DIRECT_MAP_MAX >> 30));
 		limit = DIRECT_MAP_MAX;
 	}
-	err = map_direct(ram, limit, alloc);
+	err = map_direct(ram, limit);
 	if (!err)
-		err = map_kernel(alloc);
-	if (err)
+		err = map_kernel();
+	if (err) {
+		pr_err("%s\n", kpt.err);
 		return err;
-	pt_alloc = alloc;
+	}
 	write_cr4(read_cr4() | X86_CR4_PGE);
-	write_cr3(root);
+	write_cr3(kpt.root_pa);
 	return 0;
 }
 
-/* The direct-map leaf entry for pa, and the size it maps; NULL if none. */
-static uint64_t *direct_leaf(uint64_t pa, uint64_t *size)
+/* Changes to the kernel's tables after boot (stacks, WC, identity page) take this lock. */
+static struct spinlock kpt_lock = SPINLOCK_INIT("kernel page tables");
+
+static void flush_global_tlb(void)
 {
-	uint64_t va = DIRECT_MAP_BASE + pa, *table = kernel_pml4;
-
-	for (unsigned shift = 39;; shift -= 9) {
-		uint64_t *e = &table[(va >> shift) & 511];
-
-		if (!(*e & PTE_P))
-			return NULL;
-		if (shift == 12 || (*e & PTE_PS)) {
-			*size = 1ULL << shift;
-			return e;
-		}
-		table = pt_virt(*e);
-	}
+	write_cr4(read_cr4() & ~X86_CR4_PGE);	/* flushes global entries too */
+	write_cr4(read_cr4() | X86_CR4_PGE);
 }
 
 int paging_set_write_combining(uint64_t pa, uint64_t len)
 {
-	uint64_t end = pa + len, size;
+	uint64_t start = pa & ~(PAGE_SIZE_4K - 1);
+	uint64_t end = (pa + len + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+	unsigned long flags;
+	int err;
 
 	if (!pat_wc_ok || !paging_phys_mapped(pa, len))
 		return -ENOTSUP;
-	while (pa < end) {
-		uint64_t *e = direct_leaf(pa, &size);
-
-		if (!e)
-			return -EFAULT;
-		/* PAT index 1 (PWT only) is write-combining; see paging_init_pat(). */
-		*e = (*e & ~PTE_PCD) | PTE_PWT;
-		pa = (pa & ~(size - 1)) + size;
-	}
-	write_cr4(read_cr4() & ~X86_CR4_PGE);	/* flush global entries too */
-	write_cr4(read_cr4() | X86_CR4_PGE);
-	return 0;
+	/* PAT index 1 (PWT only) is write-combining; see paging_init_pat(). */
+	flags = spin_lock_irqsave(&kpt_lock);
+	err = pgt_protect(&kpt, DIRECT_MAP_BASE + start, end - start, PTE_PCD, PTE_PWT);
+	spin_unlock_irqrestore(&kpt_lock, flags);
+	flush_global_tlb();
+	return err;
 }
 
 /*
@@ -262,29 +252,28 @@ void paging_init_pat(void)
  */
 void *paging_alloc_stack(size_t size)
 {
-	static struct spinlock lock = SPINLOCK_INIT("stack area");
-	static unsigned next_slot;	/* lock */
+	static unsigned next_slot;	/* kpt_lock */
 	unsigned long flags;
 	uint64_t top, nx = nx_ok ? PTE_NX : 0;
 
 	size = (size + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
 	if (!size || size > STACK_SLOT_SIZE - PAGE_SIZE_4K)
 		return NULL;
-	flags = spin_lock_irqsave(&lock);
+	flags = spin_lock_irqsave(&kpt_lock);
 	if (next_slot == STACK_AREA_SLOTS) {
-		spin_unlock_irqrestore(&lock, flags);
+		spin_unlock_irqrestore(&kpt_lock, flags);
 		return NULL;
 	}
 	top = STACK_AREA_BASE + (uint64_t)(++next_slot) * STACK_SLOT_SIZE;
 	for (uint64_t va = top - size; va < top; va += PAGE_SIZE_4K) {
 		uint64_t pa = pt_alloc();
 
-		if (!pa || pt_map(kernel_pml4, va, pa, PAGE_SIZE_4K, PTE_W | PTE_G | nx, pt_alloc)) {
-			spin_unlock_irqrestore(&lock, flags);
+		if (!pa || map_page(va, pa, PAGE_SIZE_4K, PTE_W | PTE_G | nx)) {
+			spin_unlock_irqrestore(&kpt_lock, flags);
 			return NULL;	/* the slot is burnt; pages mapped so far stay */
 		}
 	}
-	spin_unlock_irqrestore(&lock, flags);
+	spin_unlock_irqrestore(&kpt_lock, flags);
 	return (void *)top;
 }
 
@@ -305,19 +294,34 @@ void paging_set_allocator(pt_alloc_fn alloc)
 
 int paging_map_identity_page(uint64_t pa)
 {
-	return pt_map(kernel_pml4, pa, pa, PAGE_SIZE_4K, PTE_W, pt_alloc);
+	unsigned long flags = spin_lock_irqsave(&kpt_lock);
+	int err = map_page(pa, pa, PAGE_SIZE_4K, PTE_W);
+
+	if (!err)
+		identity_page = pa;
+	spin_unlock_irqrestore(&kpt_lock, flags);
+	return err;
 }
 
-/* Runs on every CPU; the entries are freed only by the last caller's view, so just unhook. */
+/* Boot CPU, once every AP runs on the kernel's tables; then each CPU flushes its TLB. */
 void paging_drop_identity(void)
 {
-	kernel_pml4[0] = 0;
+	unsigned long flags = spin_lock_irqsave(&kpt_lock);
+
+	if (identity_page && pgt_unmap(&kpt, identity_page, PAGE_SIZE_4K))
+		pr_err("cannot unmap the AP trampoline page: %s\n", kpt.err);
+	identity_page = 0;
+	spin_unlock_irqrestore(&kpt_lock, flags);
+}
+
+void paging_flush_tlb_local(void)
+{
 	write_cr3(read_cr3());
 }
 
 uint64_t paging_kernel_cr3(void)
 {
-	return virt_to_phys(kernel_pml4);
+	return kpt.root_pa;
 }
 
 void paging_stats(uint64_t *n1g, uint64_t *n2m, uint64_t *n4k)
