@@ -41,10 +41,10 @@ LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
-	$(wildcard vmm/*.c vmm/*.S vmm/*/*.c) \
+	$(wildcard vmm/*.c vmm/*/*.c vmm/*/*.S vmm/*/*/*.c) \
 	$(wildcard drivers/*/*.c drivers/*.c) \
 	$(wildcard fs/*.c)
-KSRC := $(filter-out vmm/asm-offsets.c,$(KSRC))
+KSRC := $(filter-out vmm/vmx/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
 # The user-facing targets first install what is missing, then run make again
@@ -67,13 +67,13 @@ $(B)/k/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(call msg,AS,$<)$(CC) $(ASFLAGS_KERNEL) -MMD -MP -c $< -o $@
 
-# Structure offsets for assembly, generated from C (vmm/asm-offsets.c).
-$(B)/include/asm-offsets.h: vmm/asm-offsets.c vmm/vmm_priv.h
+# Structure offsets for assembly, generated from C (vmm/vmx/asm-offsets.c).
+$(B)/include/asm-offsets.h: vmm/vmx/asm-offsets.c include/vmm/vcpu.h
 	@mkdir -p $(dir $@)
 	$(call msg,GEN,$@)$(CC) $(CFLAGS_KERNEL) -S -o - $< | \
 		sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*/#define \1 \2/p' > $@.tmp
 	$(Q)mv $@.tmp $@
-$(B)/k/vmm/vmx_entry.o: $(B)/include/asm-offsets.h
+$(B)/k/vmm/vmx/vmx_entry.o: $(B)/include/asm-offsets.h
 
 $(B)/k/font.o: $(FONT)
 	@mkdir -p $(dir $@)
@@ -127,7 +127,7 @@ UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefi
 UNIT_BINS := $(patsubst %,$(B)/unit/%,$(UNIT_TESTS))
 
 .SECONDEXPANSION:
-$(B)/unit/%: $$($$*_SRCS) $(wildcard include/*.h)
+$(B)/unit/%: $$($$*_SRCS) $(wildcard include/*/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(UNIT_CFLAGS) $($*_SRCS) -lcmocka -o $@
 

@@ -8,7 +8,7 @@
  * call vmkernel_main(magic, info_phys). The identity map lives only until
  * every CPU has switched to the kernel's own page tables.
  */
-#include <layout.h>
+#include <vmkernel/layout.h>
 
 #define MB2_MAGIC	0xe85250d6
 #define MB2_ARCH_I386	0

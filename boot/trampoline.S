@@ -7,7 +7,7 @@
  * The blob is position independent: every absolute address it needs is
  * computed from the page base in %ebx or patched in by smp.c.
  */
-#include <smp_trampoline.h>
+#include <vmkernel/smp_trampoline.h>
 
 	.section .rodata
 	.balign 16

@@ -4,7 +4,7 @@
  * generated from the polynomial (entry i is i shifted through eight steps of
  * the bitwise algorithm) and is checked against it by the unit tests.
  */
-#include <vmfs.h>
+#include <fs/vmfs.h>
 
 static const uint32_t crc32c_table[256] = {
 	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,

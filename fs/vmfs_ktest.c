@@ -5,12 +5,12 @@
  */
 #if !__STDC_HOSTED__
 #include <string.h>
-#include <kmem.h>
-#include <ktest.h>
-#include <bootmod.h>
-#include <ramdisk.h>
-#include <timer.h>
-#include <vmfs.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/ktest.h>
+#include <vmkernel/bootmod.h>
+#include <drivers/ramdisk.h>
+#include <vmkernel/timer.h>
+#include <fs/vmfs.h>
 
 #define KT_FILE_BYTES (100u * 1024)
 

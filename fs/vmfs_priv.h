@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <vmfs.h>
+#include <fs/vmfs.h>
 
 #define VMFS_TXN_MAX_BUF	512	/* clean + dirty buffers in one transaction */
 #define VMFS_TXN_MAX_FREE	96	/* deferred frees in one transaction */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The whole test suite: host unit tests, the filesystem's end-to-end and
+# The whole test suite: the layering check, host unit tests, the filesystem's end-to-end and
 # fuzz checks, then every booted system test (tests/system/cases) in
 # parallel, two emulators at a time. Ends with the line "N passed, M failed"
 # and a non-zero status if anything failed.
@@ -8,6 +8,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${CHECK_JOBS:-$(nproc 2>/dev/null || echo 2)}
 res=$(mktemp -d)
 trap 'rm -rf "$res"' EXIT
+
+echo "== layering (tools/check-layers.sh)"
+if sh "$top/tools/check-layers.sh" > "$res/layers"; then lp=1 lf=0; else lp=0 lf=1; fi
+grep -v '^layers: [0-9]* files' "$res/layers"
+tail -1 "$res/layers"
 
 echo "== unit tests"
 sh "$top/tests/run-unit.sh" "$@" | tee "$res/unit"
@@ -32,5 +37,5 @@ if [ $((sp + sf)) -ne "$cases" ]; then
 	sf=$((cases - sp))
 fi
 echo "system: $sp passed, $sf failed (serial logs in build/system/)"
-echo "$((up + fp + sp)) passed, $((uf + ff + sf)) failed"
-[ $((uf + ff + sf)) -eq 0 ]
+echo "$((lp + up + fp + sp)) passed, $((lf + uf + ff + sf)) failed"
+[ $((lf + uf + ff + sf)) -eq 0 ]

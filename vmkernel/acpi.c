@@ -24,7 +24,7 @@
  *
  * There is no global state: everything is written to the caller's acpi_info.
  */
-#include "acpi.h"
+#include <vmkernel/acpi.h>
 
 #include <errno.h>
 #include <stdarg.h>

@@ -6,12 +6,12 @@
  */
 #define pr_fmt(fmt) "apic: " fmt
 #include <errno.h>
-#include <apic.h>
-#include <cpu.h>
-#include <log.h>
-#include <paging.h>
-#include <timer.h>
-#include <trap.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/trap.h>
 
 static bool x2apic;
 static volatile uint32_t *xapic_mmio;

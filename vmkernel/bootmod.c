@@ -2,10 +2,10 @@
 #define pr_fmt(fmt) "boot: " fmt
 #include <stdio.h>
 #include <string.h>
-#include <bootmod.h>
-#include <log.h>
-#include <multiboot2.h>
-#include <paging.h>
+#include <vmkernel/bootmod.h>
+#include <vmkernel/log.h>
+#include <vmkernel/multiboot2.h>
+#include <vmkernel/paging.h>
 
 static struct boot_module mods[MB2_MAX_MODULES];
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmdline.h"
+#include <vmkernel/cmdline.h>
 
 #define CMDLINE_SHOW_MAX	40	/* characters of a bad word quoted in err */
 #define CMDLINE_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -8,9 +8,9 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <cpu.h>
-#include <console.h>
-#include <spinlock.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/console.h>
+#include <vmkernel/spinlock.h>
 
 #define MAX_ACTIVE 4
 

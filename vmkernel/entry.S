@@ -5,7 +5,7 @@
  * trap_dispatch(frame). The frame is restored on return, so a handler may
  * edit rip (exception fixups) or registers.
  */
-#include <layout.h>
+#include <vmkernel/layout.h>
 
 /* Vectors whose exceptions push an error code (SDM 3A 6.13). */
 #define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \

@@ -1,7 +1,7 @@
 /* Init levels: run the functions registered with INIT_LEVEL() for one level. */
 #define pr_fmt(fmt) "init: " fmt
-#include <init.h>
-#include <log.h>
+#include <vmkernel/init.h>
+#include <vmkernel/log.h>
 
 extern const struct initcall *const __initcall_start[], *const __initcall_end[];
 

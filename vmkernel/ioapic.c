@@ -7,12 +7,12 @@
 #define pr_fmt(fmt) "ioapic: " fmt
 #include <errno.h>
 #include <stddef.h>
-#include <apic.h>
-#include <cpu.h>
-#include <log.h>
-#include <paging.h>
-#include <spinlock.h>
-#include <trap.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/spinlock.h>
+#include <vmkernel/trap.h>
 
 #define MAX_IOAPICS 16
 #define IOAPIC_VER 0x01

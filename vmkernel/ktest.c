@@ -8,8 +8,8 @@
 #define pr_fmt(fmt) "ktest: " fmt
 #include <stdio.h>
 #include <string.h>
-#include <ktest.h>
-#include <log.h>
+#include <vmkernel/ktest.h>
+#include <vmkernel/log.h>
 
 extern const struct ktest *const __ktest_start[], *const __ktest_end[];
 

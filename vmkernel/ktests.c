@@ -6,20 +6,20 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <apic.h>
-#include <config.h>
-#include <cpu.h>
-#include <kmem.h>
-#include <layout.h>
-#include <ktest.h>
-#include <paging.h>
-#include <panic.h>
-#include <percpu.h>
-#include <platform.h>
-#include <smp.h>
-#include <spinlock.h>
-#include <timer.h>
-#include <trap.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/config.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/layout.h>
+#include <vmkernel/ktest.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/platform.h>
+#include <vmkernel/smp.h>
+#include <vmkernel/spinlock.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/trap.h>
 
 #define MANY_PAGES 4096		/* 16 MiB in single pages */
 

@@ -1,9 +1,9 @@
 /* Levelled logging: format one line, stamp it with the time since boot, send it to the consoles. */
 #include <stdio.h>
-#include <config.h>
-#include <console.h>
-#include <log.h>
-#include <timer.h>
+#include <vmkernel/config.h>
+#include <vmkernel/console.h>
+#include <vmkernel/log.h>
+#include <vmkernel/timer.h>
 
 static int log_level = CONFIG_LOG_DEFAULT;
 

@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "multiboot2.h"
+#include <vmkernel/multiboot2.h>
 
 /* One tag as seen by a handler: already known to lie inside the info. */
 struct mb2_tag_ctx {

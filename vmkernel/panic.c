@@ -7,16 +7,16 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <apic.h>
-#include <console.h>
-#include <cpu.h>
-#include <layout.h>
-#include <log.h>
-#include <panic.h>
-#include <percpu.h>
-#include <platform.h>
-#include <timer.h>
-#include <trap.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/console.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/layout.h>
+#include <vmkernel/log.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/platform.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/trap.h>
 
 struct ksym {
 	uint64_t addr;

@@ -3,10 +3,10 @@
  * the TSS descriptor's busy bit and the IST stacks are per CPU.
  */
 #include <string.h>
-#include <cpu.h>
-#include <layout.h>
-#include <paging.h>
-#include <percpu.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/layout.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/percpu.h>
 
 struct pcpu pcpu_array[CONFIG_MAX_CPUS];
 unsigned int pcpu_count = 1;

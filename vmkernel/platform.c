@@ -1,7 +1,7 @@
 /* What machine we run on, and how a test run ends it. */
 #include <string.h>
-#include <cpu.h>
-#include <platform.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/platform.h>
 
 bool platform_test_mode;
 static const char *name = "bare metal";

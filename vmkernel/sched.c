@@ -21,16 +21,16 @@
 #define pr_fmt(fmt) "sched: " fmt
 #include <stdio.h>
 #include <string.h>
-#include <cpu.h>
-#include <kmem.h>
-#include <log.h>
-#include <paging.h>
-#include <panic.h>
-#include <percpu.h>
-#include <sched.h>
-#include <smp.h>
-#include <spinlock.h>
-#include <timer.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/smp.h>
+#include <vmkernel/spinlock.h>
+#include <vmkernel/timer.h>
 
 #define SLICE_US 10000
 

@@ -1,10 +1,10 @@
 /* In-kernel tests of the world scheduler: round-robin on every CPU, block and wake-up across CPUs. */
-#include <config.h>
-#include <cpu.h>
-#include <ktest.h>
-#include <percpu.h>
-#include <sched.h>
-#include <timer.h>
+#include <vmkernel/config.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/ktest.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
 
 #define WORLDS_PER_CPU 3
 #define ROUNDS 50

@@ -15,22 +15,22 @@
 #define pr_fmt(fmt) "smp: " fmt
 #include <errno.h>
 #include <string.h>
-#include <acpi.h>
-#include <apic.h>
-#include <config.h>
-#include <cpu.h>
-#include <kmem.h>
-#include <layout.h>
-#include <log.h>
-#include <paging.h>
-#include <panic.h>
-#include <percpu.h>
-#include <sched.h>
-#include <smp.h>
-#include <smp_trampoline.h>
-#include <spinlock.h>
-#include <timer.h>
-#include <trap.h>
+#include <vmkernel/acpi.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/config.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/layout.h>
+#include <vmkernel/log.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/smp.h>
+#include <vmkernel/smp_trampoline.h>
+#include <vmkernel/spinlock.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/trap.h>
 
 #define AP_CR3		0xf18
 #define AP_STACK	0xf20

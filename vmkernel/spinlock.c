@@ -3,11 +3,11 @@
  * catch recursion and foreign unlocks at once, and name the holder when a
  * wait runs past SPIN_TIMEOUT_S.
  */
-#include <cpu.h>
-#include <panic.h>
-#include <percpu.h>
-#include <spinlock.h>
-#include <timer.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/spinlock.h>
+#include <vmkernel/timer.h>
 
 static int my_id(void)
 {

@@ -6,14 +6,14 @@
  * tick on VEC_LAPIC_TIMER.
  */
 #define pr_fmt(fmt) "timer: " fmt
-#include <apic.h>
-#include <config.h>
-#include <cpu.h>
-#include <log.h>
-#include <percpu.h>
-#include <sched.h>
-#include <timer.h>
-#include <trap.h>
+#include <vmkernel/apic.h>
+#include <vmkernel/config.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/trap.h>
 
 #define PM_TIMER_HZ	3579545ULL
 #define PIT_HZ		1193182ULL

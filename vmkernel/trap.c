@@ -11,13 +11,13 @@
 #define pr_fmt(fmt) "trap: " fmt
 #include <errno.h>
 #include <stddef.h>
-#include <cpu.h>
-#include <layout.h>
-#include <log.h>
-#include <panic.h>
-#include <percpu.h>
-#include <trap.h>
-#include <apic.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/layout.h>
+#include <vmkernel/log.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/trap.h>
+#include <vmkernel/apic.h>
 
 struct idt_entry {
 	uint16_t off_lo;

@@ -16,15 +16,18 @@
  */
 #define pr_fmt(fmt) "vcpu: " fmt
 #include <string.h>
-#include <cpu.h>
-#include <log.h>
-#include <percpu.h>
-#include <sched.h>
-#include <trap.h>
-#include <vmx.h>
-#include <vmx_caps.h>
-#include <vmx_decode.h>
-#include "vmm_priv.h"
+#include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/trap.h>
+#include <vmm/vmx.h>
+#include <vmm/vmx_caps.h>
+#include <vmm/vmx_decode.h>
+#include <vmm/exit.h>
+#include <vmm/vcpu.h>
+#include <vmm/vm.h>
+#include "vmx/vmx_priv.h"
 
 static void fxsave(void *area)
 {

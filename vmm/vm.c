@@ -14,21 +14,23 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <bootmod.h>
-#include <init.h>
-#include <kmem.h>
-#include <log.h>
-#include <mb1_loader.h>
-#include <paging.h>
-#include <panic.h>
-#include <percpu.h>
-#include <sched.h>
-#include <timer.h>
-#include <cpu.h>
-#include <smp.h>
-#include <vmx.h>
-#include <vmx_caps.h>
-#include "vmm_priv.h"
+#include <vmkernel/bootmod.h>
+#include <vmkernel/init.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmm/mb1_loader.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/smp.h>
+#include <vmm/vmx.h>
+#include <vmm/vmx_caps.h>
+#include <vmm/guest_mem.h>
+#include <vmm/vm.h>
+#include "vmx/vmx_priv.h"
 
 
 /*

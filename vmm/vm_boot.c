@@ -9,15 +9,19 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <bootmod.h>
-#include <init.h>
-#include <kmem.h>
-#include <log.h>
-#include <mb1_loader.h>
-#include <percpu.h>
-#include <sched.h>
-#include <vmx_caps.h>
-#include "vmm_priv.h"
+#include <vmkernel/bootmod.h>
+#include <vmkernel/init.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmm/mb1_loader.h>
+#include <vmkernel/percpu.h>
+#include <vmkernel/sched.h>
+#include <vmm/vmx_caps.h>
+#include <vmm/exit.h>
+#include <vmm/guest_mem.h>
+#include <vmm/vdev.h>
+#include <vmm/vm.h>
+#include "vmx/vmx_priv.h"
 
 static struct spinlock vms_lock = SPINLOCK_INIT("vms");
 static struct vm *vms[VM_MAX];		/* vms_lock */

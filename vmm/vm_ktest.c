@@ -8,12 +8,12 @@
 #define pr_fmt(fmt) "vmtest: " fmt
 #include <stdio.h>
 #include <string.h>
-#include <cpu.h>
-#include <ktest.h>
-#include <log.h>
-#include <sched.h>
-#include <timer.h>
-#include "vmm_priv.h"
+#include <vmkernel/cpu.h>
+#include <vmkernel/ktest.h>
+#include <vmkernel/log.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
+#include <vmm/vm.h>
 
 #define WAIT_S 600	/* emulated seconds; Bochs runs far slower than real time */
 

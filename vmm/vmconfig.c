@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmconfig.h"
+#include <vmm/vmconfig.h>
 
 #define VMCONFIG_KEY_MAX	64	/* buffer size: keys up to 63 characters */
 #define VMCONFIG_SHOW_MAX	40	/* characters of a value quoted in a message */

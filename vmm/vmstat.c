@@ -7,14 +7,14 @@
  */
 #define pr_fmt(fmt) "vmstat: " fmt
 #include <stdio.h>
-#include <bootmod.h>
-#include <cpu.h>
-#include <init.h>
-#include <log.h>
-#include <sched.h>
-#include <timer.h>
-#include <vmx.h>
-#include "vmm_priv.h"
+#include <vmkernel/bootmod.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/init.h>
+#include <vmkernel/log.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
+#include <vmm/vmx.h>
+#include <vmm/vm.h>
 
 #define TOP_REASONS 4
 

@@ -7,8 +7,8 @@
  */
 #include <string.h>
 #include <errno.h>
-#include <kmem.h>
-#include <ramdisk.h>
+#include <vmkernel/kmem.h>
+#include <drivers/ramdisk.h>
 
 #define RD_SECTOR 512u
 

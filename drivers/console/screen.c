@@ -8,9 +8,9 @@
  * write-combining mapping costs microseconds per access on real hardware.)
  */
 #include <string.h>
-#include <console.h>
-#include <kmem.h>
-#include <paging.h>
+#include <vmkernel/console.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/paging.h>
 
 struct psf1_header {
 	uint8_t magic[2];	/* 0x36 0x04 */

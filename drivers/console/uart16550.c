@@ -3,8 +3,8 @@
  * (com1..com4 or a hex I/O port); a port that does not echo its scratch
  * register is absent and is not used, so a server without COM1 still boots.
  */
-#include <cpu.h>
-#include <console.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/console.h>
 
 #define UART_THR	0
 #define UART_IER	1

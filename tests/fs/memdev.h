@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <vmfs.h>
+#include <fs/vmfs.h>
 
 struct memdev {
 	struct blockdev dev;

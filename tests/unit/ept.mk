@@ -1,2 +1,2 @@
 UNIT_TESTS += test_ept
-test_ept_SRCS := tests/unit/test_ept.c vmm/ept.c vmkernel/mm/pgtable.c tests/unit/fake_pool.c
+test_ept_SRCS := tests/unit/test_ept.c vmm/mem/ept.c vmkernel/mm/pgtable.c tests/unit/fake_pool.c

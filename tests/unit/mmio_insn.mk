@@ -1,2 +1,2 @@
 UNIT_TESTS += test_mmio_insn
-test_mmio_insn_SRCS := tests/unit/test_mmio_insn.c vmm/mmio_insn.c
+test_mmio_insn_SRCS := tests/unit/test_mmio_insn.c vmm/exit/mmio_insn.c

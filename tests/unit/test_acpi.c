@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "acpi.h"
+#include <vmkernel/acpi.h>
 
 #define MEM_SIZE	0x200000u
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 struct zone {
 	struct buddy b;

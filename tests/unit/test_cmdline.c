@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cmdline.h"
+#include <vmkernel/cmdline.h>
 
 static struct cmdline cl;
 

@@ -16,7 +16,7 @@
 
 #include "fake_pool.h"
 
-#include <ept.h>
+#include <vmm/ept.h>
 
 #define K4		0x1000ULL
 #define M2		0x200000ULL

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include <fmt.h>
+#include <vmkernel/fmt.h>
 
 #define SAME(...)							\
 	do {								\

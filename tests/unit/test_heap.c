@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 #define SRC_MAX 8192
 

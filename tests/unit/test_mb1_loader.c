@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mb1_loader.h"
+#include <vmm/mb1_loader.h>
 
 #define MIB		(1024ULL * 1024)
 #define FILL		0xcc

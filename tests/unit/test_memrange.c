@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 static void expect_ranges(const struct mem_ranges *s, const uint64_t *pairs, unsigned n)
 {

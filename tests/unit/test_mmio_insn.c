@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mmio_insn.h"
+#include <vmm/mmio_insn.h>
 
 #define M16	MMIO_MODE16
 #define M32	MMIO_MODE32

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "multiboot2.h"
+#include <vmkernel/multiboot2.h>
 
 #define MBI_CAP 4096
 

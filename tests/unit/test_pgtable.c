@@ -16,8 +16,8 @@
 
 #include "fake_pool.h"
 
-#include <cpu_hw.h>
-#include <pgtable.h>
+#include <vmkernel/cpu_hw.h>
+#include <vmkernel/pgtable.h>
 
 #define K4		0x1000ULL
 #define M2		0x200000ULL

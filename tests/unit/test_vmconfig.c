@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmconfig.h"
+#include <vmm/vmconfig.h>
 
 #define KERNEL "guest.kernel = \"guest.elf\"\n"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmcs_check.h"
-#include "vmx_decode.h"
+#include <vmm/vmcs_check.h>
+#include <vmm/vmx_decode.h>
 
 #define MAXPHY		39	/* a client part: 39-bit physical addresses */
 

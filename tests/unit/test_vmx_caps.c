@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmx_caps.h"
+#include <vmm/vmx_caps.h>
 
 static struct vmx_caps caps;
 

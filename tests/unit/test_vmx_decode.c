@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmx_decode.h"
+#include <vmm/vmx_decode.h>
 
 /* I/O qualification: size-1 in 2:0, IN bit 3, string 4, REP 5, immediate 6, port 31:16. */
 #define IOQ(port, size, flags)	(((uint64_t)(port) << 16) | ((size) - 1) | (flags))

@@ -4,7 +4,7 @@ VMFS_SRCS := $(wildcard fs/*.c)
 VMKFSTOOLS_SRCS := tools/vmkfstools/main.c tools/vmkfstools/host.c $(VMFS_SRCS)
 VMKFSTOOLS_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude
 
-build/vmkfstools: $(VMKFSTOOLS_SRCS) $(wildcard include/vmfs*.h include/blockdev.h fs/*.h tools/vmkfstools/*.h)
+build/vmkfstools: $(VMKFSTOOLS_SRCS) $(wildcard include/fs/*.h include/drivers/blockdev.h fs/*.h tools/vmkfstools/*.h)
 	@mkdir -p build
 	$(HOSTCC) $(VMKFSTOOLS_CFLAGS) $(VMKFSTOOLS_SRCS) -o $@
 

@@ -3,7 +3,7 @@
 #ifndef VMKFSTOOLS_HOST_H
 #define VMKFSTOOLS_HOST_H
 
-#include <vmfs.h>
+#include <fs/vmfs.h>
 
 struct filedev {
 	struct blockdev dev;

@@ -8,7 +8,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <fmt.h>
+#include <vmkernel/fmt.h>
 
 struct out {
 	char *buf;

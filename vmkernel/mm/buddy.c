@@ -33,7 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 static inline struct page *pg(const struct buddy *b, uint32_t idx)
 {

@@ -33,7 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 #define SLAB_MAGIC	0x42414c53u	/* "SLAB" */
 #define LARGE_MAGIC	0x4752414cu	/* "LARG" */

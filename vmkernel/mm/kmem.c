@@ -14,13 +14,13 @@
 #define pr_fmt(fmt) "mem: " fmt
 #include <errno.h>
 #include <string.h>
-#include <kmem.h>
-#include <log.h>
-#include <mem.h>
-#include <multiboot2.h>
-#include <paging.h>
-#include <panic.h>
-#include <spinlock.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmkernel/mem.h>
+#include <vmkernel/multiboot2.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/panic.h>
+#include <vmkernel/spinlock.h>
 
 #define LOW_MEM_END	0x100000ULL
 

@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <mem.h>
+#include <vmkernel/mem.h>
 
 void mem_ranges_init(struct mem_ranges *s)
 {

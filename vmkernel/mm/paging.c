@@ -22,13 +22,13 @@
 #define pr_fmt(fmt) "paging: " fmt
 #include <errno.h>
 #include <string.h>
-#include <cpu.h>
-#include <log.h>
-#include <mem.h>
-#include <paging.h>
-#include <pgtable.h>
-#include <kmem.h>
-#include <spinlock.h>
+#include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
+#include <vmkernel/mem.h>
+#include <vmkernel/paging.h>
+#include <vmkernel/pgtable.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/spinlock.h>
 
 extern const char __kernel_start[], __text_start[], __text_end[], __kernel_end[];
 extern const char __kernel_phys_start[];

@@ -35,8 +35,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <cpu_hw.h>
-#include <pgtable.h>
+#include <vmkernel/cpu_hw.h>
+#include <vmkernel/pgtable.h>
 
 #define IA_LIMIT	(1ULL << PGT_VA_BITS)
 #define IA_MASK		(IA_LIMIT - 1)

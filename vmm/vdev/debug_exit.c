@@ -2,7 +2,8 @@
  * QEMU-style debug-exit device at port 0xf4: a write ends the VM with the
  * written value (low 8 bits) as its exit status. Test guests use it.
  */
-#include "../vmm_priv.h"
+#include <vmm/vdev.h>
+#include <vmm/vm.h>
 
 static void debug_exit_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {

@@ -10,8 +10,9 @@
  * local APIC model for the guest, which does not exist yet, so nothing is
  * ever raised by these entries (the guest's CPUID reports no APIC).
  */
-#include <kmem.h>
-#include "../vmm_priv.h"
+#include <vmkernel/kmem.h>
+#include <vmm/vdev.h>
+#include <vmm/vm.h>
 
 #define IOAPIC_BASE	0xfec00000ULL
 #define IOAPIC_PINS	24

@@ -6,8 +6,9 @@
  * IER for the divisor latch; LSR always reports the transmitter empty.
  */
 #include <string.h>
-#include <kmem.h>
-#include "../vmm_priv.h"
+#include <vmkernel/kmem.h>
+#include <vmm/vdev.h>
+#include <vmm/vm.h>
 
 #define COM1 0x3f8
 

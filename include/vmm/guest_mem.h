@@ -1,0 +1,35 @@
+/*
+ * Guest physical memory (vmm/mem/): guest RAM behind an EPT per VM,
+ * backed on first touch, and walks of the guest's own page tables.
+ */
+#ifndef VMM_GUEST_MEM_H
+#define VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+int guest_ram_init(struct vm *vm, uint64_t size);
+/* Back the first `bytes` of RAM now, in the largest pages possible (sched.mem.min). */
+int guest_ram_reserve(struct vm *vm, uint64_t bytes);
+void guest_ram_destroy(struct vm *vm);
+uint64_t guest_eptp(struct vm *vm);
+uint64_t guest_ram_pages(const struct vm *vm);
+/* Back gpa with a host page if it is guest RAM and not yet backed: 0, or -EFAULT if not RAM. */
+int guest_ram_fault(struct vm *vm, uint64_t gpa);
+bool guest_is_ram(const struct vm *vm, uint64_t gpa);
+/* An EPT violation outside every device: 0 once mapped, -EFAULT if nothing may be there. */
+int guest_mem_fault(struct vm *vm, uint64_t gpa, bool write);
+/* A hypervisor bug hunt: 0, or the first bad EPT entry described in why. */
+int guest_ept_check(struct vm *vm, char *why, size_t len);
+int guest_write(struct vm *vm, uint64_t gpa, const void *src, size_t len);
+int guest_read(struct vm *vm, uint64_t gpa, void *dst, size_t len);
+int guest_zero(struct vm *vm, uint64_t gpa, size_t len);
+
+/* guest_walk.c: -EFAULT if the guest's page tables do not map la */
+int guest_linear_to_phys(struct vcpu *v, uint64_t la, uint64_t *gpa);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * EPT violations and misconfigurations: a guest-physical access the EPT
+ * does not allow. A device's MMIO range goes to its model (mmio.c); guest
+ * RAM not yet backed is backed (mem/guest_mem.c); anything else stops the
+ * VM, naming the address and the access.
+ */
+#define pr_fmt(fmt) "vmexit: " fmt
+#include <errno.h>
+#include <vmkernel/log.h>
+#include "exit_priv.h"
+
+static const char *access_kind(uint64_t q)
+{
+	return q & EPT_QUAL_FETCH ? "instruction fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
+}
+
+enum exit_action handle_ept_violation(struct vcpu *v)
+{
+	struct vmexit *e = &v->exit;
+	int err;
+	const struct vdev_mmio *d = guest_is_ram(v->vm, e->gpa) ? NULL : vdev_mmio_find(e->gpa);
+
+	if (d)
+		return mmio_exit(v, d);
+	err = guest_mem_fault(v->vm, e->gpa, e->qual & EPT_QUAL_WRITE);
+
+	if (!err)
+		return EXIT_RESUME;
+	if (err == -ENOMEM) {
+		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
+			"vCPU %u: host out of memory backing guest-physical %#llx", v->id,
+			(unsigned long long)e->gpa);
+		return EXIT_STOP_VM;
+	}
+	if (e->qual & EPT_QUAL_GLA_VALID)
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: %s of guest-physical %#llx (linear %#llx) at RIP %#llx: "
+			"not guest RAM (%llu MiB) and no device there", v->id,
+			access_kind(e->qual), (unsigned long long)e->gpa,
+			(unsigned long long)e->gla, (unsigned long long)e->rip,
+			(unsigned long long)(v->vm->ram_size >> 20));
+	else
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: %s of guest-physical %#llx at RIP %#llx: not guest RAM "
+			"(%llu MiB) and no device there", v->id, access_kind(e->qual),
+			(unsigned long long)e->gpa, (unsigned long long)e->rip,
+			(unsigned long long)(v->vm->ram_size >> 20));
+	return EXIT_STOP_VM;
+}
+
+enum exit_action handle_ept_misconfig(struct vcpu *v)
+{
+	char why[160] = "";
+
+	guest_ept_check(v->vm, why, sizeof(why));
+	pr_err("%s: EPT misconfiguration at guest-physical %#llx: %s\n", v->vm->name,
+	       (unsigned long long)v->exit.gpa, why[0] ? why : "no bad entry found");
+	vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
+		"vCPU %u: EPT misconfiguration at guest-physical %#llx (a hypervisor bug)",
+		v->id, (unsigned long long)v->exit.gpa);
+	return EXIT_STOP_VM;
+}

@@ -1,0 +1,233 @@
+/*
+ * Port I/O. Every port exits (both I/O bitmaps are all ones), so a guest
+ * reaches no host port; device models registered with VDEV_PIO() claim
+ * port ranges, and any other port reads as all ones and ignores writes,
+ * like an empty ISA bus.
+ *
+ * String I/O (INS/OUTS, with or without REP) is emulated here in full:
+ * the guest linear address comes from RSI/RDI and the segment base, is
+ * translated through the guest's page tables, and RCX/RSI/RDI advance as
+ * the hardware would. A long REP is done in chunks: RIP stays on the
+ * instruction until RCX reaches zero, so other work can run in between.
+ */
+#define pr_fmt(fmt) "vmm: " fmt
+#include <errno.h>
+#include <string.h>
+#include <vmkernel/cpu_hw.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmkernel/paging.h>
+#include <vmm/vmx.h>
+#include <vmm/vmx_caps.h>
+#include <vmm/vmx_decode.h>
+#include "exit_priv.h"
+
+#define REP_CHUNK 4096	/* iterations handled per exit */
+
+extern const struct vdev_pio *const __vdev_pio_start[], *const __vdev_pio_end[];
+
+const struct vdev_pio *vdev_pio_find(uint16_t port)
+{
+	for (const struct vdev_pio *const *d = __vdev_pio_start; d < __vdev_pio_end; d++) {
+		if (port >= (*d)->base && port < (*d)->base + (*d)->count)
+			return *d;
+	}
+	return NULL;
+}
+
+int vm_io_bitmaps_init(struct vm *vm)
+{
+	for (int i = 0; i < 2; i++) {
+		uint64_t pa = page_alloc(0);
+
+		if (!pa)
+			return -ENOMEM;
+		memset(phys_to_virt(pa), 0xff, PAGE_SIZE_4K);
+		vm->io_bitmap_pa[i] = pa;
+	}
+	return 0;
+}
+
+static uint32_t size_mask(unsigned size)
+{
+	return size == 4 ? 0xffffffffU : (1U << (size * 8)) - 1;
+}
+
+/*
+ * A wide access to an 8-bit device (or one that runs past the end of a
+ * device) is split into byte accesses, each going to whatever decodes
+ * that port, as on the ISA bus.
+ */
+static bool needs_split(const struct vdev_pio *d, uint16_t port, unsigned size)
+{
+	return size > 1 && (!d || d->byte_wide || port + size > d->base + d->count);
+}
+
+static uint32_t port_in(struct vcpu *v, uint16_t port, unsigned size)
+{
+	const struct vdev_pio *d = vdev_pio_find(port);
+	uint32_t val = 0;
+
+	if (needs_split(d, port, size)) {
+		for (unsigned i = 0; i < size; i++)
+			val |= port_in(v, (uint16_t)(port + i), 1) << (8 * i);
+		return val;
+	}
+	if (d && d->in)
+		return d->in(v, port, size) & size_mask(size);
+	return size_mask(size);
+}
+
+static void port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
+{
+	const struct vdev_pio *d = vdev_pio_find(port);
+
+	if (needs_split(d, port, size)) {
+		for (unsigned i = 0; i < size; i++)
+			port_out(v, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xff);
+		return;
+	}
+	if (d && d->out)
+		d->out(v, port, size, val & size_mask(size));
+}
+
+static enum exit_action simple_io(struct vcpu *v, uint16_t port, unsigned size, bool in)
+{
+	uint64_t mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+
+	if (in) {
+		uint32_t val = port_in(v, port, size);
+
+		/* IN to EAX zero-extends into RAX; to AL/AX keeps the other bits. */
+		v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | (val & mask);
+	} else {
+		port_out(v, port, size, (uint32_t)(v->regs.rax & mask));
+	}
+	return EXIT_SKIP;
+}
+
+static const uint32_t seg_bases[6] = {
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE,
+	VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE,
+};
+
+struct string_op {
+	struct vmx_io_access io;
+	uint64_t base;		/* segment base */
+	uint64_t addr_mask;	/* 16-, 32- or 64-bit addressing */
+	int64_t step;		/* +size or -size (RFLAGS.DF) */
+};
+
+/* Guest-physical address of la for string I/O, or false with #PF (and CR2) injected. */
+static bool string_translate(struct vcpu *v, const struct string_op *op, uint64_t la,
+			     uint64_t *gpa)
+{
+	uint32_t ec = (op->io.in ? 2 : 0) | (((vmcs_read32(VMCS_GUEST_SS_AR) >> 5) & 3) == 3 ? 4 : 0);
+
+	if (guest_linear_to_phys(v, la, gpa) == 0)
+		return true;
+	v->regs.cr2 = la;
+	vcpu_inject_exception(v, X86_EXC_PF, true, ec);
+	return false;
+}
+
+/* Copy one element between guest memory and val, page by page. */
+static int string_copy(struct vcpu *v, const struct string_op *op, uint64_t la, uint32_t *val,
+		       bool to_guest)
+{
+	uint8_t *b = (uint8_t *)val;
+
+	for (unsigned done = 0; done < op->io.size;) {
+		unsigned n = 4096 - (unsigned)((la + done) & 4095);
+		uint64_t gpa;
+
+		if (n > op->io.size - done)
+			n = op->io.size - done;
+		if (!string_translate(v, op, la + done, &gpa))
+			return -EFAULT;
+		if (to_guest ? guest_write(v->vm, gpa, b + done, n) : guest_read(v->vm, gpa, b + done, n))
+			return -EIO;	/* not RAM: MMIO or outside the VM */
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * One element of INS/OUTS. Returns 0, -EFAULT (#PF injected) or -EIO (the
+ * buffer is not RAM: the VM is stopped; string I/O to device memory is not
+ * emulated). INS reads the port only once the destination is known good.
+ */
+static int string_element(struct vcpu *v, const struct string_op *op)
+{
+	uint64_t *idx = op->io.in ? &v->regs.rdi : &v->regs.rsi;
+	uint64_t la = op->base + (*idx & op->addr_mask), gpa;
+	uint32_t val = 0;
+	int err;
+
+	if (op->io.in) {
+		if (!string_translate(v, op, la, &gpa))
+			return -EFAULT;
+		val = port_in(v, op->io.port, op->io.size);
+		err = string_copy(v, op, la, &val, true);
+	} else {
+		err = string_copy(v, op, la, &val, false);
+		if (!err)
+			port_out(v, op->io.port, op->io.size, val);
+	}
+	if (err == -EIO)
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: string I/O on port %#x with a buffer at linear %#llx that is not "
+			"guest RAM", v->id, op->io.port, (unsigned long long)la);
+	if (err)
+		return err;
+	*idx = (*idx & ~op->addr_mask) | ((*idx + op->step) & op->addr_mask);
+	return 0;
+}
+
+/* Address size when the CPU gives no instruction information: from the code segment. */
+static unsigned addr_size_from_cs(void)
+{
+	uint32_t ar = vmcs_read32(VMCS_GUEST_CS_AR);
+
+	return (ar & (1U << 13)) ? 64 : (ar & (1U << 14)) ? 32 : 16;
+}
+
+static enum exit_action string_io(struct vcpu *v, struct string_op *op)
+{
+	unsigned asize = op->io.addr_size ? op->io.addr_size : addr_size_from_cs();
+	uint64_t count, done = 0;
+
+	/* In 64-bit mode only FS and GS have bases. */
+	op->base = asize == 64 && op->io.seg != VMX_SEG_FS && op->io.seg != VMX_SEG_GS ? 0 :
+		   vmcs_read_checked(seg_bases[op->io.seg < 6 ? op->io.seg : VMX_SEG_DS],
+				     "segment base", __func__);
+	op->addr_mask = asize == 16 ? 0xffffULL : asize == 32 ? 0xffffffffULL : ~0ULL;
+	op->step = (v->exit.rflags & (1UL << 10)) ? -(int64_t)op->io.size : (int64_t)op->io.size;
+	count = op->io.rep ? v->regs.rcx & op->addr_mask : 1;
+	while (done < count && done < REP_CHUNK) {
+		int err = string_element(v, op);
+
+		if (err)
+			return err == -EIO ? EXIT_STOP_VM : EXIT_RESUME;
+		done++;
+		/* RCX counts down with every element, as the hardware's would on a fault. */
+		if (op->io.rep)
+			v->regs.rcx = (v->regs.rcx & ~op->addr_mask) |
+				      ((count - done) & op->addr_mask);
+	}
+	if (op->io.rep && count - done)
+		return EXIT_RESUME;	/* not finished: run the instruction again */
+	return EXIT_SKIP;
+}
+
+enum exit_action handle_io(struct vcpu *v)
+{
+	struct string_op op = { 0 };
+
+	if (vmx_decode_io(v->exit.qual, v->exit.insn_info, vmx_host_caps()->ins_outs_info,
+			  &op.io))
+		return handle_inject_gp(v);
+	if (op.io.string)
+		return string_io(v, &op);
+	return simple_io(v, op.io.port, op.io.size, op.io.in);
+}

@@ -1,0 +1,43 @@
+/*
+ * VMX internals shared by vmm/vmx/ and the vCPU run loop (vmm/vcpu.c):
+ * per-CPU VMX state, VMCS set-up, the entry stub and speculation hygiene.
+ */
+#ifndef VMM_VMX_PRIV_H
+#define VMM_VMX_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct vcpu_regs;
+
+/* Per-CPU VMX state. Written only by its own CPU after boot. */
+struct vmm_cpu {
+	uint64_t vmxon_pa;
+	bool vmx_on;
+	const char *error;		/* why VMXON failed, if it did */
+	uint64_t current_vmcs;		/* physical address of the current VMCS, 0 if none */
+	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
+	const struct vm *last_vm;	/* the VM of the last vCPU switched in (spec.c) */
+	bool l1d_stale;			/* L1D may hold another VM's or host data (spec.c) */
+};
+
+/* spec.c: speculative-execution hygiene */
+void spec_probe(void);
+void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm);
+void spec_before_entry(struct vmm_cpu *vc);
+
+/* vmx.c */
+struct vmm_cpu *vmm_this_cpu(void);
+uint64_t vmx_alloc_region(void);
+
+/* vmcs.c */
+int vmcs_setup(struct vcpu *v);
+int vmcs_check_current(char *why, size_t len);
+
+/* vmx_entry.S: enter the guest; returns 0 after a VM exit, 1 if the entry failed. */
+int vmx_enter(struct vcpu_regs *regs, int launched);
+
+#endif
