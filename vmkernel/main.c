@@ -363,7 +363,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	platform_setup();
 	init_run_level(INIT_PLATFORM);
 	irq_enable();
-	lapic_timer_periodic(CONFIG_TIMER_HZ);
+	timer_start_cpu();
 	start_cpus();
 	init_run_level(INIT_SMP);
 	init_run_level(INIT_SUBSYS);

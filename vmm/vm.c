@@ -14,22 +14,23 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <vmkernel/bootmod.h>
-#include <vmkernel/init.h>
+#include <vmkernel/cpu.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/ktimer.h>
 #include <vmkernel/log.h>
-#include <vmm/mb1_loader.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/panic.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
-#include <vmkernel/timer.h>
-#include <vmkernel/cpu.h>
 #include <vmkernel/smp.h>
+#include <vmkernel/timer.h>
+#include <vmm/guest_mem.h>
+#include <vmm/vcpu_fpu.h>
+#include <vmm/vdev.h>
+#include <vmm/virq.h>
+#include <vmm/vm.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
-#include <vmm/guest_mem.h>
-#include <vmm/vm.h>
 #include "vmx/vmx_priv.h"
 
 
@@ -94,7 +95,13 @@ void vm_console_putc(struct vm *vm, char c)
 	spin_unlock_irqrestore(&con->lock, flags);
 }
 
+/* True when vCPUs must leave their loops: the VM ended or is being restarted. */
 bool vm_stopped(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING;
+}
+
+bool vm_ended(const struct vm *vm)
 {
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPED;
 }
@@ -113,8 +120,8 @@ static void wake_all_vcpus(struct vm *vm)
 	}
 }
 
-static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt,
-		   va_list ap)
+static void vm_end(struct vm *vm, enum vm_end_kind end, enum vmconfig_stop_reason kind,
+		   int status, const char *fmt, va_list ap)
 {
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
 
@@ -122,10 +129,29 @@ static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, co
 		spin_unlock_irqrestore(&vm->lock, flags);
 		return;		/* the first reason wins */
 	}
+	vm->end_kind = end;
 	vm->stop_kind = kind;
 	vm->exit_status = status;
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
+	wake_all_vcpus(vm);
+	spin_unlock_irqrestore(&vm->lock, flags);
+}
+
+/*
+ * A guest reset with guest.reboot "restart": every vCPU leaves its loop as
+ * if the VM stopped; the last one out boots the VM again (vm_restart).
+ */
+static void vm_request_restart(struct vm *vm, const char *fmt, va_list ap)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (vm->state != VM_RUNNING) {
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;
+	}
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	__atomic_store_n(&vm->state, VM_RESTARTING, __ATOMIC_RELEASE);
 	wake_all_vcpus(vm);
 	spin_unlock_irqrestore(&vm->lock, flags);
 }
@@ -135,7 +161,7 @@ void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const ch
 	va_list ap;
 
 	va_start(ap, fmt);
-	vm_end(vm, kind, status, fmt, ap);
+	vm_end(vm, VM_END_STOPPED, kind, status, fmt, ap);
 	va_end(ap);
 }
 
@@ -144,18 +170,46 @@ void vm_exit(struct vm *vm, int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vm_end(vm, VMCONFIG_STOP_COUNT, status, fmt, ap);
+	vm_end(vm, VM_END_EXIT, VMCONFIG_STOP_COUNT, status, fmt, ap);
+	va_end(ap);
+}
+
+void vm_poweroff(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, VM_END_POWEROFF, VMCONFIG_STOP_COUNT, 0, fmt, ap);
+	va_end(ap);
+}
+
+void vm_guest_reset(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vm->cfg.reboot == VMCONFIG_REBOOT_RESTART)
+		vm_request_restart(vm, fmt, ap);
+	else
+		vm_end(vm, VM_END_RESET, VMCONFIG_STOP_COUNT, 0, fmt, ap);
 	va_end(ap);
 }
 
 /* How the VM ended, in test.expect syntax: "exit:N", "stopped:REASON" or "running". */
 int vm_outcome(const struct vm *vm, char *buf, size_t len)
 {
-	if (!vm_stopped(vm))
+	if (!vm_ended(vm))
 		return snprintf(buf, len, "running");
-	if (vm->stop_kind == VMCONFIG_STOP_COUNT)
+	switch (vm->end_kind) {
+	case VM_END_EXIT:
 		return snprintf(buf, len, "exit:%d", vm->exit_status);
-	return snprintf(buf, len, "stopped:%s", vmconfig_stop_reason_name(vm->stop_kind));
+	case VM_END_POWEROFF:
+		return snprintf(buf, len, "poweroff");
+	case VM_END_RESET:
+		return snprintf(buf, len, "reset");
+	default:
+		return snprintf(buf, len, "stopped:%s", vmconfig_stop_reason_name(vm->stop_kind));
+	}
 }
 
 static void report_counters(const struct vm *vm)
@@ -188,8 +242,11 @@ void vm_vcpu_done(struct vcpu *v)
 	unsigned long flags;
 
 	flags = spin_lock_irqsave(&vm->lock);
+	spin_lock(&v->kick_lock);
 	v->world = NULL;	/* about to end: nobody may wake it any more */
+	spin_unlock(&v->kick_lock);
 	spin_unlock_irqrestore(&vm->lock, flags);
+	ktimer_cancel(&v->hc_timer);
 
 	/* This world runs on the vCPU's CPU: release its VMCS and lazily loaded state here. */
 	if (vc->current_vmcs == v->vmcs_pa)
@@ -199,10 +256,15 @@ void vm_vcpu_done(struct vcpu *v)
 		vc->state_owner = NULL;
 	if (__atomic_sub_fetch(&vm->running_vcpus, 1, __ATOMIC_ACQ_REL))
 		return;
+	if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RESTARTING) {
+		vm_restart(vm);		/* the last vCPU out boots the VM again */
+		return;
+	}
 	vm_outcome(vm, outcome, sizeof(outcome));
 	pr_info("%s: ended (%s): %s; %llu KiB of guest RAM was backed\n", vm->name, outcome,
 		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
 	report_counters(vm);
+	vm_destroy_devices(vm);
 	vm_flush_translations(vm);
 	guest_ram_destroy(vm);
 	vm_free_hw(vm);
@@ -270,17 +332,35 @@ void vm_free_hw(struct vm *vm)
 	if (vm->msr_bitmap_pa)
 		page_free(vm->msr_bitmap_pa, 0);
 	vm->msr_bitmap_pa = 0;
+	if (vm->apic_access_pa)
+		page_free(vm->apic_access_pa, 0);
+	vm->apic_access_pa = 0;
+}
+
+/* Device models, interrupt wiring and per-vCPU device state (every vCPU has ended). */
+void vm_destroy_devices(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (!v)
+			continue;
+		ktimer_cancel(&v->hc_timer);
+		vlapic_destroy(&v->lapic);
+		vcpu_fpu_free(v);
+	}
+	vdev_bus_destroy(vm);
+	vm_irq_destroy(vm);
 }
 
 /* Free what vm_setup() got before it failed (no vCPU world was started). */
 void vm_destroy_unstarted(struct vm *vm)
 {
+	vm_destroy_devices(vm);
 	vm_free_hw(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		kfree(vm->vcpus[i]);
 	guest_ram_destroy(vm);
 	kfree(vm->console);
-	kfree(vm->uart);
-	kfree(vm->ioapic);
 	kfree(vm);
 }

@@ -4,23 +4,35 @@
  * modules. A VM whose configuration or image is bad is reported and left
  * out; the others start. vCPUs are placed round-robin over the CPUs that
  * entered VMX operation.
+ *
+ * Every vCPU's world starts with the VM: the boot vCPU in the state its
+ * loader chose, the others waiting for a start-up IPI (see vcpu_events.c).
+ * A guest reset with guest.reboot "restart" comes back here (vm_restart):
+ * guest RAM is dropped, devices and vCPUs reset, and the image loaded again.
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/bootmod.h>
+#include <vmkernel/cpu.h>
 #include <vmkernel/init.h>
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
-#include <vmm/mb1_loader.h>
+#include <vmkernel/paging.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
-#include <vmm/vmx_caps.h>
+#include <vmkernel/timer.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
+#include <vmm/mb1_loader.h>
+#include <vmm/machine.h>
+#include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
+#include <vmm/virq.h>
+#include <vmm/vlapic.h>
 #include <vmm/vm.h>
+#include <vmm/vmx_caps.h>
 #include "vmx/vmx_priv.h"
 
 static struct spinlock vms_lock = SPINLOCK_INIT("vms");
@@ -93,9 +105,11 @@ static int load_guest(struct vm *vm, struct vcpu *boot)
 		pr_err("%s: guest image %s: %s\n", vm->name, k->name, r.err);
 		return -EINVAL;
 	}
-	boot->boot_rip = r.entry;
-	boot->regs.rax = r.eax;
-	boot->regs.rbx = r.ebx;
+	boot->boot = (struct vcpu_boot){
+		.mode = VCPU_MODE_PROT32, .rip = r.entry, .rax = r.eax, .rbx = r.ebx,
+		.code_sel = 0x08, .data_sel = 0x10,
+	};
+	__atomic_store_n(&boot->boot_pending, true, __ATOMIC_RELEASE);
 	pr_info("%s: %s loaded at [%#llx, %#llx) (ELF%s), entry %#x, %u module(s)\n", vm->name,
 		k->name, (unsigned long long)r.image_start, (unsigned long long)r.image_end,
 		r.elf64 ? "64" : "32", r.entry, p.nmodules);
@@ -123,18 +137,15 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 		return NULL;
 	v->vm = vm;
 	v->id = id;
+	spin_init(&v->kick_lock, "vcpu kick");
+	ktimer_init(&v->hc_timer, hc_timer_expired);
+	vm->vcpus[id] = v;	/* from here on vm_destroy_unstarted() frees it */
 	v->vmcs_pa = vmx_alloc_region();
-	if (!v->vmcs_pa || pick_cpu(&v->host_cpu)) {
-		if (v->vmcs_pa)
-			page_free(v->vmcs_pa, 0);
-		kfree(v);
+	if (!v->vmcs_pa || pick_cpu(&v->host_cpu) || vcpu_fpu_alloc(v) ||
+	    vlapic_init(&v->lapic, v, id, id == 0, tsc_hz()))
 		return NULL;
-	}
-	/* FXSAVE image of a reset FPU: control word 0x37f, MXCSR 0x1f80; DR6 at reset. */
-	*(uint16_t *)&v->fpu[0] = 0x37f;
-	*(uint32_t *)&v->fpu[24] = 0x1f80;
-	v->dr[4] = 0xffff0ff0ULL;
-	vm->vcpus[id] = v;
+	v->dr[4] = 0xffff0ff0ULL;	/* DR6 at reset */
+	vcpu_mtrr_reset(v);
 	return v;
 }
 
@@ -153,6 +164,23 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+/* Start every vCPU's world: vCPU 0 runs at once, the others wait for a start-up IPI. */
+static int start_vcpus(struct vm *vm)
+{
+	/* Before any world runs, so a start-up IPI or HC_VCPU_START finds them waiting. */
+	for (unsigned i = 1; i < vm->nvcpus; i++)
+		__atomic_store_n(&vm->vcpus[i]->lapic.run_state, VLAPIC_WAIT_SIPI, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int err = vcpu_start(vm->vcpus[i]);
+
+		if (err) {
+			vm_stop(vm, VMCONFIG_STOP_KILLED, -1, "out of memory starting vCPU %u", i);
+			return err;
+		}
+	}
+	return 0;
+}
+
 static bool name_taken(const char *name)
 {
 	for (unsigned i = 0; i < n_vms; i++) {
@@ -162,13 +190,28 @@ static bool name_taken(const char *name)
 	return false;
 }
 
-static int vm_setup(struct vm *vm)
+/* The APIC-access page of APIC virtualization, at the xAPIC base in the guest's EPT. */
+static int setup_apic_access(struct vm *vm)
 {
-	struct vcpu *boot;
-	int err;
+	const struct vmx_caps *caps = vmx_host_caps();
 
-	if ((err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20)) ||
-	    (err = vm_io_bitmaps_init(vm)) || (err = vm_msr_bitmap_init(vm)))
+	if (!vm->cfg.apicv || !caps->apicv || !caps->virt_apic_access)
+		return 0;
+	if (!vm->apic_access_pa) {
+		vm->apic_access_pa = page_alloc(0);
+		if (!vm->apic_access_pa)
+			return -ENOMEM;
+		memset(phys_to_virt(vm->apic_access_pa), 0, PAGE_SIZE_4K);
+	}
+	return guest_map_page(vm, APIC_DEFAULT_BASE, vm->apic_access_pa);
+}
+
+/* Guest RAM (with its reservation) and everything mapped into the EPT. */
+static int setup_memory(struct vm *vm)
+{
+	int err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20);
+
+	if (err)
 		return err;
 	if (vm->cfg.mem_min_mb) {
 		err = guest_ram_reserve(vm, (uint64_t)vm->cfg.mem_min_mb << 20);
@@ -178,9 +221,19 @@ static int vm_setup(struct vm *vm)
 			return err;
 		}
 	}
+	return setup_apic_access(vm);
+}
+
+static int vm_setup(struct vm *vm)
+{
+	int err;
+
+	if ((err = setup_memory(vm)) || (err = vm_io_bitmaps_init(vm)) ||
+	    (err = vm_msr_bitmap_init(vm)) || (err = vdev_bus_init(vm)) ||
+	    (err = vm_irq_init(vm)))
+		return err;
 	vm->console = kzalloc(sizeof(*vm->console));
-	vm->uart = kzalloc(vdev_uart_size());
-	if (!vm->console || !vm->uart)
+	if (!vm->console)
 		return -ENOMEM;
 	spin_init(&vm->console->lock, "vm console");
 	vm->nvcpus = vm->cfg.numvcpus;
@@ -188,13 +241,54 @@ static int vm_setup(struct vm *vm)
 		if (!vcpu_create(vm, i))
 			return -ENOMEM;
 	}
-	boot = vm->vcpus[0];
-	boot->started = true;
-	err = load_guest(vm, boot);
+	err = machine_create_devices(vm);
 	if (err)
 		return err;
+	err = load_guest(vm, vm->vcpus[0]);
+	if (err)
+		return err;
+	vdev_log_all(vm);
+	vm->tsc_offset = -(int64_t)rdtsc();	/* the guest's TSC starts at 0 */
 	vm->state = VM_RUNNING;
-	return vcpu_start(boot);
+	return start_vcpus(vm);
+}
+
+/*
+ * After a guest reset (guest.reboot "restart"), on the world of the last
+ * vCPU to leave: a fresh boot of the same configuration. Guest RAM is
+ * dropped (nothing of the old run survives), devices and vCPUs go back to
+ * their power-on state, the image is loaded again.
+ */
+void vm_restart(struct vm *vm)
+{
+	int err;
+
+	vm->restarts++;
+	pr_info("%s: guest reset (%s); booting it again (restart %u)\n", vm->name,
+		vm->stop_reason, vm->restarts);
+	vm_flush_translations(vm);
+	guest_ram_destroy(vm);
+	err = setup_memory(vm);
+	if (!err) {
+		vdev_reset_all(vm);
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			vcpu_reset(vm->vcpus[i]);
+		err = load_guest(vm, vm->vcpus[0]);
+	}
+	if (err) {
+		vm_stop(vm, VMCONFIG_STOP_KILLED, -1, "cannot boot again after a guest reset (%d)",
+			err);
+		pr_info("%s: ended (stopped:killed): %s\n", vm->name, vm->stop_reason);
+		vm_destroy_devices(vm);
+		vm_flush_translations(vm);
+		guest_ram_destroy(vm);
+		vm_free_hw(vm);
+		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
+		return;
+	}
+	vm->tsc_offset = -(int64_t)rdtsc();
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	start_vcpus(vm);
 }
 
 static void vm_create(const struct boot_module *m)
@@ -234,8 +328,9 @@ static void vm_create(const struct boot_module *m)
 	vms[n_vms] = vm;
 	__atomic_store_n(&n_vms, n_vms + 1, __ATOMIC_RELEASE);
 	spin_unlock(&vms_lock);
-	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u\n", vm->name,
-		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu);
+	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u, local APIC %s\n", vm->name,
+		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu,
+		vm->apic_access_pa ? "with the CPU's APIC virtualization" : "emulated in software");
 }
 
 static bool is_vmx_file(const char *name)

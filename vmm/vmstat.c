@@ -56,7 +56,7 @@ static void vmstat_world(void *arg)
 
 			/* Under vm->lock no vCPU can end and free its world meanwhile. */
 			for (unsigned c = 0; !vm_stopped(vm) && c < vm->nvcpus; c++) {
-				if (vm->vcpus[c] && vm->vcpus[c]->started)
+				if (vm->vcpus[c] && vm->vcpus[c]->world)
 					print_vcpu(vm, vm->vcpus[c]);
 			}
 			spin_unlock_irqrestore(&vm->lock, flags);

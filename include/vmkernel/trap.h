@@ -22,6 +22,7 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S pushes 22 quadwords
 #define VEC_IRQ_BASE		0x20	/* legacy PIC, remapped then masked */
 #define VEC_CALL_FUNC		0xf0	/* smp_call() IPI */
 #define VEC_WAKE		0xf1	/* wake a halted CPU */
+#define VEC_VCPU_KICK		0xf2	/* make a vCPU running on that CPU exit and look at its events */
 #define VEC_LAPIC_TIMER		0xfe
 #define VEC_SPURIOUS		0xff
 

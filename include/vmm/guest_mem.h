@@ -21,6 +21,8 @@ uint64_t guest_ram_pages(const struct vm *vm);
 /* Back gpa with a host page if it is guest RAM and not yet backed: 0, or -EFAULT if not RAM. */
 int guest_ram_fault(struct vm *vm, uint64_t gpa);
 bool guest_is_ram(const struct vm *vm, uint64_t gpa);
+/* Map a host page (not RAM of the guest, not freed with it) at gpa, read/write. */
+int guest_map_page(struct vm *vm, uint64_t gpa, uint64_t hpa);
 /* An EPT violation outside every device: 0 once mapped, -EFAULT if nothing may be there. */
 int guest_mem_fault(struct vm *vm, uint64_t gpa, bool write);
 /* A hypervisor bug hunt: 0, or the first bad EPT entry described in why. */

@@ -18,10 +18,17 @@ enum exit_action handle_ept_violation(struct vcpu *v)
 {
 	struct vmexit *e = &v->exit;
 	int err;
-	const struct vdev_mmio *d = guest_is_ram(v->vm, e->gpa) ? NULL : vdev_mmio_find(e->gpa);
+	struct vdev_range r;
 
-	if (d)
-		return mmio_exit(v, d);
+	if (!guest_is_ram(v->vm, e->gpa) && vdev_mmio_lookup(v->vm, e->gpa, &r)) {
+		if (e->qual & EPT_QUAL_FETCH) {
+			vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+				"vCPU %u: instruction fetch from %s registers at guest-physical "
+				"%#llx", v->id, r.dev->name, (unsigned long long)e->gpa);
+			return EXIT_STOP_VM;
+		}
+		return mmio_exit(v, &r, e->gpa, e->qual & EPT_QUAL_WRITE);
+	}
 	err = guest_mem_fault(v->vm, e->gpa, e->qual & EPT_QUAL_WRITE);
 
 	if (!err)

@@ -1,8 +1,8 @@
 /*
  * Port I/O. Every port exits (both I/O bitmaps are all ones), so a guest
- * reaches no host port; device models registered with VDEV_PIO() claim
- * port ranges, and any other port reads as all ones and ignores writes,
- * like an empty ISA bus.
+ * reaches no host port; device models register port ranges on the VM's
+ * bus (vdev/bus.c), and any other port reads as all ones and ignores
+ * writes, like an empty ISA bus.
  *
  * String I/O (INS/OUTS, with or without REP) is emulated here in full:
  * the guest linear address comes from RSI/RDI and the segment base, is
@@ -23,17 +23,6 @@
 #include "exit_priv.h"
 
 #define REP_CHUNK 4096	/* iterations handled per exit */
-
-extern const struct vdev_pio *const __vdev_pio_start[], *const __vdev_pio_end[];
-
-const struct vdev_pio *vdev_pio_find(uint16_t port)
-{
-	for (const struct vdev_pio *const *d = __vdev_pio_start; d < __vdev_pio_end; d++) {
-		if (port >= (*d)->base && port < (*d)->base + (*d)->count)
-			return *d;
-	}
-	return NULL;
-}
 
 int vm_io_bitmaps_init(struct vm *vm)
 {
@@ -58,37 +47,39 @@ static uint32_t size_mask(unsigned size)
  * device) is split into byte accesses, each going to whatever decodes
  * that port, as on the ISA bus.
  */
-static bool needs_split(const struct vdev_pio *d, uint16_t port, unsigned size)
+static bool needs_split(const struct vdev_range *r, bool found, uint16_t port, unsigned size)
 {
-	return size > 1 && (!d || d->byte_wide || port + size > d->base + d->count);
+	return size > 1 && (!found || r->pio->byte_wide || port + size > r->base + r->size);
 }
 
 static uint32_t port_in(struct vcpu *v, uint16_t port, unsigned size)
 {
-	const struct vdev_pio *d = vdev_pio_find(port);
+	struct vdev_range r;
+	bool found = vdev_pio_lookup(v->vm, port, &r);
 	uint32_t val = 0;
 
-	if (needs_split(d, port, size)) {
+	if (needs_split(&r, found, port, size)) {
 		for (unsigned i = 0; i < size; i++)
 			val |= port_in(v, (uint16_t)(port + i), 1) << (8 * i);
 		return val;
 	}
-	if (d && d->in)
-		return d->in(v, port, size) & size_mask(size);
+	if (found && r.pio->in)
+		return r.pio->in(r.dev, v, port, size) & size_mask(size);
 	return size_mask(size);
 }
 
 static void port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
-	const struct vdev_pio *d = vdev_pio_find(port);
+	struct vdev_range r;
+	bool found = vdev_pio_lookup(v->vm, port, &r);
 
-	if (needs_split(d, port, size)) {
+	if (needs_split(&r, found, port, size)) {
 		for (unsigned i = 0; i < size; i++)
 			port_out(v, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xff);
 		return;
 	}
-	if (d && d->out)
-		d->out(v, port, size, val & size_mask(size));
+	if (found && r.pio->out)
+		r.pio->out(r.dev, v, port, size, val & size_mask(size));
 }
 
 static enum exit_action simple_io(struct vcpu *v, uint16_t port, unsigned size, bool in)

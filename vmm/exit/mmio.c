@@ -1,7 +1,8 @@
 /*
  * MMIO emulation. Device registers live at guest-physical addresses that
- * are not guest RAM, so the guest's access raises an EPT violation; if the
- * address falls in a device model's range (VDEV_MMIO), the instruction at
+ * are not guest RAM, so the guest's access raises an EPT violation (or,
+ * for the local APIC under APIC virtualization, an APIC-access exit); if the
+ * address falls in a range a device registered on the VM's bus, the instruction at
  * the guest's RIP is fetched through the guest's page tables, decoded
  * (mmio_insn.c: the MOV family and friends) and carried out against the
  * device, and RIP moves past it. An instruction the decoder does not know
@@ -16,17 +17,6 @@
 #include <vmm/mmio_insn.h>
 #include <vmm/vmx.h>
 #include "exit_priv.h"
-
-extern const struct vdev_mmio *const __vdev_mmio_start[], *const __vdev_mmio_end[];
-
-const struct vdev_mmio *vdev_mmio_find(uint64_t gpa)
-{
-	for (const struct vdev_mmio *const *d = __vdev_mmio_start; d < __vdev_mmio_end; d++) {
-		if (gpa >= (*d)->base && gpa - (*d)->base < (*d)->size)
-			return *d;
-	}
-	return NULL;
-}
 
 /* Up to 15 bytes at the guest's CS:RIP; returns how many could be read (0: none). */
 static unsigned fetch_insn(struct vcpu *v, uint8_t *buf)
@@ -57,25 +47,25 @@ static enum mmio_mode guest_mode(void)
 
 struct mmio_ctx {
 	struct vcpu *v;
-	const struct vdev_mmio *d;
+	const struct vdev_range *r;
 };
 
 static int dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct mmio_ctx *c = ctx;
 
-	if (!c->d->read) {
+	if (!c->r->mmio->read) {
 		*val = ~0ULL;	/* write-only register space reads as all ones */
 		return 0;
 	}
-	return c->d->read(c->v, gpa, size, val);
+	return c->r->mmio->read(c->r->dev, c->v, gpa, size, val);
 }
 
 static int dev_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 {
 	struct mmio_ctx *c = ctx;
 
-	return c->d->write ? c->d->write(c->v, gpa, size, val) : 0;
+	return c->r->mmio->write ? c->r->mmio->write(c->r->dev, c->v, gpa, size, val) : 0;
 }
 
 static void regs_to(const struct vcpu *v, struct mmio_regs *r)
@@ -103,37 +93,36 @@ static void regs_from(struct vcpu *v, const struct mmio_regs *r)
 	vmcs_writenat(VMCS_GUEST_RFLAGS, r->rflags);
 }
 
-enum exit_action mmio_exit(struct vcpu *v, const struct vdev_mmio *d)
+/*
+ * Emulate the instruction at the guest's RIP against the device range r:
+ * the exit reported an access of kind `write` to gpa. Decoding starts
+ * afresh from the instruction bytes; if they do not describe that access
+ * (another vCPU rewrote them), the VM is stopped rather than guessing.
+ */
+enum exit_action mmio_exit(struct vcpu *v, const struct vdev_range *r, uint64_t gpa, bool write)
 {
 	uint8_t bytes[15];
 	unsigned n = fetch_insn(v, bytes);
 	struct mmio_insn insn;
 	struct mmio_regs regs;
-	struct mmio_ctx ctx = { v, d };
+	struct mmio_ctx ctx = { v, r };
 	const struct mmio_ops ops = { &ctx, dev_read, dev_write };
 	int err;
 
-	if (v->exit.qual & EPT_QUAL_FETCH) {
-		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
-			"vCPU %u: instruction fetch from %s registers at guest-physical %#llx",
-			v->id, d->name, (unsigned long long)v->exit.gpa);
-		return EXIT_STOP_VM;
-	}
 	err = n ? mmio_decode(bytes, n, guest_mode(), &insn) : -EFAULT;
-	if (!err && insn.is_write != !!(v->exit.qual & EPT_QUAL_WRITE)) {
-		/* The bytes at RIP are not what faulted (changed under us): do not guess. */
+	if (!err && insn.is_write != write) {
 		snprintf(insn.err, sizeof(insn.err), "instruction at RIP does not match the access");
 		err = -ENOTSUP;
 	}
 	if (!err) {
 		regs_to(v, &regs);
-		err = mmio_emulate(&insn, &regs, v->exit.gpa, &ops);
+		err = mmio_emulate(&insn, &regs, gpa, &ops);
 	}
 	if (err) {
 		vm_stop(v->vm, VMCONFIG_STOP_UNSUPPORTED, -1,
 			"vCPU %u: cannot emulate the access to %s at guest-physical %#llx "
-			"(RIP %#llx, %u instruction bytes %02x %02x %02x %02x): %s", v->id, d->name,
-			(unsigned long long)v->exit.gpa, (unsigned long long)v->exit.rip, n,
+			"(RIP %#llx, %u instruction bytes %02x %02x %02x %02x): %s", v->id,
+			r->dev->name, (unsigned long long)gpa, (unsigned long long)v->exit.rip, n,
 			bytes[0], n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0, n > 3 ? bytes[3] : 0,
 			err == -ENOTSUP || err == -EINVAL ? insn.err : "device access failed");
 		return EXIT_STOP_VM;

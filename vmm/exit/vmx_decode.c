@@ -62,6 +62,28 @@ int vmx_decode_io(uint64_t qual, uint32_t insn_info, bool have_insn_info,
 
 /* ---- control registers ---- */
 
+int vmx_decode_apic_access(uint64_t qual, struct vmx_apic_access *out)
+{
+	unsigned type = (unsigned)(qual >> 12) & 0xf;
+
+	if (!out)
+		return -EINVAL;
+	switch (type) {
+	case VMX_APIC_LINEAR_READ:
+	case VMX_APIC_LINEAR_WRITE:
+	case VMX_APIC_LINEAR_FETCH:
+	case VMX_APIC_LINEAR_EVENT:
+	case VMX_APIC_PHYS_EVENT:
+	case VMX_APIC_PHYS_FETCH:
+		break;
+	default:
+		return -EINVAL;
+	}
+	out->type = (enum vmx_apic_access_type)type;
+	out->offset = (uint16_t)(qual & 0xfff);
+	return 0;
+}
+
 int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out)
 {
 	unsigned cr = (unsigned)FIELD(qual, 3, 0);

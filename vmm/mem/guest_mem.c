@@ -37,6 +37,7 @@ struct vm_ram {
 	struct spinlock lock;
 	uint64_t pages;		/* backed guest pages, lock */
 	uint64_t zero_page;	/* backs the hole read-only, lock */
+	uint64_t foreign_pages;	/* mapped by guest_map_page(), not freed here, lock */
 };
 
 static bool in_hole(uint64_t gpa)
@@ -95,9 +96,9 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 static int free_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf)
 {
 	static const unsigned order[] = { 0, 0, 9, 18 };
+	const struct vm *vm = ctx;
 
-	(void)ctx;
-	if (leaf && level <= 3 && !in_hole(va))
+	if (leaf && level <= 3 && is_ram(vm, va))
 		page_free(entry & 0x000ffffffffff000ULL & ~((PAGE_SIZE_4K << order[level]) - 1),
 			  order[level]);
 	return 0;
@@ -166,7 +167,7 @@ void guest_ram_destroy(struct vm *vm)
 
 	if (!ram)
 		return;
-	pgt_walk(&ram->ept.pt, free_leaf, NULL);
+	pgt_walk(&ram->ept.pt, free_leaf, vm);
 	if (ram->zero_page)
 		page_free(ram->zero_page, 0);
 	ept_destroy(&ram->ept);
@@ -243,6 +244,27 @@ int guest_ram_fault(struct vm *vm, uint64_t gpa)
 	int err;
 
 	backing(vm, gpa, true, &err);
+	return err;
+}
+
+/*
+ * Map one host page at a guest-physical page outside RAM (the APIC-access
+ * page at the xAPIC base). The page stays the caller's: it is not freed
+ * with guest RAM.
+ */
+int guest_map_page(struct vm *vm, uint64_t gpa, uint64_t hpa)
+{
+	struct vm_ram *ram = vm->ram;
+	unsigned long flags;
+	int err;
+
+	if (guest_is_ram(vm, gpa) || (gpa & (PAGE_SIZE_4K - 1)))
+		return -EINVAL;
+	flags = spin_lock_irqsave(&ram->lock);
+	err = ept_map(&ram->ept, gpa, hpa, PAGE_SIZE_4K, EPT_R | EPT_W, EPT_MT_WB);
+	if (!err)
+		ram->foreign_pages++;
+	spin_unlock_irqrestore(&ram->lock, flags);
 	return err;
 }
 

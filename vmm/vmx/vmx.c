@@ -19,9 +19,11 @@
 #include <vmkernel/panic.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/smp.h>
+#include <vmkernel/trap.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/vcpu.h>
+#include <vmm/vcpu_fpu.h>
 #include "vmx_priv.h"
 
 static const char *const insn_errors[] = {
@@ -117,7 +119,14 @@ static void vmxon_cpu(void *arg)
 		return;
 	}
 	vc->vmx_on = true;
+	vcpu_fpu_cpu_init();
 	this_cpu()->vmm = vc;
+}
+
+/* A kick (vcpu_kick): the interrupt itself made the vCPU exit; nothing else to do. */
+static void vcpu_kick_ipi(struct trap_frame *tf)
+{
+	(void)tf;
 }
 
 static struct vmm_cpu vmm_cpus[CONFIG_MAX_CPUS];
@@ -151,6 +160,7 @@ static int vmx_init(void)
 		if (!vmm_cpus[i].vmxon_pa)
 			return -ENOMEM;
 	}
+	irq_register(VEC_VCPU_KICK, vcpu_kick_ipi);
 	smp_call_all(vmxon_cpu, vmm_cpus);
 	for (unsigned i = 0; i < pcpu_count; i++) {
 		if (vmm_cpus[i].vmx_on)

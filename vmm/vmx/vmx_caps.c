@@ -30,6 +30,7 @@
 
 #include <vmkernel/cpu_hw.h>
 #include <vmm/vmx_caps.h>
+#include <vmm/vmx_hw.h>
 
 /* IA32_VMX_BASIC (SDM 3D A.1) */
 #define BASIC_REVISION_MASK	0x7fffffffULL
@@ -46,15 +47,12 @@
 
 /* Control bits this file looks at (SDM 3C 25.6, 25.7) */
 #define PIN_PREEMPT_TIMER	(1U << 6)
-#define PIN_POSTED_INTR		(1U << 7)
-#define PROC_TPR_SHADOW		(1U << 21)
 #define PROC_SECONDARY		(1U << 31)
 #define PROC2_VIRT_APIC_ACCESS	(1U << 0)
 #define PROC2_EPT		(1U << 1)
 #define PROC2_RDTSCP		(1U << 3)
 #define PROC2_VPID		(1U << 5)
 #define PROC2_UNRESTRICTED	(1U << 7)
-#define PROC2_APIC_REG_VIRT	(1U << 8)
 #define PROC2_VINTR_DELIVERY	(1U << 9)
 #define PROC2_INVPCID		(1U << 12)
 #define PROC2_VMFUNC		(1U << 13)

@@ -108,6 +108,8 @@ uint64_t udiv64(uint64_t n, uint32_t d, uint32_t *rem);
 #define HC_EXIT 2
 #define HC_VCPU_ID 3
 #define HC_SET_TIMER 4
+#define HC_VCPU_START 5
+#define HC_ABI_VERSION 2 /* version 2: HC_SET_TIMER goes through the local APIC (EOI it) */
 
 #define HC_EPERM (-1)
 #define HC_EFAULT (-14)
