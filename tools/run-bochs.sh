@@ -10,5 +10,5 @@ rc=$(mktemp)
 trap 'rm -f "$rc"' EXIT
 printf 'c\nquit\n' > "$rc"
 : > "$serial"
-ISO=$iso SERIALOUT=$serial BXLOG=$serial.bochs NCPUS=$cpus MEMMB=$mem \
+IPS=${BOCHS_IPS:-10000000} ISO=$iso SERIALOUT=$serial BXLOG=$serial.bochs NCPUS=$cpus MEMMB=$mem \
 	timeout -k 5 "$tmo" bochs -q -f "$here/bochsrc" -rc "$rc" </dev/null >"$serial.stdout" 2>&1

@@ -25,7 +25,7 @@
 #include <vmkernel/timer.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
-#include <vmm/mb1_loader.h>
+#include <vmm/loader.h>
 #include <vmm/machine.h>
 #include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
@@ -48,72 +48,6 @@ unsigned vm_count(void)
 struct vm *vm_get(unsigned i)
 {
 	return i < vm_count() ? vms[i] : NULL;
-}
-
-static int mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-	return guest_write(ctx, gpa, src, len);
-}
-
-static int mem_zero(void *ctx, uint64_t gpa, size_t len)
-{
-	return guest_zero(ctx, gpa, len);
-}
-
-/* The guest's memory map (what the multiboot information tells it). */
-static unsigned guest_mmap(const struct vm *vm, struct mb1_mmap_in *m)
-{
-	m[0] = (struct mb1_mmap_in){ 0, 0x9fc00, 1 };
-	m[1] = (struct mb1_mmap_in){ 0x9fc00, 0x400, 2 };
-	m[2] = (struct mb1_mmap_in){ 0xa0000, 0x60000, 2 };
-	m[3] = (struct mb1_mmap_in){ 0x100000, vm->ram_size - 0x100000, 1 };
-	return 4;
-}
-
-static const struct boot_module *find_module(const struct vm *vm, const char *key,
-					     const char *name)
-{
-	const struct boot_module *b = bootmod_find(name);
-
-	if (!b)
-		pr_err("%s: %s = \"%s\": no boot module of that name (load it in GRUB with "
-		       "'module2 /path/%s %s')\n", vm->name, key, name, name, name);
-	return b;
-}
-
-static int load_guest(struct vm *vm, struct vcpu *boot)
-{
-	const struct boot_module *k = find_module(vm, "guest.kernel", vm->cfg.kernel);
-	struct mb1_module_in mods[VMCONFIG_MAX_MODULES];
-	struct mb1_mmap_in mmap[4];
-	struct mb1_guest_mem gm = { vm, vm->ram_size, mem_write, mem_zero };
-	struct mb1_load_params p = { vm->cfg.cmdline, "vmkernel", mods, 0, mmap, 0 };
-	struct mb1_load_result r;
-
-	if (!k)
-		return -ENOENT;
-	for (unsigned i = 0; i < vm->cfg.nmodules; i++) {
-		const struct boot_module *b = find_module(vm, "guest.modules", vm->cfg.modules[i]);
-
-		if (!b)
-			return -ENOENT;
-		mods[i] = (struct mb1_module_in){ b->name, b->data, b->size };
-		p.nmodules++;
-	}
-	p.nmmap = guest_mmap(vm, mmap);
-	if (mb1_load(k->data, k->size, &p, &gm, &r)) {
-		pr_err("%s: guest image %s: %s\n", vm->name, k->name, r.err);
-		return -EINVAL;
-	}
-	boot->boot = (struct vcpu_boot){
-		.mode = VCPU_MODE_PROT32, .rip = r.entry, .rax = r.eax, .rbx = r.ebx,
-		.code_sel = 0x08, .data_sel = 0x10,
-	};
-	__atomic_store_n(&boot->boot_pending, true, __ATOMIC_RELEASE);
-	pr_info("%s: %s loaded at [%#llx, %#llx) (ELF%s), entry %#x, %u module(s)\n", vm->name,
-		k->name, (unsigned long long)r.image_start, (unsigned long long)r.image_end,
-		r.elf64 ? "64" : "32", r.entry, p.nmodules);
-	return 0;
 }
 
 static int pick_cpu(unsigned *cpu)
@@ -244,7 +178,7 @@ static int vm_setup(struct vm *vm)
 	err = machine_create_devices(vm);
 	if (err)
 		return err;
-	err = load_guest(vm, vm->vcpus[0]);
+	err = guest_load(vm);
 	if (err)
 		return err;
 	vdev_log_all(vm);
@@ -273,7 +207,7 @@ void vm_restart(struct vm *vm)
 		vdev_reset_all(vm);
 		for (unsigned i = 0; i < vm->nvcpus; i++)
 			vcpu_reset(vm->vcpus[i]);
-		err = load_guest(vm, vm->vcpus[0]);
+		err = guest_load(vm);
 	}
 	if (err) {
 		vm_stop(vm, VMCONFIG_STOP_KILLED, -1, "cannot boot again after a guest reset (%d)",

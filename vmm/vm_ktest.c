@@ -19,8 +19,8 @@
 
 static bool expects_end(const struct vm *vm)
 {
-	return vm->cfg.expect.kind == VMCONFIG_EXPECT_EXIT ||
-	       vm->cfg.expect.kind == VMCONFIG_EXPECT_STOPPED;
+	return vm->cfg.expect.kind != VMCONFIG_EXPECT_NONE &&
+	       vm->cfg.expect.kind != VMCONFIG_EXPECT_RUNNING;
 }
 
 static bool all_ended(bool include_running)

@@ -20,5 +20,7 @@ struct vm;
 
 /* Create the VM's devices from its configuration; -errno with the reason logged. */
 int machine_create_devices(struct vm *vm);
+/* Write the firmware's tables (BIOS data area, ACPI) into the VM's empty RAM. */
+int machine_write_firmware(struct vm *vm);
 
 #endif

@@ -36,6 +36,7 @@ struct vdev_args {
 	const char *name;	/* instance name, e.g. "com1" */
 	uint16_t port;		/* base I/O port, where the type has one */
 	uint64_t mmio;		/* base guest-physical address, where it has one */
+	uint64_t size;		/* size of its window, where the type takes one */
 	unsigned irq;		/* ISA IRQ or GSI, where it has one */
 	const void *extra;	/* type-specific */
 };
@@ -59,14 +60,22 @@ struct vdev_type {
 
 #define VDEV_TYPE(var)							\
 	static const struct vdev_type *const __vdev_type_##var		\
-	__attribute__((used, section(".vdev_types"))) = &var
+	__attribute__((used, section("vdev_types"))) = &var
+
+struct vpci_func;
 
 struct vdev {
 	const struct vdev_type *type;
 	struct vm *vm;
 	char name[16];
 	struct vdev *next;	/* the VM's device list; fixed once the VM runs */
+	struct vpci_func *pci;	/* its PCI function, if it is a PCI device (vpci.h) */
 };
+
+static inline struct vpci_func *vdev_pci_func(struct vdev *d)
+{
+	return d->pci;
+}
 
 struct vdev_pio_ops {
 	/* size 1, 2 or 4; returns the value read */

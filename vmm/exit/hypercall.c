@@ -30,7 +30,7 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 	if (len > HC_CONSOLE_MAX)
 		return -EINVAL;
-	if (gpa + len < gpa || gpa + len > v->vm->ram_size)
+	if (!guest_range_is_ram(v->vm, gpa, len))
 		return -EFAULT;
 	for (uint64_t done = 0; done < len;) {
 		size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);

@@ -41,7 +41,7 @@ struct vdev_bus {
 	struct vdev *devices;		/* lock; list in creation order */
 };
 
-extern const struct vdev_type *const __vdev_types_start[], *const __vdev_types_end[];
+extern const struct vdev_type *const __start_vdev_types[], *const __stop_vdev_types[];
 
 int vdev_bus_init(struct vm *vm)
 {
@@ -220,7 +220,7 @@ bool vdev_mmio_lookup(struct vm *vm, uint64_t addr, struct vdev_range *out)
 
 static const struct vdev_type *find_type(const char *name)
 {
-	for (const struct vdev_type *const *t = __vdev_types_start; t < __vdev_types_end; t++) {
+	for (const struct vdev_type *const *t = __start_vdev_types; t < __stop_vdev_types; t++) {
 		if (!strcmp((*t)->name, name))
 			return *t;
 	}

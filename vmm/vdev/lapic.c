@@ -23,11 +23,10 @@
 #define pr_fmt(fmt) "vlapic: " fmt
 #include <errno.h>
 #include <string.h>
-#include <vmkernel/cpu.h>
-#include <vmkernel/kmem.h>
+#include <vmm/vtime.h>
 #include <vmkernel/log.h>
-#include <vmkernel/paging.h>
 #include <vmkernel/timer.h>
+#include <vmm/guest_mem.h>
 #include <vmm/vcpu.h>
 #include <vmm/vdev.h>
 #include <vmm/virq.h>
@@ -183,7 +182,7 @@ static void timer_fire(struct ktimer *t)
 	struct vlapic *l = (struct vlapic *)((char *)t - offsetof(struct vlapic, timer));
 
 	spin_lock(&l->lock);
-	timer_expired_locked(l, rdtsc());
+	timer_expired_locked(l, vtime_host_tsc());
 	spin_unlock(&l->lock);
 }
 
@@ -192,7 +191,7 @@ static void timer_start(struct vlapic *l)
 {
 	uint32_t lvt = reg(l, APIC_LVT_TIMER), icr = reg(l, APIC_TMICT);
 	unsigned long flags = spin_lock_irqsave(&l->lock);
-	uint64_t now = rdtsc();
+	uint64_t now = vtime_host_tsc();
 
 	l->timer_period = 0;
 	if (APIC_TIMER_MODE(lvt) == APIC_TIMER_TSCDEADLINE || !icr) {
@@ -214,7 +213,7 @@ static void timer_start(struct vlapic *l)
 static uint32_t timer_current_count(struct vlapic *l)
 {
 	unsigned long flags = spin_lock_irqsave(&l->lock);
-	uint64_t now = rdtsc(), left, per;
+	uint64_t now = vtime_host_tsc(), left, per;
 	uint32_t val = 0;
 
 	if (l->timer_deadline && APIC_TIMER_MODE(reg(l, APIC_LVT_TIMER)) != APIC_TIMER_TSCDEADLINE) {
@@ -247,7 +246,7 @@ void vlapic_set_tsc_deadline(struct vlapic *l, uint64_t guest_tsc)
 		uint64_t host = guest_tsc - (uint64_t)l->v->vm->tsc_offset;
 
 		/* A deadline already passed fires at once. */
-		timer_arm_locked(l, (int64_t)(host - rdtsc()) <= 0 ? rdtsc() : host);
+		timer_arm_locked(l, (int64_t)(host - vtime_host_tsc()) <= 0 ? vtime_host_tsc() : host);
 	}
 	spin_unlock_irqrestore(&l->lock, flags);
 }
@@ -676,7 +675,7 @@ void vlapic_reset(struct vlapic *l, bool keep_base)
 	spin_unlock_irqrestore(&l->lock, flags);
 	if (!keep_base)
 		l->apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (l->apic_base & APIC_BASE_BSP);
-	memset(l->regs, 0, PAGE_SIZE_4K);
+	memset(l->regs, 0, 4096);
 	set_reg(l, APIC_ID, vlapic_x2apic(l) ? l->initial_id : l->initial_id << 24);
 	set_reg(l, APIC_VER, APIC_VERSION_VAL);
 	set_reg(l, APIC_DFR, 0xffffffffU);
@@ -693,10 +692,9 @@ void vlapic_reset(struct vlapic *l, bool keep_base)
 
 int vlapic_init(struct vlapic *l, struct vcpu *v, uint32_t apic_id, bool bsp, uint64_t timer_hz)
 {
-	l->regs_pa = page_alloc(0);
-	if (!l->regs_pa)
+	l->regs = vmm_page_alloc(&l->regs_pa);
+	if (!l->regs)
 		return -ENOMEM;
-	l->regs = phys_to_virt(l->regs_pa);
 	l->v = v;
 	l->timer_hz = timer_hz ? timer_hz : tsc_hz();
 	spin_init(&l->lock, "vlapic");
@@ -709,10 +707,10 @@ int vlapic_init(struct vlapic *l, struct vcpu *v, uint32_t apic_id, bool bsp, ui
 
 void vlapic_destroy(struct vlapic *l)
 {
-	if (!l->regs_pa)
+	if (!l->regs)
 		return;
 	ktimer_cancel(&l->timer);
-	page_free(l->regs_pa, 0);
+	vmm_page_free(l->regs, l->regs_pa);
 	l->regs_pa = 0;
 	l->regs = NULL;
 }

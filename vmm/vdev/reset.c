@@ -20,7 +20,6 @@
 struct vdev_reset {
 	struct vdev dev;
 	uint8_t port92;		/* atomic */
-	uint8_t rc;		/* 0xcf9, atomic */
 };
 
 static uint32_t reset_in(struct vdev *d, struct vcpu *v, uint16_t port, unsigned size)
@@ -78,7 +77,6 @@ static void reset_reset(struct vdev *d)
 	struct vdev_reset *r = (struct vdev_reset *)d;
 
 	r->port92 = 0;
-	r->rc = 0;
 }
 
 static const struct vdev_type reset_type = {
