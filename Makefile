@@ -104,6 +104,11 @@ $(B)/vmfs.img: build/vmkfstools
 	$(call msg,VMFS,$@)rm -f $@ && build/vmkfstools -C vmfs6 -S ktest --image-size 16m \
 		--max-hosts 4 --lease-timeout 2 $@ >/dev/null
 
+# The Linux test guest: Debian's kernel and an initramfs with busybox and tests/linux/init.
+$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init
+	$(call msg,LINUX,$(B)/linux)sh tools/mklinux.sh $(B)/linux
+$(B)/linux/vmlinuz: $(B)/linux/initrd.gz
+
 # make run's image: the hypervisor with a few of the test guests as its default VMs.
 DEMO_GUESTS := cpuid interrupts smp2 long64
 DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx)
@@ -139,7 +144,7 @@ unit-run: $(UNIT_BINS)
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
-		build/vmkfstools build/fuzz_mount $(B)/vmfs.img
+		build/vmkfstools build/fuzz_mount $(B)/vmfs.img $(B)/linux/vmlinuz
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

@@ -79,6 +79,7 @@ void vm_console_putc(struct vm *vm, char c)
 	if (c == '\n' || con->len == sizeof(con->line) - 1) {
 		con->line[con->len] = '\0';
 		con->len = 0;
+		vm_test_console_line(vm, con->line);	/* before the rate limit: tests see every line */
 		if (!console_admit(con)) {
 			con->dropped++;
 		} else {

@@ -473,6 +473,34 @@ static int vmconfig_set_skip(struct vmconfig_parser *p)
 	return 0;
 }
 
+/* test.console: ';'-separated texts that lines of the VM's console must contain. */
+static int vmconfig_set_console(struct vmconfig_parser *p)
+{
+	struct vm_config *c = p->cfg;
+	size_t i = 0;
+
+	c->nconsole = 0;
+	while (i < p->vlen) {
+		size_t start, n;
+
+		while (i < p->vlen && p->val[i] == ';')
+			i++;
+		for (start = i; i < p->vlen && p->val[i] != ';'; i++)
+			;
+		n = i - start;
+		if (!n)
+			break;
+		if (c->nconsole == VMCONFIG_CONSOLE_MAX)
+			return vmconfig_err(p, "more than %d texts", VMCONFIG_CONSOLE_MAX);
+		if (n >= VMCONFIG_CONSOLE_LEN)
+			return vmconfig_err(p, "text %u is longer than %d characters", c->nconsole + 1,
+					    VMCONFIG_CONSOLE_LEN - 1);
+		memcpy(c->console[c->nconsole], p->val + start, n);
+		c->console[c->nconsole++][n] = '\0';
+	}
+	return 0;
+}
+
 /* test.break: make the VMM corrupt this VM's VMCS before its first entry (tests the diagnosis). */
 static int vmconfig_set_break(struct vmconfig_parser *p)
 {
@@ -559,6 +587,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "guest.reboot", vmconfig_set_reboot },
 	{ "monitor.apicv", vmconfig_set_apicv },
 	{ "test.skip", vmconfig_set_skip },
+	{ "test.console", vmconfig_set_console },
 	{ "test.expect", vmconfig_set_expect },
 	{ "test.break", vmconfig_set_break },
 };

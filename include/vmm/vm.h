@@ -63,6 +63,10 @@ struct vm {
 	uint64_t apic_access_pa;		/* APICv: the page EPT maps at the xAPIC base */
 	struct vm_console *console;
 	bool finished;				/* every vCPU has ended; atomic */
+	/* Test judgement of its console (vm_ktest.c), under console->lock */
+	uint32_t console_seen;			/* bit n: test.console text n was seen */
+	unsigned int bad_skips;			/* "check X: skipped" not named in test.skip */
+	char first_bad_skip[48];
 	unsigned int nvcpus;
 	struct vcpu *vcpus[64];
 };
@@ -95,5 +99,7 @@ void vm_flush_translations(struct vm *vm);
 uint16_t vm_vpid(const struct vm *vm, unsigned vcpu);
 /* the console of a VM: its UART output, line-buffered, prefixed with its name */
 void vm_console_putc(struct vm *vm, char c);
+/* vm_ktest.c: what the test supervisor notes about each complete console line */
+void vm_test_console_line(struct vm *vm, const char *line);
 
 #endif

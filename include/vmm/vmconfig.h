@@ -62,6 +62,8 @@ enum vmconfig_reboot {
 
 #define VMCONFIG_SKIP_MAX	16	/* names in test.skip */
 #define VMCONFIG_SKIP_NAME_MAX	48
+#define VMCONFIG_CONSOLE_MAX	8	/* lines in test.console */
+#define VMCONFIG_CONSOLE_LEN	100
 
 enum vmconfig_stop_reason {
 	VMCONFIG_STOP_TRIPLE_FAULT = 0,	/* "triple-fault" */
@@ -109,6 +111,9 @@ struct vm_config {
 	struct vmconfig_expect expect;		/* test.expect */
 	char skip[VMCONFIG_SKIP_MAX][VMCONFIG_SKIP_NAME_MAX];	/* test.skip: checks allowed to skip */
 	unsigned int nskip;
+	/* test.console: text each of which some console line of the VM must contain */
+	char console[VMCONFIG_CONSOLE_MAX][VMCONFIG_CONSOLE_LEN];
+	unsigned int nconsole;
 	enum vmconfig_break test_break;		/* test.break */
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };

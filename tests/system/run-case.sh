@@ -21,6 +21,11 @@ vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo m
 	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
 	memtouch_reserved.vmx chatty"
+# Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
+# tools/mklinux.sh), some beside hostile test guests.
+linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess
+	spinner"
+linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
 tests=all
 guests=
 case $profile in
@@ -29,15 +34,25 @@ crash) extra="crashtest=fault" ;;
 badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
 vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
+linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
+linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
-mods=
+mods= linux=
 for g in $guests; do
 	case $g in
+	linux/*) mods="$mods $top/tests/$g.vmx" linux=1 ;;
 	*.vmx) mods="$mods $top/tests/guests/$g" ;;	# a config for another guest's image
 	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
 	esac
 done
+# Linux runs: the kernel and initramfs once for every Linux VM; Bochs as a
+# 100 MHz machine (a 10 MHz one cannot keep a kernel's timer ticks), and time.
+if [ -n "$linux" ]; then
+	mods="$mods $top/build/linux/vmlinuz $top/build/linux/vmlinux.gz $top/build/linux/initrd.gz"
+	export BOCHS_IPS=100000000
+	tmo=${SYSTEM_TIMEOUT_LINUX:-2400}
+fi
 # Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
 [ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
 if [ -n "$extra" ] || [ -n "$guests" ]; then

@@ -1,8 +1,8 @@
 /*
- * Booting Linux: guest.kernel is a bzImage, guest.initrd an optional
- * initramfs, guest.cmdline the kernel command line. The plan comes from
- * bzimage.c (pure logic); this file writes it into guest memory and sets
- * the boot vCPU's 64-bit start state.
+ * Booting Linux: guest.kernel is a bzImage (or the same kernel as an ELF
+ * vmlinux), guest.initrd an optional initramfs, guest.cmdline the kernel
+ * command line. The plan comes from linux_boot.c (pure logic); this file
+ * writes it into guest memory and sets the boot vCPU's 64-bit start state.
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <vmkernel/bootmod.h>
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
-#include <vmm/bzimage.h>
+#include <vmm/linux_boot.h>
 #include <vmm/guest_mem.h>
 #include <vmm/loader.h>
 #include <vmm/pc_layout.h>
@@ -42,6 +42,24 @@ static int write_tables(struct vm *vm, const uint8_t *img, const struct bzimage_
 	return err;
 }
 
+/* The protected-mode kernel of a bzImage, or a vmlinux's segments (their BSS zeroed). */
+static int write_kernel(struct vm *vm, const uint8_t *img, const struct bzimage_info *k,
+			const struct linux_plan *p)
+{
+	int err = 0;
+
+	if (k->format == LINUX_BZIMAGE)
+		return guest_write(vm, p->kernel, img + k->setup_size, k->kernel_size);
+	for (unsigned i = 0; i < k->nseg && !err; i++) {
+		const struct linux_elf_seg *s = &k->seg[i];
+
+		err = guest_write(vm, s->paddr, img + s->offset, s->filesz);
+		if (!err && s->memsz > s->filesz)
+			err = guest_zero(vm, s->paddr + s->filesz, s->memsz - s->filesz);
+	}
+	return err;
+}
+
 int linux_load(struct vm *vm, struct vcpu *boot, const struct boot_module *k)
 {
 	const struct boot_module *initrd = NULL;
@@ -59,7 +77,7 @@ int linux_load(struct vm *vm, struct vcpu *boot, const struct boot_module *k)
 		pr_err("%s: guest.kernel %s: %s\n", vm->name, k->name, why);
 		return -EINVAL;
 	}
-	err = guest_write(vm, p.kernel, k->data + info.setup_size, info.kernel_size);
+	err = write_kernel(vm, k->data, &info, &p);
 	if (!err && initrd)
 		err = guest_write(vm, p.initrd, initrd->data, initrd->size);
 	if (!err)
@@ -74,9 +92,11 @@ int linux_load(struct vm *vm, struct vcpu *boot, const struct boot_module *k)
 		.code_sel = LINUX_BOOT_CS, .data_sel = LINUX_BOOT_DS,
 	};
 	__atomic_store_n(&boot->boot_pending, true, __ATOMIC_RELEASE);
-	pr_info("%s: Linux %s (boot protocol %u.%02u) at %#llx, %u KiB; initrd %s%s%s%s at %#llx, "
-		"%llu KiB\n", vm->name, k->name, info.version >> 8, info.version & 0xff,
-		(unsigned long long)p.kernel, info.kernel_size >> 10, initrd ? initrd->name : "none",
+	pr_info("%s: Linux %s (%s, boot protocol %u.%02u) at %#llx, %u KiB; initrd %s%s%s%s at "
+		"%#llx, %llu KiB\n", vm->name, k->name,
+		info.format == LINUX_VMLINUX ? "ELF vmlinux" : "bzImage", info.version >> 8,
+		info.version & 0xff, (unsigned long long)p.kernel, info.init_size >> 10,
+		initrd ? initrd->name : "none",
 		vm->cfg.cmdline[0] ? "; command line \"" : "", vm->cfg.cmdline,
 		vm->cfg.cmdline[0] ? "\"" : "", (unsigned long long)p.initrd,
 		(unsigned long long)(p.initrd_size >> 10));

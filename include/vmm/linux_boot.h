@@ -1,16 +1,23 @@
 /*
- * The Linux x86 boot protocol, loader side (vmm/loader/bzimage.c): reading
- * a bzImage's setup header, placing the kernel, initrd and command line in
- * a VM's memory map, and building the "zero page" (struct boot_params)
- * the kernel's 64-bit entry point expects. Facts from the kernel's
+ * The Linux x86 boot protocol, loader side (vmm/loader/linux_boot.c): reading
+ * a kernel image, placing the kernel, initrd and command line in a VM's
+ * memory map, and building the "zero page" (struct boot_params) the
+ * kernel's 64-bit entry point expects. Facts from the kernel's
  * Documentation/arch/x86/boot.rst and zero-page.rst.
+ *
+ * Two image formats: a bzImage (what distributions ship: the setup
+ * header, then the decompressor with the compressed kernel), entered at
+ * its 64-bit entry; or the uncompressed kernel as an ELF64 "vmlinux"
+ * (the bzImage's payload, decompressed), loaded at its physical
+ * addresses and entered at its ELF entry, as the kernel's decompressor
+ * itself would, with a zero page whose setup header the loader fills in.
  *
  * Pure logic, no guest memory access: vmm/loader/linux.c writes what this
  * plans. Host unit-tested against the Debian kernel's real header and
- * malformed ones (tests/unit/test_bzimage.c).
+ * malformed ones (tests/unit/test_linux_boot.c).
  */
-#ifndef VMM_BZIMAGE_H
-#define VMM_BZIMAGE_H
+#ifndef VMM_LINUX_BOOT_H
+#define VMM_LINUX_BOOT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +56,16 @@
 
 #define BZ_MIN_VERSION	0x020c	/* 2.12: xloadflags, the 64-bit entry point */
 
+enum linux_format { LINUX_BZIMAGE, LINUX_VMLINUX };
+
+#define LINUX_ELF_MAX_SEGS 8
+
+struct linux_elf_seg {
+	uint64_t paddr, offset, filesz, memsz;
+};
+
 struct bzimage_info {
+	enum linux_format format;
 	uint16_t version;
 	uint32_t setup_size;		/* bytes before the protected-mode kernel */
 	uint32_t kernel_size;		/* bytes of the protected-mode kernel */
@@ -61,6 +77,11 @@ struct bzimage_info {
 	uint32_t initrd_addr_max;
 	uint32_t cmdline_size;		/* bytes, without the NUL */
 	uint32_t header_end;		/* offset just past the setup header */
+	/* LINUX_VMLINUX */
+	uint64_t elf_entry;		/* physical */
+	uint64_t load_start, load_end;	/* physical span of the loadable segments */
+	unsigned nseg;
+	struct linux_elf_seg seg[LINUX_ELF_MAX_SEGS];
 };
 
 /* Where things go in guest memory (all guest-physical). */
@@ -85,9 +106,11 @@ struct linux_plan {
 #define LINUX_BOOT_CS		0x10
 #define LINUX_BOOT_DS		0x18
 
-/* Parse and check the header. 0, or -EINVAL with why[] saying what is wrong. */
+/* Parse and check a bzImage or ELF vmlinux. 0, or -EINVAL with why[] saying what is wrong. */
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *out, char *why,
 		  size_t whylen);
+/* Is this an ELF64 x86-64 image (then parse it as a vmlinux)? */
+int linux_is_elf(const uint8_t *img, size_t len);
 
 /*
  * Place the kernel and initrd for a VM with ram_size bytes of RAM and a

@@ -1,5 +1,5 @@
 /*
- * Linux boot protocol, the loader's side (see include/vmm/bzimage.h).
+ * Linux boot protocol, the loader's side (see include/vmm/linux_boot.h).
  *
  * A bzImage is the real-mode setup code (setup_sects + 1 sectors of 512
  * bytes, the setup header at 0x1f1 among them) followed by the
@@ -11,12 +11,19 @@
  * + 0x200 with RSI pointing at the zero page, on an identity map of the
  * first 4 GiB and a GDT with flat __BOOT_CS (0x10) and __BOOT_DS (0x18).
  *
+ * An ELF vmlinux (the same kernel, already decompressed) skips the
+ * decompressor: its PT_LOAD segments go to their physical addresses
+ * (where the kernel is linked to run, 16 MiB on Debian's), and the vCPU
+ * starts at the ELF entry, which is the kernel's own 64-bit startup code,
+ * with the same zero page; the setup header there is made up by the
+ * loader (the fields a boot loader owns and the ones the kernel reads).
+ *
  * Every check failure says what is wrong in words a user can act on.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <vmm/bzimage.h>
+#include <vmm/linux_boot.h>
 
 static uint16_t rd16(const uint8_t *p, size_t off)
 {
@@ -57,12 +64,69 @@ static int bad(char *why, size_t len, const char *msg, unsigned long long a, uns
 	return -EINVAL;
 }
 
+int linux_is_elf(const uint8_t *img, size_t len)
+{
+	return len >= 64 && !memcmp(img, "\177ELF", 4);
+}
+
+/* ELF64 x86-64 executable: its PT_LOAD segments and entry (ELF spec; x86-64 psABI). */
+static int vmlinux_parse(const uint8_t *img, size_t len, struct bzimage_info *k, char *why,
+			 size_t whylen)
+{
+	uint64_t phoff = rd64(img, 0x20);
+	unsigned phentsize = rd16(img, 0x36), phnum = rd16(img, 0x38);
+
+	k->format = LINUX_VMLINUX;
+	if (img[4] != 2 || img[5] != 1 || rd16(img, 0x12) != 62 || rd16(img, 0x10) != 2)
+		return bad(why, whylen, "an ELF file, but not a 64-bit x86 executable (class %llu, "
+			   "machine %llu)", img[4], rd16(img, 0x12));
+	if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
+		return bad(why, whylen, "ELF program headers run past the end of the file (%llu "
+			   "bytes)", (unsigned long long)len, 0);
+	k->load_start = ~0ULL;
+	for (unsigned i = 0; i < phnum; i++) {
+		const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
+		struct linux_elf_seg sg = { rd64(ph, 0x18), rd64(ph, 0x08), rd64(ph, 0x20),
+					    rd64(ph, 0x28) };
+
+		if (rd32(ph, 0) != 1 || !sg.memsz)
+			continue;	/* not PT_LOAD */
+		if (k->nseg == LINUX_ELF_MAX_SEGS)
+			return bad(why, whylen, "more than %llu loadable ELF segments",
+				   LINUX_ELF_MAX_SEGS, 0);
+		if (sg.filesz > sg.memsz || sg.offset > len || sg.filesz > len - sg.offset ||
+		    sg.paddr + sg.memsz < sg.paddr)
+			return bad(why, whylen, "ELF segment %llu lies outside the file or wraps "
+				   "(offset %#llx)", i, sg.offset);
+		k->seg[k->nseg++] = sg;
+		if (sg.paddr < k->load_start)
+			k->load_start = sg.paddr;
+		if (sg.paddr + sg.memsz > k->load_end)
+			k->load_end = sg.paddr + sg.memsz;
+	}
+	if (!k->nseg)
+		return bad(why, whylen, "an ELF file without loadable segments", 0, 0);
+	k->elf_entry = rd64(img, 0x18);
+	if (k->elf_entry < k->load_start || k->elf_entry >= k->load_end)
+		return bad(why, whylen, "ELF entry %#llx is outside the loaded kernel (a virtual "
+			   "address? Linux's vmlinux enters at a physical one)", k->elf_entry, 0);
+	k->version = 0x020f;
+	k->init_size = (uint32_t)(k->load_end - k->load_start);
+	k->pref_address = k->load_start;
+	k->kernel_alignment = 0x200000;
+	k->cmdline_size = 2047;
+	k->initrd_addr_max = 0x7fffffff;
+	return 0;
+}
+
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *k, char *why,
 		  size_t whylen)
 {
 	unsigned sects;
 
 	memset(k, 0, sizeof(*k));
+	if (linux_is_elf(img, len))
+		return vmlinux_parse(img, len, k, why, whylen);
 	if (len < 0x270 || memcmp(img + BZ_HEADER, "HdrS", 4))
 		return bad(why, whylen, "not a Linux bzImage (no \"HdrS\" setup header; %llu bytes)",
 			   (unsigned long long)len, 0);
@@ -117,9 +181,9 @@ int linux_plan(const struct bzimage_info *k, uint64_t ram_size, size_t cmdline_l
 			 "accepts (%u)", cmdline_len, k->cmdline_size);
 		return -EINVAL;
 	}
-	if (k->relocatable && addr < 16ULL << 20)
+	if (k->format == LINUX_BZIMAGE && k->relocatable && addr < 16ULL << 20)
 		addr = 16ULL << 20;
-	if (k->relocatable)
+	if (k->format == LINUX_BZIMAGE && k->relocatable)
 		addr = (addr + k->kernel_alignment - 1) & ~((uint64_t)k->kernel_alignment - 1);
 	if (addr < PC_LEGACY_HOLE_END || addr + k->init_size > usable_end) {
 		snprintf(why, whylen, "the kernel needs %llu MiB of RAM from %#llx (init_size), "
@@ -130,7 +194,7 @@ int linux_plan(const struct bzimage_info *k, uint64_t ram_size, size_t cmdline_l
 		return -E2BIG;
 	}
 	p->kernel = addr;
-	p->entry = addr + 0x200;
+	p->entry = k->format == LINUX_VMLINUX ? k->elf_entry : addr + 0x200;
 	p->zero_page = LINUX_ZERO_PAGE;
 	p->cmdline = LINUX_CMDLINE;
 	p->gdt = LINUX_GDT;
@@ -158,7 +222,19 @@ void linux_zero_page(uint8_t *zp, const uint8_t *img, const struct bzimage_info 
 		     const struct linux_plan *p, const struct e820_entry *map, unsigned nmap)
 {
 	memset(zp, 0, 4096);
-	memcpy(zp + BZ_SETUP_SECTS, img + BZ_SETUP_SECTS, k->header_end - BZ_SETUP_SECTS);
+	if (k->format == LINUX_BZIMAGE) {
+		memcpy(zp + BZ_SETUP_SECTS, img + BZ_SETUP_SECTS, k->header_end - BZ_SETUP_SECTS);
+	} else {
+		/* No setup header in a vmlinux: the fields a kernel reads from one. */
+		wr16(zp, BZ_BOOT_FLAG, 0xaa55);
+		memcpy(zp + BZ_HEADER, "HdrS", 4);
+		wr16(zp, BZ_VERSION, k->version);
+		wr32(zp, BZ_KERNEL_ALIGNMENT, k->kernel_alignment);
+		wr32(zp, BZ_INITRD_ADDR_MAX, k->initrd_addr_max);
+		wr32(zp, BZ_CMDLINE_SIZE, k->cmdline_size);
+		wr16(zp, BZ_XLOADFLAGS, XLF_KERNEL_64);
+		wr32(zp, BZ_INIT_SIZE, k->init_size);
+	}
 	zp[BZ_TYPE_OF_LOADER] = 0xff;		/* "undefined" boot loader */
 	zp[BZ_LOADFLAGS] = (uint8_t)((zp[BZ_LOADFLAGS] & ~(1U << 7)) | LOADED_HIGH); /* no heap */
 	wr32(zp, BZ_CMD_LINE_PTR, (uint32_t)p->cmdline);
