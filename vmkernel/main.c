@@ -44,6 +44,11 @@ static bool have_acpi;
 static uint8_t bsp_ist[IST_COUNT + 1][IST_STACK_SIZE] __attribute__((aligned(16)));
 extern char boot_stack_top[];
 
+const struct acpi_info *acpi_get(void)
+{
+	return have_acpi ? &acpi : NULL;
+}
+
 const char *bootparam_get(const char *key)
 {
 	return cmdline_get(&cmd, key);
