@@ -42,7 +42,7 @@ LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
 	$(wildcard vmm/*.c vmm/*.S vmm/*/*.c) \
-	$(wildcard drivers/*/*.c drivers/*.c) \
+	$(wildcard drivers/*/*.c drivers/*.c drivers/*/*/*.c) \
 	$(wildcard fs/*.c)
 KSRC := $(filter-out vmm/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
@@ -58,6 +58,9 @@ include tests/guests/guests.mk
 
 # ---- vmkfstools, the VMFS host tool, and the filesystem's fuzz target ----
 include tools/vmkfstools/build.mk
+
+# ---- mkdisk, the GPT disk-image tool ----
+include tools/mkdisk/build.mk
 
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)

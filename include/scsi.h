@@ -75,8 +75,11 @@ struct scsi_cmd {
 	unsigned timeout_ms;
 	unsigned retries;		/* retries left */
 	bool quiet;			/* no log line on failure (scanning, probing) */
+	unsigned attempt;		/* 0 on the first try; drivers may play safe on retries */
 	/* Set by the layer for the driver: */
 	unsigned tag;			/* index in the host's tag table */
+	void *data;			/* the data for the CPU's accesses (emulated answers, PIO):
+					 * buf, or the bounce buffer the segments point to */
 	unsigned nsg;
 	struct scsi_sg sg[SCSI_MAX_SG];
 	void *drv;			/* free for the driver while it owns the command */

@@ -49,6 +49,11 @@ const struct acpi_info *acpi_get(void)
 	return have_acpi ? &acpi : NULL;
 }
 
+uint64_t boot_efi_systab(void)
+{
+	return mb.has_efi64_systab ? mb.efi64_systab : 0;
+}
+
 const char *bootparam_get(const char *key)
 {
 	return cmdline_get(&cmd, key);
@@ -178,7 +183,8 @@ static void fill_fb(struct console_params *cp)
 
 static void parse_cmdline(void)
 {
-	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat" };
+	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
+					     "hostname" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

@@ -132,6 +132,7 @@ static int map_bounce(struct scsi_cmd *c, const struct scsi_host *h)
 		return -ENOMEM;
 	c->bounce = phys_to_virt(pa);
 	c->bounce_order = order;
+	c->data = c->bounce;
 	if (c->dir == SCSI_DIR_TO_DEV)
 		memcpy(c->bounce, c->buf, c->len);
 	c->nsg = 0;
@@ -148,6 +149,7 @@ static int map_buffer(struct scsi_cmd *c)
 {
 	const struct scsi_host *h = c->host;
 
+	c->data = c->buf;
 	if (!c->len || c->dir == SCSI_DIR_NONE) {
 		c->nsg = 0;
 		return 0;
@@ -514,6 +516,7 @@ int scsi_wait(struct scsi_cmd *c)
 			return d == SCSI_DISP_NO_DEVICE ? -ENODEV :
 			       c->hres == SCSI_HRES_TIMEOUT ? -ETIMEDOUT : -EIO;
 		}
+		c->attempt++;
 		if (queue_once(c)) {
 			unmap_buffer(c);
 			if (!c->quiet)

@@ -54,7 +54,7 @@ static void execute(struct fake *f, struct scsi_cmd *c)
 		c->hres = SCSI_HRES_NO_DEVICE;
 		return;
 	}
-	if (scsi_emul(&f->ed, c->cdb, c->cdb_len, c->buf, c->len, &c->resid, c->sense,
+	if (scsi_emul(&f->ed, c->cdb, c->cdb_len, c->data, c->len, &c->resid, c->sense,
 		      &c->sense_len, &c->status))
 		return;
 	if (c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_16)
@@ -73,9 +73,9 @@ static void execute(struct fake *f, struct scsi_cmd *c)
 		return;
 	}
 	if (rw.write)
-		memcpy(f->mem + rw.lba * 512, c->buf, c->len);
+		memcpy(f->mem + rw.lba * 512, c->data, c->len);
 	else
-		memcpy(c->buf, f->mem + rw.lba * 512, c->len);
+		memcpy(c->data, f->mem + rw.lba * 512, c->len);
 }
 
 static int fake_queue(struct scsi_host *h, struct scsi_cmd *c)

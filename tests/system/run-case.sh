@@ -7,6 +7,8 @@
 set -u
 name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6 profile=${7:-normal}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# Disks and datastores: judged by their own script.
+case $profile in disks-* | multihost) exec sh "$top/tests/system/storage.sh" "$@" ;; esac
 out=$top/build/system
 mkdir -p "$out"
 log=$out/$name.serial
@@ -176,7 +178,7 @@ if [ -n "$guests" ]; then
 	echo "PASS $name"
 	exit 0
 fi
-want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c "$top"/fs/*.c 2>/dev/null |
+want=$(cat "$top"/vmkernel/*.c "$top"/vmm/*.c "$top"/drivers/*/*.c "$top"/drivers/*/*/*.c "$top"/fs/*.c 2>/dev/null |
 	grep -c '^KTEST(')
 grep -q "ktest: $want passed, 0 failed" "$log" ||
 	fail "in-kernel tests: expected '$want passed, 0 failed', got '$(grep -o 'ktest: [0-9]* passed, [0-9]* failed' "$log")'"

@@ -1,0 +1,210 @@
+/*
+ * Datastores: finding and mounting VMFS volumes at boot, and keeping their
+ * heartbeats (see include/datastore.h).
+ *
+ * The list is built once at INIT_LATE on the boot CPU and never shrinks;
+ * a datastore whose lease is lost stays listed, marked. The heartbeat
+ * world runs on the last CPU and renews each volume at the interval VMFS
+ * asks for; renewals are the one call VMFS allows concurrently with
+ * others on the same volume, so it does not take ds->lock.
+ */
+#define pr_fmt(fmt) "datastore: " fmt
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <blkdisk.h>
+#include <cpu.h>
+#include <datastore.h>
+#include <hostid.h>
+#include <init.h>
+#include <kmem.h>
+#include <log.h>
+#include <percpu.h>
+#include <scsi.h>
+#include <sched.h>
+#include <timer.h>
+#include <vmfs.h>
+
+static struct datastore *stores, **stores_tail = &stores;
+static unsigned n_stores;
+static struct vmfs_env env;
+
+struct datastore *datastore_first(void)
+{
+	return stores;
+}
+
+unsigned datastore_count(void)
+{
+	return n_stores;
+}
+
+struct datastore *datastore_find(const char *name, const char **rest)
+{
+	static const char prefix[] = "/vmfs/volumes/";
+	size_t n;
+
+	if (rest)
+		*rest = NULL;
+	if (!strncmp(name, prefix, sizeof(prefix) - 1))
+		name += sizeof(prefix) - 1;
+	n = strchr(name, '/') ? (size_t)(strchr(name, '/') - name) : strlen(name);
+	for (struct datastore *ds = stores; ds; ds = ds->next) {
+		if (strlen(ds->label) == n && !strncmp(ds->label, name, n)) {
+			if (rest)
+				*rest = name[n] ? name + n + 1 : NULL;
+			return ds;
+		}
+	}
+	return NULL;
+}
+
+/* ---- the environment VMFS runs in ---- */
+
+static void *env_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return kmalloc(n ? n : 1);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+/* No wall clock is read yet: timestamps count from boot. */
+static uint64_t env_now(void *ctx)
+{
+	(void)ctx;
+	return time_ns();
+}
+
+static void env_sleep(void *ctx, unsigned ms)
+{
+	uint64_t end = time_ns() + (uint64_t)ms * 1000000;
+
+	(void)ctx;
+	while (time_ns() < end) {
+		if (world_current())
+			sched_block_until(rdtsc() + (end - time_ns()) / 1000 * (tsc_hz() / 1000000));
+		else
+			cpu_safe_halt();
+	}
+}
+
+const struct vmfs_env *datastore_env(void)
+{
+	if (!env.alloc) {
+		env.alloc = env_alloc;
+		env.free = env_free;
+		env.now_ns = env_now;
+		env.mono_ns = env_now;
+		env.sleep_ms = env_sleep;
+		memcpy(env.host_uuid, hostid_uuid(), 16);
+		snprintf(env.host_name, sizeof(env.host_name), "%s", hostid_name());
+	}
+	return &env;
+}
+
+/* ---- mounting ---- */
+
+static void unique_label(struct datastore *ds, const char *label)
+{
+	snprintf(ds->label, sizeof(ds->label), "%s", label[0] ? label : ds->part->name);
+	for (unsigned i = 1; datastore_find(ds->label, NULL); i++)
+		snprintf(ds->label, sizeof(ds->label), "%.50s (%u)", label, i);
+	if (strcmp(ds->label, label))
+		pr_warn("%s: label '%s' is taken; mounted as '%s'\n", ds->part->name, label,
+			ds->label);
+}
+
+static void try_mount(struct blk_part *p)
+{
+	struct datastore *ds;
+	struct vmfs_statfs sf;
+	char err[200];
+	int rc;
+
+	if (p->disk->sdev->offline)
+		return;
+	ds = kzalloc(sizeof(*ds));
+	if (!ds)
+		return;
+	ds->part = p;
+	rc = vmfs_mount(&p->dev, datastore_env(), 0, &ds->vol, err, sizeof(err));
+	if (rc) {
+		pr_err("%s ('%s'): not mounted: %s\n", p->name, p->label, err);
+		kfree(ds);
+		return;
+	}
+	if (vmfs_statfs(ds->vol, &sf)) {
+		pr_err("%s: mounted but cannot be queried: %s; unmounted\n", p->name,
+		       vmfs_strerror(ds->vol));
+		vmfs_unmount(ds->vol);
+		kfree(ds);
+		return;
+	}
+	unique_label(ds, sf.label);
+	snprintf(ds->path, sizeof(ds->path), "/vmfs/volumes/%s", ds->label);
+	mutex_init(&ds->lock, "datastore");
+	ds->ats = p->dev.ops->compare_and_write != NULL;
+	*stores_tail = ds;
+	stores_tail = &ds->next;
+	n_stores++;
+	pr_info("mounted %s from %s: VMFS %u.%u, %llu MiB, %llu MiB free, heartbeat slot %u of %u, "
+		"locking by %s\n", ds->path, p->name, sf.version_major, sf.version_minor,
+		(unsigned long long)(sf.capacity_bytes >> 20),
+		(unsigned long long)(sf.free_bytes >> 20), sf.slot, sf.max_hosts,
+		ds->ats ? "ATS (COMPARE AND WRITE)" : "Disk Paxos (no ATS on this device)");
+}
+
+static void heartbeat_world(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned next_ms = 1000;
+
+		for (struct datastore *ds = stores; ds; ds = ds->next) {
+			unsigned iv;
+
+			if (ds->lease_lost)
+				continue;
+			if (vmfs_heartbeat_renew(ds->vol) == -EIO) {
+				ds->lease_lost = true;
+				pr_err("%s: heartbeat lease lost (the device stopped answering or "
+				       "another host took the slot); writes are refused\n", ds->path);
+				continue;
+			}
+			iv = vmfs_renew_interval_ms(ds->vol);
+			if (iv && iv < next_ms)
+				next_ms = iv;
+		}
+		env_sleep(NULL, next_ms);
+	}
+}
+
+static int datastore_scan(void)
+{
+	unsigned candidates = 0;
+
+	for (struct blk_disk *d = blk_disk_first(); d; d = d->next) {
+		for (struct blk_part *p = d->parts; p; p = p->next) {
+			if (!gpt_is_vmfs(p->type))
+				continue;
+			candidates++;
+			if (d->block_size != 512)
+				pr_warn("%s: 4Kn disk: 512-byte sectors are emulated; do not share this "
+					"disk between hosts\n", p->name);
+			try_mount(p);
+		}
+	}
+	if (!candidates)
+		return 0;
+	pr_info("%u of %u VMFS partition(s) mounted\n", n_stores, candidates);
+	if (n_stores && !world_create("vmfs-heartbeat", heartbeat_world, NULL, pcpu_online_count() - 1,
+				      NULL, NULL))
+		pr_err("cannot start the heartbeat world; leases will lapse\n");
+	return 0;
+}
+INIT_LEVEL(datastore_scan, INIT_LATE);
