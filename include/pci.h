@@ -138,6 +138,9 @@ void pci_disable(struct pci_dev *d);
 /* Map a memory BAR uncached; NULL (and a log line) if it is absent or not memory. */
 volatile void *pci_map_bar(struct pci_dev *d, unsigned bar);
 
+/* The function's capabilities (pci_cap_list over its configuration space); count or -EINVAL. */
+int pci_dev_caps(struct pci_dev *d, struct pci_cap_entry *out, unsigned max);
+
 /* Every function found, in scan order. */
 struct pci_dev *pci_first(void);
 unsigned pci_count(void);

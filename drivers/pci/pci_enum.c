@@ -110,6 +110,14 @@ static void read_caps(struct pci_dev *d)
 		d->msix_size = (pci_read16(d, d->msix_cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1;
 }
 
+int pci_dev_caps(struct pci_dev *d, struct pci_cap_entry *out, unsigned max)
+{
+	struct pci_cfg_src src;
+
+	pci_cfg_src(d, &src);
+	return pci_cap_list(&src, out, max, NULL, 0);
+}
+
 static void scan_bus(unsigned bus, unsigned depth);
 
 static void scan_bridge(struct pci_dev *d, unsigned depth)
