@@ -149,7 +149,8 @@ static void try_mount(struct blk_part *p)
 	snprintf(ds->path, sizeof(ds->path), "/vmfs/volumes/%s", ds->label);
 	mutex_init(&ds->lock, "datastore");
 	ds->ats = p->dev.ops->compare_and_write != NULL;
-	*stores_tail = ds;
+	/* Published last: the heartbeat world walks the list without a lock. */
+	__atomic_store_n(stores_tail, ds, __ATOMIC_RELEASE);
 	stores_tail = &ds->next;
 	n_stores++;
 	pr_info("mounted %s from %s: VMFS %u.%u, %llu MiB, %llu MiB free, heartbeat slot %u of %u, "
@@ -159,34 +160,41 @@ static void try_mount(struct blk_part *p)
 		ds->ats ? "ATS (COMPARE AND WRITE)" : "Disk Paxos (no ATS on this device)");
 }
 
+/* Renew every mounted volume's heartbeat; returns the shortest renewal interval. */
+static unsigned renew_all(void)
+{
+	unsigned next_ms = 1000;
+
+	for (struct datastore *ds = __atomic_load_n(&stores, __ATOMIC_ACQUIRE); ds;
+	     ds = __atomic_load_n(&ds->next, __ATOMIC_ACQUIRE)) {
+		unsigned iv;
+
+		if (ds->lease_lost)
+			continue;
+		if (vmfs_heartbeat_renew(ds->vol) == -EIO) {
+			ds->lease_lost = true;
+			pr_err("%s: heartbeat lease lost (the device stopped answering or another "
+			       "host took the slot); writes are refused\n", ds->path);
+			continue;
+		}
+		iv = vmfs_renew_interval_ms(ds->vol);
+		if (iv && iv < next_ms)
+			next_ms = iv;
+	}
+	return next_ms;
+}
+
 static void heartbeat_world(void *arg)
 {
 	(void)arg;
-	for (;;) {
-		unsigned next_ms = 1000;
-
-		for (struct datastore *ds = stores; ds; ds = ds->next) {
-			unsigned iv;
-
-			if (ds->lease_lost)
-				continue;
-			if (vmfs_heartbeat_renew(ds->vol) == -EIO) {
-				ds->lease_lost = true;
-				pr_err("%s: heartbeat lease lost (the device stopped answering or "
-				       "another host took the slot); writes are refused\n", ds->path);
-				continue;
-			}
-			iv = vmfs_renew_interval_ms(ds->vol);
-			if (iv && iv < next_ms)
-				next_ms = iv;
-		}
-		env_sleep(NULL, next_ms);
-	}
+	for (;;)
+		env_sleep(NULL, renew_all());
 }
 
 static int datastore_scan(void)
 {
 	unsigned candidates = 0;
+	bool world = false;
 
 	for (struct blk_disk *d = blk_disk_first(); d; d = d->next) {
 		for (struct blk_part *p = d->parts; p; p = p->next) {
@@ -197,14 +205,21 @@ static int datastore_scan(void)
 				pr_warn("%s: 4Kn disk: 512-byte sectors are emulated; do not share this "
 					"disk between hosts\n", p->name);
 			try_mount(p);
+			/*
+			 * The world keeps the leases once the boot is done (and now, on another
+			 * CPU); until then each mount also renews the volumes mounted before.
+			 */
+			if (n_stores && !world) {
+				world = world_create("vmfs-heartbeat", heartbeat_world, NULL,
+						     pcpu_online_count() - 1, NULL, NULL);
+				if (!world)
+					pr_err("cannot start the heartbeat world; leases will lapse\n");
+			}
+			renew_all();
 		}
 	}
-	if (!candidates)
-		return 0;
-	pr_info("%u of %u VMFS partition(s) mounted\n", n_stores, candidates);
-	if (n_stores && !world_create("vmfs-heartbeat", heartbeat_world, NULL, pcpu_online_count() - 1,
-				      NULL, NULL))
-		pr_err("cannot start the heartbeat world; leases will lapse\n");
+	if (candidates)
+		pr_info("%u of %u VMFS partition(s) mounted\n", n_stores, candidates);
 	return 0;
 }
 INIT_LEVEL(datastore_scan, INIT_LATE);

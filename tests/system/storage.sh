@@ -43,13 +43,21 @@ args=
 labels=
 case $profile in
 disks-a)
-	# q35: AHCI (the chipset's), 2 disks, one with a WWN (naa. identifier).
+	# q35: AHCI (the chipset's), 2 disks, one with a WWN (naa. identifier);
+	# NVMe with two namespaces (LUNs 0 and 1, eui. names); virtio-blk (MSI-X queues).
 	machine=q35
 	ds a0.img ds-ahci0 512 4
 	ds a1.img ds-ahci1
+	ds n1.img ds-nvme1
+	ds n2.img ds-nvme2
+	ds v0.img ds-vblk
 	args="$(drive a0 a0.img) -device ide-hd,drive=a0,bus=ide.0,wwn=0x5000c500a1b2c3d4
-	      $(drive a1 a1.img) -device ide-hd,drive=a1,bus=ide.1,serial=AHCI-SECOND"
-	labels="ds-ahci0 ds-ahci1"
+	      $(drive a1 a1.img) -device ide-hd,drive=a1,bus=ide.1,serial=AHCI-SECOND
+	      -device nvme,id=nvme0,serial=NVME0001
+	      $(drive n1 n1.img) -device nvme-ns,bus=nvme0,drive=n1,nsid=1,eui64=0x0011223344556677
+	      $(drive n2 n2.img) -device nvme-ns,bus=nvme0,drive=n2,nsid=2,eui64=0x0011223344556688
+	      $(drive v0 v0.img) -device virtio-blk-pci,drive=v0,serial=VBLK0001"
+	labels="ds-ahci0 ds-ahci1 ds-nvme1 ds-nvme2 ds-vblk"
 	;;
 *) fail "unknown storage profile '$profile'" ;;
 esac
@@ -81,12 +89,23 @@ grep -q "PANIC" "$log" && fail "the kernel panicked"
 case $profile in
 disks-a)
 	want "pci: 0000:00:1f.2 8086:2922 SATA AHCI -> ahci" "the AHCI controller was not bound"
-	want "scsi: vmhba0:C0:T0:L0: disk 'ATA QEMU HARDDISK' naa.5000c500a1b2c3d4, 40 MiB" \
+	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'ATA QEMU HARDDISK' naa.5000c500a1b2c3d4, 40 MiB" \
 		"the AHCI disk with a WWN is not listed as naa.5000c500a1b2c3d4"
-	want "scsi: vmhba0:C0:T1:L0: disk 'ATA QEMU HARDDISK' t10.ATA_____QEMU_HARDDISK___AHCI-SECOND" \
+	want "scsi: vmhba[0-9]+:C0:T1:L0: disk 'ATA QEMU HARDDISK' t10.ATA_____QEMU_HARDDISK___AHCI-SECOND" \
 		"the second AHCI disk is not listed with its t10. identifier"
 	want "naa.5000c500a1b2c3d4: partition 2 'scratch' Linux" \
 		"the Linux partition next to the datastore was not listed"
+	want "pci: 0000:00:0[0-9a-f].0 1b36:0010 NVMe -> nvme" "the NVMe controller was not bound"
+	want "nvme: .*2 namespace\(s\), [0-9]+ I/O queue\(s\) by MSI-X" \
+		"NVMe did not come up with 2 namespaces and MSI-X queues"
+	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'NVMe QEMU NVMe Ctrl' eui.0011223344556677" \
+		"NVMe namespace 1 is not LUN 0 named eui.0011223344556677"
+	want "scsi: vmhba[0-9]+:C0:T0:L1: disk 'NVMe QEMU NVMe Ctrl' eui.0011223344556688" \
+		"NVMe namespace 2 is not LUN 1 named eui.0011223344556688"
+	want "pci: 0000:00:0[0-9a-f].0 1af4:1001 SCSI -> virtio_blk" "virtio-blk was not bound"
+	want "virtio_blk: .*queue\(s\) by MSI-X" "virtio-blk did not use MSI-X"
+	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'VirtIO Block Device' t10.VirtIO__Block_Device____VBLK0001" \
+		"the virtio-blk disk is not listed with its serial number"
 	;;
 esac
 for l in $labels; do
