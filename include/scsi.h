@@ -225,6 +225,8 @@ unsigned scsi_cdb_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks);
 unsigned scsi_cdb_inquiry(uint8_t *cdb, bool evpd, uint8_t page, uint16_t alloc);
 unsigned scsi_cdb_read_capacity16(uint8_t *cdb, uint32_t alloc);
 unsigned scsi_cdb_sync_cache16(uint8_t *cdb);
+/* SYNCHRONIZE CACHE(10) covers the whole medium too and every device has it; the layer uses it. */
+unsigned scsi_cdb_sync_cache10(uint8_t *cdb);
 unsigned scsi_cdb_caw(uint8_t *cdb, uint64_t lba, uint8_t blocks);
 unsigned scsi_cdb_report_luns(uint8_t *cdb, uint32_t alloc);
 unsigned scsi_cdb_tur(uint8_t *cdb);

@@ -102,7 +102,7 @@ int blk_disk_flush(struct blk_disk *d)
 	if (!c)
 		return -ENOMEM;
 	scsi_cmd_init(c, d->sdev, SCSI_DIR_NONE, NULL, 0);
-	c->cdb_len = (uint8_t)scsi_cdb_sync_cache16(c->cdb);
+	c->cdb_len = (uint8_t)scsi_cdb_sync_cache10(c->cdb);
 	err = scsi_exec(c);
 	kfree(c);
 	STAT_ADD(d, n_flushes, 1);

@@ -69,6 +69,13 @@ unsigned scsi_cdb_sync_cache16(uint8_t *cdb)
 	return 16;
 }
 
+unsigned scsi_cdb_sync_cache10(uint8_t *cdb)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = SCSI_SYNCHRONIZE_CACHE_10;
+	return 10;
+}
+
 unsigned scsi_cdb_caw(uint8_t *cdb, uint64_t lba, uint8_t blocks)
 {
 	memset(cdb, 0, 16);

@@ -57,7 +57,7 @@ static void execute(struct fake *f, struct scsi_cmd *c)
 	if (scsi_emul(&f->ed, c->cdb, c->cdb_len, c->data, c->len, &c->resid, c->sense,
 		      &c->sense_len, &c->status))
 		return;
-	if (c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_16)
+	if (c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_10 || c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_16)
 		return;
 	if (scsi_cdb_decode_rw(c->cdb, c->cdb_len, &rw) || rw.op == SCSI_COMPARE_AND_WRITE) {
 		scsi_cmd_set_sense(c, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
