@@ -27,6 +27,7 @@ struct datastore {
 	struct blk_part *part;
 	struct vmfs_volume *vol;
 	struct mutex lock;		/* serialises calls on vol (not heartbeat renewals) */
+	struct mutex renew_lock;	/* serialises heartbeat renewals */
 	bool ats;			/* locks use COMPARE AND WRITE, not Disk Paxos */
 	volatile bool lease_lost;
 	struct datastore *next;

@@ -4,6 +4,7 @@
 # partition 1 is a VMFS volume labelled LABEL (made by vmkfstools) and,
 # when EXTRA_MB is given, a Linux partition of that size after it (VMFS
 # next to other partitions). BLOCK_SIZE 512 (default) or 4096 (4Kn).
+# LEASE_S (environment) sets the volume's heartbeat lease; VMFS's default otherwise.
 set -eu
 disk=$1 size=$2 label=$3 bs=${4:-512} extra=${5:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,7 @@ mb=$(($(echo "$size" | sed 's/[mM]$//')))
 # GPT and 1 MiB alignment take 2 MiB; the rest is VMFS (and the extra partition).
 vmfs_mb=$((mb - 2 - ${extra:-0}))
 "$top/build/vmkfstools" -C vmfs6 -S "$label" --image-size "${vmfs_mb}m" --max-hosts 8 \
-	--lease-timeout 2 "$tmp/vol.img" >/dev/null
+	${LEASE_S:+--lease-timeout "$LEASE_S"} "$tmp/vol.img" >/dev/null
 if [ -n "$extra" ]; then
 	"$top/build/mkdisk" create "$disk" "${mb}m" -b "$bs" \
 		"$label:vmfs:${vmfs_mb}m:$tmp/vol.img" "scratch:linux:${extra}m"

@@ -184,7 +184,7 @@ static void fill_fb(struct console_params *cp)
 static void parse_cmdline(void)
 {
 	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
-					     "hostname" };
+					     "hostname", "storage.expect_fail" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

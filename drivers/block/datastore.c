@@ -148,6 +148,7 @@ static void try_mount(struct blk_part *p)
 	unique_label(ds, sf.label);
 	snprintf(ds->path, sizeof(ds->path), "/vmfs/volumes/%s", ds->label);
 	mutex_init(&ds->lock, "datastore");
+	mutex_init(&ds->renew_lock, "datastore renewal");
 	ds->ats = p->dev.ops->compare_and_write != NULL;
 	/* Published last: the heartbeat world walks the list without a lock. */
 	__atomic_store_n(stores_tail, ds, __ATOMIC_RELEASE);
@@ -169,9 +170,15 @@ static unsigned renew_all(void)
 	     ds = __atomic_load_n(&ds->next, __ATOMIC_ACQUIRE)) {
 		unsigned iv;
 
+		int rc;
+
 		if (ds->lease_lost)
 			continue;
-		if (vmfs_heartbeat_renew(ds->vol) == -EIO) {
+		/* Renewals race with each other (boot CPU, heartbeat world): one at a time. */
+		mutex_lock(&ds->renew_lock);
+		rc = vmfs_heartbeat_renew(ds->vol);
+		mutex_unlock(&ds->renew_lock);
+		if (rc == -EIO) {
 			ds->lease_lost = true;
 			pr_err("%s: heartbeat lease lost (the device stopped answering or another "
 			       "host took the slot); writes are refused\n", ds->path);

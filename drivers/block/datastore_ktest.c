@@ -3,17 +3,22 @@
  * it back and compare, on each. The file name carries this host's name so
  * hosts sharing a volume test side by side. Each verified datastore is
  * logged; the system tests count those lines against the disks they gave
- * the machine, so a datastore that failed to mount fails there.
+ * the machine, so a datastore that failed to mount fails there. Fault
+ * tests list the datastores whose device they break on the command line
+ * (storage.expect_fail=a,b): those must fail, with the reason logged.
  */
 #define pr_fmt(fmt) "datastore: " fmt
 #include <stdio.h>
 #include <string.h>
 #include <blkdisk.h>
+#include <bootmod.h>
 #include <datastore.h>
 #include <hostid.h>
 #include <kmem.h>
 #include <ktest.h>
 #include <log.h>
+#include <cpu.h>
+#include <sched.h>
 #include <timer.h>
 #include <vmfs.h>
 
@@ -74,22 +79,60 @@ static int verify_one(struct datastore *ds, uint8_t *buf, char *why, size_t len)
 	return rc;
 }
 
+/* Is label in the comma list storage.expect_fail= (fault tests name what they break)? */
+static bool expected_to_fail(const char *label)
+{
+	const char *list = bootparam_get("storage.expect_fail");
+	size_t n = strlen(label);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && !strncmp(p, label, n))
+			return true;
+		p += len + (end ? 1 : 0);
+	}
+	return false;
+}
+
+/*
+ * A datastore whose device a fault test takes away (the test pulls it once it is
+ * mounted) must notice: wait up to a minute for its lease to be given up.
+ */
+static void wait_for_failures(void)
+{
+	uint64_t end = time_ns() + 60000000000ull;
+
+	for (struct datastore *ds = datastore_first(); ds; ds = ds->next) {
+		if (!expected_to_fail(ds->label))
+			continue;
+		pr_info("%s: waiting for its device to fail\n", ds->path);
+		while (!ds->lease_lost && time_ns() < end)
+			sched_block_until(rdtsc() + tsc_hz() / 10);
+	}
+}
+
 KTEST(storage_datastores)
 {
 	uint8_t *buf = kmalloc(KT_BYTES);
-	unsigned ok = 0, n = 0;
+	unsigned wrong = 0;
 	char why[200];
 
 	KT_ASSERT(buf != NULL);
-	for (struct datastore *ds = datastore_first(); ds; ds = ds->next, n++) {
+	wait_for_failures();
+	for (struct datastore *ds = datastore_first(); ds; ds = ds->next) {
+		bool bad = expected_to_fail(ds->label);
+
 		if (verify_one(ds, buf, why, sizeof(why))) {
-			pr_err("%s: %s\n", ds->path, why);
+			pr_err("%s: %s%s\n", ds->path, why, bad ? " (expected: its device fails)" : "");
+			wrong += !bad;
 			continue;
 		}
-		ok++;
-		pr_info("%s: wrote, flushed, read back and verified %u bytes (%s)\n", ds->path,
-			KT_BYTES, ds->part->name);
+		wrong += bad;
+		pr_info("%s: wrote, flushed, read back and verified %u bytes (%s)%s\n", ds->path,
+			KT_BYTES, ds->part->name, bad ? ", but its device was meant to fail" : "");
 	}
 	kfree(buf);
-	KT_ASSERT_EQ(ok, n);
+	KT_ASSERT_EQ(wrong, 0);
 }

@@ -28,9 +28,14 @@ want() {	# want PATTERN WHAT: the log must match the extended regular expression
 	grep -Eq "$1" "$log" || fail "$2"
 }
 
-ds() {		# ds FILE LABEL [BLOCK_SIZE] [EXTRA_MB]: a 40 MiB disk with datastore LABEL
-	sh "$top/tools/mkdatastore.sh" "$work/$1" 40m "$2" "${3:-512}" "${4:-}" ||
+ds() {		# ds FILE LABEL [BLOCK_SIZE] [EXTRA_MB] [SIZE] [LEASE_S]: a disk with datastore LABEL
+	LEASE_S=${6:-} sh "$top/tools/mkdatastore.sh" "$work/$1" "${5:-40m}" "$2" "${3:-512}" "${4:-}" ||
 		fail "cannot make disk image $1"
+}
+
+blkdebug() {	# blkdebug ID FILE CONF [OPTIONS]: a drive whose errors CONF injects
+	printf -- '-drive if=none,id=%s,format=raw,file.driver=blkdebug,file.config=%s,file.image.filename=%s%s ' \
+		"$1" "$work/$3" "$work/$2" "${4:+,$4}"
 }
 
 drive() {	# drive ID FILE [OPTIONS]: a raw -drive for a -device to use
@@ -39,8 +44,12 @@ drive() {	# drive ID FILE [OPTIONS]: a raw -drive for a -device to use
 
 machine=pc
 tests=pci_enumeration,storage_datastores
+extra=
 args=
 labels=
+bochs_extra=
+pull_after=
+pull_drive=
 case $profile in
 disks-a)
 	# q35: AHCI (the chipset's), 2 disks, one with a WWN (naa. identifier);
@@ -59,11 +68,63 @@ disks-a)
 	      $(drive v0 v0.img) -device virtio-blk-pci,drive=v0,serial=VBLK0001"
 	labels="ds-ahci0 ds-ahci1 ds-nvme1 ds-nvme2 ds-vblk"
 	;;
+disks-b)
+	# pc: virtio-scsi (two LUNs of one target, and a 4Kn disk), PVSCSI, MegaRAID
+	# SAS 2108 and the PIIX IDE disk beside the CD-ROM.
+	ds s0.img ds-vscsi0
+	ds s1.img ds-vscsi1
+	ds s4k.img ds-4kn 4096
+	ds p0.img ds-pvscsi
+	ds m0.img ds-mega
+	ds i0.img ds-ide
+	args="-device virtio-scsi-pci,id=vs0
+	      $(drive s0 s0.img) -device scsi-hd,bus=vs0.0,drive=s0,scsi-id=0,lun=0,serial=VS-L0
+	      $(drive s1 s1.img) -device scsi-hd,bus=vs0.0,drive=s1,scsi-id=0,lun=3,serial=VS-L3
+	      $(drive s4k s4k.img) -device scsi-hd,bus=vs0.0,drive=s4k,scsi-id=5,serial=VS-4KN,logical_block_size=4096,physical_block_size=4096
+	      -device pvscsi,id=pv0
+	      $(drive p0 p0.img) -device scsi-hd,bus=pv0.0,drive=p0,scsi-id=1,wwn=0x5000c50000001111
+	      -device megasas-gen2,id=mg0
+	      $(drive m0 m0.img) -device scsi-hd,bus=mg0.0,drive=m0,scsi-id=2,serial=MEGA0001
+	      -drive if=ide,index=0,file=$work/i0.img,format=raw"
+	labels="ds-vscsi0 ds-vscsi1 ds-4kn ds-pvscsi ds-mega ds-ide"
+	;;
+disks-faults)
+	# Faults, each named while the rest carries on: sectors that fail to read
+	# (QEMU blkdebug) under a volume's header; a volume with a damaged header; a
+	# disk that disappears after its volume was mounted (every I/O then answers
+	# MEDIUM NOT PRESENT); controllers with nothing attached; one healthy disk.
+	ds ok.img ds-ok
+	ds bad.img ds-badsect
+	ds cor.img ds-corrupt
+	ds gone.img ds-gone 512 "" 40m 8
+	# The VMFS partition starts at block 2048; its header is there.
+	printf 'garbage instead of a volume header' |
+		dd of="$work/cor.img" bs=512 seek=2048 conv=notrunc 2>/dev/null
+	printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "2048"\n' > "$work/bad.conf"
+	args="$(drive ok ok.img) -device virtio-blk-pci,drive=ok,serial=OK
+	      $(blkdebug bad bad.img bad.conf) -device virtio-blk-pci,drive=bad,serial=BADSECT
+	      $(drive cor cor.img) -device virtio-blk-pci,drive=cor,serial=CORRUPT
+	      -device virtio-scsi-pci,id=vs0
+	      $(drive gone gone.img) -device scsi-hd,bus=vs0.0,drive=gone,scsi-id=4,serial=GONE
+	      -device virtio-scsi-pci,id=vs1
+	      -device nvme,serial=EMPTY"
+	# Once ds-gone is mounted, its disk is pulled (QEMU monitor: drive_del).
+	pull_after="datastore: mounted /vmfs/volumes/ds-gone " pull_drive=gone
+	labels="ds-ok"
+	tests=storage_datastores
+	extra="storage.expect_fail=ds-gone"
+	;;
+disks-ide)
+	# Bochs (the VT-x test machine): a disk on the PIIX IDE beside the CD-ROM.
+	ds b0.img ds-bochs 512 "" 63m
+	bochs_extra="ata0-slave: type=disk, path=$work/b0.img, mode=flat, cylinders=128, heads=16, spt=63"
+	labels="ds-bochs"
+	;;
 *) fail "unknown storage profile '$profile'" ;;
 esac
 
 iso=$work/case.iso
-sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" "console=com1,screen test=$tests" 0 ||
+sh "$top/tools/mkiso.sh" "$iso" "$top/build/vmkernel.elf" "console=com1,screen test=$tests $extra" 0 ||
 	fail "cannot make the boot image"
 
 qemu_run() {
@@ -75,12 +136,33 @@ qemu_run() {
 		set -- "$@" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 			-drive if=pflash,format=raw,file="$work/vars.fd"
 	fi
+	if [ -z "$pull_after" ]; then
+		# shellcheck disable=SC2086
+		timeout -k 5 "$tmo" qemu-system-x86_64 "$@" $args >"$log.emulator" 2>&1
+		return
+	fi
+	# A disk is pulled mid-run through the monitor on a pair of FIFOs.
+	mkfifo "$work/mon.in" "$work/mon.out"
+	set -- "$@" -monitor "pipe:$work/mon"
 	# shellcheck disable=SC2086
-	timeout -k 5 "$tmo" qemu-system-x86_64 "$@" $args >"$log.emulator" 2>&1
+	timeout -k 5 "$tmo" qemu-system-x86_64 "$@" $args >"$log.emulator" 2>&1 &
+	qpid=$!
+	exec 7>"$work/mon.in" 8<"$work/mon.out"
+	cat <&8 > "$work/mon.log" &
+	i=0
+	while ! grep -q "$pull_after" "$log" && [ $i -lt $((tmo * 10)) ] && kill -0 $qpid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q "$pull_after" "$log" && echo "drive_del $pull_drive" >&7
+	wait $qpid
 }
 
 case $emu in
-qemu) qemu_run; status=$? ;;
+qemu) qemu_run; status=$?; exec 7>&- 8<&- 2>/dev/null ;;
+bochs) BOCHS_EXTRA=$bochs_extra sh "$top/tools/run-bochs.sh" "$iso" "$log" "$cpus" "$mem" "$tmo"
+	status=$?
+	[ "$status" -eq 124 ] || status=1 ;;	# Bochs's own status says nothing; the log does
 *) fail "unknown emulator $emu" ;;
 esac
 [ "$status" -eq 124 ] && fail "timed out after ${tmo}s"
@@ -106,6 +188,45 @@ disks-a)
 	want "virtio_blk: .*queue\(s\) by MSI-X" "virtio-blk did not use MSI-X"
 	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'VirtIO Block Device' t10.VirtIO__Block_Device____VBLK0001" \
 		"the virtio-blk disk is not listed with its serial number"
+	;;
+disks-b)
+	want "pci: .* 1af4:1004 SCSI -> virtio_scsi" "virtio-scsi was not bound"
+	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'QEMU QEMU HARDDISK' t10.QEMU_QEMU_HARDDISK_VS-L0" \
+		"virtio-scsi LUN 0 not listed"
+	want "scsi: vmhba[0-9]+:C0:T0:L3: disk 'QEMU QEMU HARDDISK' t10.QEMU_QEMU_HARDDISK_VS-L3" \
+		"virtio-scsi LUN 3 (found by REPORT LUNS) not listed"
+	want "scsi: vmhba[0-9]+:C0:T5:L0: disk .*\(10240 x 4096 B\)" \
+		"the 4Kn disk is not listed with 4096-byte blocks"
+	want "datastore: .*VS-4KN:1: 4Kn disk: 512-byte sectors are emulated" "the 4Kn warning is missing"
+	want "pci: .* 15ad:07c0 SCSI -> pvscsi" "PVSCSI was not bound"
+	want "scsi: vmhba[0-9]+:C0:T1:L0: disk 'QEMU QEMU HARDDISK' naa.5000c50000001111" \
+		"the PVSCSI disk is not listed as naa.5000c50000001111"
+	want "pci: .* 1000:0079 RAID -> megasas" "MegaRAID was not bound"
+	want "scsi: vmhba[0-9]+:C0:T2:L0: disk 'QEMU QEMU HARDDISK' t10.QEMU_QEMU_HARDDISK_MEGA0001" \
+		"the MegaRAID disk is not listed"
+	want "pci: 0000:00:01.1 8086:7010 IDE -> ata_piix" "the PIIX IDE controller was not bound"
+	want "ata_piix: .* secondary master: ATAPI device" "the CD-ROM was not recognised as ATAPI"
+	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'ATA QEMU HARDDISK' t10.ATA_____QEMU_HARDDISK___QM00001" \
+		"the IDE disk is not listed"
+	;;
+disks-faults)
+	want "READ\(16\) of [0-9]+ blocks at LBA 2048 failed: CHECK CONDITION: MEDIUM ERROR" \
+		"the failing sector was not named"
+	want "datastore: t10.VirtIO__Block_Device____BADSECT:1 \('ds-badsect'\): not mounted: " \
+		"the volume on failing sectors was not named as not mounted"
+	want "datastore: t10.VirtIO__Block_Device____CORRUPT:1 \('ds-corrupt'\): not mounted: no VMFS" \
+		"the corrupt volume was not named as not mounted"
+	want "datastore: mounted /vmfs/volumes/ds-gone " "the disk that goes away was not mounted first"
+	want "MEDIUM NOT PRESENT" "the vanished disk's errors were not named"
+	want "datastore: /vmfs/volumes/ds-gone: .*\(expected: its device fails\)" \
+		"the vanished disk's datastore did not fail in the in-kernel test"
+	want "nvme: .* 0 namespace\(s\)" "the NVMe controller without namespaces was not reported"
+	grep -Eq "datastore: mounted /vmfs/volumes/(ds-badsect|ds-corrupt) " "$log" &&
+		fail "a broken volume was mounted"
+	;;
+disks-ide)
+	want "ata_piix: .* primary master: ATAPI device" "the Bochs CD-ROM was not recognised as ATAPI"
+	want "ata_piix: .* primary slave: '.*' serial " "the Bochs IDE disk was not found"
 	;;
 esac
 for l in $labels; do
