@@ -37,6 +37,8 @@ struct datastore *datastore_first(void);
 unsigned datastore_count(void);
 /* By label or by path "/vmfs/volumes/<label>[/...]"; *rest gets the path inside (or NULL). */
 struct datastore *datastore_find(const char *name, const char **rest);
+/* Before unmounting: no more heartbeat renewals (lease_lost is then set). */
+void datastore_stop_renewing(struct datastore *ds);
 /* The environment VMFS runs in on this host (memory, clocks, identity). */
 const struct vmfs_env *datastore_env(void);
 

@@ -184,7 +184,8 @@ static void fill_fb(struct console_params *cp)
 static void parse_cmdline(void)
 {
 	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
-					     "hostname", "storage.expect_fail" };
+					     "hostname", "storage.expect_fail",
+					     "storage.multihost" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

@@ -29,6 +29,13 @@ static struct datastore *stores, **stores_tail = &stores;
 static unsigned n_stores;
 static struct vmfs_env env;
 
+void datastore_stop_renewing(struct datastore *ds)
+{
+	mutex_lock(&ds->renew_lock);
+	ds->lease_lost = true;
+	mutex_unlock(&ds->renew_lock);
+}
+
 struct datastore *datastore_first(void)
 {
 	return stores;
@@ -176,7 +183,7 @@ static unsigned renew_all(void)
 			continue;
 		/* Renewals race with each other (boot CPU, heartbeat world): one at a time. */
 		mutex_lock(&ds->renew_lock);
-		rc = vmfs_heartbeat_renew(ds->vol);
+		rc = ds->lease_lost ? 0 : vmfs_heartbeat_renew(ds->vol);
 		mutex_unlock(&ds->renew_lock);
 		if (rc == -EIO) {
 			ds->lease_lost = true;

@@ -42,6 +42,76 @@ drive() {	# drive ID FILE [OPTIONS]: a raw -drive for a -device to use
 	printf -- '-drive if=none,id=%s,file=%s,format=raw,cache=writeback%s ' "$1" "$work/$2" "${3:+,$3}"
 }
 
+# ---- multihost: three hosts on one LUN, one killed mid-write ----
+multihost() {
+	lease=10
+	ds shared.img ds-shared 512 "" 64m $lease
+	for h in hosta hostb hostc; do
+		# Each host its own image: the hostname differs (the identity differs anyway).
+		sh "$top/tools/mkiso.sh" "$work/$h.iso" "$top/build/vmkernel.elf" \
+			"console=com1 hostname=$h storage.multihost=ds-shared:hostc" 0 ||
+			fail "cannot make the boot image"
+		: > "$out/$name.$h.serial"
+		# sh records its pid and becomes QEMU (exec), so the kill below hits QEMU itself.
+		timeout -k 5 "$tmo" sh -c 'echo $$ > "$0"; exec "$@"' "$work/$h.pid" \
+			qemu-system-x86_64 -machine pc -accel tcg -cpu max -smp 1 -m 192 \
+			-display none -serial "file:$out/$name.$h.serial" -monitor none -no-reboot -boot d \
+			-device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$work/$h.iso" \
+			-drive if=none,id=lun,file="$work/shared.img",format=raw,file.locking=off \
+			-device virtio-blk-pci,drive=lun,serial=SHARED-LUN,share-rw=on \
+			> "$out/$name.$h.emulator" 2>&1 &
+		eval "pid_$h=\$!"
+	done
+	# Kill hostc's emulator once it has acknowledged a few operations: it is writing.
+	i=0
+	while ! grep -q "multihost: ack hostc 4 " "$out/$name.hostc.serial" && [ $i -lt $((tmo * 10)) ]; do
+		kill -0 "$pid_hostc" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$(cat "$work/hostc.pid")" 2>/dev/null
+	wait "$pid_hostc" 2>/dev/null
+	grep -q "multihost: ack hostc 4 " "$out/$name.hostc.serial" ||
+		{ cat "$out/$name.hostc.serial" > "$log"; fail "hostc never acknowledged 4 operations"; }
+	wait "$pid_hosta"; st_a=$?
+	wait "$pid_hostb"; st_b=$?
+	cat "$out/$name.hosta.serial" "$out/$name.hostb.serial" "$out/$name.hostc.serial" > "$log"
+	[ "$st_a" -eq 124 ] || [ "$st_b" -eq 124 ] && fail "a surviving host timed out"
+	for h in hosta hostb; do
+		grep -q "multihost: $h took over /shared/hostc.lock" "$log" ||
+			fail "$h never broke the dead host's lock"
+		grep -q "multihost: $h done" "$log" || fail "$h did not finish"
+	done
+	[ "$st_a" -eq 1 ] && [ "$st_b" -eq 1 ] || fail "survivors' exit status $st_a/$st_b, expected 1/1"
+	for h in hosta hostb hostc; do
+		grep -q "datastore: mounted /vmfs/volumes/ds-shared .*heartbeat slot" \
+			"$out/$name.$h.serial" || fail "$h did not mount the shared datastore"
+	done
+	slots=$(sed -n 's/.*mounted \/vmfs\/volumes\/ds-shared .*heartbeat slot \([0-9]*\) of.*/\1/p' "$log" |
+		sort -u | wc -l)
+	[ "$slots" -eq 3 ] || fail "the three hosts did not get three heartbeat slots"
+	# From Linux: the volume is consistent and every acknowledged operation is there.
+	"$top/build/mkdisk" extract "$work/shared.img" 1 "$work/vol.img" >/dev/null ||
+		fail "cannot extract the VMFS partition"
+	"$top/build/vmkfstools" "$work/vol.img" fsck > "$work/fsck.out" 2>&1 ||
+		{ sed 's/^/    | /' "$work/fsck.out"; fail "vmkfstools fsck found problems"; }
+	acks=0
+	tr -d '\r' < "$log" |
+		sed -n 's/.*multihost: ack \([a-z]*\) \([0-9]*\) \([0-9]*\)$/\1 \2 \3/p' > "$work/acks"
+	while read -r h n bytes; do
+		"$top/build/vmkfstools" "$work/vol.img" cat "/shared/$h-$n.dat" > "$work/f" 2>/dev/null ||
+			fail "acknowledged /shared/$h-$n.dat is missing"
+		[ "$(wc -c < "$work/f")" -eq "$bytes" ] || fail "/shared/$h-$n.dat has the wrong size"
+		[ "$(sort -u "$work/f")" = "$(printf '%-31s' "$h-$n" | tr ' ' .)" ] ||
+			fail "/shared/$h-$n.dat has the wrong contents"
+		acks=$((acks + 1))
+	done < "$work/acks"
+	[ "$acks" -ge 28 ] || fail "only $acks acknowledged operations (expected 2 x 12 + at least 4)"
+	echo "PASS $name (3 hosts, hostc killed after $(grep -c 'ack hostc' "$log") operations, $acks verified from Linux)"
+	exit 0
+}
+[ "$profile" = multihost ] && multihost
+
 machine=pc
 tests=pci_enumeration,storage_datastores
 extra=
