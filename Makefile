@@ -142,7 +142,7 @@ unit-run: $(UNIT_BINS)
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
-		build/vmkfstools build/fuzz_mount $(B)/vmfs.img
+		build/vmkfstools build/fuzz_mount $(B)/vmfs.img build/mkdisk
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

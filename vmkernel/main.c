@@ -185,7 +185,7 @@ static void parse_cmdline(void)
 {
 	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
 					     "hostname", "storage.expect_fail",
-					     "storage.multihost" };
+					     "storage.multihost", "storage.bench" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

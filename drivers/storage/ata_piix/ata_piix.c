@@ -124,6 +124,7 @@ static int identify(struct channel *ch, unsigned drive, uint16_t *id)
 	uint8_t st;
 
 	select_drive(ch, drive, 0);
+	wait_not_busy(ch, 1000);	/* a reset may still be in progress */
 	/* After the reset each device left its signature: 0x14/0xeb is ATAPI (ATA-8 9.12). */
 	if (inb(ch->cmd + REG_LBA1) == 0x14 && inb(ch->cmd + REG_LBA2) == 0xeb)
 		return -ENOTSUP;
@@ -160,6 +161,15 @@ static void probe_channel(struct channel *ch, uint16_t *id)
 	for (unsigned d = 0; d < 2; d++) {
 		int rc = identify(ch, d, id);
 
+		/* Something answers but did not identify: a slow reset; give it two more tries. */
+		for (unsigned t = 0; t < 2 && rc == -ENODEV; t++) {
+			uint8_t st = inb(ch->cmd + REG_STATUS);
+
+			if (st == 0xff || st == 0x00)
+				break;
+			mdelay(50);
+			rc = identify(ch, d, id);
+		}
 		if (rc == -ENOTSUP) {
 			pr_info("%s %s: ATAPI device (CD/DVD), not used\n", ch->hba->pdev->name,
 				names[ch->no][d]);
