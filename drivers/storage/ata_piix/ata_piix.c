@@ -118,13 +118,38 @@ static void soft_reset(struct channel *ch)
 	wait_not_busy(ch, 3000);
 }
 
+/*
+ * Select a drive and make sure the selection took: a channel still busy
+ * with its reset ignores writes to the device register, and an absent
+ * drive reads as idle, so waiting on the status alone can be fooled.
+ */
+static bool select_wait(struct channel *ch, unsigned drive)
+{
+	uint64_t end = time_ns() + 3000000000ull;
+
+	do {
+		uint8_t dev;
+
+		select_drive(ch, drive, 0);
+		dev = inb(ch->cmd + REG_DEVICE);
+		if (dev == 0xff || (dev == 0 && inb(ch->cmd + REG_STATUS) == 0))
+			return false;	/* floating bus, or no device on the channel at all */
+		if ((dev & 0x10) == drive << 4) {
+			wait_not_busy(ch, 3000);
+			return true;
+		}
+		mdelay(1);
+	} while (time_ns() < end);
+	return false;
+}
+
 /* IDENTIFY DEVICE by PIO; 0, -ENODEV (nothing there) or -ENOTSUP (an ATAPI device). */
 static int identify(struct channel *ch, unsigned drive, uint16_t *id)
 {
 	uint8_t st;
 
-	select_drive(ch, drive, 0);
-	wait_not_busy(ch, 1000);	/* a reset may still be in progress */
+	if (!select_wait(ch, drive))
+		return -ENODEV;
 	/* After the reset each device left its signature: 0x14/0xeb is ATAPI (ATA-8 9.12). */
 	if (inb(ch->cmd + REG_LBA1) == 0x14 && inb(ch->cmd + REG_LBA2) == 0xeb)
 		return -ENOTSUP;
@@ -161,15 +186,7 @@ static void probe_channel(struct channel *ch, uint16_t *id)
 	for (unsigned d = 0; d < 2; d++) {
 		int rc = identify(ch, d, id);
 
-		/* Something answers but did not identify: a slow reset; give it two more tries. */
-		for (unsigned t = 0; t < 2 && rc == -ENODEV; t++) {
-			uint8_t st = inb(ch->cmd + REG_STATUS);
 
-			if (st == 0xff || st == 0x00)
-				break;
-			mdelay(50);
-			rc = identify(ch, d, id);
-		}
 		if (rc == -ENOTSUP) {
 			pr_info("%s %s: ATAPI device (CD/DVD), not used\n", ch->hba->pdev->name,
 				names[ch->no][d]);
