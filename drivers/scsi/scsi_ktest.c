@@ -59,8 +59,19 @@ static void execute(struct fake *f, struct scsi_cmd *c)
 		return;
 	if (c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_10 || c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_16)
 		return;
-	if (scsi_cdb_decode_rw(c->cdb, c->cdb_len, &rw) || rw.op == SCSI_COMPARE_AND_WRITE) {
+	if (scsi_cdb_decode_rw(c->cdb, c->cdb_len, &rw)) {
 		scsi_cmd_set_sense(c, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
+		return;
+	}
+	if (rw.op == SCSI_COMPARE_AND_WRITE) {
+		/* SBC-3 5.2: verify data, then write data, one block each here. */
+		if (rw.blocks != 1 || rw.lba >= FAKE_BLOCKS || c->len != 1024) {
+			scsi_cmd_set_sense(c, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_CDB);
+		} else if (memcmp(f->mem + rw.lba * 512, c->data, 512)) {
+			scsi_cmd_set_sense(c, SCSI_SK_MISCOMPARE, SCSI_ASC_MISCOMPARE_VERIFY);
+		} else {
+			memcpy(f->mem + rw.lba * 512, (uint8_t *)c->data + 512, 512);
+		}
 		return;
 	}
 	if (rw.lba + rw.blocks > FAKE_BLOCKS || c->len != rw.blocks * 512u) {
@@ -138,7 +149,7 @@ static struct fake *fake_new(void)
 	f->bad_lba = -1;
 	f->ed = (struct scsi_emul_disk){ .vendor = "VMKERNEL", .product = "KTEST RAM DISK",
 		.revision = "1.0", .serial = "KT0001", .naa_len = 8, .blocks = FAKE_BLOCKS,
-		.block_size = 512, .phys_block_size = 512 };
+		.block_size = 512, .phys_block_size = 512, .caw_blocks = 1 };
 	memcpy(f->ed.naa, "\x60\x00\x0c\x29\x00\x00\x00\x01", 8);
 	f->host.driver = "ktest-ram";
 	f->host.bus_name = "(software)";
@@ -200,6 +211,15 @@ KTEST(scsi_layer)
 	KT_ASSERT_EQ(blk_disk_rw(bd, false, 100, 300, back), 0);
 	KT_ASSERT(!memcmp(buf, back, 300 * 512));
 	KT_ASSERT(!memcmp(f->mem + 100 * 512, buf, 300 * 512));
+	/* COMPARE AND WRITE (ATS): the block device offers it; a miscompare is -EAGAIN. */
+	KT_ASSERT(d->caw);
+	KT_ASSERT(bd->dev.ops->compare_and_write != NULL);
+	memset(back, 0x5a, 512);
+	KT_ASSERT_EQ(bd->dev.ops->compare_and_write(&bd->dev, 100, buf, back), 0);
+	KT_ASSERT(!memcmp(f->mem + 100 * 512, back, 512));
+	KT_ASSERT_EQ(bd->dev.ops->compare_and_write(&bd->dev, 100, buf, back), -EAGAIN);
+	KT_ASSERT(!memcmp(f->mem + 100 * 512, back, 512));
+	memcpy(f->mem + 100 * 512, buf, 512);	/* as it was, for the checks below */
 	/* A dropped command: timeout, abort, retry. */
 	f->drop_next = 1;
 	KT_ASSERT_EQ(read_block(d, 150, back, 100), 0);
