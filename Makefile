@@ -42,8 +42,8 @@ LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
 	$(wildcard vmm/*.c vmm/*/*.c vmm/*/*.S vmm/*/*/*.c) \
-	$(wildcard drivers/*/*.c drivers/*.c) \
-	$(wildcard fs/*.c)
+	$(wildcard drivers/*/*.c drivers/*.c drivers/*/*/*.c) \
+	$(wildcard fs/*.c fs/kernel/*.c)
 KSRC := $(filter-out vmm/vmx/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
@@ -58,6 +58,9 @@ include tests/guests/guests.mk
 
 # ---- vmkfstools, the VMFS host tool, and the filesystem's fuzz target ----
 include tools/vmkfstools/build.mk
+
+# ---- mkdisk, the GPT disk-image tool ----
+include tools/mkdisk/build.mk
 
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -144,7 +147,7 @@ unit-run: $(UNIT_BINS)
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
-		build/vmkfstools build/fuzz_mount $(B)/vmfs.img $(B)/linux/vmlinuz
+		build/vmkfstools build/fuzz_mount $(B)/vmfs.img $(B)/linux/vmlinuz build/mkdisk
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run

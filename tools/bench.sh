@@ -61,6 +61,9 @@ fi
 echo "VMFS (host tool on an image file; tests/fs/bench.sh):"
 BENCH_MB=${BENCH_MB:-64} sh "$top/tests/fs/bench.sh" 2>&1 | sed 's/^/  /'
 
+# Storage: each driver against a Linux guest on the same device model (tools/storage-bench/run.sh).
+sh "$top/tools/storage-bench/run.sh"
+
 size=$(stat -c %s "$elf")
 set -- $(size "$elf" | awk 'NR == 2 { print $1, $2, $3 }')
 printf 'kernel image: %d bytes ELF (text %d, data %d, bss %d bytes)\n' "$size" "$1" "$2" "$3"

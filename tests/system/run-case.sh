@@ -7,6 +7,8 @@
 set -u
 name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6 profile=${7:-normal}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# Disks and datastores: judged by their own script.
+case $profile in disks-* | multihost) exec sh "$top/tests/system/storage.sh" "$@" ;; esac
 out=$top/build/system
 mkdir -p "$out"
 log=$out/$name.serial
