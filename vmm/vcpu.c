@@ -91,7 +91,12 @@ static void vcpu_switch_in(struct world *w)
 	struct vcpu *v = w->owner;
 	struct vmm_cpu *vc = vmm_this_cpu();
 
-	if (vc->current_vmcs != v->vmcs_pa && v->launched) {
+	/*
+	 * Once vmcs_setup() made it current, v's VMCS must be current whenever
+	 * v runs, launched or not: an AP sets its VMCS up, then waits for a
+	 * start-up IPI while other vCPUs run on this CPU.
+	 */
+	if (vc->current_vmcs != v->vmcs_pa && v->vmcs_ready) {
 		if (vmcs_load(v->vmcs_pa)) {
 			/* Never run on whatever VMCS was current before: vcpu_step stops the VM. */
 			v->vmptrld_failed = true;
@@ -142,6 +147,7 @@ void vcpu_reset(struct vcpu *v)
 	v->pending_exc = false;
 	v->exit.idt_vectoring = 0;
 	v->launched = false;
+	v->vmcs_ready = false;
 	v->osxsave = false;
 	v->xcr0 = 1;
 	memset(v->xsave, 0, 512 + 64);	/* legacy area and XSAVE header: nothing in use */

@@ -220,43 +220,43 @@ static void enter_wait_for_sipi(struct vcpu *v)
 	vlapic_reset(&v->lapic, true);
 	v->pending_exc = false;
 	v->exit.idt_vectoring = 0;
-	__atomic_store_n(&v->lapic.run_state, VLAPIC_WAIT_SIPI, __ATOMIC_RELEASE);
 }
 
 /* Block until a SIPI or HC_VCPU_START; then load the start state. False if the VM stopped. */
 static bool wait_for_sipi(struct vcpu *v)
 {
 	struct vlapic *l = &v->lapic;
+	bool started = false;
+	int vec;
 
 	__atomic_store_n(&v->halted, true, __ATOMIC_SEQ_CST);
-	while (!vm_stopped(v->vm) && !__atomic_load_n(&l->sipi_pending, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&v->boot_pending, __ATOMIC_ACQUIRE)) {
-		if (__atomic_exchange_n(&l->init_pending, false, __ATOMIC_ACQ_REL))
-			continue;	/* another INIT: still waiting */
+	while (!vm_stopped(v->vm)) {
+		if (vlapic_take_init(l))
+			enter_wait_for_sipi(v);		/* another INIT: still waiting */
+		if ((vec = vlapic_take_sipi(l)) >= 0) {
+			struct vcpu_boot b = { .mode = VCPU_MODE_REAL, .real_cs = (uint16_t)(vec << 8) };
+
+			vcpu_load_boot_state(v, &b);
+			started = true;
+			break;
+		}
+		if (__atomic_exchange_n(&v->boot_pending, false, __ATOMIC_ACQ_REL)) {
+			vcpu_load_boot_state(v, &v->boot);
+			__atomic_store_n(&l->run_state, VLAPIC_RUNNING, __ATOMIC_RELEASE);
+			started = true;
+			break;
+		}
 		sched_block();
 	}
 	__atomic_store_n(&v->halted, false, __ATOMIC_RELEASE);
-	if (vm_stopped(v->vm))
-		return false;
-	if (__atomic_exchange_n(&v->boot_pending, false, __ATOMIC_ACQ_REL)) {
-		vcpu_load_boot_state(v, &v->boot);
-	} else {
-		struct vcpu_boot b = { .mode = VCPU_MODE_REAL, .real_cs = (uint16_t)(l->sipi_vector << 8) };
-
-		vcpu_load_boot_state(v, &b);
-	}
-	__atomic_store_n(&l->sipi_pending, false, __ATOMIC_RELEASE);
-	__atomic_store_n(&l->run_state, VLAPIC_RUNNING, __ATOMIC_RELEASE);
-	return true;
+	return started;
 }
 
 bool vcpu_handle_signals(struct vcpu *v)
 {
-	struct vlapic *l = &v->lapic;
-
-	if (__atomic_exchange_n(&l->init_pending, false, __ATOMIC_ACQ_REL))
+	if (vlapic_take_init(&v->lapic))
 		enter_wait_for_sipi(v);
-	if (__atomic_load_n(&l->run_state, __ATOMIC_ACQUIRE) == VLAPIC_WAIT_SIPI)
+	if (__atomic_load_n(&v->lapic.run_state, __ATOMIC_ACQUIRE) == VLAPIC_WAIT_SIPI)
 		return wait_for_sipi(v);
 	return true;
 }
@@ -264,12 +264,11 @@ bool vcpu_handle_signals(struct vcpu *v)
 /* A vCPU world's start: the boot vCPU runs its loader's state, the others wait (start_vcpus). */
 bool vcpu_wait_for_start(struct vcpu *v)
 {
-	if (__atomic_load_n(&v->lapic.run_state, __ATOMIC_ACQUIRE) == VLAPIC_WAIT_SIPI)
-		return wait_for_sipi(v);
-	if (__atomic_exchange_n(&v->boot_pending, false, __ATOMIC_ACQ_REL)) {
+	if (__atomic_load_n(&v->lapic.run_state, __ATOMIC_ACQUIRE) != VLAPIC_WAIT_SIPI &&
+	    __atomic_exchange_n(&v->boot_pending, false, __ATOMIC_ACQ_REL)) {
 		vcpu_load_boot_state(v, &v->boot);
 		return true;
 	}
-	enter_wait_for_sipi(v);
+	__atomic_store_n(&v->lapic.run_state, VLAPIC_WAIT_SIPI, __ATOMIC_RELEASE);
 	return wait_for_sipi(v);
 }

@@ -253,6 +253,7 @@ void vm_vcpu_done(struct vcpu *v)
 	if (vc->current_vmcs == v->vmcs_pa)
 		vc->current_vmcs = 0;
 	vmcs_clear(v->vmcs_pa);
+	v->vmcs_ready = false;
 	if (vc->state_owner == v)
 		vc->state_owner = NULL;
 	if (__atomic_sub_fetch(&vm->running_vcpus, 1, __ATOMIC_ACQ_REL))

@@ -87,20 +87,20 @@ struct vlapic {
 	uint64_t apic_base;		/* IA32_APIC_BASE */
 	uint32_t initial_id;		/* the APIC ID the vCPU was born with */
 	uint32_t esr_pending;		/* errors since the last ESR write; atomic */
-	struct spinlock lock;		/* timer state below */
+	struct spinlock lock;		/* timer state, INIT/SIPI signals */
 	struct ktimer timer;
 	uint64_t timer_deadline;	/* lock: host TSC of the next expiry, 0 = none */
 	uint64_t timer_period;		/* lock: host TSC ticks per period (periodic mode) */
 	uint64_t timer_start;		/* lock: host TSC at the last TMICT load / reload */
 	uint64_t tsc_deadline;		/* IA32_TSC_DEADLINE as the guest wrote it */
 	uint64_t timer_hz;		/* guest-visible timer input clock (before TDCR) */
-	/* Signals to the vCPU, set by any CPU (atomic) */
+	/* Signals to the vCPU: NMI (atomic); INIT, SIPI and run_state under lock */
 	bool nmi_pending;
 	bool tmr_changed;		/* a TMR bit changed: APICv's EOI-exit bitmap is stale */
 	bool init_pending;
 	uint8_t sipi_vector;
 	bool sipi_pending;
-	enum vlapic_run_state run_state;	/* the vCPU's own */
+	enum vlapic_run_state run_state;	/* lock */
 	bool hw_assist;			/* the virtual-APIC page is used by the CPU (APICv) */
 	uint64_t timer_fires;		/* statistics */
 };
@@ -125,6 +125,10 @@ void vlapic_set_cr8(struct vlapic *l, uint8_t cr8);
 /* IA32_TSC_DEADLINE (guest TSC values; tsc_offset converts them). */
 uint64_t vlapic_get_tsc_deadline(const struct vlapic *l);
 void vlapic_set_tsc_deadline(struct vlapic *l, uint64_t guest_tsc);
+
+/* The vCPU takes a pending INIT (true: it now waits for a SIPI), or a SIPI's vector (or -1). */
+bool vlapic_take_init(struct vlapic *l);
+int vlapic_take_sipi(struct vlapic *l);
 
 /* An APIC-bus message addressed to this LAPIC (from any CPU): makes it pending, kicks. */
 void vlapic_accept(struct vlapic *l, const struct apic_msg *m);

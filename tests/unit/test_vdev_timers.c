@@ -90,6 +90,30 @@ static void test_pit_periodic_through_ioapic(void **state)
 	fake_vm_free(vm);
 }
 
+/* One-shot modes as kernels use them for tickless timers: mode 4 (Linux), mode 0. */
+static void test_pit_oneshot_modes(void **state)
+{
+	struct vm *vm = platform(1);
+
+	(void)state;
+	ioapic_route(vm, 2, 0x30, 0);
+	for (unsigned mode = 0; mode <= 4; mode += 4) {
+		fake_out(vm, 0x43, 1, 0x30 | (mode << 1));
+		for (int i = 0; i < 3; i++) {
+			/* Each new count (no new control word) is one more interrupt. */
+			fake_out(vm, 0x40, 1, 0x9b);	/* 2971 ticks, about 2.5 ms */
+			fake_out(vm, 0x40, 1, 0x0b);
+			fake_advance(2 * MS);
+			assert_int_equal(take(vm, 0), -1);
+			fake_advance(1 * MS);
+			assert_int_equal(take(vm, 0), 0x30);
+			fake_advance(10 * MS);
+			assert_int_equal(take(vm, 0), -1);	/* one-shot: nothing more */
+		}
+	}
+	fake_vm_free(vm);
+}
+
 static void test_pit_channel2_gate_and_latch(void **state)
 {
 	struct vm *vm = platform(1);
@@ -211,6 +235,20 @@ static void test_lapic_ipis_priority(void **state)
 	lapic_w(vm, 0, APIC_ICR_LO, (6U << 8) | 0x9a);
 	assert_true(vm->vcpus[1]->lapic.sipi_pending);
 	assert_int_equal(vm->vcpus[1]->lapic.sipi_vector, 0x9a);
+	/* The target looks only now: INIT first, then the first SIPI; the second SIPI is ignored. */
+	lapic_w(vm, 0, APIC_ICR_LO, (6U << 8) | 0x9b);
+	assert_true(vlapic_take_init(&vm->vcpus[1]->lapic));
+	assert_int_equal(vlapic_take_sipi(&vm->vcpus[1]->lapic), 0x9a);
+	assert_int_equal(vm->vcpus[1]->lapic.run_state, VLAPIC_RUNNING);
+	assert_int_equal(vlapic_take_sipi(&vm->vcpus[1]->lapic), -1);
+	/* A running CPU ignores a SIPI; an INIT after a SIPI cancels it. */
+	lapic_w(vm, 0, APIC_ICR_LO, (6U << 8) | 0x9c);
+	assert_false(vm->vcpus[1]->lapic.sipi_pending);
+	lapic_w(vm, 0, APIC_ICR_LO, (5U << 8) | (1U << 14));
+	lapic_w(vm, 0, APIC_ICR_LO, (6U << 8) | 0x9d);
+	lapic_w(vm, 0, APIC_ICR_LO, (5U << 8) | (1U << 14));
+	assert_true(vlapic_take_init(&vm->vcpus[1]->lapic));
+	assert_int_equal(vlapic_take_sipi(&vm->vcpus[1]->lapic), -1);
 	fake_vm_free(vm);
 }
 
@@ -324,6 +362,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pit_periodic_through_ioapic),
+		cmocka_unit_test(test_pit_oneshot_modes),
 		cmocka_unit_test(test_pit_channel2_gate_and_latch),
 		cmocka_unit_test(test_lapic_timer_modes),
 		cmocka_unit_test(test_lapic_ipis_priority),

@@ -265,6 +265,8 @@ static void kick(struct vlapic *l)
 
 void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 {
+	unsigned long flags;
+
 	if (!vlapic_hw_enabled(l))
 		return;
 	switch (m->delivery) {
@@ -293,15 +295,20 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 	case APIC_DM_INIT:
 		if (m->level && !m->assert)
 			return;		/* INIT level de-assert: no effect on modern CPUs */
-		__atomic_store_n(&l->init_pending, true, __ATOMIC_RELEASE);
+		flags = spin_lock_irqsave(&l->lock);
+		l->init_pending = true;
+		l->sipi_pending = false;	/* an INIT cancels a start-up not yet taken */
+		spin_unlock_irqrestore(&l->lock, flags);
 		kick(l);
 		break;
 	case APIC_DM_STARTUP:
-		if (__atomic_load_n(&l->run_state, __ATOMIC_ACQUIRE) != VLAPIC_WAIT_SIPI ||
-		    __atomic_load_n(&l->sipi_pending, __ATOMIC_ACQUIRE))
-			return;		/* a SIPI to a running CPU is ignored */
-		l->sipi_vector = m->vector;
-		__atomic_store_n(&l->sipi_pending, true, __ATOMIC_RELEASE);
+		/* Only a CPU in (or just sent into) wait-for-SIPI starts; once per INIT. */
+		flags = spin_lock_irqsave(&l->lock);
+		if ((l->run_state == VLAPIC_WAIT_SIPI || l->init_pending) && !l->sipi_pending) {
+			l->sipi_vector = m->vector;
+			l->sipi_pending = true;
+		}
+		spin_unlock_irqrestore(&l->lock, flags);
 		kick(l);
 		break;
 	case APIC_DM_EXTINT:
@@ -310,6 +317,38 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 	default:
 		break;		/* SMI: there is no SMM */
 	}
+}
+
+/*
+ * The vCPU takes its INIT and start-up signals in arrival order: a pending
+ * INIT puts it in wait-for-SIPI (and is gone); then a SIPI that came after
+ * it starts the vCPU at its vector. Both under l->lock, as accept() is.
+ */
+bool vlapic_take_init(struct vlapic *l)
+{
+	unsigned long flags = spin_lock_irqsave(&l->lock);
+	bool init = l->init_pending;
+
+	if (init) {
+		l->init_pending = false;
+		l->run_state = VLAPIC_WAIT_SIPI;
+	}
+	spin_unlock_irqrestore(&l->lock, flags);
+	return init;
+}
+
+int vlapic_take_sipi(struct vlapic *l)
+{
+	unsigned long flags = spin_lock_irqsave(&l->lock);
+	int vec = -1;
+
+	if (l->run_state == VLAPIC_WAIT_SIPI && !l->init_pending && l->sipi_pending) {
+		vec = l->sipi_vector;
+		l->sipi_pending = false;
+		l->run_state = VLAPIC_RUNNING;
+	}
+	spin_unlock_irqrestore(&l->lock, flags);
+	return vec;
 }
 
 /* x2APIC logical ID: cluster in bits 31:16, one bit of 16 in 15:0 (SDM 3A 10.12.10.2). */

@@ -116,14 +116,20 @@ static uint64_t next_irq_edge(const struct pit_channel *c, uint64_t now)
 		return 0;
 	switch (c->mode) {
 	case 0:
+	case 1:
+		/* OUT rises at terminal count and stays high. */
 		return t < c->reload ? tsc_after_ticks(c, c->reload) : 0;
+	case 4:
+	case 5:
+		/* OUT is low for the one tick after terminal count, then rises again. */
+		return t <= c->reload ? tsc_after_ticks(c, c->reload + 1) : 0;
 	case 2:
 	case 3:
 		period = c->reload < MIN_IRQ_TICKS ? MIN_IRQ_TICKS : c->reload;
 		n = (t / period + 1) * period;
 		return tsc_after_ticks(c, n);
 	default:
-		return 0;	/* modes 1, 4, 5 on channel 0: no periodic edges here */
+		return 0;
 	}
 }
 

@@ -356,6 +356,7 @@ int vmcs_setup(struct vcpu *v)
 	vmcs_write32(VMCS_TPR_THRESHOLD, 0);
 	vmcs_write64(VMCS_TSC_OFFSET, (uint64_t)vm->tsc_offset);
 	v->launched = false;
+	v->vmcs_ready = true;
 	return 0;
 }
 
