@@ -432,6 +432,11 @@ static int vmconfig_set_apicv(struct vmconfig_parser *p)
 	return vmconfig_bool(p, &p->cfg->apicv);
 }
 
+static int vmconfig_set_pcidev(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->test_pcidev);
+}
+
 static int vmconfig_set_reboot(struct vmconfig_parser *p)
 {
 	if (vmconfig_is(p, "restart")) {
@@ -588,6 +593,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "monitor.apicv", vmconfig_set_apicv },
 	{ "test.skip", vmconfig_set_skip },
 	{ "test.console", vmconfig_set_console },
+	{ "test.pcidev", vmconfig_set_pcidev },
 	{ "test.expect", vmconfig_set_expect },
 	{ "test.break", vmconfig_set_break },
 };

@@ -107,6 +107,7 @@ struct vm_config {
 	char modules[VMCONFIG_MAX_MODULES][VMCONFIG_MODNAME_MAX];	/* guest.modules */
 	unsigned int nmodules;
 	bool apicv;				/* monitor.apicv: use the CPU's APIC virtualization */
+	bool test_pcidev;			/* test.pcidev: the PCI test device (tests only) */
 	enum vmconfig_reboot reboot;		/* guest.reboot */
 	struct vmconfig_expect expect;		/* test.expect */
 	char skip[VMCONFIG_SKIP_MAX][VMCONFIG_SKIP_NAME_MAX];	/* test.skip: checks allowed to skip */

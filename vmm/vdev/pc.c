@@ -27,6 +27,11 @@ static bool serial0(const struct vm *vm)
 	return vm->cfg.serial0_present;
 }
 
+static bool pci_testdev(const struct vm *vm)
+{
+	return vm->cfg.test_pcidev;
+}
+
 static const struct pc_device pc_devices[] = {
 	{ .type = "i8259", .args = { .name = "pic" } },
 	{ .type = "ioapic", .args = { .name = "ioapic", .mmio = PC_IOAPIC_BASE } },
@@ -37,6 +42,8 @@ static const struct pc_device pc_devices[] = {
 	{ .type = "mc146818", .args = { .name = "rtc" } },
 	{ .type = "acpi-pm", .args = { .name = "acpi" } },
 	{ .type = "pci-host", .args = { .name = "pci", .mmio = PC_ECAM_BASE, .size = PC_ECAM_SIZE } },
+	{ .type = "fw_cfg", .args = { .name = "fw_cfg", .port = 0x510 } },
+	{ .type = "pci-testdev", .args = { .name = "testdev", .irq = 3 }, .wanted = pci_testdev },
 	{ .type = "debug-exit", .args = { .name = "debug-exit", .port = PC_DEBUG_EXIT_PORT } },
 	{ .type = "pc-reset", .args = { .name = "reset" } },
 };

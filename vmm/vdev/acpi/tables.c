@@ -7,7 +7,7 @@
  *   DSDT   \_S5 (soft-off: SLP_TYP 5), \_SB.PCI0 (the PCI root bridge with
  *          its bus, I/O and memory windows and an interrupt routing table
  *          for INTx), \_SB.MRES (the ECAM window, so kernels trust MCFG),
- *          \_SB.COM1 and \_SB.RTC_ (their ports and IRQs)
+ *          \_SB.COM1 and \_SB.RTC_ (their ports and IRQs), \_SB.FWCF (fw_cfg)
  *   FADT   revision 6: SCI 9, PM1a event/control blocks, 32-bit PM timer,
  *          reset register (port 0xcf9 <- 6), no SMI command port (the
  *          machine is always in ACPI mode), legacy devices but no 8042 or VGA
@@ -186,6 +186,18 @@ static uint64_t build_dsdt(struct blob *b, const struct acpi_build_params *p)
 	}
 	if (p->com1_port)
 		isa_device(&a, "COM1", "PNP0501", 1, p->com1_port, 8, p->com1_irq);
+	/* fw_cfg, as QEMU describes it (a string _HID). */
+	aml_device_open(&a, "FWCF");
+	aml_name_decl(&a, "_HID");
+	aml_string(&a, "QEMU0002");
+	aml_name_decl(&a, "_STA");
+	aml_int(&a, 0x0b);
+	aml_name_decl(&a, "_CRS");
+	aml_buffer_open(&a);
+	aml_res_io(&a, 0x510, 0x0c);
+	aml_res_end(&a);
+	aml_close(&a);
+	aml_close(&a);
 	isa_device(&a, "RTC", "PNP0B00", 0, 0x70, 2, 8);
 	aml_close(&a);
 	if (a.overflow || a.depth)
