@@ -10,3 +10,7 @@ test_vdev_timers_SRCS := tests/unit/test_vdev_timers.c $(VDEV_CORE) vmm/vdev/pit
 UNIT_TESTS += test_acpi_build
 test_acpi_build_SRCS := tests/unit/test_acpi_build.c vmm/vdev/acpi/tables.c vmm/vdev/acpi/aml.c \
 	vmm/mem/pc_layout.c vmkernel/acpi.c
+UNIT_TESTS += test_vdev_pci
+test_vdev_pci_SRCS := tests/unit/test_vdev_pci.c $(VDEV_CORE) vmm/vdev/ioapic.c vmm/vdev/pic.c \
+	vmm/vdev/pci/host.c vmm/vdev/pci/func.c vmm/vdev/pci/testdev.c vmm/vdev/fw_cfg.c \
+	vmm/vdev/uart16550.c vmm/vdev/reset.c vmm/mem/pc_layout.c

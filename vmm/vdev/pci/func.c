@@ -356,6 +356,7 @@ void vpci_notify(struct vpci_func *f, unsigned vector)
 	} else if (f->msi_cap && (rd16(f->cfg + f->msi_cap + 2) & MSI_ENABLE)) {
 		if (rd32(f->cfg + f->msi_cap + 16) & 1) {
 			f->msi_pending = true;	/* masked: held until unmasked */
+			f->cfg[f->msi_cap + 20] |= 1;	/* the Pending Bits register shows it */
 		} else {
 			addr = rd32(f->cfg + f->msi_cap + 4) |
 			       (uint64_t)rd32(f->cfg + f->msi_cap + 8) << 32;
@@ -422,11 +423,30 @@ static bool after_write(struct vpci_func *f, unsigned off, unsigned size, uint64
 	if (f->msi_cap && f->msi_pending && off < f->msi_cap + 24u && off + size > f->msi_cap &&
 	    (rd16(f->cfg + f->msi_cap + 2) & MSI_ENABLE) && !(rd32(f->cfg + f->msi_cap + 16) & 1)) {
 		f->msi_pending = false;
+		f->cfg[f->msi_cap + 20] &= (uint8_t)~1;
 		*addr = rd32(f->cfg + f->msi_cap + 4) | (uint64_t)rd32(f->cfg + f->msi_cap + 8) << 32;
 		*data = rd16(f->cfg + f->msi_cap + 12);
 		send = true;
 	}
 	return send;
+}
+
+/*
+ * After the guest enabled MSI-X or cleared its function mask: send every
+ * vector that became pending meanwhile and is not masked on its own.
+ */
+static void msix_flush(struct vpci_func *f)
+{
+	for (unsigned i = 0; i < f->msix_n; i++) {
+		unsigned long flags = spin_lock_irqsave(&f->lock);
+		uint64_t addr;
+		uint32_t data;
+		bool send = msix_unmasked(f, i, &addr, &data);
+
+		spin_unlock_irqrestore(&f->lock, flags);
+		if (send && vpci_bus_master(f))
+			vm_msi(f->dev->vm, addr, data);
+	}
 }
 
 void vpci_cfg_write(struct vpci_func *f, unsigned off, unsigned size, uint32_t val)
@@ -448,6 +468,8 @@ void vpci_cfg_write(struct vpci_func *f, unsigned off, unsigned size, uint32_t v
 		vm_msi(f->dev->vm, addr, data);
 	if (intx >= 0)
 		vm_gsi(f->dev->vm, f->intx_gsi, intx);
+	if (f->msix_cap && off < f->msix_cap + 4u && off + size > f->msix_cap + 2u)
+		msix_flush(f);
 }
 
 /* Register the function's BARs on the device bus (disabled until the guest places them). */
