@@ -25,8 +25,7 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 	memtouch_reserved.vmx chatty"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
-linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess
-	spinner"
+linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
 tests=all
 guests=
