@@ -10,6 +10,7 @@
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/console.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/spinlock.h>
 
 #define MAX_ACTIVE 4
@@ -87,11 +88,11 @@ void console_break_lock(void)
 
 void console_describe(char *buf, size_t len)
 {
-	size_t off = 0;
+	struct linebuf lb;
 
-	buf[0] = '\0';
-	for (unsigned i = 0; i < n_active && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", active[i]->name);
+	lb_init(&lb, buf, len);
+	for (unsigned i = 0; i < n_active; i++)
+		lb_printf(&lb, "%s%s", i ? ", " : "", active[i]->name);
 	if (!n_active)
-		snprintf(buf, len, "none");
+		lb_puts(&lb, "none");
 }

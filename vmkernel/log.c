@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <vmkernel/config.h>
 #include <vmkernel/console.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/log.h>
 #include <vmkernel/timer.h>
 
@@ -25,21 +26,19 @@ int log_get_level(void)
 void log_vprintf(int level, const char *fmt, va_list ap)
 {
 	char line[512];
+	struct linebuf lb = LINEBUF_INIT(line);
 	uint64_t ns;
-	int n;
 
 	if (level > log_level)
 		return;
 	ns = time_ns();
-	n = snprintf(line, sizeof(line), "[%5llu.%06llu] %s", (unsigned long long)(ns / 1000000000),
-		     (unsigned long long)(ns / 1000 % 1000000),
-		     level >= 0 && level <= LOG_DEBUG ? level_tag[level] : "");
-	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	if (n >= (int)sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	console_write(line, n);
+	lb_printf(&lb, "[%5llu.%06llu] %s", (unsigned long long)(ns / 1000000000),
+		  (unsigned long long)(ns / 1000 % 1000000),
+		  level >= 0 && level <= LOG_DEBUG ? level_tag[level] : "");
+	lb_vprintf(&lb, fmt, ap);
+	if (lb_truncated(&lb))
+		lb_newline(&lb);
+	console_write(lb_str(&lb), lb_len(&lb));
 }
 
 void log_printf(int level, const char *fmt, ...)

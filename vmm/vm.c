@@ -16,6 +16,7 @@
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/ktimer.h>
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
@@ -214,23 +215,21 @@ int vm_outcome(const struct vm *vm, char *buf, size_t len)
 
 static void report_counters(const struct vm *vm)
 {
-	char line[200];
+	char line[320];
 
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
-		int n;
+		struct linebuf lb = LINEBUF_INIT(line);
 
 		if (!v)
 			continue;
-		n = snprintf(line, sizeof(line), "vCPU %u: %llu exits", i,
-			     (unsigned long long)v->exits_total);
-		for (unsigned r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(line) - 40; r++) {
+		lb_printf(&lb, "vCPU %u: %llu exits", i, (unsigned long long)v->exits_total);
+		for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
 			if (v->exits[r])
-				n += snprintf(line + n, sizeof(line) - n, ", %s %llu",
-					      vmx_exit_reason_str(r),
-					      (unsigned long long)v->exits[r]);
+				lb_printf(&lb, ", %s %llu", vmx_exit_reason_str(r),
+					  (unsigned long long)v->exits[r]);
 		}
-		pr_info("%s: %s\n", vm->name, line);
+		pr_info("%s: %s\n", vm->name, lb_str(&lb));
 	}
 }
 
