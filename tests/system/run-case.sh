@@ -21,6 +21,8 @@ vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo m
 	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
 	memtouch_reserved.vmx chatty"
+# Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
+. "$top/tests/system/hostile.sh"
 tests=all
 guests=
 case $profile in
@@ -29,6 +31,7 @@ crash) extra="crashtest=fault" ;;
 badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
 vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
+vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
 mods=
@@ -173,6 +176,7 @@ if [ -n "$guests" ]; then
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
+	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	echo "PASS $name"
 	exit 0
 fi

@@ -119,6 +119,32 @@ uint64_t mem_top(void)
 	return 0;
 }
 
+/* The multiboot command line ("" if none): hostile guests pick their attack from it. */
+const char *guest_cmdline(void)
+{
+	const struct mb1_info *mbi = (const struct mb1_info *)(uintptr_t)boot_mbi;
+
+	if (boot_magic != MB1_BOOT_MAGIC || !(mbi->flags & (1u << 2)) || !mbi->cmdline)
+		return "";
+	return (const char *)(uintptr_t)mbi->cmdline;
+}
+
+/* Does the command line hold the word w? */
+bool cmdline_has(const char *w)
+{
+	const char *c = guest_cmdline();
+	size_t n = 0;
+
+	while (w[n])
+		n++;
+	for (; *c; c++) {
+		if ((c == guest_cmdline() || c[-1] == ' ') && !__builtin_memcmp(c, w, n) &&
+		    (c[n] == ' ' || c[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 static void boot_checks(void)
 {
 	const struct mb1_info *mbi = (const struct mb1_info *)(uintptr_t)boot_mbi;
