@@ -55,6 +55,8 @@ static void check_icebp(void)
 {
 	int vec;
 
+	if (vmk_skip("icebp_is_a_trap"))	/* QEMU TCG raises #UD for ICEBP */
+		return;
 	trap_arm();
 	asm volatile(TRAP_TRY(".byte 0xf1") : : : "memory");
 	vec = trap_done();
@@ -88,7 +90,7 @@ static void check_data_breakpoint(void)
 	trap_arm();
 	asm volatile("pushfl\n\torl $0x100, (%%esp)\n\tpopfl\n\t" TRAP_TRY("nop") : : : "memory");
 	vec = trap_done();
-	CHECKF(vec == VEC_DB && (trap_last.dr6 & (1u << 14)), "single_step_after_icebp",
+	CHECKF(vec == VEC_DB && (trap_last.dr6 & (1u << 14)), "single_step",
 	       "vector %d, dr6 0x%x", vec, trap_last.dr6);
 }
 

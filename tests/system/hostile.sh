@@ -8,7 +8,9 @@ hostile_profile() {
 	case $1 in
 	vms-hostile)
 		extra=vmstat=1
-		guests="cpuid hostile_debug hostile_dbloop.vmx hostile_acloop.vmx" ;;
+		guests="cpuid hostile_debug hostile_dbloop.vmx hostile_acloop.vmx hostile_strio
+			hostile_strio_pt.vmx hostile_strio_above.vmx hostile_strio_hole.vmx
+			hostile_strio_mmio.vmx" ;;
 	*) echo "FAIL $name: unknown profile '$1'"; exit 1 ;;
 	esac
 }

@@ -335,3 +335,21 @@ int guest_zero(struct vm *vm, uint64_t gpa, size_t len)
 	return guest_copy(vm, gpa, NULL, len, -1);
 }
 
+/*
+ * OR bits into the 32-bit word at gpa atomically, as the CPU sets accessed
+ * and dirty bits in the guest's page tables (mem/guest_walk.c). Only for
+ * RAM that is already backed (a paging structure the walk just read).
+ */
+int guest_atomic_or32(struct vm *vm, uint64_t gpa, uint32_t bits)
+{
+	uint64_t hpa;
+	int err;
+
+	if (gpa & 3)
+		return -EINVAL;
+	hpa = backing(vm, gpa, false, &err);
+	if (!hpa)
+		return err ? err : -EFAULT;
+	__atomic_fetch_or((uint32_t *)phys_to_virt(hpa), bits, __ATOMIC_SEQ_CST);
+	return 0;
+}
