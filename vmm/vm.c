@@ -25,6 +25,7 @@
 #include <vmkernel/sched.h>
 #include <vmkernel/smp.h>
 #include <vmkernel/timer.h>
+#include <vmm/admission.h>
 #include <vmm/guest_mem.h>
 #include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
@@ -267,6 +268,7 @@ void vm_vcpu_done(struct vcpu *v)
 	vm_flush_translations(vm);
 	guest_ram_destroy(vm);
 	vm_free_hw(vm);
+	vm_admit_release(vm);
 	__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 }
 
@@ -360,6 +362,7 @@ void vm_destroy_unstarted(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		kfree(vm->vcpus[i]);
 	guest_ram_destroy(vm);
+	vm_admit_release(vm);
 	kfree(vm->console);
 	kfree(vm);
 }

@@ -23,6 +23,7 @@
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
 #include <vmkernel/timer.h>
+#include <vmm/admission.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
 #include <vmm/mb1_loader.h>
@@ -220,6 +221,7 @@ static int setup_memory(struct vm *vm)
 			       "memory\n", vm->name, vm->cfg.mem_min_mb);
 			return err;
 		}
+		vm_admit_backed(vm);
 	}
 	return setup_apic_access(vm);
 }
@@ -283,6 +285,7 @@ void vm_restart(struct vm *vm)
 		vm_flush_translations(vm);
 		guest_ram_destroy(vm);
 		vm_free_hw(vm);
+		vm_admit_release(vm);
 		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 		return;
 	}
@@ -318,6 +321,10 @@ static void vm_create(const struct boot_module *m)
 	}
 	vm->id = n_vms;
 	spin_unlock(&vms_lock);
+	if (vm_admit(vm)) {	/* its memory could not be held: refused, with the numbers */
+		kfree(vm);
+		return;
+	}
 	err = vm_setup(vm);
 	if (err) {
 		pr_err("%s: cannot start (%d); its resources are released\n", vm->name, err);
@@ -331,6 +338,7 @@ static void vm_create(const struct boot_module *m)
 	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u, local APIC %s\n", vm->name,
 		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu,
 		vm->apic_access_pa ? "with the CPU's APIC virtualization" : "emulated in software");
+	vm_log_unapplied(vm);
 }
 
 static bool is_vmx_file(const char *name)

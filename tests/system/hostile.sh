@@ -4,13 +4,17 @@
 
 # hostile_profile PROFILE: set extra, tests and guests for a vms-hostile* profile.
 hostile_profile() {
-	tests=vm_expectations
+	tests=vm_expectations extra=
 	case $1 in
 	vms-hostile)
 		extra=vmstat=1
 		guests="cpuid hostile_debug hostile_dbloop.vmx hostile_acloop.vmx hostile_strio
 			hostile_strio_pt.vmx hostile_strio_above.vmx hostile_strio_hole.vmx
 			hostile_strio_mmio.vmx" ;;
+	vms-hostile-mem)
+		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one
+		# that would run the host dry, and two whose memory cannot be held.
+		guests="hostile_memhog hostile_memhog_over.vmx bad_memsize.vmx bad_mem_min.vmx" ;;
 	*) echo "FAIL $name: unknown profile '$1'"; exit 1 ;;
 	esac
 }
@@ -24,6 +28,16 @@ hostile_checks() {
 			grep -q "vm: $vm: vCPU 0: [0-9]* exits, exception or NMI [0-9]\{4,\}" "$log" ||
 				fail "$vm: its loop did not go through a thousand VM exits"
 		done
+		;;
+	vms-hostile-mem)
+		grep -q "vm: bad_memsize: not started: memsize 65536 MiB .* can never be held by this host: VMs may hold [0-9]* MiB" "$log" ||
+			fail "the VM whose memsize the host cannot hold was not refused with the numbers"
+		grep -q "vm: bad_mem_min: not started: its reservation of [0-9]* MiB (sched.mem.min 72 MiB" "$log" ||
+			fail "the VM whose reservation does not fit was not refused with the numbers"
+		grep -q "vm: hostile_memhog_over: ended (stopped:killed): vCPU 0: touching guest-physical .*: guest RAM exhausted: [0-9]* MiB free on the host, [0-9]* MiB kept for the vmkernel" "$log" ||
+			fail "the greedy VM was not stopped at the vmkernel's reserve"
+		grep -q "vm: hostile_memhog_over: not applied yet (the resource manager will apply them): sched.cpu.shares=2000 sched.cpu.affinity=0x1" "$log" ||
+			fail "the sched.* keys that are not applied were not named at VM start"
 		;;
 	esac
 }

@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) "vmexit: " fmt
 #include <errno.h>
 #include <vmkernel/log.h>
+#include <vmm/admission.h>
 #include "exit_priv.h"
 
 static const char *access_kind(uint64_t q)
@@ -60,9 +61,11 @@ enum exit_action handle_ept_violation(struct vcpu *v)
 	if (!err)
 		return EXIT_RESUME;
 	if (err == -ENOMEM) {
-		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1,
-			"vCPU %u: host out of memory backing guest-physical %#llx", v->id,
-			(unsigned long long)e->gpa);
+		char why[200];
+
+		vm_mem_refusal(v->vm, why, sizeof(why));
+		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1, "vCPU %u: touching guest-physical %#llx: %s",
+			v->id, (unsigned long long)e->gpa, why);
 		return EXIT_STOP_VM;
 	}
 	if (e->qual & EPT_QUAL_GLA_VALID)

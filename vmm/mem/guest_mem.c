@@ -24,6 +24,7 @@
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/spinlock.h>
+#include <vmm/admission.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
@@ -206,7 +207,8 @@ static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
 		spin_unlock_irqrestore(&ram->lock, flags);
 		return 0;
 	}
-	pa = pool_alloc(NULL);
+	/* Beyond its reservation a VM may not eat into the vmkernel's reserve (admission.c). */
+	pa = vm_mem_may_back(vm) ? pool_alloc(NULL) : 0;
 	if (!pa) {
 		*err = -ENOMEM;
 	} else if ((*err = ept_map(&ram->ept, page, pa, PAGE_SIZE_4K, EPT_R | EPT_W | EPT_X,
