@@ -91,7 +91,8 @@ static void vcpu_switch_in(struct world *w)
 	struct vcpu *v = w->owner;
 	struct vmm_cpu *vc = vmm_this_cpu();
 
-	if (vc->current_vmcs != v->vmcs_pa && v->launched) {
+	/* Not only once launched: a vCPU waiting for its start-up IPI has a VMCS too. */
+	if (vc->current_vmcs != v->vmcs_pa && v->vmcs_ready) {
 		if (vmcs_load(v->vmcs_pa)) {
 			/* Never run on whatever VMCS was current before: vcpu_step stops the VM. */
 			v->vmptrld_failed = true;

@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/cpu.h>
@@ -37,13 +38,17 @@
 
 
 /*
- * A guest may print at most CONSOLE_BURST lines at once and CONSOLE_RATE
- * lines a second on the host console; past that its lines are dropped and
- * counted, so a chatty or hostile guest cannot drown the log or hold the
- * console for long.
+ * A guest's console output is charged to the guest: it may print at most
+ * CONSOLE_BURST lines at once and CONSOLE_RATE lines a second, all guests
+ * together share the log's guest budget (log_guest_budget), and its lines
+ * wait in a ring of its own (CONSOLE_RING bytes) for the console world.
+ * Past any of these its lines are dropped and counted, and the count is
+ * printed (at most once a second) with its next line: a chatty or hostile
+ * guest can neither drown the log nor make a host CPU wait for the UART.
  */
 #define CONSOLE_BURST	100
 #define CONSOLE_RATE	20
+#define CONSOLE_RING	8192
 
 static bool console_admit(struct vm_console *con)
 {
@@ -65,15 +70,61 @@ static bool console_admit(struct vm_console *con)
 	return true;
 }
 
-/* One line of guest output at a time on the host console, prefixed with the VM's name. */
-void vm_console_putc(struct vm *vm, char c)
+/* The VM's ring in the host log, made on its first line (NULL if out of memory). */
+static struct log_source *console_source(struct vm_console *con)
 {
-	struct vm_console *con = vm->console;
-	unsigned long flags;
+	struct log_source *s = __atomic_load_n(&con->src, __ATOMIC_ACQUIRE), *none = NULL;
 
-	if (!con)
+	if (s)
+		return s;
+	s = log_source_create(CONSOLE_RING);
+	if (s && !__atomic_compare_exchange_n(&con->src, &none, s, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE)) {
+		log_source_destroy(s);
+		s = none;
+	}
+	return s;
+}
+
+/* Queue one finished line (the VM console's lock held); false if it had to be dropped. */
+static bool console_put(struct log_source *src, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool console_put(struct log_source *src, int level, const char *fmt, ...)
+{
+	char out[256];
+	struct linebuf lb = LINEBUF_INIT(out);
+	va_list ap;
+
+	if (level > log_get_level())
+		return true;
+	log_line_prefix(&lb, level);
+	va_start(ap, fmt);
+	lb_vprintf(&lb, fmt, ap);
+	va_end(ap);
+	lb_newline(&lb);
+	return log_guest_budget(lb_len(&lb)) && log_source_put(src, lb_str(&lb), lb_len(&lb));
+}
+
+static void console_line(struct vm *vm, struct vm_console *con, struct log_source *src)
+{
+	if (!console_admit(con)) {
+		con->dropped++;
 		return;
-	flags = spin_lock_irqsave(&con->lock);
+	}
+	/* Say how much was lost, at most once a second. */
+	if (con->dropped && rdtsc() - con->last_report >= tsc_hz() &&
+	    console_put(src, LOG_WARN, "[%s] (%llu lines of output dropped: too fast)",
+			vm->name, (unsigned long long)con->dropped)) {
+		con->dropped = 0;
+		con->last_report = rdtsc();
+	}
+	if (!console_put(src, LOG_INFO, "[%s] %s", vm->name, con->line))
+		con->dropped++;
+}
+
+/* Add one character to the line being built (the console's lock held). */
+static void console_char(struct vm *vm, struct vm_console *con, struct log_source *src, char c)
+{
 	if (c != '\n' && c != '\r' && (unsigned char)c >= 0x20 && c != 0x7f)
 		con->line[con->len++] = c;
 	else if (c == '\t')
@@ -81,20 +132,28 @@ void vm_console_putc(struct vm *vm, char c)
 	if (c == '\n' || con->len == sizeof(con->line) - 1) {
 		con->line[con->len] = '\0';
 		con->len = 0;
-		if (!console_admit(con)) {
-			con->dropped++;
-		} else {
-			/* Say how much was lost, at most once a second. */
-			if (con->dropped && rdtsc() - con->last_report >= tsc_hz()) {
-				log_printf(LOG_WARN, "[%s] (%llu lines of output dropped: too fast)\n",
-					   vm->name, (unsigned long long)con->dropped);
-				con->dropped = 0;
-				con->last_report = rdtsc();
-			}
-			log_printf(LOG_INFO, "[%s] %s\n", vm->name, con->line);
-		}
+		console_line(vm, con, src);
 	}
+}
+
+/* Guest output into the host log, a line at a time, prefixed with the VM's name. */
+void vm_console_write(struct vm *vm, const char *s, size_t n)
+{
+	struct vm_console *con = vm->console;
+	struct log_source *src;
+	unsigned long flags;
+
+	if (!con || !n || !(src = console_source(con)))
+		return;
+	flags = spin_lock_irqsave(&con->lock);
+	for (size_t i = 0; i < n; i++)
+		console_char(vm, con, src, s[i]);
 	spin_unlock_irqrestore(&con->lock, flags);
+}
+
+void vm_console_putc(struct vm *vm, char c)
+{
+	vm_console_write(vm, &c, 1);
 }
 
 /* True when vCPUs must leave their loops: the VM ended or is being restarted. */
@@ -363,6 +422,8 @@ void vm_destroy_unstarted(struct vm *vm)
 		kfree(vm->vcpus[i]);
 	guest_ram_destroy(vm);
 	vm_admit_release(vm);
+	if (vm->console)
+		log_source_destroy(vm->console->src);
 	kfree(vm->console);
 	kfree(vm);
 }

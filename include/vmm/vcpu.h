@@ -76,6 +76,7 @@ struct vcpu {
 	unsigned int host_cpu;
 	uint64_t vmcs_pa;
 	bool launched;
+	bool vmcs_ready;		/* vmcs_setup() cleared and loaded it: reload it on switch-in */
 	uint32_t proc_ctls;		/* VMCS primary processor-based controls, cached */
 	uint32_t proc2_ctls;		/* VMCS secondary processor-based controls, cached */
 	uint32_t pin_ctls;		/* VMCS pin-based controls, cached */

@@ -31,8 +31,11 @@ struct vm_ram;
 struct vdev_bus;
 struct vm_irq;
 
+struct log_source;
+
 struct vm_console {
 	struct spinlock lock;		/* one line at a time from this VM's vCPUs */
+	struct log_source *src;		/* its ring in the host log; set once (atomic) */
 	char line[160];			/* lock */
 	unsigned len;			/* lock */
 	unsigned tokens;		/* lock: lines it may still print now */
@@ -95,5 +98,6 @@ void vm_flush_translations(struct vm *vm);
 uint16_t vm_vpid(const struct vm *vm, unsigned vcpu);
 /* the console of a VM: its UART output, line-buffered, prefixed with its name */
 void vm_console_putc(struct vm *vm, char c);
+void vm_console_write(struct vm *vm, const char *s, size_t n);
 
 #endif

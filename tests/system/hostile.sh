@@ -15,6 +15,9 @@ hostile_profile() {
 		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one
 		# that would run the host dry, and two whose memory cannot be held.
 		guests="hostile_memhog hostile_memhog_over.vmx bad_memsize.vmx bad_mem_min.vmx" ;;
+	vms-hostile-flood)
+		# Three console floods and a timer-driven neighbour, all on one host CPU.
+		guests="hostile_flood hostile_flood1.vmx hostile_flood2.vmx hostile_flood3.vmx" ;;
 	*) echo "FAIL $name: unknown profile '$1'"; exit 1 ;;
 	esac
 }
@@ -38,6 +41,12 @@ hostile_checks() {
 			fail "the greedy VM was not stopped at the vmkernel's reserve"
 		grep -q "vm: hostile_memhog_over: not applied yet (the resource manager will apply them): sched.cpu.shares=2000 sched.cpu.affinity=0x1" "$log" ||
 			fail "the sched.* keys that are not applied were not named at VM start"
+		;;
+	vms-hostile-flood)
+		for vm in hostile_flood1 hostile_flood2 hostile_flood3; do
+			grep -q "\[$vm\] ([0-9]* lines of output dropped" "$log" ||
+				fail "$vm: the log does not say how much of its flood was dropped"
+		done
 		;;
 	esac
 }

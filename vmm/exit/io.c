@@ -19,13 +19,19 @@
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
+#include <vmkernel/sched.h>
 #include <vmm/guest_walk.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/vmx_decode.h>
 #include "exit_priv.h"
 
-#define REP_CHUNK 4096	/* iterations handled per exit */
+/*
+ * Elements handled per exit: a long REP goes back to the guest (RIP still
+ * on the instruction) after this many, so the vCPU's world can give up
+ * its CPU between exits; one exit stays short whatever RCX says.
+ */
+#define REP_CHUNK 256
 
 int vm_io_bitmaps_init(struct vm *vm)
 {
@@ -110,6 +116,9 @@ struct string_op {
 	uint64_t base;		/* segment base */
 	uint64_t addr_mask;	/* 16-, 32- or 64-bit addressing */
 	int64_t step;		/* +size or -size (RFLAGS.DF) */
+	/* The last page translated in this exit (same paging state, same access). */
+	bool cached;
+	uint64_t cached_la, cached_gpa;
 };
 
 /* Where one element lies in guest-physical memory: one piece, or two across a page. */
@@ -124,7 +133,7 @@ struct span {
  * (a write for INS, a read for OUTS), page by page. 0, or the walk's error
  * with its consequence arranged (#PF or #GP pending, or the VM stopped).
  */
-static int element_span(struct vcpu *v, const struct string_op *op, uint64_t la, struct span *s)
+static int element_span(struct vcpu *v, struct string_op *op, uint64_t la, struct span *s)
 {
 	unsigned done = 0;
 
@@ -133,12 +142,23 @@ static int element_span(struct vcpu *v, const struct string_op *op, uint64_t la,
 		unsigned len = 4096 - (unsigned)((la + done) & 4095);
 		int err;
 
+		uint64_t page = (la + done) & ~4095ULL;
+
 		if (len > op->io.size - done)
 			len = op->io.size - done;
-		err = guest_walk(v, la + done, op->io.in ? GW_WRITE : GW_READ, "string I/O",
-				 &s->gpa[s->n]);
-		if (err)
-			return err;
+		if (!op->cached || op->cached_la != page) {
+			err = guest_walk(v, page, op->io.in ? GW_WRITE : GW_READ, "string I/O",
+					 &op->cached_gpa);
+			if (err) {
+				op->cached = false;
+				if (err == -EFAULT)
+					v->regs.cr2 = la + done;	/* the byte, not its page */
+				return err;
+			}
+			op->cached = true;
+			op->cached_la = page;
+		}
+		s->gpa[s->n] = op->cached_gpa + ((la + done) & 4095);
 		s->len[s->n++] = len;
 		done += len;
 	}
@@ -185,7 +205,7 @@ static bool span_copy(struct vcpu *v, const struct string_op *op, uint64_t la,
  * element is translated and checked before the port is touched, so a
  * refused INS consumes no input and a refused OUTS writes nothing.
  */
-static int string_element(struct vcpu *v, const struct string_op *op)
+static int string_element(struct vcpu *v, struct string_op *op)
 {
 	uint64_t *idx = op->io.in ? &v->regs.rdi : &v->regs.rsi;
 	uint64_t la = op->base + (*idx & op->addr_mask);
@@ -229,7 +249,8 @@ static enum exit_action string_io(struct vcpu *v, struct string_op *op)
 	op->addr_mask = asize == 16 ? 0xffffULL : asize == 32 ? 0xffffffffULL : ~0ULL;
 	op->step = (v->exit.rflags & (1UL << 10)) ? -(int64_t)op->io.size : (int64_t)op->io.size;
 	count = op->io.rep ? v->regs.rcx & op->addr_mask : 1;
-	while (done < count && done < REP_CHUNK) {
+	/* At least one element per exit; no more once another world waits for this CPU. */
+	while (done < count && done < REP_CHUNK && (!done || !sched_should_yield())) {
 		int err = string_element(v, op);
 
 		if (err)

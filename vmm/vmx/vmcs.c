@@ -327,6 +327,7 @@ int vmcs_setup(struct vcpu *v)
 		return -EIO;
 	}
 	vmm_this_cpu()->current_vmcs = v->vmcs_pa;
+	v->vmcs_ready = true;
 	err = setup_controls(v, caps);
 	if (err)
 		return err;
