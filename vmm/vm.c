@@ -28,6 +28,7 @@
 #include <vmkernel/timer.h>
 #include <vmm/admission.h>
 #include <vmm/guest_mem.h>
+#include <vmm/quarantine.h>
 #include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
 #include <vmm/virq.h>
@@ -324,10 +325,7 @@ void vm_vcpu_done(struct vcpu *v)
 		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
 	report_counters(vm);
 	vm_destroy_devices(vm);
-	vm_flush_translations(vm);
-	guest_ram_destroy(vm);
-	vm_free_hw(vm);
-	vm_admit_release(vm);
+	vm_release_memory(vm);
 	__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 }
 
@@ -361,13 +359,50 @@ static void flush_vm_tlbs(void *arg)
 /*
  * Before the VM's pages go back to the allocator, no CPU may keep cached
  * translations tagged with its EPTP or VPIDs: a later VM could get the
- * same root page (and so the same EPTP) or the same VPIDs.
+ * same root page (and so the same EPTP) or the same VPIDs. Every CPU in
+ * VMX operation is asked; the CPUs that did not answer (bit n: CPU n) owe
+ * a flush, and the memory waits for them (vm_release_memory).
  */
-void vm_flush_translations(struct vm *vm)
+uint64_t vm_flush_translations(struct vm *vm)
 {
-	struct flush_req f = { guest_eptp(vm), vm_vpid(vm, 0), (uint16_t)vm->nvcpus };
+	struct flush_req f;
+	uint64_t owed = 0;
 
-	smp_call_all(flush_vm_tlbs, &f);
+	if (!vm->ram)
+		return 0;
+	f = (struct flush_req){ guest_eptp(vm), vm_vpid(vm, 0), (uint16_t)vm->nvcpus };
+	for (unsigned c = 0; c < pcpu_count && c < 64; c++) {
+		if (!pcpu_array[c].vmm)
+			continue;	/* never in VMX operation: it holds no guest translations */
+		if (tlb_cpu_deaf(c) || !pcpu_array[c].online || smp_call(c, flush_vm_tlbs, &f))
+			owed |= 1ULL << c;
+	}
+	return owed;
+}
+
+static void release_memory_now(void *arg)
+{
+	struct vm *vm = arg;
+
+	guest_ram_destroy(vm);
+	vm_free_hw(vm);
+	vm_admit_release(vm);
+}
+
+/*
+ * Give the VM's memory back (every vCPU has ended): guest RAM, EPT, VMCS
+ * regions and bitmaps, and its reservation. If a CPU did not flush its
+ * translations the memory is quarantined until it has (mem/quarantine.c),
+ * never reused while a stale translation to it may exist.
+ */
+void vm_release_memory(struct vm *vm)
+{
+	uint64_t owed = vm_flush_translations(vm);
+
+	if (!owed)
+		release_memory_now(vm);
+	else
+		tlb_quarantine(owed, release_memory_now, vm, vm->name);	/* or leaked: safe */
 }
 
 uint16_t vm_vpid(const struct vm *vm, unsigned vcpu)

@@ -268,9 +268,12 @@ void vm_restart(struct vm *vm)
 	vm->restarts++;
 	pr_info("%s: guest reset (%s); booting it again (restart %u)\n", vm->name,
 		vm->stop_reason, vm->restarts);
-	vm_flush_translations(vm);
-	guest_ram_destroy(vm);
-	err = setup_memory(vm);
+	/* Its old pages are reused only once no CPU can hold translations to them. */
+	err = vm_flush_translations(vm) ? -EBUSY : 0;
+	if (!err) {
+		guest_ram_destroy(vm);
+		err = setup_memory(vm);
+	}
 	if (!err) {
 		vdev_reset_all(vm);
 		for (unsigned i = 0; i < vm->nvcpus; i++)
@@ -282,10 +285,7 @@ void vm_restart(struct vm *vm)
 			err);
 		pr_info("%s: ended (stopped:killed): %s\n", vm->name, vm->stop_reason);
 		vm_destroy_devices(vm);
-		vm_flush_translations(vm);
-		guest_ram_destroy(vm);
-		vm_free_hw(vm);
-		vm_admit_release(vm);
+		vm_release_memory(vm);
 		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 		return;
 	}

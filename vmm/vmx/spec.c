@@ -17,6 +17,7 @@
 #define pr_fmt(fmt) "vmx: " fmt
 #include <vmkernel/cpu.h>
 #include <vmkernel/log.h>
+#include <vmm/quarantine.h>
 #include <vmm/vm.h>
 #include "vmx_priv.h"
 
@@ -64,6 +65,7 @@ void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm)
 /* Just before VM entry, interrupts off. */
 void spec_before_entry(struct vmm_cpu *vc)
 {
+	tlb_flush_if_owed();	/* retired pages wait for this CPU's flush (mem/quarantine.c) */
 	if (l1d_flush_needed && vc->l1d_stale) {
 		wrmsr(MSR_IA32_FLUSH_CMD, 1);
 		vc->l1d_stale = false;

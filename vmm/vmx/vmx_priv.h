@@ -22,6 +22,8 @@ struct vmm_cpu {
 	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
 	const struct vm *last_vm;	/* the VM of the last vCPU switched in (spec.c) */
 	bool l1d_stale;			/* L1D may hold another VM's or host data (spec.c) */
+	bool flush_owed;		/* atomic: flush every guest translation before the next entry */
+	uint64_t full_flushes;		/* atomic: flushes of every guest translation (quarantine.c) */
 };
 
 /* spec.c: speculative-execution hygiene */
