@@ -173,7 +173,8 @@ static void fill_fb(struct console_params *cp)
 
 static void parse_cmdline(void)
 {
-	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat" };
+	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
+					     "spec.l1d_flush", "spec.smt", "spec.v2" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

@@ -117,12 +117,13 @@ static int load_guest(struct vm *vm, struct vcpu *boot)
 	return 0;
 }
 
-static int pick_cpu(unsigned *cpu)
+static int pick_cpu(const struct vm *vm, unsigned *cpu)
 {
 	for (unsigned tries = 0; tries < pcpu_count; tries++) {
 		unsigned c = next_cpu++ % pcpu_count;
 
-		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm) {
+		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm &&
+		    spec_cpu_allowed(c, vm)) {
 			*cpu = c;
 			return 0;
 		}
@@ -142,7 +143,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 	ktimer_init(&v->hc_timer, hc_timer_expired);
 	vm->vcpus[id] = v;	/* from here on vm_destroy_unstarted() frees it */
 	v->vmcs_pa = vmx_alloc_region();
-	if (!v->vmcs_pa || pick_cpu(&v->host_cpu) || vcpu_fpu_alloc(v) ||
+	if (!v->vmcs_pa || pick_cpu(vm, &v->host_cpu) || vcpu_fpu_alloc(v) ||
 	    vlapic_init(&v->lapic, v, id, id == 0, tsc_hz()))
 		return NULL;
 	v->dr[4] = 0xffff0ff0ULL;	/* DR6 at reset */

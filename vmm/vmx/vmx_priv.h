@@ -30,6 +30,10 @@ struct vmm_cpu {
 void spec_probe(void);
 void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm);
 void spec_before_entry(struct vmm_cpu *vc);
+/* Right after a VM exit, interrupts off: IBRS back on, note what L1D may hold. */
+void spec_after_exit(struct vmm_cpu *vc);
+/* spec.smt=isolate: may a vCPU of vm be placed on cpu (claims its core for vm)? */
+bool spec_cpu_allowed(unsigned cpu, const struct vm *vm);
 
 /* vmx.c */
 struct vmm_cpu *vmm_this_cpu(void);
