@@ -10,7 +10,7 @@ hostile_profile() {
 		extra=vmstat=1
 		guests="cpuid hostile_debug hostile_dbloop.vmx hostile_acloop.vmx hostile_strio
 			hostile_strio_pt.vmx hostile_strio_above.vmx hostile_strio_hole.vmx
-			hostile_strio_mmio.vmx" ;;
+			hostile_strio_mmio.vmx hostile_leak hostile_leak_paint.vmx" ;;
 	vms-hostile-mem)
 		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one
 		# that would run the host dry, and two whose memory cannot be held.
