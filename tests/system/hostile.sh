@@ -11,6 +11,10 @@ hostile_profile() {
 		guests="cpuid hostile_debug hostile_dbloop.vmx hostile_acloop.vmx hostile_strio
 			hostile_strio_pt.vmx hostile_strio_above.vmx hostile_strio_hole.vmx
 			hostile_strio_mmio.vmx hostile_leak hostile_leak_paint.vmx" ;;
+	vms-hostile-smp)
+		# Two host CPUs: hypercall and MMIO attacks, two of them with two vCPUs.
+		guests="cpuid hostile_hcall hostile_hcall_race.vmx hostile_mmio hostile_mmio_pastend.vmx
+			hostile_mmio_ptmmio.vmx hostile_mmio_idtmmio.vmx hostile_mmio_race.vmx" ;;
 	vms-hostile-mem)
 		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one
 		# that would run the host dry, and two whose memory cannot be held.
@@ -41,6 +45,14 @@ hostile_checks() {
 			fail "the greedy VM was not stopped at the vmkernel's reserve"
 		grep -q "vm: hostile_memhog_over: not applied yet (the resource manager will apply them): sched.cpu.shares=2000 sched.cpu.affinity=0x1" "$log" ||
 			fail "the sched.* keys that are not applied were not named at VM start"
+		;;
+	vms-hostile-smp)
+		for want in "hostile_mmio_pastend: ended (stopped:unsupported): .*the access runs past the end of the device's registers" \
+			"hostile_mmio_ptmmio: ended (stopped:unsupported): .*the guest's page tables are in the registers of ioapic" \
+			"hostile_mmio_idtmmio: ended (stopped:unsupported): .*event delivery (IDT, GDT, TSS or stack) touched the registers of ioapic" \
+			"hostile_mmio_race: ended (stopped:unsupported): .*instruction at RIP does not match the access"; do
+			grep -q "vm: $want" "$log" || fail "no line 'vm: $want'"
+		done
 		;;
 	vms-hostile-flood)
 		for vm in hostile_flood1 hostile_flood2 hostile_flood3; do
