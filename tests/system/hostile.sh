@@ -15,6 +15,10 @@ hostile_profile() {
 		# Two host CPUs: hypercall and MMIO attacks, two of them with two vCPUs.
 		guests="cpuid hostile_hcall hostile_hcall_race.vmx hostile_mmio hostile_mmio_pastend.vmx
 			hostile_mmio_ptmmio.vmx hostile_mmio_idtmmio.vmx hostile_mmio_race.vmx" ;;
+	vms-hostile-fuzz)
+		# The random-exit fuzzer beside a well-behaved VM on one host CPU.
+		extra=vmstat=30
+		guests="cpuid hostile_fuzz" ;;
 	vms-hostile-mem)
 		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one
 		# that would run the host dry, and two whose memory cannot be held.
@@ -53,6 +57,12 @@ hostile_checks() {
 			"hostile_mmio_race: ended (stopped:unsupported): .*instruction at RIP does not match the access"; do
 			grep -q "vm: $want" "$log" || fail "no line 'vm: $want'"
 		done
+		;;
+	vms-hostile-fuzz)
+		grep -q "\[hostile_fuzz\] hostile_fuzz: seed [0-9]* (replay with" "$log" ||
+			fail "the fuzzer's seed is not in the log"
+		exits=$(sed -n 's/.*vm: hostile_fuzz: vCPU 0: \([0-9]*\) exits.*/\1/p' "$log")
+		[ "${exits:-0}" -ge 1000000 ] || fail "the fuzzer made ${exits:-no} exits, not a million"
 		;;
 	vms-hostile-flood)
 		for vm in hostile_flood1 hostile_flood2 hostile_flood3; do
