@@ -355,6 +355,8 @@ static int vm_boot_all(void)
 
 	for (unsigned i = 0; i < bootmod_count(); i++)
 		configs += is_vmx_file(bootmod_get(i)->name);
+	if (vmx_host_usable() && !configs)
+		spec_probe();	/* the speculation measures are logged at every boot with VT-x */
 	if (!configs)
 		return 0;
 	if (!vmx_host_usable()) {
