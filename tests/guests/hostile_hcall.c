@@ -47,7 +47,7 @@ static void tick(struct trap_frame *f)
 
 static void check_vcpu_start(void)
 {
-	uint32_t top = (uint32_t)mem_top(), esp = (uint32_t)(uintptr_t)(ap_stack + sizeof(ap_stack));
+	uint32_t top = (uint32_t)mem_end(), esp = (uint32_t)(uintptr_t)(ap_stack + sizeof(ap_stack));
 	uint32_t ap = (uint32_t)(uintptr_t)ap_start;
 	static const uint32_t bad_eips[] = { 0, 0xa0000, 0xb8000, 0xfec00000, 0xfee00000, 0xffffffff };
 
@@ -94,7 +94,7 @@ static void check_timer(void)
 
 static void check_console(void)
 {
-	uint32_t top = (uint32_t)mem_top();
+	uint32_t top = (uint32_t)mem_end();
 
 	for (unsigned i = 0; i < sizeof(big); i++)
 		big[i] = (i % 64 == 63) ? '\n' : 'x';

@@ -248,7 +248,7 @@ static void __attribute__((noreturn)) stop_expected(const char *what, uint32_t a
 
 static void not_ram(void)
 {
-	uint32_t top = (uint32_t)mem_top();
+	uint32_t top = (uint32_t)mem_end();
 
 	if (cmdline_has("pt_above_ram")) {
 		/* 4-8 MiB through a page table that lies past the end of RAM. */
