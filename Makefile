@@ -36,6 +36,8 @@ CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wmissing-prototypes \
 	-nostdinc -isystem $(GCC_INCLUDE) -isystem include/libc -Iinclude
+# Retpolines: a guest cannot steer the vmkernel's indirect branches (vmm/vmx/spec.c).
+CFLAGS_KERNEL += -mindirect-branch=thunk -mindirect-branch-register
 ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -I$(B)/include -nostdinc
 LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 

@@ -11,6 +11,9 @@ GUEST_CC ?= gcc
 
 GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
 	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2 mbinfo mmio chatty
+# Hostile guests (docs/security.md): each attack class a guest can try, contained.
+GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostile_leak \
+	hostile_hcall hostile_mmio hostile_fuzz
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -27,6 +27,8 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
+# Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
+. "$top/tests/system/hostile.sh"
 tests=all
 guests=
 case $profile in
@@ -37,6 +39,7 @@ vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
+vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
 mods= linux=
@@ -189,6 +192,7 @@ if [ -n "$guests" ]; then
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
+	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	echo "PASS $name"
 	exit 0
 fi
