@@ -110,7 +110,7 @@ $(B)/vmfs.img: build/vmkfstools
 		--max-hosts 4 --lease-timeout 2 $@ >/dev/null
 
 # The Linux test guest: Debian's kernel and an initramfs with busybox and tests/linux/init.
-$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init
+$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init tests/linux/rdtsc.c
 	$(call msg,LINUX,$(B)/linux)sh tools/mklinux.sh $(B)/linux
 $(B)/linux/vmlinuz: $(B)/linux/initrd.gz
 
