@@ -1,6 +1,6 @@
 /*
  * The PCI bus (host bridge, function model, the 1234:5678 test device),
- * fw_cfg and the 16550 UART at register level, in the fake VM of
+ * fw_cfg, the 16550 UART and the reset ports at register level, in the fake VM of
  * vdev_fakes.c. Accesses go through the VM's device bus exactly as a
  * guest's port and MMIO exits would; interrupts are read back from the
  * local APIC they reach.
@@ -555,6 +555,49 @@ static void test_uart(void **state)
 	fake_vm_free(vm);
 }
 
+/* ---- the ways software resets a PC (vdev/reset.c, 0xcf9 through the host bridge) ---- */
+
+static bool was_reset(struct vm *vm)
+{
+	bool r = vm->state == VM_STOPPED && vm->end_kind == VM_END_RESET;
+
+	vm->state = VM_RUNNING;
+	vm->end_kind = 0;
+	return r;
+}
+
+static void test_reset_ports(void **state)
+{
+	struct vm *vm = pci_vm(false);
+	const struct vdev_args rst = { .name = "reset" };
+
+	(void)state;
+	assert_non_null(vdev_create(vm, "pc-reset", &rst));
+	/* No keyboard controller: its ports read as nothing there. */
+	assert_int_equal(fake_in(vm, 0x60, 1), 0xff);
+	assert_int_equal(fake_in(vm, 0x64, 1), 0xff);
+	fake_out(vm, 0x64, 1, 0xad);			/* other commands: nothing */
+	assert_false(was_reset(vm));
+	fake_out(vm, 0x64, 1, 0xfe);			/* pulse the reset line */
+	assert_true(was_reset(vm));
+	/* Port 0x92: A20 reads back on; a 0 -> 1 edge of bit 0 resets, a held 1 does not. */
+	assert_int_equal(fake_in(vm, 0x92, 1) & 0x02, 0x02);
+	fake_out(vm, 0x92, 1, 0x02);
+	assert_false(was_reset(vm));
+	fake_out(vm, 0x92, 1, 0x03);
+	assert_true(was_reset(vm));
+	fake_out(vm, 0x92, 1, 0x03);
+	assert_false(was_reset(vm));
+	/* 0xcf9: bit 2 resets; a byte there is not CONFIG_ADDRESS. */
+	fake_out(vm, 0xcf8, 4, cf8(0, 0, 0, 0));
+	fake_out(vm, 0xcf9, 1, 0x02);
+	assert_false(was_reset(vm));
+	assert_int_equal(fake_in(vm, 0xcf8, 4), cf8(0, 0, 0, 0));
+	fake_out(vm, 0xcf9, 1, 0x06);
+	assert_true(was_reset(vm));
+	fake_vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_fw_cfg_items),
 		cmocka_unit_test(test_fw_cfg_dma),
 		cmocka_unit_test(test_uart),
+		cmocka_unit_test(test_reset_ports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

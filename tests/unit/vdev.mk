@@ -15,3 +15,5 @@ UNIT_TESTS += test_vdev_pci
 test_vdev_pci_SRCS := tests/unit/test_vdev_pci.c $(VDEV_CORE) vmm/vdev/ioapic.c vmm/vdev/pic.c \
 	vmm/vdev/pci/host.c vmm/vdev/pci/func.c vmm/vdev/pci/testdev.c vmm/vdev/fw_cfg.c \
 	vmm/vdev/uart16550.c vmm/vdev/reset.c vmm/mem/pc_layout.c
+UNIT_TESTS += test_vdev_lapic
+test_vdev_lapic_SRCS := tests/unit/test_vdev_lapic.c $(VDEV_CORE)
