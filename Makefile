@@ -161,7 +161,8 @@ run-emulator: $(B)/vmkernel-demo.iso
 
 bench: deps-test
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools
+bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools $(LINUXBOOT) \
+		$(B)/linux/vmlinuz
 	$(Q)sh tools/bench.sh
 
 deps deps-test:

@@ -62,3 +62,15 @@ guests-qemu: guests
 
 .PHONY: guests guests-qemu
 -include $(shell find $(GUEST_OUT) -name '*.d' 2>/dev/null)
+
+# linuxboot: boots Linux on the bare machine, make bench's native reference
+# (tools/bench.sh). Not a test guest (it needs the kernel and initrd as
+# modules), so it is built apart, with the hypervisor's boot-protocol code.
+LINUXBOOT := build/bench/linuxboot.elf
+LINUXBOOT_HV := vmm/loader/linux_boot.c vmm/mem/pc_layout.c
+LINUXBOOT_OBJS := $(patsubst %.c,build/bench/obj/%.o,$(LINUXBOOT_HV) $(GUEST_DIR)/linuxboot.c)
+build/bench/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 $(GUEST_CFLAGS) -Iinclude/libc -Iinclude -MMD -MP -c $< -o $@
+$(LINUXBOOT): $(LINUXBOOT_OBJS) $(GUEST_LIB32_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) -m32 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
