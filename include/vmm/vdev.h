@@ -52,8 +52,10 @@ struct vdev_type {
 	void (*destroy)(struct vdev *d);
 	/*
 	 * Device state for save/restore (snapshots, migration): the bytes
-	 * written, or needed if len is too small. Optional; a type without it
-	 * makes its VM unsaveable, and vdev_save() says which device.
+	 * written, or needed if len is too small. Optional, and only a first
+	 * step: the PIC, IOAPIC and the RTC's CMOS implement it; there is no
+	 * restore and no VM-level save yet, and devices that keep time as
+	 * host-TSC values must save it relative to the guest's clock first.
 	 */
 	size_t (*save)(const struct vdev *d, void *buf, size_t len);
 };
