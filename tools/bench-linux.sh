@@ -80,8 +80,8 @@ if [ -z "$hv" ] || [ -z "$nat_init" ] || [ -z "$nat_entry" ]; then
 fi
 nat=$((nat_init - nat_entry))
 awk -v hv="$hv" -v nat="$nat" -v ips="$ips" 'BEGIN {
-	printf "  natively, kernel entry to /init:         %13d instructions (%.2f emulated s)\n", nat, nat / ips
-	printf "  under the hypervisor, VM start to /init: %13d instructions (%.2f emulated s)\n", hv, hv / ips
+	printf "  natively, kernel entry to /init:         %13.0f instructions (%.2f emulated s)\n", nat, nat / ips
+	printf "  under the hypervisor, VM start to /init: %13.0f instructions (%.2f emulated s)\n", hv, hv / ips
 	printf "  ratio hypervisor/native: %.3f (goal: at most 1.05)\n", hv / nat
 }'
 
@@ -97,16 +97,17 @@ if [ -n "$t0" ] && [ -n "$t1" ] && [ -n "$stats" ]; then
 		for (i = 1; i <= n; i++) {
 			p = part[i]
 			sub(/;.*/, "", p)
+			gsub(/[ \t\r]+$/, "", p)
 			if (p ~ /^[0-9]+ exits$/) {
 				split(p, w, " ")
-				printf "    all: %.0f/s (%d)\n", w[1] / s, w[1]
+				printf "    all: %.0f/s (%.0f)\n", w[1] / s, w[1]
 				continue
 			}
 			c = p
 			sub(/.* /, "", c)
 			r = p
 			sub(/ [0-9]+$/, "", r)
-			printf "    %s: %.0f/s (%d)\n", r, c / s, c
+			printf "    %s: %.0f/s (%.0f)\n", r, c / s, c
 		}
 	}'
 else
