@@ -112,13 +112,13 @@ $(B)/vmfs.img: build/vmkfstools
 # The Linux test guest: Debian's kernel and an initramfs with busybox and tests/linux/init.
 $(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init tests/linux/rdtsc.c
 	$(call msg,LINUX,$(B)/linux)sh tools/mklinux.sh $(B)/linux
-$(B)/linux/vmlinuz: $(B)/linux/initrd.gz
+$(B)/linux/vmlinuz $(B)/linux/vmlinux.gz: $(B)/linux/initrd.gz
 
 # make run's image: the hypervisor with its default VMs: a Linux VM (examples/linux.vmx)
 # and a few of the test guests.
 DEMO_GUESTS := cpuid interrupts smp2 long64
 DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx) \
-	examples/linux.vmx $(B)/linux/vmlinuz $(B)/linux/initrd.gz
+	examples/linux.vmx $(B)/linux/vmlinux.gz $(B)/linux/initrd.gz
 $(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
 
