@@ -191,6 +191,59 @@ static void test_lapic_timer_modes(void **state)
 	fake_vm_free(vm);
 }
 
+/*
+ * An LVT timer write never starts or restarts the count (SDM 3A 11.5.4);
+ * TSC-deadline mode ignores TMICT (11.5.4.1).
+ */
+static void test_lapic_timer_lvt_writes(void **state)
+{
+	struct vm *vm = platform(1);
+	uint32_t c1, c2;
+
+	(void)state;
+	lapic_w(vm, 0, APIC_TDCR, 0xb);		/* divide by 1: 1 GHz on the fake clock */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	lapic_w(vm, 0, APIC_TMICT, 1000000);	/* 1 ms one-shot */
+	fake_advance(1100 * US);
+	assert_int_equal(take(vm, 0), 0x40);
+	/* Expired one-shot, mode changed to periodic: nothing starts. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40 | (1U << 17));
+	fake_advance(5 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	assert_int_equal(lapic_r(vm, 0, APIC_TMCCT), 0);
+	/* A running count survives an LVT rewrite and expires on time. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	lapic_w(vm, 0, APIC_TMICT, 10000000);	/* 10 ms */
+	fake_advance(4 * MS);
+	c1 = lapic_r(vm, 0, APIC_TMCCT);
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	c2 = lapic_r(vm, 0, APIC_TMCCT);
+	assert_true(c2 <= c1 && c1 <= 6000000);
+	fake_advance(6 * MS + 1);
+	assert_int_equal(take(vm, 0), 0x40);
+	/* One-shot switched to periodic mid-count: it reloads at expiry. */
+	lapic_w(vm, 0, APIC_TMICT, 1000000);
+	fake_advance(500 * US);
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x41 | (1U << 17));
+	fake_advance(600 * US);
+	assert_int_equal(take(vm, 0), 0x41);
+	fake_advance(1 * MS);
+	assert_int_equal(take(vm, 0), 0x41);
+	/* Into TSC-deadline mode: the periodic timer is disarmed, TMICT is 0 and ignored. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x42 | (2U << 17));
+	assert_int_equal(lapic_r(vm, 0, APIC_TMICT), 0);
+	fake_advance(3 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	vlapic_set_tsc_deadline(&vm->vcpus[0]->lapic, fake_tsc + vm->tsc_offset + 2 * MS);
+	lapic_w(vm, 0, APIC_TMICT, 1000);
+	assert_int_equal(lapic_r(vm, 0, APIC_TMICT), 0);
+	fake_advance(1 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	fake_advance(1 * MS + 1);
+	assert_int_equal(take(vm, 0), 0x42);
+	fake_vm_free(vm);
+}
+
 static void test_lapic_ipis_priority(void **state)
 {
 	struct vm *vm = platform(2);
@@ -365,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_pit_oneshot_modes),
 		cmocka_unit_test(test_pit_channel2_gate_and_latch),
 		cmocka_unit_test(test_lapic_timer_modes),
+		cmocka_unit_test(test_lapic_timer_lvt_writes),
 		cmocka_unit_test(test_lapic_ipis_priority),
 		cmocka_unit_test(test_level_eoi_remote_irr),
 		cmocka_unit_test(test_rtc),
