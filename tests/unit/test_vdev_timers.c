@@ -141,6 +141,32 @@ static void test_pit_channel2_gate_and_latch(void **state)
 	/* Read-back of channel 2's status: OUT high, lo/hi, mode 0. */
 	fake_out(vm, 0x43, 1, 0xe8);
 	assert_int_equal(fake_in(vm, 0x42, 1), 0x80 | 0x30);
+	/* After terminal count a gate low/high pair leaves OUT high (mode 0: no reload). */
+	fake_out(vm, 0x61, 1, 0x00);
+	fake_out(vm, 0x61, 1, 0x01);
+	fake_advance(100 * US);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0x20);
+	/* Mode 0: a low gate pauses the count, a rising one resumes it where it was. */
+	fake_out(vm, 0x43, 1, 0xb0);
+	fake_out(vm, 0x42, 1, 0x10);		/* 10000 ticks, about 8.4 ms */
+	fake_out(vm, 0x42, 1, 0x27);
+	fake_advance(2 * MS);
+	fake_out(vm, 0x61, 1, 0x00);
+	fake_out(vm, 0x43, 1, 0x80);
+	a = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_in_range(a, 10000 - 2400, 10000 - 2380);
+	fake_advance(3 * MS);
+	fake_out(vm, 0x43, 1, 0x80);
+	b = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_int_equal(b, a);
+	fake_out(vm, 0x61, 1, 0x01);
+	fake_advance(1 * MS);
+	fake_out(vm, 0x43, 1, 0x80);
+	b = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_in_range(b, a - 1195, a - 1190);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0);
+	fake_advance(6 * MS);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0x20);
 	fake_vm_free(vm);
 }
 
