@@ -8,6 +8,27 @@
 #define PORT_B_SPEAKER 0x02
 #define PORT_B_OUT2 0x20
 
+/* ---- clock samples ---- */
+
+struct clock_sample clock_sample(uint32_t (*read)(void))
+{
+	struct clock_sample best = { 0, 0 };
+	uint64_t span = ~0ull;
+
+	for (int i = 0; i < 8; i++) {
+		uint64_t a = rdtsc();
+		uint32_t v = read();
+		uint64_t b = rdtsc();
+
+		if (b - a < span) {
+			span = b - a;
+			best.tsc = a + (b - a) / 2;
+			best.val = v;
+		}
+	}
+	return best;
+}
+
 /* ---- 8254 channel 2 ---- */
 
 /* As Linux calibrates: gate high and speaker off, then mode 0 and the count. */
@@ -22,6 +43,15 @@ void pit_ch2_start(uint16_t count)
 bool pit_ch2_out(void)
 {
 	return inb(PORT_B) & PORT_B_OUT2;
+}
+
+uint32_t pit_ch2_count(void)
+{
+	uint8_t lo;
+
+	outb(0x43, 0x80); /* latch channel 2 */
+	lo = inb(0x42);
+	return lo | (uint32_t)inb(0x42) << 8;
 }
 
 void pit_ch2_stop(void)
@@ -47,31 +77,29 @@ uint64_t tsc_hz_cpuid(void)
 	return 0;
 }
 
-uint64_t pit_ch2_tsc(uint16_t count)
-{
-	uint64_t hz = tsc_hz_cpuid(), budget, t0, t;
-
-	/* Ten times the expected time when the rate is known; else ~1 minute at 4 GHz. */
-	budget = hz ? udiv64(hz * 10 * (count + 1u), PIT_HZ, NULL) + 1000000 : 1ull << 38;
-	t0 = rdtsc();
-	pit_ch2_start(count);
-	while (!pit_ch2_out()) {
-		t = rdtsc() - t0;
-		if (t > budget) {
-			pit_ch2_stop();
-			return 0;
-		}
-	}
-	t = rdtsc() - t0;
-	pit_ch2_stop();
-	return t;
-}
-
+/*
+ * Channel 2 counts down from 0xffff; two samples ~35 ms apart give its
+ * rate against the TSC (the margin to zero leaves room for slow exits). If OUT2 rose (the count passed zero, e.g. while
+ * the host ran something else), the pair is thrown away and we try again.
+ */
 uint64_t tsc_hz_pit(void)
 {
-	uint64_t t = pit_ch2_tsc(0xffff);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		struct clock_sample a, b;
+		bool passed_zero;
+		uint32_t polls = 0;
 
-	return t ? udiv64(t * PIT_HZ, 0xffff, NULL) : 0;
+		pit_ch2_start(0xffff);
+		a = clock_sample(pit_ch2_count);
+		while (pit_ch2_count() > 0x6000 && !pit_ch2_out() && ++polls < 1000000)
+			;
+		b = clock_sample(pit_ch2_count);
+		passed_zero = pit_ch2_out();
+		pit_ch2_stop();
+		if (!passed_zero && b.val < a.val && b.tsc > a.tsc)
+			return udiv64((b.tsc - a.tsc) * PIT_HZ, a.val - b.val, NULL);
+	}
+	return 0;
 }
 
 uint64_t tsc_hz(void)
@@ -264,6 +292,18 @@ uint8_t pci_cfg_read8(unsigned int bus, unsigned int dev, unsigned int fn, unsig
 {
 	cfg_address(bus, dev, fn, reg);
 	return inb((uint16_t)(0xcfc + (reg & 3)));
+}
+
+unsigned int gaps_near(const volatile uint64_t *t, unsigned int n, uint64_t period)
+{
+	unsigned int near = 0;
+
+	for (unsigned int i = 1; i < n; i++) {
+		uint64_t g = t[i] - t[i - 1];
+
+		near += g >= period * 4 / 5 && g <= period * 5 / 4;
+	}
+	return near;
 }
 
 bool wait_count(volatile unsigned int *counter, unsigned int want, uint64_t ticks)

@@ -15,21 +15,29 @@
 #define PIT_HZ 1193182u
 #define PM_TIMER_HZ 3579545u
 
+/*
+ * A device clock read together with the TSC: of 8 tries, the one whose
+ * two TSC reads lie closest together (tsc is their midpoint), so a host
+ * preemption between the device read and the TSC read cannot skew a rate
+ * taken from two samples.
+ */
+struct clock_sample {
+	uint64_t tsc;
+	uint32_t val;
+};
+struct clock_sample clock_sample(uint32_t (*read)(void));
+
 /* ---- 8254 channel 2, gated by port 0x61 bit 0; OUT2 is port 0x61 bit 5 ---- */
-/* Load channel 2 in mode 0 with count and open the gate: OUT2 rises after count ticks. */
+/* Load channel 2 in mode 0 with count, gate open: OUT2 rises after count ticks. */
 void pit_ch2_start(uint16_t count);
 bool pit_ch2_out(void);
+uint32_t pit_ch2_count(void); /* latched */
 void pit_ch2_stop(void);
-/*
- * TSC ticks that `count` PIT ticks took (channel 2 counted down while the
- * guest polled OUT2); 0 if OUT2 never rose within a generous TSC budget.
- */
-uint64_t pit_ch2_tsc(uint16_t count);
 /* The TSC rate: CPUID 0x15 (or 0x16) when it gives one, else measured against the PIT. */
 uint64_t tsc_hz(void);
 /* The TSC rate CPUID states (leaf 0x15, else 0x16), or 0. */
 uint64_t tsc_hz_cpuid(void);
-/* TSC rate measured against the PIT over ~55 ms, whatever CPUID says. */
+/* TSC rate measured against PIT channel 2 over ~35 ms, whatever CPUID says; 0 if it failed. */
 uint64_t tsc_hz_pit(void);
 
 /* ---- 8259 pair ---- */
@@ -78,6 +86,15 @@ uint16_t pci_cfg_read16(unsigned int bus, unsigned int dev, unsigned int fn, uns
 void pci_cfg_write16(unsigned int bus, unsigned int dev, unsigned int fn, unsigned int reg,
 		     uint16_t val);
 uint8_t pci_cfg_read8(unsigned int bus, unsigned int dev, unsigned int fn, unsigned int reg);
+
+/*
+ * How many gaps between consecutive timestamps t[0..n-1] lie within
+ * 0.8-1.25 times period. A periodic source shows its period in many of
+ * them even on a busy host, which may delay one event (a gap too long,
+ * the next too short) or lose some (a gap of two or three periods); a
+ * source at the wrong rate shows it in none.
+ */
+unsigned int gaps_near(const volatile uint64_t *t, unsigned int n, uint64_t period);
 
 /* Spin with interrupts enabled until *counter reaches want or `ticks` TSC ticks passed. */
 bool wait_count(volatile unsigned int *counter, unsigned int want, uint64_t ticks);
