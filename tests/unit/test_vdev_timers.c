@@ -382,13 +382,24 @@ static void test_rtc(void **state)
 	cmos_w(vm, 0x0b, 0x04);
 	assert_int_equal(cmos(vm, 0x04), 10 | 0x80);	/* 10 PM */
 	assert_int_equal(cmos(vm, 0x00), 20);
-	/* Update-in-progress: high in the last 244 us of a second, low otherwise. */
+	/*
+	 * Update-in-progress: high from 244 us before the second turns to the
+	 * end of the 1984 us update cycle, low otherwise; update-ended is
+	 * flagged as the cycle ends.
+	 */
 	cmos_w(vm, 0x0b, 0x06);
+	fake_advance(1000 * MS - 300 * US - (fake_tsc % (1000 * MS)));
 	assert_false(cmos(vm, 0x0a) & 0x80);
-	fake_advance(1000 * MS - 100 * US - (fake_tsc % (1000 * MS)));
-	assert_true(cmos(vm, 0x0a) & 0x80);
+	cmos(vm, 0x0c);
 	fake_advance(200 * US);
+	assert_true(cmos(vm, 0x0a) & 0x80);
+	fake_advance(1800 * US);			/* 1.7 ms into the update cycle */
+	assert_true(cmos(vm, 0x0a) & 0x80);
+	assert_int_equal(cmos(vm, 0x00), 21);		/* the new second is in the fields */
+	assert_int_equal(cmos(vm, 0x0c) & 0x10, 0);	/* but the cycle has not ended */
+	fake_advance(400 * US);
 	assert_false(cmos(vm, 0x0a) & 0x80);
+	assert_int_equal(cmos(vm, 0x0c) & 0x10, 0x10);
 	/* Setting the time: SET stops the clock, the fields written take over. */
 	cmos_w(vm, 0x0b, 0x86);
 	cmos_w(vm, 0x09, 30);
