@@ -14,6 +14,7 @@ bad=0
 machine_opts() {
 	case $1 in
 	lapic) echo "-smp 2" ;;
+	acpi) echo "-machine q35 -smp 2" ;;	# q35: an MCFG and ECAM to check
 	esac
 }
 
@@ -43,6 +44,7 @@ for elf in "$dir"/*.elf; do
 	fails=$(grep -ac ': FAIL' "$work/log")
 	case $name in
 	triplefault) want=0 ;;	# -no-reboot: QEMU quits on the reset
+	acpi) want=0 ;;		# powers off through PM1a control
 	spinner) want=124 ;;	# still spinning when the timeout hits
 	*) want=1 ;;		# wrote 0 to port 0xf4
 	esac
