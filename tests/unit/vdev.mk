@@ -1,7 +1,8 @@
 # Device models on the host: the real vmm/vdev/ files in a fake VM environment.
 VDEV_CORE := tests/unit/vdev_fakes.c vmm/vdev/bus.c vmm/vdev/irq.c vmm/vdev/lapic.c
 UNIT_TESTS += test_vdev_bus
-test_vdev_bus_SRCS := tests/unit/test_vdev_bus.c $(VDEV_CORE)
+test_vdev_bus_SRCS := tests/unit/test_vdev_bus.c $(VDEV_CORE) vmm/vdev/pci/host.c \
+	vmm/vdev/pci/func.c vmm/vdev/pci/testdev.c vmm/vdev/reset.c
 UNIT_TESTS += test_vdev_pic
 test_vdev_pic_SRCS := tests/unit/test_vdev_pic.c $(VDEV_CORE) vmm/vdev/pic.c
 UNIT_TESTS += test_vdev_timers
