@@ -15,6 +15,7 @@ machine_opts() {
 	case $1 in
 	lapic) echo "-smp 2" ;;
 	acpi) echo "-machine q35 -smp 2" ;;	# q35: an MCFG and ECAM to check
+	pci) echo "-machine q35" ;;
 	esac
 }
 
