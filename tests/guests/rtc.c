@@ -162,21 +162,28 @@ static void check_time(void)
 	CHECK_EQ(t.wday, weekday(year, t.month, t.day), "weekday_matches_date");
 }
 
-/* UIP rises once a second (for the last 244 us before the update). */
+/*
+ * UIP rises once a second (from 244 us before the update to the end of
+ * its ~2 ms cycle): seen within a few seconds, and never more often than
+ * once a second. (A few: the host may run other VMs during some windows.)
+ */
 static void check_uip(void)
 {
 	unsigned int rises = 0, polls = 0;
-	bool last = false, uip;
-	uint64_t t0;
+	bool last = true, uip;
+	uint64_t t0, took;
 
 	outb(0x70, REG_A);
-	for (t0 = rdtsc(); rdtsc() - t0 < ms(2500); polls++) {
+	for (t0 = rdtsc(); rdtsc() - t0 < ms(5000) && rises < 2; polls++) {
 		uip = inb(0x71) & A_UIP;
 		rises += uip && !last;
 		last = uip;
 	}
-	CHECKF(rises >= 1 && rises <= 3, "uip_once_a_second", "UIP rose %u times in 2.5 s (%u polls)",
-	       rises, polls);
+	took = rdtsc() - t0;
+	CHECKF(rises >= 1 && (rises < 2 || took >= ms(900)), "uip_once_a_second",
+	       "UIP rose %u times in %llu ms (%u polls)", rises,
+	       (unsigned long long)udiv64(took, (uint32_t)udiv64(tsc_rate, 1000, NULL), NULL),
+	       polls);
 }
 
 static void check_periodic(void)
