@@ -11,7 +11,7 @@ GUEST_CC ?= gcc
 
 GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
 	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2 mbinfo mmio chatty \
-	lapic pic_pit rtc acpi pci
+	lapic pic_pit rtc acpi pci fwcfg
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -13,7 +13,7 @@ bad=0
 # The machine each guest's .vmx describes, as far as QEMU's options can say it.
 machine_opts() {
 	case $1 in
-	lapic) echo "-smp 2" ;;
+	lapic | fwcfg) echo "-smp 2" ;;
 	acpi) echo "-machine q35 -smp 2" ;;	# q35: an MCFG and ECAM to check
 	pci) echo "-machine q35" ;;
 	esac

@@ -25,7 +25,7 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 	memtouch_reserved.vmx chatty"
 # The emulated PC platform (local APIC, PIC, PIT, RTC, ACPI, PCI, fw_cfg): guests that
 # check each device as an OS relies on it (tests/guests/README.md).
-vms_platform="lapic pic_pit rtc acpi pci lapic_noapicv.vmx"
+vms_platform="lapic pic_pit rtc acpi pci fwcfg lapic_noapicv.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess
