@@ -78,20 +78,21 @@ uint64_t tsc_hz_cpuid(void)
 }
 
 /*
- * Channel 2 counts down from 0xffff; two samples ~35 ms apart give its
- * rate against the TSC (the margin to zero leaves room for slow exits). If OUT2 rose (the count passed zero, e.g. while
- * the host ran something else), the pair is thrown away and we try again.
+ * Channel 2 counts down from 0xffff; two samples ~10 ms apart give its
+ * rate against the TSC. If OUT2 rose (the count passed zero while the
+ * host ran something else for more than 55 ms), the pair is thrown away
+ * and we try again: a short window fits between two such pauses.
  */
 uint64_t tsc_hz_pit(void)
 {
-	for (int attempt = 0; attempt < 4; attempt++) {
+	for (int attempt = 0; attempt < 8; attempt++) {
 		struct clock_sample a, b;
 		bool passed_zero;
 		uint32_t polls = 0;
 
 		pit_ch2_start(0xffff);
 		a = clock_sample(pit_ch2_count);
-		while (pit_ch2_count() > 0x6000 && !pit_ch2_out() && ++polls < 1000000)
+		while (pit_ch2_count() > 0xd000 && !pit_ch2_out() && ++polls < 1000000)
 			;
 		b = clock_sample(pit_ch2_count);
 		passed_zero = pit_ch2_out();

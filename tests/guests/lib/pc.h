@@ -37,7 +37,7 @@ void pit_ch2_stop(void);
 uint64_t tsc_hz(void);
 /* The TSC rate CPUID states (leaf 0x15, else 0x16), or 0. */
 uint64_t tsc_hz_cpuid(void);
-/* TSC rate measured against PIT channel 2 over ~35 ms, whatever CPUID says; 0 if it failed. */
+/* TSC rate measured against PIT channel 2 over ~10 ms, whatever CPUID says; 0 if it failed. */
 uint64_t tsc_hz_pit(void);
 
 /* ---- 8259 pair ---- */
