@@ -6,7 +6,7 @@
  * fixed bits; IRQ 0 from the PIT arrives at the ICW2 vector through LINT0
  * (ExtINT, virtual-wire mode) with its ISR bit set, is held while in
  * service (its next edge waits in IRR) and while masked, and a specific
- * EOI or unmasking releases it. PIT: mode 2 on channel 0 at its rate,
+ * EOI or unmasking releases it; the poll command and auto-EOI mode. PIT: mode 2 on channel 0 at its rate,
  * the counter latch (a second latch before the read is ignored), the
  * read-back command, channel 2 gated by port 0x61 in mode 0 (OUT2 on bit
  * 5 rises at terminal count) and mode 3 (a square wave). IOAPIC: 24
@@ -121,7 +121,7 @@ static void check_pic_registers(void)
 static void check_pit_through_pic(void)
 {
 	unsigned int near;
-	uint8_t irr;
+	uint8_t irr, poll, isr;
 
 	/* Virtual-wire mode: the PIC's INTR reaches vCPU 0 through LINT0 as ExtINT. */
 	lapic_enable();
@@ -161,7 +161,30 @@ static void check_pit_through_pic(void)
 	pic_mask(0xfffe);
 	asm volatile("sti; nop; nop; cli" : : : "memory");
 	CHECKF(irq0s >= 1, "unmask_delivers_latched", "%u interrupts", irq0s);
-	pic_mask(0xffff);
+
+	/* Poll mode (OCW3 bit 2): the next read is 0x80 | the pin, and acknowledges it. */
+	cli();
+	wait_tsc(ms(5));
+	outb(0x20, 0x0c);
+	poll = inb(0x20);
+	isr = pic_read_isr();
+	pic_eoi(0);
+	CHECKF(poll == 0x80 && isr == 1, "poll_command", "poll read 0x%x, ISR then 0x%x", poll,
+	       isr);
+
+	/* Auto-EOI (ICW4 bit 1): nothing stays in service, no EOI needed. */
+	outb(0x20, 0x11);
+	outb(0x21, PIC_BASE);
+	outb(0x21, 0x04);
+	outb(0x21, 0x03);
+	outb(0x21, 0xfe);
+	eoi_in_handler = false;
+	irq0s = 0;
+	wait_count(&irq0s, 3, ms(1000));
+	CHECKF(irq0s >= 3 && isr_in_handler == 0, "auto_eoi",
+	       "%u interrupts without EOI, ISR in the handler 0x%x", irq0s, isr_in_handler);
+	eoi_in_handler = true;
+	pic_init(PIC_BASE);
 }
 
 static uint16_t read_counter(uint16_t port)
