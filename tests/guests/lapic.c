@@ -457,6 +457,7 @@ struct ap_view {
 };
 static volatile struct ap_view ap_seen;
 static volatile unsigned int ap_starts, ap_send_back;
+static volatile uint32_t ap_new_ldr, ap_new_dfr; /* vCPU 1 loads these when ap_new_ldr != 0 */
 static volatile unsigned int hits[2][6]; /* [vCPU][vector - 0x50] */
 static volatile unsigned int nmis_on_ap;
 
@@ -476,6 +477,11 @@ void ap_main(void)
 	lapic_write(LAPIC_LDR, 0x02000000);
 	__atomic_add_fetch(&ap_starts, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
+		if (ap_new_ldr) {
+			lapic_write(LAPIC_DFR, ap_new_dfr);
+			lapic_write(LAPIC_LDR, ap_new_ldr);
+			__atomic_store_n(&ap_new_ldr, 0, __ATOMIC_SEQ_CST);
+		}
 		if (__atomic_exchange_n(&ap_send_back, 0, __ATOMIC_SEQ_CST)) {
 			lapic_ipi(0, ICR_FIXED | VEC_TO_BSP);
 			lapic_ipi_wait();
@@ -543,6 +549,70 @@ static void check_ap_reset_state(const char *name)
 	       ap_seen.lint1, ap_seen.lvt_error, (unsigned long long)ap_seen.base);
 }
 
+/* Which vCPUs take an IPI of VEC_LOGICAL sent with icr to dest: bit n for vCPU n. */
+static unsigned int takers(uint32_t dest, uint32_t icr)
+{
+	unsigned int b0 = hits[0][5], b1 = hits[1][5];
+
+	lapic_ipi(dest, icr | VEC_LOGICAL);
+	lapic_ipi_wait();
+	idle_ms(5);
+	return (hits[0][5] != b0) | (hits[1][5] != b1) << 1;
+}
+
+/* vCPU 1 loads a new DFR and LDR (it must write its own registers). */
+static bool ap_set_logical(uint32_t dfr, uint32_t ldr)
+{
+	unsigned int n = hits[1][1];
+
+	ap_new_dfr = dfr;
+	__atomic_store_n(&ap_new_ldr, ldr, __ATOMIC_SEQ_CST);
+	lapic_ipi(1, ICR_FIXED | VEC_IPI);
+	wait_for(&hits[1][1], n + 1);
+	for (unsigned int i = 0; i < 1000000 && __atomic_load_n(&ap_new_ldr, __ATOMIC_SEQ_CST); i++)
+		pause();
+	return !ap_new_ldr;
+}
+
+static void check_ipi_destinations(void)
+{
+	unsigned int t1, t2, t3;
+
+	t1 = takers(0xff, ICR_FIXED);
+	CHECKF(t1 == 3, "ipi_physical_broadcast", "taken by vCPU mask 0x%x", t1);
+	/* Cluster model: cluster 1 holds vCPU 0 (bit 0) and vCPU 1 (bit 1). */
+	lapic_write(LAPIC_DFR, 0x0fffffff);
+	lapic_write(LAPIC_LDR, 0x11000000);
+	if (ap_set_logical(0x0fffffff, 0x12000000)) {
+		t1 = takers(0x12, ICR_LOGICAL | ICR_FIXED);
+		t2 = takers(0x13, ICR_LOGICAL | ICR_FIXED);
+		t3 = takers(0x23, ICR_LOGICAL | ICR_FIXED);
+		CHECKF(t1 == 2 && t2 == 3 && t3 == 0, "ipi_logical_cluster",
+		       "cluster 1 bit 1 -> 0x%x, bits 0-1 -> 0x%x, cluster 2 -> 0x%x", t1, t2, t3);
+	} else {
+		CHECKF(false, "ipi_logical_cluster", "vCPU 1 did not take its new LDR");
+	}
+	lapic_write(LAPIC_DFR, 0xffffffff);
+	lapic_write(LAPIC_LDR, 0x01000000);
+	ap_set_logical(0xffffffff, 0x02000000);
+	/*
+	 * Lowest priority to both: vCPU 1 (PPR 0) wins over vCPU 0 (TPR 0x80).
+	 * QEMU 7.2 gives it to the first local APIC named: ours only.
+	 */
+	if (!vmk_skip("ipi_lowest_priority")) {
+		unsigned int b0 = hits[0][5], b1 = hits[1][5];
+
+		lapic_write(LAPIC_TPR, 0x80);
+		lapic_ipi(0x03, ICR_LOGICAL | ICR_LOWEST | VEC_LOGICAL);
+		lapic_ipi_wait();
+		idle_ms(5);
+		lapic_write(LAPIC_TPR, 0); /* one that vCPU 0 held back under TPR comes now */
+		idle_ms(1);
+		t1 = (hits[0][5] != b0) | (hits[1][5] != b1) << 1;
+		CHECKF(t1 == 2, "ipi_lowest_priority", "taken by vCPU mask 0x%x", t1);
+	}
+}
+
 static void check_ipis(void)
 {
 	lapic_ipi(1, ICR_FIXED | VEC_IPI);
@@ -564,6 +634,7 @@ static void check_ipis(void)
 	__atomic_store_n(&ap_send_back, 1, __ATOMIC_SEQ_CST);
 	lapic_ipi(1, ICR_FIXED | VEC_IPI); /* wakes it to look */
 	CHECKF(wait_for(&hits[0][4], 1), "ipi_from_ap", "vCPU 0 took %u", hits[0][4]);
+	check_ipi_destinations();
 }
 
 static void check_smp(void)

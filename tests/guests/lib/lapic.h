@@ -46,6 +46,7 @@
 #define TIMER_PERIODIC (1u << 17)
 #define TIMER_TSC_DEADLINE (2u << 17)
 #define ICR_FIXED (0u << 8)
+#define ICR_LOWEST (1u << 8)
 #define ICR_INIT (5u << 8)
 #define ICR_STARTUP (6u << 8)
 #define ICR_NMI (4u << 8)
