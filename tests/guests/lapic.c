@@ -411,6 +411,7 @@ void tramp_end(void);
 void tramp_gdtr(void);
 void tramp_entry(void);
 void ap_entry32(void);
+void ap_entry_hc(void);
 void ap_main(void);
 uint8_t lapic_ap_stack[8192] __attribute__((aligned(16)));
 
@@ -446,6 +447,8 @@ asm(".text\n"
     "	movw %ax, %fs\n"
     "	movw %ax, %gs\n"
     "	movl $lapic_ap_stack + 8192, %esp\n"
+    /* HC_VCPU_START enters here: flat segments, no GDT yet; ap_main loads ours. */
+    "ap_entry_hc:\n"
     "	call ap_main\n"
     "1:	cli\n"
     "	hlt\n"
@@ -656,6 +659,18 @@ static void check_smp(void)
 	send_init_sipi();
 	CHECKF(wait_for(&ap_starts, 2), "init_restarts_ap", "vCPU 1 started %u times", ap_starts);
 	check_ap_reset_state("init_resets_ap_apic");
+	/* Parked by INIT, vCPU 1 can also be started by HC_VCPU_START (in 32-bit mode). */
+	if (!vmk_skip("hc_vcpu_start_after_init")) {
+		long r;
+
+		lapic_ipi(1, ICR_INIT | ICR_ASSERT);
+		lapic_ipi_wait();
+		wait_tsc(ms(10));
+		r = vmcall(HC_VCPU_START, 1, (uintptr_t)ap_entry_hc,
+			   (uintptr_t)(lapic_ap_stack + sizeof(lapic_ap_stack)));
+		CHECKF(r == 0 && wait_for(&ap_starts, 3), "hc_vcpu_start_after_init",
+		       "HC_VCPU_START returned %ld, vCPU 1 started %u times", r, ap_starts);
+	}
 }
 
 /* ---- x2APIC ---- */
