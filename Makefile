@@ -36,6 +36,8 @@ CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wmissing-prototypes \
 	-nostdinc -isystem $(GCC_INCLUDE) -isystem include/libc -Iinclude
+# Retpolines: a guest cannot steer the vmkernel's indirect branches (vmm/vmx/spec.c).
+CFLAGS_KERNEL += -mindirect-branch=thunk -mindirect-branch-register
 ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -I$(B)/include -nostdinc
 LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
@@ -108,13 +110,15 @@ $(B)/vmfs.img: build/vmkfstools
 		--max-hosts 4 --lease-timeout 2 $@ >/dev/null
 
 # The Linux test guest: Debian's kernel and an initramfs with busybox and tests/linux/init.
-$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init
+$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init tests/linux/rdtsc.c
 	$(call msg,LINUX,$(B)/linux)sh tools/mklinux.sh $(B)/linux
 $(B)/linux/vmlinuz: $(B)/linux/initrd.gz
 
-# make run's image: the hypervisor with a few of the test guests as its default VMs.
+# make run's image: the hypervisor with its default VMs: a Linux VM (examples/linux.vmx)
+# and a few of the test guests.
 DEMO_GUESTS := cpuid interrupts smp2 long64
-DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx)
+DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx) \
+	examples/linux.vmx $(B)/linux/vmlinuz $(B)/linux/initrd.gz
 $(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
 

@@ -4,7 +4,8 @@
 #                       dependency), unmodified
 #   OUTDIR/vmlinux.gz   the same kernel decompressed from the bzImage's payload
 #                       (an ELF vmlinux), for runs that skip the decompressor
-#   OUTDIR/initrd.gz    busybox-static and tests/linux/init in an initramfs
+#   OUTDIR/initrd.gz    busybox-static, tests/linux/init and tests/linux/rdtsc
+#                       in an initramfs
 #   OUTDIR/workload.md5 the checksum /init's workload must print
 # The .deb files are cached in OUTDIR/debs; nothing is installed on the host.
 set -eu
@@ -48,6 +49,9 @@ dd if="$out/vmlinuz.tmp" bs=4096 iflag=skip_bytes skip="$start" \
 mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/tmp"
 cp "$work/bb/bin/busybox" "$work/root/bin/busybox"
 cp "$top/tests/linux/init" "$work/root/init"
+# rdtsc: /init's boot-time marker (a static program with no C library).
+${HOSTCC:-gcc} -static -nostdlib -O2 -fno-stack-protector -fno-pie -no-pie -Wall -Wextra \
+	-Werror -o "$work/root/bin/rdtsc" "$top/tests/linux/rdtsc.c"
 chmod 755 "$work/root/init" "$work/root/bin/busybox"
 (cd "$work/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) > "$out/initrd.gz.tmp"
 seq 1 30000 | md5sum | awk '{print $1}' > "$out/workload.md5"

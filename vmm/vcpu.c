@@ -241,6 +241,7 @@ static bool vcpu_step(struct vcpu *v)
 	guest_xcr0_enter(v);
 	if (vmx_enter(&v->regs, v->launched))
 		return entry_failed(v);
+	spec_after_exit(vmm_this_cpu());
 	t0 = rdtsc();
 	guest_xcr0_exit(v);
 	__atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);

@@ -23,6 +23,7 @@
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
 #include <vmkernel/timer.h>
+#include <vmm/admission.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
 #include <vmm/loader.h>
@@ -50,12 +51,13 @@ struct vm *vm_get(unsigned i)
 	return i < vm_count() ? vms[i] : NULL;
 }
 
-static int pick_cpu(unsigned *cpu)
+static int pick_cpu(const struct vm *vm, unsigned *cpu)
 {
 	for (unsigned tries = 0; tries < pcpu_count; tries++) {
 		unsigned c = next_cpu++ % pcpu_count;
 
-		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm) {
+		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm &&
+		    spec_cpu_allowed(c, vm)) {
 			*cpu = c;
 			return 0;
 		}
@@ -75,7 +77,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 	ktimer_init(&v->hc_timer, hc_timer_expired);
 	vm->vcpus[id] = v;	/* from here on vm_destroy_unstarted() frees it */
 	v->vmcs_pa = vmx_alloc_region();
-	if (!v->vmcs_pa || pick_cpu(&v->host_cpu) || vcpu_fpu_alloc(v) ||
+	if (!v->vmcs_pa || pick_cpu(vm, &v->host_cpu) || vcpu_fpu_alloc(v) ||
 	    vlapic_init(&v->lapic, v, id, id == 0, tsc_hz()))
 		return NULL;
 	v->dr[4] = 0xffff0ff0ULL;	/* DR6 at reset */
@@ -154,6 +156,7 @@ static int setup_memory(struct vm *vm)
 			       "memory\n", vm->name, vm->cfg.mem_min_mb);
 			return err;
 		}
+		vm_admit_backed(vm);
 	}
 	return setup_apic_access(vm);
 }
@@ -200,9 +203,12 @@ void vm_restart(struct vm *vm)
 	vm->restarts++;
 	pr_info("%s: guest reset (%s); booting it again (restart %u)\n", vm->name,
 		vm->stop_reason, vm->restarts);
-	vm_flush_translations(vm);
-	guest_ram_destroy(vm);
-	err = setup_memory(vm);
+	/* Its old pages are reused only once no CPU can hold translations to them. */
+	err = vm_flush_translations(vm) ? -EBUSY : 0;
+	if (!err) {
+		guest_ram_destroy(vm);
+		err = setup_memory(vm);
+	}
 	if (!err) {
 		vdev_reset_all(vm);
 		for (unsigned i = 0; i < vm->nvcpus; i++)
@@ -214,9 +220,7 @@ void vm_restart(struct vm *vm)
 			err);
 		pr_info("%s: ended (stopped:killed): %s\n", vm->name, vm->stop_reason);
 		vm_destroy_devices(vm);
-		vm_flush_translations(vm);
-		guest_ram_destroy(vm);
-		vm_free_hw(vm);
+		vm_release_memory(vm);
 		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 		return;
 	}
@@ -252,6 +256,10 @@ static void vm_create(const struct boot_module *m)
 	}
 	vm->id = n_vms;
 	spin_unlock(&vms_lock);
+	if (vm_admit(vm)) {	/* its memory could not be held: refused, with the numbers */
+		kfree(vm);
+		return;
+	}
 	err = vm_setup(vm);
 	if (err) {
 		pr_err("%s: cannot start (%d); its resources are released\n", vm->name, err);
@@ -265,6 +273,7 @@ static void vm_create(const struct boot_module *m)
 	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u, local APIC %s\n", vm->name,
 		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu,
 		vm->apic_access_pa ? "with the CPU's APIC virtualization" : "emulated in software");
+	vm_log_unapplied(vm);
 }
 
 static bool is_vmx_file(const char *name)
@@ -280,6 +289,8 @@ static int vm_boot_all(void)
 
 	for (unsigned i = 0; i < bootmod_count(); i++)
 		configs += is_vmx_file(bootmod_get(i)->name);
+	if (vmx_host_usable() && !configs)
+		spec_probe();	/* the speculation measures are logged at every boot with VT-x */
 	if (!configs)
 		return 0;
 	if (!vmx_host_usable()) {

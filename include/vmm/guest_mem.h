@@ -34,12 +34,14 @@ int guest_ept_check(struct vm *vm, char *why, size_t len);
 int guest_write(struct vm *vm, uint64_t gpa, const void *src, size_t len);
 int guest_read(struct vm *vm, uint64_t gpa, void *dst, size_t len);
 int guest_zero(struct vm *vm, uint64_t gpa, size_t len);
+/* Atomically OR bits into the backed, aligned 32-bit word at gpa (page-table A/D bits). */
+int guest_atomic_or32(struct vm *vm, uint64_t gpa, uint32_t bits);
 
 /* A zeroed host page for the VMM's own use (a virtual-APIC page, ...): NULL if none. */
 void *vmm_page_alloc(uint64_t *pa);
 void vmm_page_free(void *va, uint64_t pa);
 
-/* guest_walk.c: -EFAULT if the guest's page tables do not map la */
+/* guest_walk.c: -EFAULT if the guest's page tables do not map la for a supervisor read */
 int guest_linear_to_phys(struct vcpu *v, uint64_t la, uint64_t *gpa);
 
 #endif

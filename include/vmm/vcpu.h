@@ -120,8 +120,10 @@ int vcpu_start(struct vcpu *v);
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 /* Something is pending for v: make it look (IPI if it is in the guest elsewhere, wake if halted). */
 void vcpu_kick(struct vcpu *v);
-/* Write v's start state into its (current) VMCS. */
+/* Write v's start state into its (current) VMCS; its cached translations go (as on INIT). */
 void vcpu_load_boot_state(struct vcpu *v, const struct vcpu_boot *b);
+/* vmx/vmx.c: drop the guest translations this CPU caches under v's VPID. */
+void vcpu_flush_guest_tlb(struct vcpu *v);
 /* Power-on state of everything but the VMCS (a VM restart); its world has ended. */
 void vcpu_reset(struct vcpu *v);
 /* exit/msr.c: MTRRs as firmware leaves them */

@@ -31,8 +31,11 @@ struct vm_ram;
 struct vdev_bus;
 struct vm_irq;
 
+struct log_source;
+
 struct vm_console {
 	struct spinlock lock;		/* one line at a time from this VM's vCPUs */
+	struct log_source *src;		/* its ring in the host log; set once (atomic) */
 	char line[160];			/* lock */
 	unsigned len;			/* lock */
 	unsigned tokens;		/* lock: lines it may still print now */
@@ -95,11 +98,15 @@ void vm_guest_reset(struct vm *vm, const char *fmt, ...) __attribute__((format(p
 /* A vCPU's world is about to end. */
 void vm_vcpu_done(struct vcpu *v);
 int vm_outcome(const struct vm *vm, char *buf, size_t len);
-void vm_flush_translations(struct vm *vm);
+/* Every CPU drops the VM's cached translations: 0, or the CPUs that did not answer (bit n). */
+uint64_t vm_flush_translations(struct vm *vm);
+/* The VM's memory back to the host, quarantined while a CPU still owes a flush. */
+void vm_release_memory(struct vm *vm);
 uint16_t vm_vpid(const struct vm *vm, unsigned vcpu);
 /* the console of a VM: its UART output, line-buffered, prefixed with its name */
 void vm_console_putc(struct vm *vm, char c);
 /* vm_ktest.c: what the test supervisor notes about each complete console line */
 void vm_test_console_line(struct vm *vm, const char *line);
+void vm_console_write(struct vm *vm, const char *s, size_t n);
 
 #endif

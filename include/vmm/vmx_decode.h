@@ -91,6 +91,14 @@ struct vmx_cr_access {
  */
 int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out);
 
+/*
+ * Must an emulated MOV to CR0 or CR4 from old to val flush the guest's
+ * cached translations (its VPID), as the CPU's own MOV would (SDM 3A
+ * 4.10.4.1)? CR0: a change of PG, WP, PE or CD; CR4: a change of PSE, PAE,
+ * PGE, PCIDE, SMEP or SMAP. Other registers: false.
+ */
+bool vmx_cr_write_flushes_tlb(unsigned cr, uint64_t old, uint64_t val);
+
 /* ---- EPT violations (table 28-7) ---- */
 
 struct vmx_ept_violation {

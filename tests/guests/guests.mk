@@ -10,8 +10,12 @@ GUEST_OUT := build/guests
 GUEST_CC ?= gcc
 
 GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
-	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2 mbinfo mmio chatty \
-	lapic pic_pit rtc acpi pci fwcfg
+	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2 mbinfo mmio chatty
+# Hostile guests (docs/security.md): each attack class a guest can try, contained.
+GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostile_leak \
+	hostile_hcall hostile_mmio hostile_fuzz
+# The PC platform, checked as an OS uses it.
+GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -26,7 +26,7 @@ static void check_basic(void)
 
 static void check_console_bounds(void)
 {
-	uint32_t top = (uint32_t)mem_top();
+	uint32_t top = (uint32_t)mem_end();	/* past RAM and the ACPI tables above it */
 	unsigned int i;
 
 	CHECK_EQ(hc_console_write_gpa(top + 4096, 16), HC_EFAULT, "console_write_above_ram");

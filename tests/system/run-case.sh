@@ -30,9 +30,10 @@ vms_platform="lapic lapic_noapicv.vmx pic_pit"
 vms_platform_io="rtc acpi pci fwcfg"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
-linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess
-	spinner"
+linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
+# Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
+. "$top/tests/system/hostile.sh"
 tests=all
 guests=
 case $profile in
@@ -45,6 +46,7 @@ vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
+vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
 mods= linux=
@@ -55,10 +57,20 @@ for g in $guests; do
 	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
 	esac
 done
-# Linux runs: the kernel and initramfs once for every Linux VM; Bochs as a
-# 100 MHz machine (a 10 MHz one cannot keep a kernel's timer ticks), and time.
+# Linux runs: each kernel and initramfs file the set's VMs name, once (GRUB
+# reading a module from the CD is slow in Bochs); Bochs as a 100 MHz machine
+# (a 10 MHz one cannot keep a kernel's timer ticks), and time.
 if [ -n "$linux" ]; then
-	mods="$mods $top/build/linux/vmlinuz $top/build/linux/vmlinux.gz $top/build/linux/initrd.gz"
+	for f in vmlinuz vmlinux.gz initrd.gz; do
+		for g in $guests; do
+			case $g in
+			linux/*) grep -qi "^guest\.[a-z]* *= *\"$f\"" "$top/tests/$g.vmx" || continue ;;
+			*) continue ;;
+			esac
+			mods="$mods $top/build/linux/$f"
+			break
+		done
+	done
 	export BOCHS_IPS=100000000
 	tmo=${SYSTEM_TIMEOUT_LINUX:-2400}
 fi
@@ -197,6 +209,7 @@ if [ -n "$guests" ]; then
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
+	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	echo "PASS $name"
 	exit 0
 fi

@@ -191,17 +191,35 @@ void vcpu_kick(struct vcpu *v)
 		fake_kicks[v->id]++;
 }
 
-/* Guest memory: the tests' devices touch none. */
+/*
+ * Guest memory: fake_ram, the VM's low RAM (up to 64 MiB of it), for
+ * devices that copy to and from the guest (fw_cfg DMA). Outside it:
+ * -EFAULT, as the real guest_read/guest_write answer for non-RAM.
+ */
+uint8_t *fake_ram;
+static uint64_t fake_ram_size;
+
+static bool fake_ram_span(uint64_t gpa, size_t len)
+{
+	return gpa < fake_ram_size && len <= fake_ram_size - gpa;
+}
+
 int guest_write(struct vm *vm, uint64_t gpa, const void *src, size_t len)
 {
-	(void)vm; (void)gpa; (void)src; (void)len;
-	return -14;
+	(void)vm;
+	if (!fake_ram_span(gpa, len))
+		return -14;
+	memcpy(fake_ram + gpa, src, len);
+	return 0;
 }
 
 int guest_read(struct vm *vm, uint64_t gpa, void *dst, size_t len)
 {
-	(void)vm; (void)gpa; (void)dst; (void)len;
-	return -14;
+	(void)vm;
+	if (!fake_ram_span(gpa, len))
+		return -14;
+	memcpy(dst, fake_ram + gpa, len);
+	return 0;
 }
 
 uint64_t vm_low_ram_end(const struct vm *vm)
@@ -269,6 +287,9 @@ struct vm *fake_vm(unsigned nvcpus, unsigned memsize_mb)
 	}
 	memset(fake_log, 0, sizeof(fake_log));
 	memset(fake_kicks, 0, sizeof(fake_kicks));
+	fake_ram_size = vm->ram_size < (64ULL << 20) ? vm->ram_size : (64ULL << 20);
+	fake_ram = calloc(1, fake_ram_size);
+	assert_non_null(fake_ram);
 	return vm;
 }
 
@@ -282,6 +303,9 @@ void fake_vm_free(struct vm *vm)
 	vm_irq_destroy(vm);
 	free(vm);
 	timers = NULL;
+	free(fake_ram);
+	fake_ram = NULL;
+	fake_ram_size = 0;
 }
 
 uint32_t fake_in(struct vm *vm, uint16_t port, unsigned size)

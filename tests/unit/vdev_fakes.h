@@ -1,7 +1,7 @@
 /*
  * A host environment for the VM's device models (tests/unit/vdev_fakes.c):
  * a struct vm with its device bus and interrupt wiring, memory from
- * calloc, spinlocks that only count, a log captured in memory, host
+ * calloc (guest RAM too), spinlocks that only count, a log captured in memory, host
  * one-shot timers that fire when the test moves the fake clock, and vCPU
  * kicks that are recorded. The device models under test are the real
  * files from vmm/vdev/.
@@ -19,6 +19,7 @@
 extern uint64_t fake_tsc;
 extern char fake_log[16384];
 extern unsigned fake_kicks[4];		/* per vCPU */
+extern uint8_t *fake_ram;		/* the VM's first min(memsize, 64 MiB) of RAM */
 
 /* A VM with nvcpus vCPUs (local APICs initialised), bus and IRQ wiring; no devices yet. */
 struct vm *fake_vm(unsigned nvcpus, unsigned memsize_mb);

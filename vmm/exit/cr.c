@@ -63,25 +63,6 @@ static void update_long_mode(uint64_t old_cr0, uint64_t new_cr0)
 /* CR0 bits 63:32 and the reserved ones among 31:0 (SDM 3A 2.5). */
 #define CR0_RESERVED (~0xe005003fULL)
 
-/*
- * An emulated write that changes how the guest translates addresses: its
- * cached translations (tagged with its VPID) must go, as the CPU's own MOV
- * to CR0/CR4 would have flushed them.
- */
-static void flush_guest_tlb(struct vcpu *v)
-{
-	const struct vmx_caps *caps = vmx_host_caps();
-
-	if (!caps->vpid)
-		return;		/* without VPID every entry and exit flushes already */
-	if (caps->invvpid_single)
-		invvpid(INVVPID_SINGLE_CONTEXT, vm_vpid(v->vm, v->id), 0);
-	else
-		invvpid(INVVPID_ALL_CONTEXT, 0, 0);
-}
-
-#define CR0_PAGING_BITS (X86_CR0_PG | X86_CR0_WP | X86_CR0_CD | X86_CR0_PE)
-
 static bool set_cr0(struct vcpu *v, uint64_t val)
 {
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER), old = vcpu_cr0();
@@ -93,14 +74,11 @@ static bool set_cr0(struct vcpu *v, uint64_t val)
 	update_long_mode(old, val);
 	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(val));
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
-	if ((old ^ val) & CR0_PAGING_BITS)
-		flush_guest_tlb(v);
+	/* A change of how the guest translates: its cached translations go, as with MOV itself. */
+	if (vmx_cr_write_flushes_tlb(0, old, val))
+		vcpu_flush_guest_tlb(v);
 	return true;
 }
-
-/* CR4 bits whose change flushes translations (SDM 3A 4.10.4.1): PSE PAE PGE PCIDE SMEP SMAP. */
-#define CR4_PAGING_BITS ((1UL << 4) | (1UL << 5) | (1UL << 7) | (1UL << 17) | (1UL << 20) | \
-			 (1UL << 21))
 
 static bool set_cr4(struct vcpu *v, uint64_t val)
 {
@@ -113,8 +91,8 @@ static bool set_cr4(struct vcpu *v, uint64_t val)
 	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(val));
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	v->osxsave = val & X86_CR4_OSXSAVE;
-	if ((old ^ val) & CR4_PAGING_BITS)
-		flush_guest_tlb(v);
+	if (vmx_cr_write_flushes_tlb(4, old, val))
+		vcpu_flush_guest_tlb(v);
 	return true;
 }
 

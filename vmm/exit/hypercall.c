@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <vmkernel/cpu.h>
+#include <vmkernel/sched.h>
 #include <vmkernel/timer.h>
 #include <vmm/virq.h>
 #include <vmm/vlapic.h>
@@ -37,9 +38,11 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 		if (guest_read(v->vm, gpa + done, buf, n))
 			return -EFAULT;
-		for (size_t i = 0; i < n; i++)
-			vm_console_putc(v->vm, buf[i]);
+		vm_console_write(v->vm, buf, n);
 		done += n;
+		/* A long write is the guest's time: others that wait for this CPU go first. */
+		if (sched_should_yield())
+			sched_yield();
 	}
 	return (int64_t)len;
 }

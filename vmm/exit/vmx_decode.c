@@ -109,6 +109,18 @@ int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out)
 	return cr == 0 ? 0 : -EINVAL;	/* CLTS and LMSW always report CR0 */
 }
 
+#define CR0_TLB_BITS (BIT(31) | BIT(16) | BIT(0) | BIT(30))	/* PG WP PE CD */
+#define CR4_TLB_BITS (BIT(4) | BIT(5) | BIT(7) | BIT(17) | BIT(20) | BIT(21))
+
+bool vmx_cr_write_flushes_tlb(unsigned cr, uint64_t old, uint64_t val)
+{
+	if (cr == 0)
+		return (old ^ val) & CR0_TLB_BITS;
+	if (cr == 4)
+		return (old ^ val) & CR4_TLB_BITS;
+	return false;
+}
+
 /* ---- EPT violations ---- */
 
 int vmx_decode_ept(uint64_t qual, struct vmx_ept_violation *out)

@@ -25,6 +25,7 @@
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/spinlock.h>
+#include <vmm/admission.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
@@ -267,7 +268,8 @@ static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
 		spin_unlock_irqrestore(&ram->lock, flags);
 		return 0;
 	}
-	pa = pool_alloc(NULL);
+	/* Beyond its reservation a VM may not eat into the vmkernel's reserve (admission.c). */
+	pa = vm_mem_may_back(vm) ? pool_alloc(NULL) : 0;
 	if (!pa) {
 		*err = -ENOMEM;
 	} else if ((*err = ept_map(&ram->ept, page, pa, PAGE_SIZE_4K, EPT_R | EPT_W | EPT_X,
@@ -396,3 +398,21 @@ int guest_zero(struct vm *vm, uint64_t gpa, size_t len)
 	return guest_copy(vm, gpa, NULL, len, -1);
 }
 
+/*
+ * OR bits into the 32-bit word at gpa atomically, as the CPU sets accessed
+ * and dirty bits in the guest's page tables (mem/guest_walk.c). Only for
+ * RAM that is already backed (a paging structure the walk just read).
+ */
+int guest_atomic_or32(struct vm *vm, uint64_t gpa, uint32_t bits)
+{
+	uint64_t hpa;
+	int err;
+
+	if (gpa & 3)
+		return -EINVAL;
+	hpa = backing(vm, gpa, false, &err);
+	if (!hpa)
+		return err ? err : -EFAULT;
+	__atomic_fetch_or((uint32_t *)phys_to_virt(hpa), bits, __ATOMIC_SEQ_CST);
+	return 0;
+}

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/log.h>
 #include <vmkernel/spinlock.h>
 #include <vmm/vdev.h>
@@ -307,19 +308,20 @@ void vdev_log_all(struct vm *vm)
 
 	for (struct vdev *d = b->devices; d; d = d->next) {
 		char line[160];
-		int n = snprintf(line, sizeof(line), "%s (%s):", d->name, d->type->name);
+		struct linebuf lb = LINEBUF_INIT(line);
 
-		for (unsigned h = 0; h < b->pio.n && n < (int)sizeof(line); h++) {
+		lb_printf(&lb, "%s (%s):", d->name, d->type->name);
+		for (unsigned h = 0; h < b->pio.n; h++) {
 			if (b->pio.r[h].dev == d)
-				n += snprintf(line + n, sizeof(line) - n, " ports %#llx-%#llx%s",
+				lb_printf(&lb, " ports %#llx-%#llx%s",
 					      (unsigned long long)b->pio.r[h].base,
 					      (unsigned long long)(b->pio.r[h].base +
 								   b->pio.r[h].size - 1),
 					      b->pio.enabled[h] ? "" : " (off)");
 		}
-		for (unsigned h = 0; h < b->mmio.n && n < (int)sizeof(line); h++) {
+		for (unsigned h = 0; h < b->mmio.n; h++) {
 			if (b->mmio.r[h].dev == d)
-				n += snprintf(line + n, sizeof(line) - n, " mmio %#llx-%#llx%s",
+				lb_printf(&lb, " mmio %#llx-%#llx%s",
 					      (unsigned long long)b->mmio.r[h].base,
 					      (unsigned long long)(b->mmio.r[h].base +
 								   b->mmio.r[h].size - 1),

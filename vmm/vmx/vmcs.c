@@ -295,6 +295,7 @@ void vcpu_load_boot_state(struct vcpu *v, const struct vcpu_boot *b)
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+	vcpu_flush_guest_tlb(v);	/* INIT flushes the TLBs: none of the old life's translations */
 	v->osxsave = false;
 	memset(&v->regs, 0, sizeof(v->regs));
 	v->regs.rax = b->rax;
@@ -327,6 +328,7 @@ int vmcs_setup(struct vcpu *v)
 		return -EIO;
 	}
 	vmm_this_cpu()->current_vmcs = v->vmcs_pa;
+	v->vmcs_ready = true;
 	err = setup_controls(v, caps);
 	if (err)
 		return err;

@@ -24,6 +24,7 @@
 #include <vmm/vmx_caps.h>
 #include <vmm/vcpu.h>
 #include <vmm/vcpu_fpu.h>
+#include <vmm/vm.h>
 #include "vmx_priv.h"
 
 static const char *const insn_errors[] = {
@@ -178,3 +179,20 @@ static int vmx_init(void)
 	return on ? 0 : -ENODEV;
 }
 INIT_LEVEL(vmx_init, INIT_VMM);
+
+/*
+ * Drop the guest translations this CPU caches for v (its VPID), as the
+ * CPU's own MOV to CR0/CR4 or INIT would. Without VPID every VM entry
+ * and exit flushes already.
+ */
+void vcpu_flush_guest_tlb(struct vcpu *v)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+
+	if (!caps->vpid)
+		return;
+	if (caps->invvpid_single)
+		invvpid(INVVPID_SINGLE_CONTEXT, vm_vpid(v->vm, v->id), 0);
+	else
+		invvpid(INVVPID_ALL_CONTEXT, 0, 0);
+}

@@ -63,6 +63,9 @@ void guest_main(void);
 void lib_start(void);
 bool vmk_present(void);
 uint64_t mem_top(void);
+uint64_t mem_end(void);
+const char *guest_cmdline(void);
+bool cmdline_has(const char *word);
 
 /* Console (COM1, polled). */
 void console_init(void);

@@ -14,9 +14,6 @@
  *    (6.8.2: table and pending-bit array in their own BAR, function mask)
  *    messages are sent through vm_msi(); INTx drives the GSI the machine
  *    routes the slot's pin to, unless the command register disables it.
- *    A message its mask holds back sets its pending bit (MSI's Pending
- *    Bits register, the MSI-X PBA) and goes out when the vector is
- *    unmasked: by its own mask bit, MSI-X's function mask, or enable.
  */
 #include <errno.h>
 #include <string.h>
@@ -359,7 +356,7 @@ void vpci_notify(struct vpci_func *f, unsigned vector)
 	} else if (f->msi_cap && (rd16(f->cfg + f->msi_cap + 2) & MSI_ENABLE)) {
 		if (rd32(f->cfg + f->msi_cap + 16) & 1) {
 			f->msi_pending = true;	/* masked: held until unmasked */
-			f->cfg[f->msi_cap + 20] |= 1;	/* Pending Bits, vector 0 */
+			f->cfg[f->msi_cap + 20] |= 1;	/* the Pending Bits register shows it */
 		} else {
 			addr = rd32(f->cfg + f->msi_cap + 4) |
 			       (uint64_t)rd32(f->cfg + f->msi_cap + 8) << 32;
@@ -434,16 +431,22 @@ static bool after_write(struct vpci_func *f, unsigned off, unsigned size, uint64
 	return send;
 }
 
-/* Take one MSI-X message that is pending and no longer masked, if any. */
-static bool msix_take_released(struct vpci_func *f, uint64_t *addr, uint32_t *data)
+/*
+ * After the guest enabled MSI-X or cleared its function mask: send every
+ * vector that became pending meanwhile and is not masked on its own.
+ */
+static void msix_flush(struct vpci_func *f)
 {
-	unsigned long flags = spin_lock_irqsave(&f->lock);
-	bool found = false;
+	for (unsigned i = 0; i < f->msix_n; i++) {
+		unsigned long flags = spin_lock_irqsave(&f->lock);
+		uint64_t addr;
+		uint32_t data;
+		bool send = msix_unmasked(f, i, &addr, &data);
 
-	for (unsigned i = 0; i < f->msix_n && !found; i++)
-		found = msix_unmasked(f, i, addr, data);
-	spin_unlock_irqrestore(&f->lock, flags);
-	return found;
+		spin_unlock_irqrestore(&f->lock, flags);
+		if (send && vpci_bus_master(f))
+			vm_msi(f->dev->vm, addr, data);
+	}
 }
 
 void vpci_cfg_write(struct vpci_func *f, unsigned off, unsigned size, uint32_t val)
@@ -465,13 +468,8 @@ void vpci_cfg_write(struct vpci_func *f, unsigned off, unsigned size, uint32_t v
 		vm_msi(f->dev->vm, addr, data);
 	if (intx >= 0)
 		vm_gsi(f->dev->vm, f->intx_gsi, intx);
-	/* MSI-X enabled or its function mask cleared: every held vector goes out now. */
-	if (f->msix_cap && off < f->msix_cap + 4u && off + size > f->msix_cap + 2u) {
-		while (msix_take_released(f, &addr, &data)) {
-			if (vpci_bus_master(f))
-				vm_msi(f->dev->vm, addr, data);
-		}
-	}
+	if (f->msix_cap && off < f->msix_cap + 4u && off + size > f->msix_cap + 2u)
+		msix_flush(f);
 }
 
 /* Register the function's BARs on the device bus (disabled until the guest places them). */
