@@ -19,6 +19,10 @@
  * Software enable (SVR bit 8) and hardware enable (IA32_APIC_BASE.EN)
  * gate acceptance of fixed interrupts; NMI, INIT and SIPI are accepted as
  * long as the APIC is hardware-enabled.
+ *
+ * Errors (SDM 3A 11.5.3: illegal vectors sent or received, illegal
+ * register addresses) are collected for the next ESR write and each one
+ * raises the error interrupt through the LVT error entry unless masked.
  */
 #define pr_fmt(fmt) "vlapic: " fmt
 #include <errno.h>
@@ -296,6 +300,23 @@ static void kick(struct vlapic *l)
 	vcpu_kick(l->v);
 }
 
+/*
+ * An APIC error: the ESR bits are latched at the next ESR write, and the
+ * LVT error entry's vector is raised unless the entry is masked. An
+ * illegal vector in that entry is itself a receive error, not delivered.
+ */
+static void lapic_error(struct vlapic *l, uint32_t bits)
+{
+	uint32_t lvt = reg(l, APIC_LVT_ERROR);
+	struct apic_msg m = { .delivery = APIC_DM_FIXED, .vector = (uint8_t)lvt };
+
+	if (!(lvt & APIC_LVT_MASKED) && m.vector < 16)
+		bits |= ESR_RECV_ILLEGAL;
+	__atomic_fetch_or(&l->esr_pending, bits, __ATOMIC_RELAXED);
+	if (!(lvt & APIC_LVT_MASKED) && m.vector >= 16)
+		vlapic_accept(l, &m);
+}
+
 void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 {
 	unsigned long flags;
@@ -308,7 +329,7 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 		if (!sw_enabled(l))
 			return;
 		if (m->vector < 16) {
-			__atomic_fetch_or(&l->esr_pending, ESR_RECV_ILLEGAL, __ATOMIC_RELAXED);
+			lapic_error(l, ESR_RECV_ILLEGAL);
 			return;
 		}
 		if (m->level != vec_test(l, APIC_TMR, m->vector)) {
@@ -506,7 +527,7 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t hi)
 	};
 
 	if ((m.delivery == APIC_DM_FIXED || m.delivery == APIC_DM_LOWEST) && m.vector < 16) {
-		__atomic_fetch_or(&l->esr_pending, ESR_SEND_ILLEGAL, __ATOMIC_RELAXED);
+		lapic_error(l, ESR_SEND_ILLEGAL);
 		return;
 	}
 	if (m.delivery == APIC_DM_STARTUP)
@@ -642,7 +663,7 @@ static int write_reg(struct vlapic *l, uint32_t off, uint32_t val, bool x2)
 	}
 	/* Read-only or reserved: ignored in xAPIC mode, #GP in x2APIC mode. */
 	if (!x2)
-		__atomic_fetch_or(&l->esr_pending, ESR_ILLEGAL_REG, __ATOMIC_RELAXED);
+		lapic_error(l, ESR_ILLEGAL_REG);
 	return x2 ? -1 : 0;
 }
 
