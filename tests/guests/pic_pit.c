@@ -6,15 +6,18 @@
  * fixed bits; IRQ 0 from the PIT arrives at the ICW2 vector through LINT0
  * (ExtINT, virtual-wire mode) with its ISR bit set, is held while in
  * service (its next edge waits in IRR) and while masked, and a specific
- * EOI or unmasking releases it; the poll command and auto-EOI mode. PIT: mode 2 on channel 0 at its rate,
- * the counter latch (a second latch before the read is ignored), the
- * read-back command, channel 2 gated by port 0x61 in mode 0 (OUT2 on bit
- * 5 rises at terminal count) and mode 3 (a square wave). IOAPIC: 24
- * pins, and the PIT's interrupt on the GSI the MADT's override names for
- * IRQ 0, delivered to the local APIC and silenced by the entry's mask.
+ * EOI or unmasking releases it; the poll command and auto-EOI mode.
+ * PIT: mode 2 on channel 0 at its rate, the counter latch (a second
+ * latch before the read is ignored), the read-back command, channel 2
+ * gated by port 0x61 in mode 0 (OUT2 on bit 5 rises at terminal count;
+ * the gate pauses and resumes the count) and mode 3 (a square wave).
+ * IOAPIC: 24 pins, and the PIT's interrupt on the GSI the MADT's override
+ * names for IRQ 0, delivered to the local APIC and silenced by the
+ * entry's mask.
  *
  * Rates are ratios of the guest's own clocks (TSC rate from CPUID or the
- * PIT itself), with wide bounds.
+ * PIT itself) sampled between close TSC reads, with wide bounds; PIT
+ * windows are repeated when the count passed zero meanwhile.
  */
 #include "guest.h"
 #include "cpu.h"
