@@ -2,21 +2,22 @@
  * lapic: the local APIC as an OS relies on it (SDM 3A chapter 11).
  *
  * On vCPU 0: ID and version, the reset state, software disable masking
- * the LVTs, ESR and the error interrupt, self-IPIs and the priority rules (IRR -> ISR, higher class
- * first, nesting, same class waits, TPR holds a lower class back until it
- * drops), the timer in one-shot, periodic and TSC-deadline modes with its
- * divider and current count, and what an LVT write must not do (start or
- * restart the count). Then vCPU 1 is started the way a PC starts an AP:
- * INIT, start-up IPI, and a real-mode trampoline below 1 MiB; it shows
- * its own reset state and takes fixed, logical, broadcast and NMI IPIs
- * and sends one back; a second INIT resets and parks it for a second
- * start. Last, x2APIC mode: ID, version and LDR through MSRs, the self-IPI
- * and ICR MSRs, and the #GP cases.
+ * the LVTs, ESR and the error interrupt, self-IPIs and the priority rules
+ * (IRR -> ISR, higher class first, nesting, same class waits, TPR holds a
+ * lower class back until it drops), the timer in one-shot, periodic and
+ * TSC-deadline modes with its divider and current count, and what an LVT
+ * write must not do (start or restart the count). Then vCPU 1 is started
+ * the way a PC starts an AP: INIT, start-up IPI, and a real-mode
+ * trampoline below 1 MiB; it shows its own reset state and takes fixed,
+ * logical (flat and cluster), broadcast, lowest-priority and NMI IPIs and
+ * sends one back; INIT resets and parks it for a second start by SIPI and
+ * a third by HC_VCPU_START. Last, x2APIC mode: ID, version and LDR
+ * through MSRs, the self-IPI and ICR MSRs, and the #GP cases.
  *
  * Clock rates are never assumed: the TSC rate comes from CPUID (checked
  * against the PIT) or the PIT, the timer is calibrated against the TSC,
  * and every time check is a ratio of two of the guest's own clocks with
- * wide bounds.
+ * wide bounds, or counts how many gaps between interrupts match a period.
  */
 #include "guest.h"
 #include "cpu.h"
