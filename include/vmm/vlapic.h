@@ -94,6 +94,7 @@ struct vlapic {
 	uint64_t timer_start;		/* lock: host TSC at the last TMICT load / reload */
 	uint64_t tsc_deadline;		/* IA32_TSC_DEADLINE as the guest wrote it */
 	uint64_t timer_hz;		/* guest-visible timer input clock (before TDCR) */
+	uint8_t timer_mode;		/* lock: the LVT timer mode the timer runs in */
 	/* Signals to the vCPU: NMI (atomic); INIT, SIPI and run_state under lock */
 	bool nmi_pending;
 	bool tmr_changed;		/* a TMR bit changed: APICv's EOI-exit bitmap is stale */

@@ -14,6 +14,8 @@ GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badac
 # Hostile guests (docs/security.md): each attack class a guest can try, contained.
 GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostile_leak \
 	hostile_hcall hostile_mmio hostile_fuzz
+# The PC platform, checked as an OS uses it.
+GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))
@@ -25,7 +27,8 @@ GUEST_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-prote
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c
+GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c \
+	lib/pc.c
 GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
 GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))

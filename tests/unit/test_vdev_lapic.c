@@ -222,6 +222,24 @@ static void test_errors(void **state)
 	w(vm, 0, APIC_ESR, 0);
 	assert_int_equal(r(vm, 0, APIC_ESR), 1U << 6);
 	assert_int_equal(vlapic_pending_irq(lapic(vm, 0)), -1);
+	/* With the LVT error entry unmasked, each error raises its vector (SDM 3A 11.5.3). */
+	w(vm, 0, APIC_LVT_ERROR, 0x4e);
+	ipi(vm, 0, 0, ICR_SELF | 3);
+	assert_int_equal(take(vm, 0), 0x4e);
+	w(vm, 0, APIC_EOI, 0);
+	w(vm, 0, APIC_ESR, 0);
+	assert_int_equal(r(vm, 0, APIC_ESR), 1U << 5);
+	w(vm, 0, APIC_VER, 0);
+	assert_int_equal(take(vm, 0), 0x4e);
+	w(vm, 0, APIC_EOI, 0);
+	/* An illegal vector in the entry is a receive error of its own, never delivered. */
+	w(vm, 0, APIC_LVT_ERROR, 0x05);
+	w(vm, 0, APIC_VER, 0);
+	assert_int_equal(take(vm, 0), -1);
+	w(vm, 0, APIC_ESR, 0);
+	assert_int_equal(r(vm, 0, APIC_ESR), (1U << 7) | (1U << 6));
+	w(vm, 0, APIC_LVT_ERROR, APIC_LVT_MASKED);
+	w(vm, 0, APIC_ESR, 0);
 	/* Narrow and unaligned writes do not reach a register. */
 	assert_int_equal(vlapic_mmio_write(lapic(vm, 0), APIC_TPR, 1, 0x50), 0);
 	assert_int_equal(vlapic_mmio_write(lapic(vm, 0), APIC_TPR + 4, 4, 0x50), 0);

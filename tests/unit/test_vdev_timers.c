@@ -141,6 +141,32 @@ static void test_pit_channel2_gate_and_latch(void **state)
 	/* Read-back of channel 2's status: OUT high, lo/hi, mode 0. */
 	fake_out(vm, 0x43, 1, 0xe8);
 	assert_int_equal(fake_in(vm, 0x42, 1), 0x80 | 0x30);
+	/* After terminal count a gate low/high pair leaves OUT high (mode 0: no reload). */
+	fake_out(vm, 0x61, 1, 0x00);
+	fake_out(vm, 0x61, 1, 0x01);
+	fake_advance(100 * US);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0x20);
+	/* Mode 0: a low gate pauses the count, a rising one resumes it where it was. */
+	fake_out(vm, 0x43, 1, 0xb0);
+	fake_out(vm, 0x42, 1, 0x10);		/* 10000 ticks, about 8.4 ms */
+	fake_out(vm, 0x42, 1, 0x27);
+	fake_advance(2 * MS);
+	fake_out(vm, 0x61, 1, 0x00);
+	fake_out(vm, 0x43, 1, 0x80);
+	a = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_in_range(a, 10000 - 2400, 10000 - 2380);
+	fake_advance(3 * MS);
+	fake_out(vm, 0x43, 1, 0x80);
+	b = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_int_equal(b, a);
+	fake_out(vm, 0x61, 1, 0x01);
+	fake_advance(1 * MS);
+	fake_out(vm, 0x43, 1, 0x80);
+	b = (uint16_t)(fake_in(vm, 0x42, 1) | fake_in(vm, 0x42, 1) << 8);
+	assert_in_range(b, a - 1195, a - 1190);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0);
+	fake_advance(6 * MS);
+	assert_int_equal(fake_in(vm, 0x61, 1) & 0x20, 0x20);
 	fake_vm_free(vm);
 }
 
@@ -188,6 +214,59 @@ static void test_lapic_timer_modes(void **state)
 	lapic_w(vm, 0, APIC_TMICT, 1000);
 	fake_advance(1 * MS);
 	assert_int_equal(take(vm, 0), -1);
+	fake_vm_free(vm);
+}
+
+/*
+ * An LVT timer write never starts or restarts the count (SDM 3A 11.5.4);
+ * TSC-deadline mode ignores TMICT (11.5.4.1).
+ */
+static void test_lapic_timer_lvt_writes(void **state)
+{
+	struct vm *vm = platform(1);
+	uint32_t c1, c2;
+
+	(void)state;
+	lapic_w(vm, 0, APIC_TDCR, 0xb);		/* divide by 1: 1 GHz on the fake clock */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	lapic_w(vm, 0, APIC_TMICT, 1000000);	/* 1 ms one-shot */
+	fake_advance(1100 * US);
+	assert_int_equal(take(vm, 0), 0x40);
+	/* Expired one-shot, mode changed to periodic: nothing starts. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40 | (1U << 17));
+	fake_advance(5 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	assert_int_equal(lapic_r(vm, 0, APIC_TMCCT), 0);
+	/* A running count survives an LVT rewrite and expires on time. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	lapic_w(vm, 0, APIC_TMICT, 10000000);	/* 10 ms */
+	fake_advance(4 * MS);
+	c1 = lapic_r(vm, 0, APIC_TMCCT);
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x40);
+	c2 = lapic_r(vm, 0, APIC_TMCCT);
+	assert_true(c2 <= c1 && c1 <= 6000000);
+	fake_advance(6 * MS + 1);
+	assert_int_equal(take(vm, 0), 0x40);
+	/* One-shot switched to periodic mid-count: it reloads at expiry. */
+	lapic_w(vm, 0, APIC_TMICT, 1000000);
+	fake_advance(500 * US);
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x41 | (1U << 17));
+	fake_advance(600 * US);
+	assert_int_equal(take(vm, 0), 0x41);
+	fake_advance(1 * MS);
+	assert_int_equal(take(vm, 0), 0x41);
+	/* Into TSC-deadline mode: the periodic timer is disarmed, TMICT is 0 and ignored. */
+	lapic_w(vm, 0, APIC_LVT_TIMER, 0x42 | (2U << 17));
+	assert_int_equal(lapic_r(vm, 0, APIC_TMICT), 0);
+	fake_advance(3 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	vlapic_set_tsc_deadline(&vm->vcpus[0]->lapic, fake_tsc + vm->tsc_offset + 2 * MS);
+	lapic_w(vm, 0, APIC_TMICT, 1000);
+	assert_int_equal(lapic_r(vm, 0, APIC_TMICT), 0);
+	fake_advance(1 * MS);
+	assert_int_equal(take(vm, 0), -1);
+	fake_advance(1 * MS + 1);
+	assert_int_equal(take(vm, 0), 0x42);
 	fake_vm_free(vm);
 }
 
@@ -303,13 +382,24 @@ static void test_rtc(void **state)
 	cmos_w(vm, 0x0b, 0x04);
 	assert_int_equal(cmos(vm, 0x04), 10 | 0x80);	/* 10 PM */
 	assert_int_equal(cmos(vm, 0x00), 20);
-	/* Update-in-progress: high in the last 244 us of a second, low otherwise. */
+	/*
+	 * Update-in-progress: high from 244 us before the second turns to the
+	 * end of the 1984 us update cycle, low otherwise; update-ended is
+	 * flagged as the cycle ends.
+	 */
 	cmos_w(vm, 0x0b, 0x06);
+	fake_advance(1000 * MS - 300 * US - (fake_tsc % (1000 * MS)));
 	assert_false(cmos(vm, 0x0a) & 0x80);
-	fake_advance(1000 * MS - 100 * US - (fake_tsc % (1000 * MS)));
-	assert_true(cmos(vm, 0x0a) & 0x80);
+	cmos(vm, 0x0c);
 	fake_advance(200 * US);
+	assert_true(cmos(vm, 0x0a) & 0x80);
+	fake_advance(1800 * US);			/* 1.7 ms into the update cycle */
+	assert_true(cmos(vm, 0x0a) & 0x80);
+	assert_int_equal(cmos(vm, 0x00), 21);		/* the new second is in the fields */
+	assert_int_equal(cmos(vm, 0x0c) & 0x10, 0);	/* but the cycle has not ended */
+	fake_advance(400 * US);
 	assert_false(cmos(vm, 0x0a) & 0x80);
+	assert_int_equal(cmos(vm, 0x0c) & 0x10, 0x10);
 	/* Setting the time: SET stops the clock, the fields written take over. */
 	cmos_w(vm, 0x0b, 0x86);
 	cmos_w(vm, 0x09, 30);
@@ -365,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_pit_oneshot_modes),
 		cmocka_unit_test(test_pit_channel2_gate_and_latch),
 		cmocka_unit_test(test_lapic_timer_modes),
+		cmocka_unit_test(test_lapic_timer_lvt_writes),
 		cmocka_unit_test(test_lapic_ipis_priority),
 		cmocka_unit_test(test_level_eoi_remote_irr),
 		cmocka_unit_test(test_rtc),

@@ -19,6 +19,10 @@
  * Software enable (SVR bit 8) and hardware enable (IA32_APIC_BASE.EN)
  * gate acceptance of fixed interrupts; NMI, INIT and SIPI are accepted as
  * long as the APIC is hardware-enabled.
+ *
+ * Errors (SDM 3A 11.5.3: illegal vectors sent or received, illegal
+ * register addresses) are collected for the next ESR write and each one
+ * raises the error interrupt through the LVT error entry unless masked.
  */
 #define pr_fmt(fmt) "vlapic: " fmt
 #include <errno.h>
@@ -158,7 +162,7 @@ static void timer_deliver(struct vlapic *l)
 /* Expiry: deliver, and in periodic mode schedule the next one (missed periods fold into one). */
 static void timer_expired_locked(struct vlapic *l, uint64_t now)
 {
-	uint32_t mode = APIC_TIMER_MODE(reg(l, APIC_LVT_TIMER));
+	uint32_t mode = l->timer_mode;
 
 	if (!l->timer_deadline || now < l->timer_deadline)
 		return;		/* stale: cancelled or moved since it was armed */
@@ -186,26 +190,59 @@ static void timer_fire(struct ktimer *t)
 	spin_unlock(&l->lock);
 }
 
-/* TMICT written (or the mode changed): start counting from now. */
+/* Host TSC ticks of one period of the initial count, no shorter than MIN_PERIOD_US. */
+static uint64_t timer_period_span(const struct vlapic *l)
+{
+	uint64_t span = count_to_tsc(l, reg(l, APIC_TMICT));
+
+	if (span < tsc_hz() / 1000000 * MIN_PERIOD_US)
+		span = tsc_hz() / 1000000 * MIN_PERIOD_US;
+	return span;
+}
+
+/* TMICT written: start counting from now (not in TSC-deadline mode, which ignores TMICT). */
 static void timer_start(struct vlapic *l)
 {
-	uint32_t lvt = reg(l, APIC_LVT_TIMER), icr = reg(l, APIC_TMICT);
+	uint32_t icr = reg(l, APIC_TMICT);
 	unsigned long flags = spin_lock_irqsave(&l->lock);
 	uint64_t now = vtime_host_tsc();
 
 	l->timer_period = 0;
-	if (APIC_TIMER_MODE(lvt) == APIC_TIMER_TSCDEADLINE || !icr) {
+	if (!icr) {
 		timer_arm_locked(l, 0);
 	} else {
 		uint64_t span = count_to_tsc(l, icr);
 
-		if (APIC_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC) {
-			if (span < tsc_hz() / 1000000 * MIN_PERIOD_US)
-				span = tsc_hz() / 1000000 * MIN_PERIOD_US;
-			l->timer_period = span;
-		}
+		if (l->timer_mode == APIC_TIMER_PERIODIC)
+			span = l->timer_period = timer_period_span(l);
 		l->timer_start = now;
 		timer_arm_locked(l, now + (span ? span : 1));
+	}
+	spin_unlock_irqrestore(&l->lock, flags);
+}
+
+/*
+ * The timer LVT was written (SDM 3A 11.5.4, 11.5.4.1): that never starts
+ * or restarts the count, masked or not. A move into or out of TSC-deadline
+ * mode disarms the timer; between one-shot and periodic, the count runs on
+ * and the new mode decides what happens when it reaches zero. The mode is
+ * tracked in l->timer_mode because under APIC-register virtualization the
+ * page already holds the new LVT when we hear of the write.
+ */
+static void timer_lvt_written(struct vlapic *l, uint32_t lvt)
+{
+	uint8_t mode = (uint8_t)APIC_TIMER_MODE(lvt), was;
+	unsigned long flags = spin_lock_irqsave(&l->lock);
+
+	was = l->timer_mode;
+	l->timer_mode = mode;
+	if (was != mode && (was == APIC_TIMER_TSCDEADLINE || mode == APIC_TIMER_TSCDEADLINE)) {
+		timer_arm_locked(l, 0);
+		l->timer_period = 0;
+		l->tsc_deadline = 0;
+		set_reg(l, APIC_TMICT, 0);
+	} else if (was != mode) {
+		l->timer_period = mode == APIC_TIMER_PERIODIC ? timer_period_span(l) : 0;
 	}
 	spin_unlock_irqrestore(&l->lock, flags);
 }
@@ -216,7 +253,7 @@ static uint32_t timer_current_count(struct vlapic *l)
 	uint64_t now = vtime_host_tsc(), left, per;
 	uint32_t val = 0;
 
-	if (l->timer_deadline && APIC_TIMER_MODE(reg(l, APIC_LVT_TIMER)) != APIC_TIMER_TSCDEADLINE) {
+	if (l->timer_deadline && l->timer_mode != APIC_TIMER_TSCDEADLINE) {
 		left = l->timer_deadline > now ? l->timer_deadline - now : 0;
 		per = count_to_tsc(l, 1);
 		val = (uint32_t)(per ? left / per : 0);
@@ -236,7 +273,7 @@ void vlapic_set_tsc_deadline(struct vlapic *l, uint64_t guest_tsc)
 {
 	unsigned long flags;
 
-	if (APIC_TIMER_MODE(reg(l, APIC_LVT_TIMER)) != APIC_TIMER_TSCDEADLINE)
+	if (l->timer_mode != APIC_TIMER_TSCDEADLINE)
 		return;		/* SDM: ignored outside TSC-deadline mode */
 	flags = spin_lock_irqsave(&l->lock);
 	l->tsc_deadline = guest_tsc;
@@ -263,6 +300,23 @@ static void kick(struct vlapic *l)
 	vcpu_kick(l->v);
 }
 
+/*
+ * An APIC error: the ESR bits are latched at the next ESR write, and the
+ * LVT error entry's vector is raised unless the entry is masked. An
+ * illegal vector in that entry is itself a receive error, not delivered.
+ */
+static void lapic_error(struct vlapic *l, uint32_t bits)
+{
+	uint32_t lvt = reg(l, APIC_LVT_ERROR);
+	struct apic_msg m = { .delivery = APIC_DM_FIXED, .vector = (uint8_t)lvt };
+
+	if (!(lvt & APIC_LVT_MASKED) && m.vector < 16)
+		bits |= ESR_RECV_ILLEGAL;
+	__atomic_fetch_or(&l->esr_pending, bits, __ATOMIC_RELAXED);
+	if (!(lvt & APIC_LVT_MASKED) && m.vector >= 16)
+		vlapic_accept(l, &m);
+}
+
 void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 {
 	unsigned long flags;
@@ -275,7 +329,7 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 		if (!sw_enabled(l))
 			return;
 		if (m->vector < 16) {
-			__atomic_fetch_or(&l->esr_pending, ESR_RECV_ILLEGAL, __ATOMIC_RELAXED);
+			lapic_error(l, ESR_RECV_ILLEGAL);
 			return;
 		}
 		if (m->level != vec_test(l, APIC_TMR, m->vector)) {
@@ -473,7 +527,7 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t hi)
 	};
 
 	if ((m.delivery == APIC_DM_FIXED || m.delivery == APIC_DM_LOWEST) && m.vector < 16) {
-		__atomic_fetch_or(&l->esr_pending, ESR_SEND_ILLEGAL, __ATOMIC_RELAXED);
+		lapic_error(l, ESR_SEND_ILLEGAL);
 		return;
 	}
 	if (m.delivery == APIC_DM_STARTUP)
@@ -539,7 +593,7 @@ static int write_reg(struct vlapic *l, uint32_t off, uint32_t val, bool x2)
 			val |= APIC_LVT_MASKED;
 		set_reg(l, off, val | (reg(l, off) & (APIC_LVT_REMOTE_IRR | APIC_LVT_PENDING)));
 		if (off == APIC_LVT_TIMER)
-			timer_start(l);	/* a mode change restarts the timer */
+			timer_lvt_written(l, val);
 		return 0;
 	}
 	switch (off) {
@@ -593,8 +647,10 @@ static int write_reg(struct vlapic *l, uint32_t off, uint32_t val, bool x2)
 		set_reg(l, APIC_ICR_HI, val & 0xff000000U);
 		return 0;
 	case APIC_TMICT:
-		set_reg(l, APIC_TMICT, val);
-		timer_start(l);
+		/* Ignored in TSC-deadline mode, where TMICT stays 0 (SDM 3A 11.5.4.1). */
+		set_reg(l, APIC_TMICT, l->timer_mode == APIC_TIMER_TSCDEADLINE ? 0 : val);
+		if (l->timer_mode != APIC_TIMER_TSCDEADLINE)
+			timer_start(l);
 		return 0;
 	case APIC_TDCR:
 		set_reg(l, APIC_TDCR, val & 0xb);
@@ -607,7 +663,7 @@ static int write_reg(struct vlapic *l, uint32_t off, uint32_t val, bool x2)
 	}
 	/* Read-only or reserved: ignored in xAPIC mode, #GP in x2APIC mode. */
 	if (!x2)
-		__atomic_fetch_or(&l->esr_pending, ESR_ILLEGAL_REG, __ATOMIC_RELAXED);
+		lapic_error(l, ESR_ILLEGAL_REG);
 	return x2 ? -1 : 0;
 }
 
@@ -711,6 +767,7 @@ void vlapic_reset(struct vlapic *l, bool keep_base)
 	timer_arm_locked(l, 0);
 	l->timer_period = 0;
 	l->tsc_deadline = 0;
+	l->timer_mode = APIC_TIMER_ONESHOT;
 	spin_unlock_irqrestore(&l->lock, flags);
 	if (!keep_base)
 		l->apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (l->apic_base & APIC_BASE_BSP);

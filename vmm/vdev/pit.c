@@ -5,7 +5,9 @@
  *
  * Counting is computed, not ticked: each channel remembers the host TSC
  * at which its count was loaded (or its gate rose) and derives the
- * current count and OUT level from elapsed time at 1.193182 MHz. Only
+ * current count and OUT level from elapsed time at 1.193182 MHz; while
+ * channel 2's gate holds a mode 0 or 4 count, the ticks counted so far
+ * are kept instead (ch2_gate() has each mode's gate rules). Only
  * channel 0's interrupt needs a timer: a host one-shot timer armed for
  * the next rising edge of OUT, which pulses ISA IRQ 0. Expiries the VM
  * could not take while it was not running are folded into one (the guest
@@ -39,6 +41,8 @@ struct pit_channel {
 	uint32_t reload;	/* 1..65536 */
 	uint64_t start;		/* host TSC when counting started; 0: not counting */
 	bool gate;
+	bool held;		/* modes 0 and 4: the gate fell while counting */
+	uint64_t held_ticks;	/* ticks counted when it fell */
 	bool write_msb;		/* access 3: the next write is the MSB */
 	bool read_msb;		/* access 3: the next read is the MSB */
 	uint16_t latch;		/* latched count */
@@ -61,6 +65,8 @@ struct vdev_pit {
 
 static uint64_t ticks_since(const struct pit_channel *c, uint64_t now)
 {
+	if (c->held)
+		return c->held_ticks;
 	return c->start && now > c->start ? (now - c->start) * PIT_HZ / tsc_hz() : 0;
 }
 
@@ -166,6 +172,7 @@ static void start_counting(struct vdev_pit *p, unsigned n, uint64_t now)
 {
 	struct pit_channel *c = &p->ch[n];
 
+	c->held = false;
 	c->start = c->gate || c->mode == 0 || c->mode == 2 || c->mode == 3 || c->mode == 4 ? now : 0;
 	if (n == 2 && !c->gate)
 		c->start = 0;	/* channel 2 waits for its gate (port 0x61 bit 0) */
@@ -189,8 +196,10 @@ static void write_count(struct vdev_pit *p, unsigned n, uint8_t b, uint64_t now)
 		if (!c->write_msb) {
 			c->pending_lsb = b;
 			c->write_msb = true;
-			if (c->mode == 0)
+			if (c->mode == 0) {
 				c->start = 0;	/* mode 0: the LSB write stops counting */
+				c->held = false;
+			}
 			return;
 		}
 		c->write_msb = false;
@@ -270,8 +279,37 @@ static void control_word(struct vdev_pit *p, uint8_t v, uint64_t now)
 	c->write_msb = c->read_msb = false;
 	c->latched = 0;
 	c->start = 0;		/* a control word stops the channel until a count comes */
+	c->held = false;
 	if (sel == 0)
 		arm_irq(p, now);
+}
+
+/*
+ * Channel 2's gate changed (8254 data sheet, per mode): in modes 0 and 4
+ * a low gate pauses the count and a rising one resumes it where it was;
+ * in modes 2 and 3 a low gate stops the count (OUT high) and a rising one
+ * reloads it; in modes 1 and 5 a rising gate triggers a reload and a low
+ * one changes nothing. Lock held.
+ */
+static void ch2_gate(struct vdev_pit *p, bool gate, uint64_t now)
+{
+	struct pit_channel *c = &p->ch[2];
+	bool pausing_mode = c->mode == 0 || c->mode == 4;
+
+	c->gate = gate;
+	if (gate && pausing_mode && c->held) {
+		uint64_t back = (c->held_ticks * tsc_hz() + PIT_HZ - 1) / PIT_HZ;
+
+		c->held = false;
+		c->start = now > back ? now - back : 1;
+	} else if (gate) {
+		start_counting(p, 2, now);
+	} else if (pausing_mode && c->start) {
+		c->held_ticks = ticks_since(c, now);
+		c->held = true;
+	} else if (!pausing_mode && c->mode != 1 && c->mode != 5) {
+		c->start = 0;
+	}
 }
 
 static uint32_t pit_in(struct vdev *d, struct vcpu *v, uint16_t port, unsigned size)
@@ -310,14 +348,8 @@ static void pit_out(struct vdev *d, struct vcpu *v, uint16_t port, unsigned size
 		struct pit_channel *c = &p->ch[2];
 
 		p->speaker = val & 2;
-		if (gate && !c->gate) {
-			c->gate = true;
-			start_counting(p, 2, now);	/* a rising gate (re)starts channel 2 */
-		} else if (!gate && c->gate) {
-			c->gate = false;
-			if (c->mode != 1 && c->mode != 5)
-				c->start = 0;	/* counting pauses while the gate is low */
-		}
+		if (gate != c->gate)
+			ch2_gate(p, gate, now);
 	} else if (port == 0x43) {
 		control_word(p, (uint8_t)val, now);
 	} else {

@@ -7,9 +7,12 @@
  * offset the guest changes by setting the time (register B's SET bit
  * stops updates; clearing it starts the clock from the fields written).
  * Fields are presented in BCD or binary and 12- or 24-hour format as
- * register B says. Update-in-progress (register A bit 7) is high during
- * the last 244 us of every second, as on the chip, so a driver waiting
- * for it to fall always sees it fall.
+ * register B says. Each second ends with the chip's update cycle (1984 us
+ * with a 32.768 kHz time base), which update-in-progress (register A bit
+ * 7) announces 244 us ahead: UIP is high from 244 us before the second
+ * turns until the cycle is over, so a driver waiting for it to rise or to
+ * fall always sees it, and the update-ended flag is raised as the cycle
+ * ends. Clearing SET starts the clock just after an update.
  *
  * Interrupts on ISA IRQ 8: periodic (rate from register A), alarm (with
  * "don't care" fields 0xc0-0xff) and update-ended, each enabled in
@@ -51,7 +54,8 @@
 #define C_PF		0x40
 #define C_AF		0x20
 #define C_UF		0x10
-#define UIP_NS		244000ULL
+#define UIP_NS		244000ULL	/* UIP rises this long before an update cycle */
+#define UPDATE_NS	1984000ULL	/* the update cycle, 32.768 kHz time base (MC146818A) */
 
 struct vdev_rtc {
 	struct vdev dev;
@@ -75,6 +79,12 @@ static uint64_t guest_ns(const struct vdev_rtc *r)
 	if (r->cmos[REG_B] & B_SET)
 		return r->frozen_ns;
 	return (uint64_t)((int64_t)wallclock_ns() + r->offset_ns);
+}
+
+/* The second whose update cycle has ended: the clock's seconds, UPDATE_NS late. */
+static uint64_t updated_second(const struct vdev_rtc *r)
+{
+	return (guest_ns(r) - UPDATE_NS) / 1000000000ULL;
 }
 
 /* Periodic interrupt rate (register A bits 3:0) as a period in host TSC ticks; 0 = off. */
@@ -135,7 +145,7 @@ static bool alarm_matches(const struct vdev_rtc *r, const struct caltime *t)
 static void update_flags(struct vdev_rtc *r, uint64_t now)
 {
 	uint8_t *c = &r->cmos[REG_C], b = r->cmos[REG_B];
-	uint64_t secs = guest_ns(r) / 1000000000ULL;
+	uint64_t secs = updated_second(r);
 	bool level;
 
 	if (r->next_period && now >= r->next_period) {
@@ -173,7 +183,7 @@ static void arm(struct vdev_rtc *r, uint64_t now)
 	if ((r->cmos[REG_B] & B_PIE) && r->next_period)
 		next = r->next_period;
 	if ((r->cmos[REG_B] & (B_AIE | B_UIE)) && !(r->cmos[REG_B] & B_SET)) {
-		uint64_t ns = guest_ns(r), to_next = 1000000000ULL - ns % 1000000000ULL;
+		uint64_t ns = guest_ns(r) - UPDATE_NS, to_next = 1000000000ULL - ns % 1000000000ULL;
 		uint64_t sec = now + to_next * tsc_hz() / 1000000000ULL + 1;
 
 		if (!next || sec < next)
@@ -220,7 +230,8 @@ static uint8_t read_reg(struct vdev_rtc *r, uint8_t idx, uint64_t now)
 	case 0x32: return encode(r, t.year / 100);
 	case REG_A:
 		v = r->cmos[REG_A] & 0x7f;
-		if (!(r->cmos[REG_B] & B_SET) && 1000000000ULL - ns % 1000000000ULL <= UIP_NS)
+		if (!(r->cmos[REG_B] & B_SET) &&
+		    (ns + UIP_NS) % 1000000000ULL < UIP_NS + UPDATE_NS)
 			v |= A_UIP;
 		return v;
 	case REG_C:
@@ -241,8 +252,9 @@ static void set_time_from_fields(struct vdev_rtc *r)
 {
 	if (!caltime_valid(&r->set))
 		return;		/* nonsense fields: keep the old time */
-	r->offset_ns = (int64_t)(caltime_to_epoch(&r->set) * 1000000000ULL) -
+	r->offset_ns = (int64_t)(caltime_to_epoch(&r->set) * 1000000000ULL + UPDATE_NS) -
 		       (int64_t)wallclock_ns();
+	r->last_second = updated_second(r);	/* that second's update is done */
 }
 
 static void write_reg(struct vdev_rtc *r, uint8_t idx, uint8_t val, uint64_t now)
@@ -365,7 +377,7 @@ static int rtc_create(struct vdev *d, const struct vdev_args *a)
 	ktimer_init(&r->timer, rtc_timer);
 	r->cmos[REG_B] = B_24H;		/* BCD, 24-hour: what PC firmware sets */
 	firmware_fields(r);
-	r->last_second = guest_ns(r) / 1000000000ULL;
+	r->last_second = updated_second(r);
 	err = vdev_pio_register(d, 0x70, 2, &rtc_ops, true);
 	return err < 0 ? err : 0;
 }
