@@ -254,7 +254,13 @@ static uint32_t timer_current_count(struct vlapic *l)
 	uint32_t val = 0;
 
 	if (l->timer_deadline && l->timer_mode != APIC_TIMER_TSCDEADLINE) {
-		left = l->timer_deadline > now ? l->timer_deadline - now : 0;
+		if (l->timer_deadline > now)
+			left = l->timer_deadline - now;
+		else if (l->timer_mode == APIC_TIMER_PERIODIC && l->timer_period)
+			/* expired, reload not yet processed: the count has wrapped */
+			left = l->timer_period - (now - l->timer_deadline) % l->timer_period;
+		else
+			left = 0;
 		per = count_to_tsc(l, 1);
 		val = (uint32_t)(per ? left / per : 0);
 		if (val > reg(l, APIC_TMICT))
