@@ -35,8 +35,8 @@
 #include <vmkernel/spinlock.h>
 
 #define SCSI_MAX_TAGS	256		/* per host */
-#define SCSI_MAX_SG	66		/* 256 KiB in 4 KiB pages, unaligned, + 1 */
-#define SCSI_MAX_XFER	(256u * 1024)	/* bytes per command the layer ever builds */
+#define SCSI_MAX_SG	258		/* 1 MiB in 4 KiB pages, unaligned, + 1 */
+#define SCSI_MAX_XFER	(1024u * 1024)	/* bytes per command the layer ever builds */
 #define SCSI_DEFAULT_TIMEOUT_MS 30000
 #define SCSI_DEFAULT_RETRIES 3
 

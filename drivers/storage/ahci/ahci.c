@@ -40,8 +40,10 @@
 #include "ahci_hw.h"
 
 #define SLOTS 32
-#define CT_SIZE 1280		/* 0x80 + 66 PRDs * 16, rounded to 128 */
-#define CT_ORDER 4		/* 32 * 1280 bytes fit in 16 pages */
+/* A command table: the FIS area, then SCSI_MAX_SG PRDs; 128-byte aligned (AHCI 4.2.3). */
+#define CT_SIZE ((AHCI_CT_PRDT + SCSI_MAX_SG * 16 + 127) & ~127u)
+#define CT_ORDER 6		/* 32 command tables (4352 bytes each) fit in 64 pages */
+_Static_assert(SLOTS * CT_SIZE <= (4096u << CT_ORDER), "command tables fit their pages");
 
 struct ahci;
 

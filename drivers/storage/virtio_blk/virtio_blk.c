@@ -75,6 +75,7 @@ struct vblk {
 	char serial[21];
 	uint32_t block_size;
 	bool flush, readonly;
+	unsigned max_segs;		/* data buffers per request */
 	volatile bool id_done;
 	struct scsi_host host;
 	struct qarg {
@@ -202,9 +203,9 @@ static int translate(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h)
 static int vblk_queue(struct scsi_host *h, struct scsi_cmd *c)
 {
 	struct vblk *b = h->priv;
-	struct vq_buf bufs[SCSI_MAX_SG + 2];
 	struct req_hdr *hdr = &b->hdr[c->tag];
 	struct virtqueue *q;
+	struct vq_buf *bufs;
 	unsigned long flags;
 	unsigned nout = 1, n = 1;
 	int err;
@@ -219,6 +220,10 @@ static int vblk_queue(struct scsi_host *h, struct scsi_cmd *c)
 		scsi_cmd_done(c);
 		return 0;
 	}
+	b->status[c->tag] = 0xff;
+	q = &b->q[this_cpu_id() % b->nq];
+	flags = spin_lock_irqsave(&q->lock);
+	bufs = q->scratch;	/* nsg <= max_segs = vq_max_bufs() - 2 */
 	bufs[0] = (struct vq_buf){ b->hdr_pa + (uint64_t)c->tag * sizeof(*hdr), sizeof(*hdr) };
 	if (hdr->type == T_IN || hdr->type == T_OUT) {
 		for (unsigned i = 0; i < c->nsg; i++)
@@ -226,10 +231,7 @@ static int vblk_queue(struct scsi_host *h, struct scsi_cmd *c)
 		if (hdr->type == T_OUT)
 			nout = n;
 	}
-	b->status[c->tag] = 0xff;
 	bufs[n++] = (struct vq_buf){ b->status_pa + c->tag, 1 };
-	q = &b->q[this_cpu_id() % b->nq];
-	flags = spin_lock_irqsave(&q->lock);
 	err = vq_add(q, bufs, nout, bufs + nout, n - nout, c);
 	if (!err)
 		vq_kick(q);
@@ -248,7 +250,7 @@ static int setup_queues(struct vblk *b)
 {
 	for (unsigned i = 0; i < b->nq; i++) {
 		int vec = b->v.msix ? (int)i : -1;
-		int err = virtio_vq_setup(&b->v, i, QUEUE_SIZE, SCSI_MAX_SG + 2, vec, &b->q[i]);
+		int err = virtio_vq_setup(&b->v, i, QUEUE_SIZE, b->max_segs + 2, vec, &b->q[i]);
 
 		if (err) {
 			pr_err("%s: request queue %u cannot be set up (%d)\n", b->pdev->name, i, err);
@@ -404,11 +406,14 @@ static int vblk_probe(struct pci_dev *d, const struct pci_device_id *id)
 		pr_err("%s: no interrupt (no MSI-X and no INTx route)\n", d->name);
 		goto fail;
 	}
+	seg_max = virtio_has(&b->v, F_SEG_MAX) ? virtio_cfg32(&b->v, CFG_SEG_MAX) : SCSI_MAX_SG;
+	b->max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
 	if (setup_queues(b))
 		goto fail;
+	if (b->max_segs + 2 > vq_max_bufs(&b->q[0]))
+		b->max_segs = vq_max_bufs(&b->q[0]) - 2;	/* no indirect descriptors */
 	get_serial(b);
 	describe(b);
-	seg_max = virtio_has(&b->v, F_SEG_MAX) ? virtio_cfg32(&b->v, CFG_SEG_MAX) : SCSI_MAX_SG;
 	b->host.driver = "virtio_blk";
 	b->host.bus_name = d->name;
 	b->host.ops = &vblk_ops;
@@ -417,7 +422,7 @@ static int vblk_probe(struct pci_dev *d, const struct pci_device_id *id)
 	b->host.max_lun = 0;
 	b->host.can_queue = 4096 / sizeof(struct req_hdr) < QUEUE_SIZE * b->nq ?
 			    4096 / sizeof(struct req_hdr) : QUEUE_SIZE * b->nq;
-	b->host.max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
+	b->host.max_segs = b->max_segs;
 	if (virtio_has(&b->v, F_SIZE_MAX) && virtio_cfg32(&b->v, CFG_SIZE_MAX) >= 4096)
 		b->host.max_seg_len = virtio_cfg32(&b->v, CFG_SIZE_MAX);
 	b->host.dma_align = 1;
