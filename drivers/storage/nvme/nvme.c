@@ -38,6 +38,9 @@
 #define ADMIN_DEPTH 32
 #define IO_DEPTH 128
 #define PRP_LIST_BYTES 2048	/* per tag: 256 entries, 1 MiB past the first page */
+/* A Dataset Management command has no data PRPs: its ranges use the tag's PRP list area. */
+_Static_assert(NVME_DSM_PAYLOAD <= PRP_LIST_BYTES && 4096 % PRP_LIST_BYTES == 0,
+	       "DSM ranges fit the tag's area, which does not cross a page");
 
 struct nvme;
 
@@ -346,7 +349,8 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 	struct nvme_sqe sqe[2];
 	struct nvme_queue *q;
 	unsigned idx, nsqe;
-	uint32_t split;
+	uint32_t split, payload_len;
+	uint8_t *payload = n->prp + (size_t)c->tag * PRP_LIST_BYTES;
 	unsigned long flags;
 	int err = 0;
 
@@ -358,8 +362,8 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 	}
 	c->hres = SCSI_HRES_OK;
 	if (nvme_translate(&n->ctrl, ns, &n->emul[idx], n->luns, n->nns, c->cdb, c->cdb_len,
-			   c->data, c->len, sqe, &nsqe, &split, &c->status, c->sense,
-			   &c->sense_len, &c->resid) == NVME_XLAT_COMPLETE) {
+			   c->data, c->len, sqe, &nsqe, &split, payload, &payload_len, &c->status,
+			   c->sense, &c->sense_len, &c->resid) == NVME_XLAT_COMPLETE) {
 		scsi_cmd_done(c);
 		return 0;
 	}
@@ -369,6 +373,10 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 		err = build_prps(n, c, 0, split, &sqe[0], NULL);
 		if (!err)
 			err = build_prps(n, c, split, c->len - split, &sqe[1], NULL);
+	} else if (payload_len) {
+		sqe[0].prp1 = n->prp_pa + (uint64_t)c->tag * PRP_LIST_BYTES;	/* DSM ranges */
+	} else if ((sqe[0].cdw0 & 0xff) == NVME_CMD_WRITE_ZEROES) {
+		/* no data: WRITE SAME's zero block stays in the SCSI buffer */
 	} else if (c->len && c->dir != SCSI_DIR_NONE) {
 		err = build_prps(n, c, 0, c->len,  &sqe[0],
 				 (uint64_t *)(n->prp + (size_t)c->tag * PRP_LIST_BYTES));
@@ -607,10 +615,12 @@ static int nvme_probe(struct pci_dev *d, const struct pci_device_id *id)
 	dma_free(page, 0);
 	for (unsigned i = 0; i < n->nns; i++)
 		maxlun = n->luns[i] > maxlun ? n->luns[i] : maxlun;
-	pr_info("%s: '%s' serial %s firmware %s, %u namespace(s), %u I/O queue(s) by %s%s%s\n",
+	pr_info("%s: '%s' serial %s firmware %s, %u namespace(s), %u I/O queue(s) by %s%s%s%s%s\n",
 		d->name, n->ctrl.model, n->ctrl.serial, n->ctrl.firmware, n->nns, n->nq,
 		pci_irq_mode_name(d->irq_mode), n->ctrl.vwc ? ", write cache" : "",
-		n->emul[0].caw_blocks ? ", fused compare-and-write" : "");
+		n->emul[0].caw_blocks ? ", fused compare-and-write" : "",
+		n->ctrl.oncs & NVME_ONCS_DSM ? ", deallocate" : "",
+		n->ctrl.oncs & NVME_ONCS_WRITE_ZEROES ? ", write zeroes" : "");
 	n->host.driver = "nvme";
 	n->host.bus_name = d->name;
 	n->host.ops = &nvme_ops;
