@@ -84,9 +84,8 @@ static bool block_is(const uint8_t *buf, uint32_t bs, unsigned b, uint64_t base,
 	return true;
 }
 
-/* 0, or 1 with *why set. */
-static int check_disk(struct blk_disk *d, struct blk_part *p, uint8_t *buf, uint8_t *one,
-		      const char **why)
+/* NULL when the disk did what it offers, else what went wrong. */
+static const char *check_disk(struct blk_disk *d, struct blk_part *p, uint8_t *buf, uint8_t *one)
 {
 	struct scsi_device *s = d->sdev;
 	uint32_t bs = d->block_size;
@@ -95,25 +94,24 @@ static int check_disk(struct blk_disk *d, struct blk_part *p, uint8_t *buf, uint
 	for (size_t i = 0; i < (size_t)SPAN * bs; i++)
 		buf[i] = pat(base + i);
 	if (blk_disk_rw(d, true, p->start, SPAN, buf))
-		return *why = "the pattern could not be written", 1;
+		return "the pattern could not be written";
 	if (s->write_same && write_same_zero(s, p->start, ZEROED, one))
-		return *why = "WRITE SAME of zeroes failed", 1;
+		return "WRITE SAME of zeroes failed";
 	if (s->unmap && unmap(s, p->start + UNMAP_AT, UNMAPPED))
-		return *why = "UNMAP failed", 1;
+		return "UNMAP failed";
 	memset(buf, 0xee, (size_t)SPAN * bs);
 	if (blk_disk_rw(d, false, p->start, SPAN, buf))
-		return *why = "the span could not be read back", 1;
+		return "the span could not be read back";
 	for (unsigned b = 0; b < SPAN; b++) {
-		bool unmapped = s->unmap && b >= UNMAP_AT && b < UNMAP_AT + UNMAPPED;
+		bool zeroed = s->write_same && b < ZEROED;
 
-		if (unmapped)
+		if (s->unmap && b >= UNMAP_AT && b < UNMAP_AT + UNMAPPED)
 			continue;	/* what an unmapped block reads is the device's affair */
-		if (!block_is(buf, bs, b, base, s->write_same && b < ZEROED))
-			return *why = s->write_same && b < ZEROED ?
-				      "a block WRITE SAME covered does not read as zeroes" :
-				      "a block outside the commands' ranges changed", 1;
+		if (!block_is(buf, bs, b, base, zeroed))
+			return zeroed ? "a block WRITE SAME covered does not read as zeroes" :
+			       "a block outside the commands' ranges changed";
 	}
-	return 0;
+	return NULL;
 }
 
 KTEST(storage_provisioning)
@@ -123,14 +121,15 @@ KTEST(storage_provisioning)
 	for (struct blk_disk *d = blk_disk_first(); d; d = d->next) {
 		struct blk_part *p = scratch(d);
 		uint8_t *buf, *one;
-		const char *why = NULL;
+		const char *why;
 
 		if (!p || !d->sdev || p->blocks < SPAN)
 			continue;
 		buf = kmalloc((size_t)SPAN * d->block_size);
 		one = kmalloc(d->block_size);
 		KT_ASSERT(buf && one);
-		if (check_disk(d, p, buf, one, &why)) {
+		why = check_disk(d, p, buf, one);
+		if (why) {
 			pr_err("%s: %s\n", d->name, why);
 			bad++;
 		} else {
