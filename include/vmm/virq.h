@@ -49,6 +49,12 @@ void vm_isa_irq(struct vm *vm, unsigned irq, bool level);
 void vm_isa_irq_pulse(struct vm *vm, unsigned irq);
 /* A GSI (IOAPIC pin) 0-23: PCI INTx and the ACPI SCI. */
 void vm_gsi(struct vm *vm, unsigned gsi, bool level);
+/*
+ * The same for one of several sources sharing the line (PCI INTx: the
+ * function's slot; 0 is vm_gsi's): the line is high while any source is.
+ */
+#define VIRQ_GSI_SOURCES 64
+void vm_gsi_src(struct vm *vm, unsigned gsi, unsigned src, bool level);
 /* A PCI MSI/MSI-X write of data to addr (0xfeexxxxx); other addresses are dropped. */
 void vm_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* Send a message to the local APICs it names (src: the sending vCPU for shorthands, or NULL). */

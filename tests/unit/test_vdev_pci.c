@@ -336,6 +336,26 @@ static void test_intx(void **state)
 	fake_vm_free(vm);
 }
 
+/* Two functions share a GSI: the line stays high until both let go (a wired OR). */
+static void test_shared_intx_line(void **state)
+{
+	struct vm *vm = pci_vm(true);
+
+	(void)state;
+	ioapic_route(vm, 17, 0x72 | 1U << 13 | 1U << 15);	/* level, active low */
+	vm_gsi_src(vm, 17, 3, true);
+	vm_gsi_src(vm, 17, 5, true);
+	vm_gsi_src(vm, 17, 3, false);			/* the first is served */
+	assert_int_equal(take(vm, 0), 0x72);
+	assert_int_equal(pending(vm, 0), 0x72);		/* EOI: the second still holds it */
+	vm_gsi_src(vm, 17, 5, false);
+	assert_int_equal(take(vm, 0), 0x72);		/* the one already sent */
+	assert_int_equal(take(vm, 0), -1);		/* and the line is low now */
+	vm_gsi_src(vm, 17, VIRQ_GSI_SOURCES, true);	/* no such source: ignored */
+	assert_int_equal(pending(vm, 0), -1);
+	fake_vm_free(vm);
+}
+
 /* ---- fw_cfg ---- */
 
 static struct vm *fwcfg_vm(void)
@@ -606,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_msi),
 		cmocka_unit_test(test_msix),
 		cmocka_unit_test(test_intx),
+		cmocka_unit_test(test_shared_intx_line),
 		cmocka_unit_test(test_fw_cfg_items),
 		cmocka_unit_test(test_fw_cfg_dma),
 		cmocka_unit_test(test_uart),

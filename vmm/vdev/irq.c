@@ -28,7 +28,7 @@ struct virq_sink {
 struct vm_irq {
 	struct spinlock lock;
 	bool isa_level[VIRQ_ISA_LINES];		/* lock */
-	bool gsi_level[VIRQ_GSI_LINES];		/* lock */
+	uint64_t gsi_src[VIRQ_GSI_LINES];	/* lock: sources holding each GSI high */
 	struct virq_sink sinks[VIRQ_SINKS];	/* fixed once vCPUs run */
 	bool (*extint_pending)(void *ctx);
 	int (*extint_ack)(void *ctx);
@@ -93,19 +93,27 @@ void vm_isa_irq_pulse(struct vm *vm, unsigned line)
 	vm_isa_irq(vm, line, false);
 }
 
-void vm_gsi(struct vm *vm, unsigned gsi, bool level)
+/* A GSI is a wired OR: high while any of its sources holds it (PCI INTx lines are shared). */
+void vm_gsi_src(struct vm *vm, unsigned gsi, unsigned src, bool level)
 {
 	struct vm_irq *irq = vm->irq;
 	unsigned long flags;
+	uint64_t old, bit;
 
-	if (gsi >= VIRQ_GSI_LINES)
+	if (gsi >= VIRQ_GSI_LINES || src >= VIRQ_GSI_SOURCES)
 		return;
+	bit = 1ULL << src;
 	flags = spin_lock_irqsave(&irq->lock);
-	if (irq->gsi_level[gsi] != level) {
-		irq->gsi_level[gsi] = level;
+	old = irq->gsi_src[gsi];
+	irq->gsi_src[gsi] = level ? old | bit : old & ~bit;
+	if (!old != !irq->gsi_src[gsi])
 		sink_set(irq, VIRQ_SINK_IOAPIC, gsi, level);
-	}
 	spin_unlock_irqrestore(&irq->lock, flags);
+}
+
+void vm_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	vm_gsi_src(vm, gsi, 0, level);
 }
 
 static struct vcpu *lowest_priority(struct vm *vm, const struct apic_msg *m, struct vcpu *src)

@@ -14,6 +14,8 @@
  *    (6.8.2: table and pending-bit array in their own BAR, function mask)
  *    messages are sent through vm_msi(); INTx drives the GSI the machine
  *    routes the slot's pin to, unless the command register disables it.
+ *    Several slots share each GSI: a function holds the line as its own
+ *    source (its slot number), and the line is low only when none holds it.
  */
 #include <errno.h>
 #include <string.h>
@@ -368,11 +370,12 @@ void vpci_notify(struct vpci_func *f, unsigned vector)
 		wr16(f->cfg + CFG_STATUS, rd16(f->cfg + CFG_STATUS) | STS_INTX);
 		intx = !(rd16(f->cfg + CFG_COMMAND) & CMD_INTX_OFF);
 	}
+	/* Line changes under the lock, so an assert and a deassert reach the line in order. */
+	if (intx)
+		vm_gsi_src(f->dev->vm, f->intx_gsi, f->slot, true);
 	spin_unlock_irqrestore(&f->lock, flags);
 	if (send && vpci_bus_master(f))
 		vm_msi(f->dev->vm, addr, data);	/* an MSI is a memory write: it needs mastering */
-	if (intx)
-		vm_gsi(f->dev->vm, f->intx_gsi, true);
 }
 
 void vpci_intx_deassert(struct vpci_func *f)
@@ -382,9 +385,9 @@ void vpci_intx_deassert(struct vpci_func *f)
 
 	f->intx_level = false;
 	wr16(f->cfg + CFG_STATUS, rd16(f->cfg + CFG_STATUS) & ~STS_INTX);
-	spin_unlock_irqrestore(&f->lock, flags);
 	if (was)
-		vm_gsi(f->dev->vm, f->intx_gsi, false);
+		vm_gsi_src(f->dev->vm, f->intx_gsi, f->slot, false);
+	spin_unlock_irqrestore(&f->lock, flags);
 }
 
 /* ---- configuration access (from the bus) ---- */
@@ -463,11 +466,11 @@ void vpci_cfg_write(struct vpci_func *f, unsigned off, unsigned size, uint32_t v
 		f->cfg[off + i] = (uint8_t)((f->cfg[off + i] & ~m) | (b & m));
 	}
 	send = after_write(f, off, size, &addr, &data, &intx);
+	if (intx >= 0)
+		vm_gsi_src(f->dev->vm, f->intx_gsi, f->slot, intx);
 	spin_unlock_irqrestore(&f->lock, flags);
 	if (send && vpci_bus_master(f))
 		vm_msi(f->dev->vm, addr, data);
-	if (intx >= 0)
-		vm_gsi(f->dev->vm, f->intx_gsi, intx);
 	if (f->msix_cap && off < f->msix_cap + 4u && off + size > f->msix_cap + 2u)
 		msix_flush(f);
 }
