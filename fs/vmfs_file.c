@@ -81,6 +81,30 @@ int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct v
 	return 0;
 }
 
+/* Overwrite [off, off+len) of f, every unit of which is allocated (checked by the caller). */
+int vmfs_data_write_allocated(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off,
+			      const void *buf, uint64_t len)
+{
+	uint64_t us = vmfs_unit_size(vol, f->mode);
+	const uint8_t *p = buf;
+
+	while (len) {
+		uint64_t ent, in = off % us, n = min64(len, us - in);
+		int rc = vmfs_addr_lookup(vol, NULL, f, off / us, &ent);
+
+		if (!rc && (!ent || (ent & VMFS_ADDR_TBZ)))
+			rc = vmfs_seterr(vol, -EIO, "internal: overwrite of an unallocated unit");
+		if (!rc)
+			rc = vmfs_write_bytes(vol, unit_off(vol, f, ent) + in, p, n);
+		if (rc)
+			return rc;
+		off += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* Allocate a unit for f (not yet linked). */
 static int unit_alloc(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t *ent)
 {

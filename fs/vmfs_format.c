@@ -248,12 +248,53 @@ static int fmt_root(struct fmt_ctx *c)
 			 c->blk, VMFS_MD_BLOCK);
 }
 
+/*
+ * Refuse to format over a volume that a host still uses: mount the old volume
+ * for maintenance (a MAINT slot, then wait until every other host is dead or
+ * gone, -EBUSY if one renews), then invalidate both headers while our lease
+ * holds, so that nobody mounts the old volume while it is being rewritten.
+ * A device without a mountable volume has nothing to protect.
+ */
+static int fmt_check_old(struct blockdev *dev, const struct vmfs_env *env, char *err,
+			 size_t errlen)
+{
+	struct vmfs_volume *vol;
+	char msg[256];
+	uint8_t *blk;
+	int rc = vmfs_mount(dev, env, VMFS_MOUNT_MAINT, &vol, msg, sizeof(msg));
+
+	if (rc == -EBUSY) {
+		vmfs_fmterr(err, errlen, "refusing to format over a volume in use (%s); --force "
+			    "formats anyway", msg);
+		return -EBUSY;
+	}
+	if (rc)
+		return 0;
+	blk = vmfs_zalloc(vol, VMFS_MD_BLOCK);
+	rc = blk ? vmfs_dev_write(vol, VMFS_HDR_BACKUP_OFF, blk, VMFS_MD_BLOCK) : -ENOMEM;
+	if (!rc)
+		rc = vmfs_dev_write(vol, 0, blk, VMFS_MD_BLOCK);
+	if (!rc)
+		rc = vmfs_dev_flush(vol);
+	if (rc)
+		vmfs_fmterr(err, errlen, "invalidating the old volume header failed: %s",
+			    vmfs_strerror(vol));
+	vmfs_free(vol, blk);
+	vmfs_abandon(vol);
+	if (dev->ops->set_write_deadline)
+		dev->ops->set_write_deadline(dev, 0);
+	return rc;
+}
+
 int vmfs_format(struct blockdev *dev, const struct vmfs_env *env,
 		const struct vmfs_format_opts *opts, char *err, size_t errlen)
 {
 	struct fmt_ctx c = { .dev = dev, .env = env, .err = err, .errlen = errlen };
 	char msg[200];
 	int rc = fmt_params(&c, opts);
+
+	if (!rc && !(opts && opts->force))
+		rc = fmt_check_old(dev, env, err, errlen);
 
 	if (!rc)
 		rc = fmt_layout(&c, opts);

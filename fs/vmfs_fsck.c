@@ -532,8 +532,8 @@ int vmfs_fsck(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	res->first[0] = 0;
 	if (c.repair && dev->sector_size == VMFS_SECTOR && dev->sectors >= 16)
 		restore_header(dev, &c, env);
-	rc = vmfs_mount(dev, env, c.repair ? VMFS_MOUNT_OFFLINE : VMFS_MOUNT_RDONLY, &c.vol, err,
-			errlen);
+	rc = vmfs_mount(dev, env, !c.repair ? VMFS_MOUNT_RDONLY : VMFS_MOUNT_MAINT |
+			((flags & VMFS_FSCK_FORCE) ? VMFS_MOUNT_FORCE : 0), &c.vol, err, errlen);
 	if (rc)
 		return rc;
 	rc = fsck_alloc(&c);

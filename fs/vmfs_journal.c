@@ -26,18 +26,26 @@
  * commit (vmfs_txn_defer_free), so the same transaction cannot reuse them.
  * Lock sectors are never journaled: they are written in place (vmfs_lock.c).
  *
- * Another host replays a dead host's journal with vmfs_journal_replay(vol,
- * dead_slot, true, ...) when it breaks one of its locks (vmfs_lock.c), inside
- * the arbitration section. Every write here goes through vmfs_dev_write and
- * so checks our lease first: a host that lost its lease stops mid-commit
- * rather than write over what a new lock owner wrote.
+ * Another host replays a dead host's journal with vmfs_journal_replay_fence()
+ * when it breaks one of its locks (vmfs_lock.c) or recovers it, inside the
+ * arbitration section, and then *fences* the dead incarnation: the header's
+ * fenced_gen is raised to its generation, and a transaction is replayed only
+ * if its descriptor's generation is above fenced_gen. A commit of the dead
+ * host that was held up in the storage path and lands afterwards is thus
+ * never replayed over what the new lock owner wrote, however late it lands.
+ * A host mounting fences its slot's earlier incarnations the same way after
+ * replaying their last transaction. Every write here goes through
+ * vmfs_dev_write and so checks our lease first: a host that lost its lease
+ * stops mid-commit rather than write over what a new lock owner wrote.
  */
 #include "vmfs_priv.h"
 
-static uint64_t journal_off(const struct vmfs_volume *vol, uint32_t slot)
+uint64_t vmfs_journal_off(const struct vmfs_volume *vol, uint32_t slot)
 {
 	return vol->hdr.journal_off + (uint64_t)slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
 }
+
+#define journal_off vmfs_journal_off
 
 int vmfs_txn_begin(struct vmfs_volume *vol, struct vmfs_txn **out)
 {
@@ -204,8 +212,9 @@ unsigned vmfs_txn_room(const struct vmfs_txn *txn)
 	return used >= VMFS_TXN_MAX_REC ? 0 : VMFS_TXN_MAX_REC - used;
 }
 
-/* gen: the generation of the slot's incarnation whose journal this is. */
-static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied, uint64_t gen)
+/* gen: the incarnation writing (or last writing) the header; fenced: see above. */
+static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied, uint64_t gen,
+		      uint64_t fenced)
 {
 	struct vmfs_jhdr *jh = (struct vmfs_jhdr *)vol->bounce;
 
@@ -214,6 +223,7 @@ static int write_jhdr(struct vmfs_volume *vol, uint32_t slot, uint64_t applied, 
 	jh->slot = slot;
 	jh->applied_seq = applied;
 	jh->hb_gen = gen;
+	jh->fenced_gen = fenced;
 	vmfs_seal(jh, sizeof(*jh));
 	return vmfs_dev_write(vol, journal_off(vol, slot), jh, sizeof(*jh));
 }
@@ -309,7 +319,7 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 	}
 	rc = write_home(txn);
 	if (!rc)
-		rc = write_jhdr(vol, vol->slot, seq, vol->hb_gen);
+		rc = write_jhdr(vol, vol->slot, seq, vol->hb_gen, vol->jfenced);
 	if (rc)
 		vol->failed = true;	/* committed but not home: replay at next mount */
 	else
@@ -337,18 +347,23 @@ static int check_records(struct vmfs_volume *vol, const struct vmfs_jtxn *d, uin
 	return 0;
 }
 
-/* Returns 1 if the logged transaction is complete, 0 if torn/absent, <0 on I/O error. */
+/*
+ * Returns 1 if the logged transaction is complete and not fenced, 0 if torn,
+ * absent or fenced, <0 on I/O error.
+ */
 static int txn_valid(struct vmfs_volume *vol, uint64_t base, struct vmfs_jtxn *d,
-		     uint64_t want_seq, uint8_t *blk)
+		     const struct vmfs_jhdr *jh, uint8_t *blk)
 {
 	struct vmfs_jcommit *c = (struct vmfs_jcommit *)blk;
+	uint64_t want_seq = jh->applied_seq + 1;
 	uint32_t total;
 	int rc = vmfs_dev_read(vol, base + VMFS_MD_BLOCK, d, sizeof(*d));
 
 	if (rc)
 		return rc;
 	if (d->magic != VMFS_MAGIC_JTXN || !vmfs_check_crc(d, sizeof(*d)) || d->seq != want_seq ||
-	    d->nrec > VMFS_TXN_MAX_REC || d->nrec + 3 > vol->hdr.journal_blocks)
+	    d->nrec > VMFS_TXN_MAX_REC || d->nrec + 3 > vol->hdr.journal_blocks ||
+	    d->hb_gen <= jh->fenced_gen)
 		return 0;
 	total = vmfs_crc32c(0, d, sizeof(*d));
 	for (uint32_t i = 0; i < d->nrec; i++) {
@@ -397,10 +412,12 @@ static int read_jhdr(struct vmfs_volume *vol, uint32_t slot, struct vmfs_jhdr *j
 }
 
 /*
- * Replay slot's journal if it holds a committed, unapplied transaction.
- * apply=false only reports (*replayed = 1) without writing.
+ * Replay slot's journal if it holds a committed, unapplied, unfenced
+ * transaction (apply=false only reports it: *replayed = 1); then, if fence is
+ * non-zero, raise the header's fenced_gen to it. gen: header generation.
  */
-int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsigned *replayed)
+static int replay(struct vmfs_volume *vol, uint32_t slot, bool apply, uint64_t fence,
+		  uint64_t gen, unsigned *replayed)
 {
 	struct vmfs_jhdr jh;
 	struct vmfs_jtxn *d = vmfs_zalloc(vol, sizeof(*d));
@@ -409,41 +426,56 @@ int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsi
 	int rc = (!d || !blk) ? vmfs_seterr(vol, -ENOMEM, "out of memory for journal replay") : 0;
 
 	*replayed = 0;
+	memset(&jh, 0, sizeof(jh));
 	if (!rc)
 		rc = read_jhdr(vol, slot, &jh);
 	if (!rc)
-		rc = txn_valid(vol, base, d, jh.applied_seq + 1, blk);
+		rc = txn_valid(vol, base, d, &jh, blk);
 	if (rc == 1) {
 		rc = check_records(vol, d, slot);
 		*replayed = rc ? 0 : 1;
 		if (!rc && apply) {
 			rc = apply_log(vol, base, d, blk);
-			if (!rc)
-				rc = write_jhdr(vol, slot, d->seq,
-						slot == vol->slot ? vol->hb_gen : jh.hb_gen);
-			if (!rc)
-				rc = vmfs_dev_flush(vol);
 			jh.applied_seq = d->seq;
 		}
 	}
-	if (!rc && slot == vol->slot)
+	if (fence < jh.fenced_gen)
+		fence = jh.fenced_gen;
+	if (!rc && apply && (*replayed || fence > jh.fenced_gen || (gen && gen != jh.hb_gen))) {
+		rc = write_jhdr(vol, slot, jh.applied_seq, gen ? gen : jh.hb_gen, fence);
+		if (!rc)
+			rc = vmfs_dev_flush(vol);
+	}
+	if (!rc && slot == vol->slot) {
 		vol->seq = jh.applied_seq;
+		vol->jfenced = fence;
+	}
 	vmfs_free(vol, d);
 	vmfs_free(vol, blk);
 	return rc;
 }
 
+int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsigned *replayed)
+{
+	return replay(vol, slot, apply, 0, 0, replayed);
+}
+
+/* Replay a dead incarnation's journal (inside arb) and fence generations <= gen. */
+int vmfs_journal_replay_fence(struct vmfs_volume *vol, uint32_t slot, uint64_t gen,
+			      unsigned *replayed)
+{
+	return replay(vol, slot, true, gen, 0, replayed);
+}
+
 /*
  * Mount (inside the arbitration section): make our own journal consistent
- * (replay our last transaction) and stamp its header with our generation,
- * which tells other hosts the previous incarnation's journal is applied.
+ * (replay the last transaction of the slot's previous incarnation), fence
+ * every earlier incarnation and stamp the header with our generation, which
+ * tells other hosts the previous incarnation's journal is applied.
  */
 int vmfs_journal_init(struct vmfs_volume *vol)
 {
 	unsigned replayed;
-	int rc = vmfs_journal_replay(vol, vol->slot, true, &replayed);
 
-	if (!rc)
-		rc = write_jhdr(vol, vol->slot, vol->seq, vol->hb_gen);
-	return rc ? rc : vmfs_dev_flush(vol);
+	return replay(vol, vol->slot, true, vol->hb_gen - 1, vol->hb_gen, &replayed);
 }

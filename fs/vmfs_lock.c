@@ -19,6 +19,13 @@
  * host may have committed a transaction touching what the lock protects
  * without having written it home.
  *
+ * Multi-writer files: the MW holders share the data, but a change of the
+ * descriptor or its pointer blocks (allocating a hole, growing the size,
+ * truncating, times) would be lost if two hosts made it from their own copy.
+ * The record's meta field is an exclusive sub-lock for that: a holder takes
+ * it around each such transaction (vmfs_meta_lock), with the same rules of
+ * waiting, breaking and replay as the lock itself.
+ *
  * Lock records are never journaled: a lock is taken before the metadata it
  * protects is read and released after that metadata's transaction is home.
  * They are not flushed either: the transaction that first changes what a
@@ -77,11 +84,19 @@ static int lock_write(struct vmfs_volume *vol, uint64_t off, const struct vmfs_l
 	return rc;
 }
 
+static void meta_clear(struct vmfs_lockrec *r)
+{
+	r->meta_held = 0;
+	memset(&r->meta, 0, sizeof(r->meta));
+}
+
 /* Drop holders that are earlier incarnations of our own slot (we crashed). */
 static void drop_stale(const struct vmfs_volume *vol, struct vmfs_lockrec *r)
 {
 	uint32_t j = 0;
 
+	if (r->meta_held && r->meta.slot == vol->slot && r->meta.hb_gen != vol->hb_gen)
+		meta_clear(r);
 	for (uint32_t i = 0; i < r->nholders; i++) {
 		const struct vmfs_lockholder *h = &r->holders[i];
 
@@ -133,8 +148,19 @@ static int judge_holders(struct vmfs_volume *vol, struct vmfs_lockrec *r, bool *
 	}
 	memset(&r->holders[j], 0, sizeof(r->holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
 	r->nholders = j;
-	if (!j)
+	if (!j) {
 		r->mode = VMFS_LOCK_FREE;
+		meta_clear(r);
+	}
+	if (r->meta_held) {	/* the sub-lock's holder was dropped with the others */
+		bool kept = false;
+
+		for (uint32_t i = 0; i < j; i++)
+			kept |= r->holders[i].slot == r->meta.slot &&
+				r->holders[i].hb_gen == r->meta.hb_gen;
+		if (!kept)
+			meta_clear(r);
+	}
 	return 0;
 }
 
@@ -248,8 +274,12 @@ static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
 		return 0;	/* not held by us: nothing to do */
 	memset(&rec.holders[j], 0, sizeof(rec.holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
 	rec.nholders = j;
-	if (!j)
+	if (rec.meta_held && rec.meta.slot == vol->slot)
+		meta_clear(&rec);
+	if (!j) {
 		rec.mode = VMFS_LOCK_FREE;
+		meta_clear(&rec);
+	}
 	return lock_write(vol, off, &old, &rec);
 }
 
@@ -285,12 +315,106 @@ int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64
 	for (uint32_t i = 0; i < rec.nholders; i++)
 		if (rec.holders[i].slot != slot || rec.holders[i].hb_gen > gen)
 			rec.holders[j++] = rec.holders[i];
-	if (j == old.nholders)
+	if (rec.meta_held && rec.meta.slot == slot && rec.meta.hb_gen <= gen)
+		meta_clear(&rec);
+	else if (j == old.nholders)
 		return 0;
 	memset(&rec.holders[j], 0, sizeof(rec.holders[0]) * (VMFS_LOCK_MAX_HOLDERS - j));
 	rec.nholders = j;
-	if (!j)
+	if (!j) {
 		rec.mode = VMFS_LOCK_FREE;
+		meta_clear(&rec);
+	}
 	*changed = true;
 	return lock_write(vol, off, &old, &rec);
+}
+
+/* ---- the metadata sub-lock of multi-writer files ---- */
+
+/* One attempt inside the arbitration section. */
+static int meta_try(struct vmfs_volume *vol, uint64_t off, bool take, bool *alive)
+{
+	struct vmfs_lockrec old, rec;
+	enum vmfs_holder st = VMFS_HOLDER_GONE;
+	int rc = vmfs_lock_read(vol, off, &old);
+
+	*alive = false;
+	if (rc)
+		return rc;
+	rec = old;
+	drop_stale(vol, &rec);
+	if (!take) {
+		if (!rec.meta_held || rec.meta.slot != vol->slot)
+			return memcmp(&rec, &old, sizeof(rec)) ? lock_write(vol, off, &old, &rec) : 0;
+		meta_clear(&rec);
+		return lock_write(vol, off, &old, &rec);
+	}
+	if (rec.mode != VMFS_LOCK_MW || !held_by_us(vol, &rec))
+		return vmfs_seterr(vol, -EIO, "multi-writer lock at offset %llu is no longer held "
+				   "by this host", (unsigned long long)off);
+	if (rec.meta_held && rec.meta.slot == vol->slot && rec.meta.hb_gen == vol->hb_gen)
+		return 0;
+	if (rec.meta_held) {
+		rc = vmfs_holder_state(vol, rec.meta.slot, rec.meta.hb_gen, &st);
+		if (!rc && st == VMFS_HOLDER_DEAD)
+			rc = vmfs_replay_dead(vol, rec.meta.slot, rec.meta.hb_gen);
+		if (rc)
+			return rc;
+	}
+	if (st != VMFS_HOLDER_DEAD && st != VMFS_HOLDER_GONE && st != VMFS_HOLDER_SELF) {
+		*alive = st == VMFS_HOLDER_ALIVE;
+		return vmfs_seterr(vol, -EBUSY, "metadata of a multi-writer file is being changed "
+				   "by host slot %u generation %llu", rec.meta.slot,
+				   (unsigned long long)rec.meta.hb_gen);
+	}
+	rec.meta_held = 1;
+	rec.meta.slot = (uint16_t)vol->slot;
+	rec.meta.hb_gen = vol->hb_gen;
+	return lock_write(vol, off, &old, &rec);
+}
+
+static int meta_locked_try(struct vmfs_volume *vol, uint64_t off, bool take, bool *alive)
+{
+	int rc = vmfs_arb_acquire(vol), r;
+
+	if (rc)
+		return rc;
+	rc = meta_try(vol, off, take, alive);
+	r = vmfs_arb_release(vol);
+	return rc ? rc : r;
+}
+
+int vmfs_meta_lock(struct vmfs_volume *vol, uint64_t off)
+{
+	uint64_t start = vmfs_mono(vol);
+	unsigned backoff = 1, cas = 0;
+	bool alive;
+	int rc;
+
+	for (;;) {
+		rc = meta_locked_try(vol, off, true, &alive);
+		if (rc == -EAGAIN && ++cas < LOCK_CAS_TRIES)
+			continue;
+		if (rc != -EBUSY || vmfs_mono(vol) - start > vol->lease_ns * 8)
+			return rc;
+		rc = vmfs_lease_check(vol);
+		if (rc)
+			return rc;
+		vmfs_backoff(vol, backoff);
+		if (backoff < 8)
+			backoff *= 2;
+	}
+}
+
+int vmfs_meta_unlock(struct vmfs_volume *vol, uint64_t off)
+{
+	char saved[sizeof(vol->err)];
+	bool alive;
+	int rc = -EAGAIN;
+
+	memcpy(saved, vol->err, sizeof(saved));
+	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
+		rc = meta_locked_try(vol, off, false, &alive);
+	memcpy(vol->err, saved, sizeof(saved));
+	return rc;
 }

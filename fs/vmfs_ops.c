@@ -9,6 +9,13 @@
  * lock broken if its lease expired (vmfs_lock.c).
  * The last close releases the lock. A handle remembers the descriptor's
  * generation and refuses I/O if the descriptor was reused.
+ *
+ * Multi-writer handles change the descriptor (allocation, size, times) only
+ * under its metadata sub-lock (vmfs_meta_lock), so two hosts growing one
+ * file never lose each other's allocations; a write that needs no metadata
+ * change (all its units allocated, inside the size) goes straight to the
+ * data. A multi-writer file is never shrunk (holes it had allocated could be
+ * written by another holder after the free).
  */
 #include "vmfs_priv.h"
 
@@ -100,14 +107,34 @@ int vmfs_open(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_
 	return rc;
 }
 
+static bool is_mw(const struct vmfs_file *h)
+{
+	return h->lock_mode == VMFS_LOCK_MW && !h->vol->rdonly;
+}
+
+static int meta_begin(struct vmfs_file *h)
+{
+	return is_mw(h) ? vmfs_meta_lock(h->vol, vmfs_fd_off(h->vol, h->fd)) : 0;
+}
+
+static void meta_end(struct vmfs_file *h)
+{
+	if (is_mw(h))
+		vmfs_meta_unlock(h->vol, vmfs_fd_off(h->vol, h->fd));
+}
+
 static void touch_mtime(struct vmfs_file *h)
 {
 	struct vmfs_volume *vol = h->vol;
 	struct vmfs_txn *txn;
 	struct vmfs_fd *f;
 
-	if (vmfs_txn_begin(vol, &txn))
+	if (meta_begin(h))
 		return;
+	if (vmfs_txn_begin(vol, &txn)) {
+		meta_end(h);
+		return;
+	}
 	if (!vmfs_fd_get(txn, h->fd, &f) && f->gen == h->gen) {
 		f->mtime_ns = vmfs_now(vol);
 		vmfs_txn_dirty(txn, (uint8_t *)f);
@@ -115,6 +142,7 @@ static void touch_mtime(struct vmfs_file *h)
 	} else {
 		vmfs_txn_abort(txn);
 	}
+	meta_end(h);
 }
 
 int vmfs_close(struct vmfs_file *h)
@@ -191,6 +219,38 @@ static int check_writable(struct vmfs_file *h)
 	return 0;
 }
 
+/*
+ * A multi-writer write that changes no metadata: every unit of [off, off+len)
+ * allocated (not to-be-zeroed) and inside the size. Writes it and returns
+ * len, or 0 when the write needs the metadata sub-lock.
+ */
+static int64_t mw_write_data(struct vmfs_file *h, uint64_t off, const uint8_t *p, uint64_t len)
+{
+	struct vmfs_volume *vol = h->vol;
+	struct vmfs_fd *f;
+	uint64_t us, ent;
+	int rc = handle_fd(h, &f);
+
+	if (rc)
+		return rc;
+	if (f->mode == VMFS_FM_INLINE || off + len > f->size) {
+		vmfs_free(vol, f);
+		return 0;
+	}
+	us = vmfs_unit_size(vol, f->mode);
+	for (uint64_t u = off / us; !rc && u <= (off + len - 1) / us; u++) {
+		rc = vmfs_addr_lookup(vol, NULL, f, u, &ent);
+		if (!rc && (!ent || (ent & VMFS_ADDR_TBZ))) {
+			vmfs_free(vol, f);
+			return 0;
+		}
+	}
+	if (!rc)
+		rc = vmfs_data_write_allocated(vol, f, off, p, len);
+	vmfs_free(vol, f);
+	return rc ? rc : (int64_t)len;
+}
+
 /* One transaction of a write; returns bytes written. */
 static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, uint64_t len)
 {
@@ -198,10 +258,21 @@ static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, u
 	struct vmfs_txn *txn;
 	struct vmfs_fd *f;
 	int64_t n = 0;
-	int rc = vmfs_txn_begin(vol, &txn);
+	int rc;
 
+	if (is_mw(h)) {
+		n = mw_write_data(h, off, p, len);
+		if (n)
+			return n;
+	}
+	rc = meta_begin(h);
 	if (rc)
 		return rc;
+	rc = vmfs_txn_begin(vol, &txn);
+	if (rc) {
+		meta_end(h);
+		return rc;
+	}
 	rc = vmfs_fd_get(txn, h->fd, &f);
 	if (!rc && f->gen != h->gen)
 		rc = vmfs_seterr(vol, -EIO, "descriptor %u was removed while open", h->fd);
@@ -220,6 +291,7 @@ static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, u
 		vmfs_txn_dirty(txn, (uint8_t *)f);
 	}
 	rc = rc ? (vmfs_txn_abort(txn), rc) : vmfs_txn_commit(txn);
+	meta_end(h);
 	return rc ? rc : n;
 }
 
@@ -250,12 +322,24 @@ int64_t vmfs_write(struct vmfs_file *h, uint64_t off, const void *buf, uint64_t 
 
 int vmfs_truncate(struct vmfs_file *h, uint64_t size)
 {
+	struct vmfs_fd *f;
 	int rc = check_writable(h);
 
 	if (!rc && size > vmfs_max_file_size(h->vol))
 		rc = vmfs_seterr(h->vol, -EFBIG, "size beyond the largest file size");
 	if (!rc)
+		rc = meta_begin(h);
+	if (rc)
+		return rc;
+	if (is_mw(h) && !(rc = handle_fd(h, &f))) {
+		if (size < f->size)
+			rc = vmfs_seterr(h->vol, -EBUSY, "descriptor %u is open multi-writer: it "
+					 "cannot shrink", h->fd);
+		vmfs_free(h->vol, f);
+	}
+	if (!rc)
 		rc = vmfs_truncate_fd(h->vol, h->fd, size);
+	meta_end(h);
 	if (!rc)
 		h->written = true;
 	return rc;
@@ -269,7 +353,13 @@ int vmfs_extend(struct vmfs_file *h, uint64_t size, enum vmfs_alloc alloc)
 		rc = vmfs_seterr(h->vol, -EFBIG, "size beyond the largest file size");
 	if (!rc && (unsigned)alloc > VMFS_ALLOC_EAGER)
 		rc = vmfs_seterr(h->vol, -EINVAL, "bad allocation type %u", (unsigned)alloc);
-	return rc ? rc : vmfs_extend_fd(h->vol, h->fd, size, alloc, NULL);
+	if (!rc)
+		rc = meta_begin(h);
+	if (rc)
+		return rc;
+	rc = vmfs_extend_fd(h->vol, h->fd, size, alloc, NULL);
+	meta_end(h);
+	return rc;
 }
 
 int vmfs_fsync(struct vmfs_file *h)

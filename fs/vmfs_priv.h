@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <fs/vmfs.h>
 
@@ -83,21 +84,27 @@ struct vmfs_file {
 	bool written;
 };
 
-/* Private mount flag (fsck --repair): offline, no arbitration with other hosts. */
-#define VMFS_MOUNT_OFFLINE	0x100
+/*
+ * Private mount flags. MAINT (fsck --repair, reformatting): claim the slot in
+ * maintenance state and wait until every other host is dead (-EBUSY if one
+ * renews); FORCE: do not wait.
+ */
+#define VMFS_MOUNT_MAINT	0x100
+#define VMFS_MOUNT_FORCE	0x200
 
 struct vmfs_volume {
 	struct blockdev *dev;
 	struct vmfs_env env;
 	struct vmfs_volhdr hdr;
 	bool rdonly;
-	bool offline;			/* VMFS_MOUNT_OFFLINE: arbitration is a no-op */
+	bool maint;			/* VMFS_MOUNT_MAINT: our slot is in MAINT state */
 	bool failed;			/* a commit failed half-way: remount to replay */
 	uint32_t slot;			/* heartbeat slot, ~0u when read-only */
 	uint64_t hb_gen;
 	uint64_t hb_counter;
 	uint64_t jbase;			/* our journal's byte offset */
 	uint64_t seq;			/* last sequence applied in our journal */
+	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
 	uint8_t *held[VMFS_RES_NTYPES];	/* cluster locks we hold (bitmaps) */
 	uint32_t hint[VMFS_RES_NTYPES];	/* cluster to try first */
@@ -110,6 +117,9 @@ struct vmfs_volume {
 	uint64_t lease_ns;		/* lease timeout */
 	uint64_t renewed_ns;		/* monotonic start of the last good renewal (atomic) */
 	int lease;			/* enum vmfs_lease_state (atomic) */
+	int lease_why;			/* 1: lost because the slot changed (atomic) */
+	int renewing;			/* a renewal is in progress (atomic flag) */
+	struct vmfs_hbslot hb_last;	/* our slot as we last wrote it (renewer owns it) */
 	struct vmfs_hbseen *seen;	/* per slot */
 	struct vmfs_arbblk arb;		/* our Disk Paxos block as last written */
 	struct vmfs_arbblk *arbv;	/* all max_hosts blocks as last read */
@@ -117,6 +127,7 @@ struct vmfs_volume {
 	uint64_t arb_epoch;		/* epoch we hold the arbitration lease for */
 	unsigned arb_depth;		/* nesting of vmfs_arb_acquire */
 	uint64_t arb_min_epoch;		/* never run an epoch below this */
+	uint32_t arb_bad_slot;		/* slot + 1 whose block made the last round abort */
 	uint64_t rng;
 	char err[256];
 };
@@ -143,6 +154,9 @@ int vmfs_raw_read(struct blockdev *dev, uint64_t off, void *buf, uint64_t len);
 int vmfs_raw_write(struct blockdev *dev, uint64_t off, const void *buf, uint64_t len);
 const char *vmfs_res_name(unsigned type);
 
+/* vmfs_mount.c */
+void vmfs_abandon(struct vmfs_volume *vol);
+
 /* vmfs_geom.c: header validation and region arithmetic */
 int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err, size_t errlen);
 uint64_t vmfs_res_off(const struct vmfs_volume *vol, unsigned type, uint32_t idx);
@@ -164,7 +178,10 @@ int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, u
 void vmfs_txn_forget(struct vmfs_txn *txn, uint64_t off, uint64_t len);
 int vmfs_txn_defer_free(struct vmfs_txn *txn, unsigned type, uint32_t idx);
 unsigned vmfs_txn_room(const struct vmfs_txn *txn);
+uint64_t vmfs_journal_off(const struct vmfs_volume *vol, uint32_t slot);
 int vmfs_journal_replay(struct vmfs_volume *vol, uint32_t slot, bool apply, unsigned *replayed);
+int vmfs_journal_replay_fence(struct vmfs_volume *vol, uint32_t slot, uint64_t gen,
+			      unsigned *replayed);
 int vmfs_journal_init(struct vmfs_volume *vol);
 
 /* vmfs_lock.c */
@@ -175,6 +192,8 @@ int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what);
 int vmfs_lock_read(struct vmfs_volume *vol, uint64_t off, struct vmfs_lockrec *out);
 int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
 		    bool *changed);
+int vmfs_meta_lock(struct vmfs_volume *vol, uint64_t off);
+int vmfs_meta_unlock(struct vmfs_volume *vol, uint64_t off);
 
 /* Unlocked reads may see another host's transaction half home: retry a few times. */
 bool vmfs_retry_ok(struct vmfs_volume *vol, int rc, unsigned *tries);
@@ -182,7 +201,11 @@ bool vmfs_retry_ok(struct vmfs_volume *vol, int rc, unsigned *tries);
 /* vmfs_hb.c: heartbeats, leases, liveness of other hosts */
 uint64_t vmfs_mono(const struct vmfs_volume *vol);
 uint64_t vmfs_hb_off(const struct vmfs_volume *vol, uint32_t slot);
-int vmfs_hb_claim(struct vmfs_volume *vol);
+bool vmfs_hb_valid(const struct vmfs_hbslot *hb, uint32_t slot);
+void vmfs_hb_fill(struct vmfs_volume *vol, struct vmfs_hbslot *hb, uint32_t state);
+void vmfs_hb_note_renewed(struct vmfs_volume *vol, uint64_t start);
+enum vmfs_holder vmfs_hb_judge(struct vmfs_volume *vol, uint32_t slot,
+			       const struct vmfs_hbslot *hb);
 int vmfs_hb_release(struct vmfs_volume *vol);
 int vmfs_hb_renew(struct vmfs_volume *vol);
 int vmfs_lease_check(struct vmfs_volume *vol);
@@ -191,12 +214,19 @@ int vmfs_holder_state(struct vmfs_volume *vol, uint32_t slot, uint64_t gen,
 void vmfs_backoff(struct vmfs_volume *vol, unsigned max_ms);
 int vmfs_replay_dead(struct vmfs_volume *vol, uint32_t slot, uint64_t gen);
 
+/* vmfs_claim.c: claiming a slot, maintenance exclusivity */
+int vmfs_hb_claim(struct vmfs_volume *vol, bool maint);
+int vmfs_hb_check_maint(struct vmfs_volume *vol);
+int vmfs_hb_wait_alone(struct vmfs_volume *vol);
+
 /* vmfs_paxos.c: the volume's arbitration lease (Disk Paxos, or ATS) */
 uint64_t vmfs_arb_ldr_off(const struct vmfs_volume *vol);
 int vmfs_arb_init(struct vmfs_volume *vol);
 int vmfs_arb_try(struct vmfs_volume *vol);
 int vmfs_arb_acquire(struct vmfs_volume *vol);
 int vmfs_arb_release(struct vmfs_volume *vol);
+int vmfs_arb_check_own(struct vmfs_volume *vol);
+int vmfs_arb_clean_free(struct vmfs_volume *vol);
 int vmfs_arbblk_check(const struct vmfs_arbblk *b, uint32_t slot);
 int vmfs_arbldr_check(const struct vmfs_arbldr *l, uint32_t max_hosts);
 
@@ -226,6 +256,8 @@ int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct v
 		   uint64_t off, void *buf, uint64_t len);
 int64_t vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
 			uint64_t len);
+int vmfs_data_write_allocated(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off,
+			      const void *buf, uint64_t len);
 int vmfs_data_map_meta(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, uint8_t **blk);
 int vmfs_ensure_mode(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t new_end);
 int vmfs_truncate_fd(struct vmfs_volume *vol, uint32_t fd, uint64_t size);

@@ -37,6 +37,9 @@
 #ifndef ENOTEMPTY
 #define ENOTEMPTY 39
 #endif
+#ifndef ESTALE
+#define ESTALE 116
+#endif
 
 struct vmfs_env {
 	void *ctx;
@@ -44,10 +47,19 @@ struct vmfs_env {
 	void (*free)(void *ctx, void *p);
 	uint64_t (*now_ns)(void *ctx);			/* wall clock, ns since 1970 */
 	void (*sleep_ms)(void *ctx, unsigned ms);	/* lease waits, backoff */
-	uint8_t host_uuid[16];				/* this host's identity */
+	/*
+	 * Who this host is. host_uuid is its identity (hardware UUID, machine-id,
+	 * an operator-given name) and need not be unique: cloned machines share
+	 * one. nonce must be random, drawn once per boot (vmkernel) or per
+	 * process (host tools); fs/ tells hosts apart by (host_uuid, nonce) and
+	 * refuses to mount with an all-zero nonce. host_name is the identity in
+	 * words, shown by vmkfstools -D.
+	 */
+	uint8_t host_uuid[16];
 	char host_name[64];
 	/* Optional monotonic clock (ns) for leases; NULL: now_ns is used. */
 	uint64_t (*mono_ns)(void *ctx);
+	uint8_t nonce[16];
 };
 
 struct vmfs_volume;
@@ -66,6 +78,11 @@ struct vmfs_format_opts {
 	uint32_t num_pbs;
 	uint32_t num_sbs;
 	const uint8_t *uuid;		/* NULL: derived from host uuid and clock */
+	/*
+	 * false: if the device already holds a volume, refuse (-EBUSY) while any
+	 * host renews a heartbeat on it (watched for up to a lease timeout).
+	 */
+	bool force;
 };
 
 int vmfs_format(struct blockdev *dev, const struct vmfs_env *env,
@@ -180,9 +197,24 @@ bool vmfs_lease_valid(const struct vmfs_volume *vol);
  * the number of hosts recovered.
  */
 int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered);
+/*
+ * Periodic upkeep, without waiting: recover every host already watched dead
+ * for a lease (journal replayed and fenced, slot freed, so that slots do not
+ * run out). A host calls it every few seconds (the vmkernel from its
+ * heartbeat world, vmkfstools and the test hosts between operations); it
+ * judges hosts only from what it saw at earlier calls.
+ */
+int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1
+/*
+ * Repair takes the volume for itself: it claims a heartbeat slot in
+ * maintenance state (mounts wait or fail while it lives) and refuses with
+ * -EBUSY while another host renews its heartbeat (watched for up to a lease
+ * timeout). FORCE skips that check (the operator knows the hosts are gone).
+ */
+#define VMFS_FSCK_FORCE		0x2
 
 struct vmfs_fsck_result {
 	unsigned problems;	/* inconsistencies found */

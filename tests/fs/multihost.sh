@@ -13,9 +13,9 @@ if [ ! -x "$host" ] || [ -n "$(find "$top/fs" "$top/include" "$top/tools/vmkfsto
 		2> "$work/cc" || fail build-vmfs_host "$(head -5 "$work/cc" | tr '\n' ' ')"
 fi
 
-mh_volume() {	# mh_volume IMG: fresh 256 MiB volume, 8 hosts, 1 s lease, /d0 /d1 /d2
+mh_volume() {	# mh_volume IMG [HOSTS]: fresh 256 MiB volume, 8 hosts, 1 s lease, /d0 /d1 /d2
 	rm -f "$1"
-	"$tool" -C vmfs6 -S multi --image-size 256m --max-hosts 8 --lease-timeout 1 "$1" \
+	"$tool" -C vmfs6 -S multi --image-size 256m --max-hosts "${2:-8}" --lease-timeout 1 "$1" \
 		> /dev/null && "$tool" "$1" mkdir /d0 && "$tool" "$1" mkdir /d1 &&
 		"$tool" "$1" mkdir /d2
 }
@@ -79,7 +79,7 @@ if mh_volume "$mh/sb"; then
 fi
 
 # --- crash: kill -9 hosts at random points while two survivors keep working
-if mh_volume "$mh/cr"; then
+if mh_volume "$mh/cr" 32; then
 	rm -f "$mh/stop"
 	for s in 1 2; do
 		"$host" worker "$mh/cr" surv$s s$s "$mh/crlog_s$s" 100000 $((s + 50)) "$mh/stop" \

@@ -64,12 +64,12 @@ check export-flat "$tool" "$img" cp-out /vms/guest1/disk-flat.vmdk "$work/export
 if command -v qemu-img > /dev/null; then
 	check qemu-img-info sh -c "qemu-img info '$work/export/disk.vmdk' | grep -q 'virtual size: 10 GiB'"
 	check qemu-img-convert qemu-img convert -f vmdk "$work/export/disk.vmdk" -O raw "$work/conv.raw"
-	check qemu-img-identical cmp "$work/conv.raw" "$work/expect.raw"
+	check qemu-img-identical qemu-img compare -q -f raw -F raw "$work/conv.raw" "$work/expect.raw"
 else
 	fail qemu-img "qemu-img not installed (Debian qemu-utils)"
 fi
 check clone "$tool" -i /vms/guest1/disk.vmdk -d thin "$img" /vms/guest1/clone.vmdk
-check clone-data sh -c "'$tool' '$img' cp-out /vms/guest1/clone-flat.vmdk '$work/clone.raw' && cmp '$work/clone.raw' '$work/expect.raw'"
+check clone-data sh -c "'$tool' '$img' cp-out /vms/guest1/clone-flat.vmdk '$work/clone.raw' && qemu-img compare -q -f raw -F raw '$work/clone.raw' '$work/expect.raw'"
 check extend "$tool" -X 12G "$img" /vms/guest1/clone.vmdk
 check extend-size sh -c "'$tool' '$img' cat /vms/guest1/clone.vmdk | grep -q 'RW 25165824 VMFS'"
 check rename-disk "$tool" -E /vms/guest1/clone.vmdk "$img" /vms/c2.vmdk
@@ -92,6 +92,7 @@ check foreign-image sh -c "test $? -eq 1 && grep -q 'no VMFS volume header' '$wo
 if [ "${MULTIHOST:-1}" != 0 ]; then
 	CRASH_ITERS=${CRASH_ITERS:-200}
 	. "$top/tests/fs/multihost.sh"
+	. "$top/tests/fs/safety.sh"
 fi
 
 if [ "$fuzz_secs" -gt 0 ]; then

@@ -43,6 +43,14 @@ static inline struct vmfs_volume *tl_mount(struct memdev *m, uint8_t host)
 	return vol;
 }
 
+/* What a host does after a crash and restart: recover its dead earlier incarnation. */
+static inline void tl_recover(struct vmfs_volume *vol)
+{
+	unsigned n = 0;
+
+	assert_int_equal(vmfs_recover(vol, &n), 0);
+}
+
 /*
  * Hosts kept alive while another waits: every simulated sleep renews their
  * heartbeats (as their renewal threads would), so they are judged alive.

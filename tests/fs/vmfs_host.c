@@ -9,8 +9,12 @@
  *       it completed (acknowledged) "<op>", after a failure "F <op>".
  *   check IMG LOG...   verify every acknowledged operation of the logs
  *   mutex IMG ID N     N times: lock /counter, read-modify-write it, unlock
- *   hold IMG ID PATH READY   hold PATH open for writing and rewrite it every
- *       100 ms; exit 3 with the error once a write is refused
+ *   hold IMG ID PATH READY [SIZE]   hold PATH open for writing and rewrite
+ *       its first SIZE bytes (default 6) every 100 ms; exit 3 with the error
+ *       once a write is refused
+ *   mwrite IMG ID PATH N K   open PATH multi-writer and write N 64 KiB pieces,
+ *       piece i at ((2i + K) MiB + 4 KiB K): every piece fills a hole
+ *   mverify IMG PATH N HOSTS check the pieces of hosts K = 0 .. HOSTS-1
  *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
  *       write DATA at 0, fsync
  *   bench-meta IMG ID N      N create+delete pairs in /b_ID; prints ops/s
@@ -54,9 +58,10 @@ static void host_mount(struct host *h, const char *img, const char *id, bool rdo
 
 	if (id)
 		setenv("VMFS_HOST_ID", id, 1);
-	if (filedev_open(&h->fdv, img, 0, rdonly, err, sizeof(err)))
+	if (filedev_open(&h->fdv, img, 0, rdonly ? FILEDEV_RDONLY : 0, err, sizeof(err)))
 		die(img, err);
-	host_env(&h->env);
+	if (host_env(&h->env))
+		die("host_env", "no random nonce");
 	snprintf(h->env.host_name, sizeof(h->env.host_name), "%s", id ? id : "checker");
 	if (vmfs_mount(&h->fdv.dev, &h->env, rdonly ? VMFS_MOUNT_RDONLY : 0, &h->vol, err,
 		       sizeof(err)))
@@ -73,6 +78,15 @@ static int host_umount(struct host *h)
 	rc = vmfs_unmount(h->vol);
 	filedev_close(&h->fdv);
 	return rc;
+}
+
+/* What a host daemon does every few seconds: recover hosts it has seen dead. */
+static void housekeep(struct host *h)
+{
+	unsigned n = 0;
+
+	if (vmfs_housekeep(h->vol, &n))
+		fprintf(stderr, "vmfs_host: housekeeping: %s\n", vmfs_strerror(h->vol));
 }
 
 static uint32_t rnd(uint32_t *s)
@@ -158,6 +172,8 @@ static int worker(int argc, char **argv)
 		}
 		if (rc)
 			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+		if (i % 4 == 3)
+			housekeep(&h);
 	}
 	close(fd);
 	return host_umount(&h) ? 1 : 0;
@@ -280,6 +296,8 @@ static int check(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		FILE *fp = fopen(argv[i], "r");
 
+		if (!fp && errno == ENOENT)
+			continue;	/* killed before it opened its log: did nothing */
 		if (!fp)
 			die(argv[i], strerror(errno));
 		pending[0] = 0;
@@ -359,24 +377,31 @@ static int mutex(char **argv)
 
 /* ---- split brain ---- */
 
-static int hold(char **argv)
+static int hold(int argc, char **argv)
 {
 	struct host h;
 	struct vmfs_file *f;
-	char data[32];
+	static char data[1 << 20];
+	uint32_t size = argc > 5 ? (uint32_t)atoi(argv[5]) : 6;
 	int fd;
 
+	if (size < 6 || size > sizeof(data))
+		die("hold", "bad size");
+	memset(data, 'A', size);
 	host_mount(&h, argv[1], argv[2], false);
 	if (vmfs_open(h.vol, argv[3], VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f))
 		die("hold open", vmfs_strerror(h.vol));
-	if (vmfs_write(f, 0, "A-0000", 6) != 6 || vmfs_fsync(f))
+	if (vmfs_write(f, 0, data, size) != size || vmfs_fsync(f))
 		die("hold write", vmfs_strerror(h.vol));
 	fd = open(argv[4], O_WRONLY | O_CREAT, 0644);
 	close(fd);
 	for (int i = 1; i < 600; i++) {
+		char tag[8];
+
 		usleep(100000);
-		snprintf(data, sizeof(data), "A-%04d", i % 10000);
-		if (vmfs_write(f, 0, data, 6) != 6 || vmfs_fsync(f)) {
+		snprintf(tag, sizeof(tag), "A-%04d", i % 10000);
+		memcpy(data, tag, 6);
+		if (vmfs_write(f, 0, data, size) != size || vmfs_fsync(f)) {
 			printf("REFUSED: %s\n", vmfs_strerror(h.vol));
 			fflush(stdout);
 			vmfs_close(f);
@@ -406,6 +431,66 @@ static int put(char **argv)
 		die("put write", vmfs_strerror(h.vol));
 	printf("put: lock taken after %.2f s\n", now_s() - t0);
 	return host_umount(&h) ? 1 : 0;
+}
+
+/* ---- multi-writer growth ---- */
+
+static void mw_piece(uint8_t *buf, int k, int i)
+{
+	fill(buf, 65536, (uint32_t)(k * 100000 + i));
+}
+
+static uint64_t mw_off(int k, int i)
+{
+	return ((uint64_t)(2 * i + k) << 20) + 4096ull * (uint64_t)k;
+}
+
+static int mwrite(char **argv)
+{
+	static uint8_t buf[65536];
+	struct vmfs_file *f;
+	struct host h;
+	int n = atoi(argv[4]), k = atoi(argv[5]);
+
+	host_mount(&h, argv[1], argv[2], false);
+	if (vmfs_open(h.vol, argv[3], VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &f))
+		die("mwrite open", vmfs_strerror(h.vol));
+	for (int i = 0; i < n; i++) {
+		mw_piece(buf, k, i);
+		if (vmfs_write(f, mw_off(k, i), buf, sizeof(buf)) != (int64_t)sizeof(buf) ||
+		    vmfs_fsync(f))
+			die("mwrite write", vmfs_strerror(h.vol));
+	}
+	if (vmfs_close(f))
+		die("mwrite close", vmfs_strerror(h.vol));
+	return host_umount(&h) ? 1 : 0;
+}
+
+static int mverify(char **argv)
+{
+	static uint8_t want[65536], got[65536];
+	struct vmfs_file *f;
+	struct host h;
+	int n = atoi(argv[3]), hosts = atoi(argv[4]), bad = 0;
+
+	host_mount(&h, argv[1], NULL, true);
+	if (vmfs_open(h.vol, argv[2], VMFS_O_READ, 0, &f))
+		die("mverify open", vmfs_strerror(h.vol));
+	for (int k = 0; k < hosts; k++) {
+		for (int i = 0; i < n; i++) {
+			mw_piece(want, k, i);
+			if (vmfs_read(f, mw_off(k, i), got, sizeof(got)) != (int64_t)sizeof(got) ||
+			    memcmp(got, want, sizeof(got))) {
+				printf("LOST: piece %d of host %d at offset %llu\n", i, k,
+				       (unsigned long long)mw_off(k, i));
+				bad++;
+			}
+		}
+	}
+	vmfs_close(f);
+	printf("mverify: %d of %d pieces lost\n", bad, n * hosts);
+	host_umount(&h);
+	return bad ? 1 : 0;
 }
 
 /* ---- benchmarks ---- */
@@ -464,14 +549,19 @@ int main(int argc, char **argv)
 		return check(argc, argv);
 	if (!strcmp(m, "mutex") && argc == 4)
 		return mutex(argv);
-	if (!strcmp(m, "hold") && argc == 5)
-		return hold(argv);
+	if (!strcmp(m, "hold") && (argc == 5 || argc == 6))
+		return hold(argc, argv);
+	if (!strcmp(m, "mwrite") && argc == 6)
+		return mwrite(argv);
+	if (!strcmp(m, "mverify") && argc == 5)
+		return mverify(argv);
 	if (!strcmp(m, "put") && argc == 5)
 		return put(argv);
 	if (!strcmp(m, "bench-meta") && argc == 4)
 		return bench_meta(argv);
 	if (!strcmp(m, "bench-lock") && argc == 4)
 		return bench_lock(argv);
-	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|bench-meta|bench-lock ...\n");
+	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|mwrite|mverify|bench-meta|"
+		"bench-lock ...\n");
 	return 2;
 }

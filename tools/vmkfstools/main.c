@@ -22,7 +22,7 @@
 struct opts {
 	const char *createfs, *label, *create_disk, *diskformat, *clone_src, *extend;
 	const char *rename_src;
-	bool delete_disk, queryfs, lockinfo, repair, help;
+	bool delete_disk, queryfs, lockinfo, repair, help, force, buffered;
 	uint64_t image_size, block_size;
 	unsigned max_hosts, lease;
 	int nargs;
@@ -31,6 +31,7 @@ struct opts {
 
 struct ctx {
 	const char *image;
+	unsigned how;		/* FILEDEV_BUFFERED */
 	struct filedev fdv;
 	struct vmfs_env env;
 	struct vmfs_volume *vol;
@@ -142,14 +143,29 @@ static void progress_end(void)
 		fprintf(stderr, "\r%40s\r", "");
 }
 
-static int open_volume(struct ctx *c, bool rdonly)
+/* The device and the environment (identity, nonce) of one command. */
+static int open_dev(struct ctx *c, uint64_t create_size, bool rdonly)
 {
-	char err[256];
-	int rc = filedev_open(&c->fdv, c->image, 0, rdonly, err, sizeof(err));
+	char err[300];
+	int rc = filedev_open(&c->fdv, c->image, create_size,
+			      c->how | (rdonly ? FILEDEV_RDONLY : 0), err, sizeof(err));
 
 	if (rc)
 		return fail("%s", err);
-	host_env(&c->env);
+	if (host_env(&c->env)) {
+		filedev_close(&c->fdv);
+		return fail("cannot draw a random nonce: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int open_volume(struct ctx *c, bool rdonly)
+{
+	char err[256];
+	int rc = open_dev(c, 0, rdonly);
+
+	if (rc)
+		return rc;
 	rc = vmfs_mount(&c->fdv.dev, &c->env, rdonly ? VMFS_MOUNT_RDONLY : 0, &c->vol, err,
 			sizeof(err));
 	if (rc) {
@@ -188,7 +204,8 @@ static int vfail(struct ctx *c, const char *path)
 static int cmd_createfs(struct ctx *c, const struct opts *o)
 {
 	struct vmfs_format_opts fo = { .label = o->label, .block_size = (uint32_t)o->block_size,
-				       .max_hosts = o->max_hosts, .lease_timeout_s = o->lease };
+				       .max_hosts = o->max_hosts, .lease_timeout_s = o->lease,
+				       .force = o->force };
 	char err[256];
 	int rc;
 
@@ -196,10 +213,9 @@ static int cmd_createfs(struct ctx *c, const struct opts *o)
 		return usage_err("-C takes vmfs6");
 	if (o->block_size > 0xffffffffull)
 		return usage_err("bad block size");
-	rc = filedev_open(&c->fdv, c->image, o->image_size, false, err, sizeof(err));
+	rc = open_dev(c, o->image_size, false);
 	if (rc)
-		return fail("%s", err);
-	host_env(&c->env);
+		return rc;
 	rc = vmfs_format(&c->fdv.dev, &c->env, &fo, err, sizeof(err));
 	filedev_close(&c->fdv);
 	if (rc)
@@ -317,17 +333,16 @@ static void fsck_report(void *arg, const char *msg)
 	printf("  %s\n", msg);
 }
 
-static int cmd_fsck(struct ctx *c, bool repair)
+static int cmd_fsck(struct ctx *c, bool repair, bool force)
 {
 	struct vmfs_fsck_result res = { .report = fsck_report };
 	char err[256];
-	int rc = filedev_open(&c->fdv, c->image, 0, !repair, err, sizeof(err));
+	int rc = open_dev(c, 0, !repair);
 
 	if (rc)
-		return fail("%s", err);
-	host_env(&c->env);
-	rc = vmfs_fsck(&c->fdv.dev, &c->env, repair ? VMFS_FSCK_REPAIR : 0, &res, err,
-		       sizeof(err));
+		return rc;
+	rc = vmfs_fsck(&c->fdv.dev, &c->env, (repair ? VMFS_FSCK_REPAIR : 0) |
+		       (force ? VMFS_FSCK_FORCE : 0), &res, err, sizeof(err));
 	filedev_close(&c->fdv);
 	if (rc)
 		return fail("%s: check failed: %s", c->image, err);
@@ -592,7 +607,7 @@ static int cmd_subcommand(struct ctx *c, const struct opts *o)
 		if (cmd->nargs >= 0 ? n != cmd->nargs : n > 1)
 			return usage_err("wrong number of arguments for this command");
 		if (!strcmp(cmd->name, "fsck"))
-			return cmd_fsck(c, o->repair);
+			return cmd_fsck(c, o->repair, o->force);
 		rc = open_volume(c, cmd->rdonly);
 		if (rc)
 			return rc;
@@ -604,7 +619,7 @@ static int cmd_subcommand(struct ctx *c, const struct opts *o)
 
 /* ---- options ---- */
 
-enum { OPT_IMAGE_SIZE = 256, OPT_MAX_HOSTS, OPT_LEASE, OPT_REPAIR };
+enum { OPT_IMAGE_SIZE = 256, OPT_MAX_HOSTS, OPT_LEASE, OPT_REPAIR, OPT_FORCE, OPT_BUFFERED };
 
 static const struct option long_opts[] = {
 	{ "createfs", required_argument, NULL, 'C' },
@@ -623,6 +638,8 @@ static const struct option long_opts[] = {
 	{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
 	{ "lease-timeout", required_argument, NULL, OPT_LEASE },
 	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "buffered-io", no_argument, NULL, OPT_BUFFERED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -643,6 +660,8 @@ static int parse_opt(struct opts *o, int ch, const char *arg)
 	case 'D': o->lockinfo = true; break;
 	case 'h': o->help = true; break;
 	case OPT_REPAIR: o->repair = true; break;
+	case OPT_FORCE: o->force = true; break;
+	case OPT_BUFFERED: o->buffered = true; break;
 	case 'b':
 	case OPT_IMAGE_SIZE:
 		if (!parse_size(arg, &v) || !v)
@@ -703,5 +722,6 @@ int main(int argc, char **argv)
 	if (o.nargs < 1)
 		return usage_err("missing IMAGE");
 	c.image = o.args[0];
+	c.how = o.buffered ? FILEDEV_BUFFERED : 0;
 	return dispatch(&c, &o);
 }
