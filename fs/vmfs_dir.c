@@ -318,6 +318,25 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 	return rc;
 }
 
+/* A walk of path failed at component name: say so naming the path once. */
+static int walk_err(struct vmfs_volume *vol, int rc, const char *path, const char *name,
+		    size_t len)
+{
+	const char *rest = name + len;
+
+	while (*rest == '/')
+		rest++;
+	if (rc == -ENOENT && !*rest)
+		return vmfs_seterr(vol, rc, "'%s' not found", path);
+	if (rc == -ENOENT)
+		return vmfs_seterr(vol, rc, "'%s' not found: no directory '%.*s'", path, (int)len,
+				   name);
+	if (rc == -ENOTDIR)
+		return vmfs_seterr(vol, rc, "'%s': '%.*s' is not a directory", path, (int)len,
+				   name);
+	return rc;
+}
+
 int vmfs_path_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *path, uint32_t *fd)
 {
 	const char *p = path, *name;
@@ -328,7 +347,7 @@ int vmfs_path_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *pa
 		int rc = step(vol, txn, &cur, name, len);
 
 		if (rc)
-			return rc;
+			return walk_err(vol, rc, path, name, len);
 	}
 	*fd = cur;
 	return 0;
@@ -347,7 +366,7 @@ int vmfs_path_parent(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *
 			int rc = step(vol, txn, &cur, prev, prevlen);
 
 			if (rc)
-				return rc;
+				return walk_err(vol, rc, path, prev, prevlen);
 		}
 		prev = n;
 		prevlen = len;

@@ -248,6 +248,25 @@ static int fmt_root(struct fmt_ctx *c)
 			 c->blk, VMFS_MD_BLOCK);
 }
 
+/* The smallest device (a multiple of 1 MiB) these options fit on, 0 if none. */
+uint64_t vmfs_format_min_bytes(const struct vmfs_format_opts *opts)
+{
+	struct blockdev dev = { .sector_size = VMFS_SECTOR };
+	uint64_t lo = 1, hi = 1ull << 22;	/* MiB */
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		struct fmt_ctx c = { .dev = &dev };
+
+		dev.sectors = mid * MIB / VMFS_SECTOR;
+		if (!fmt_params(&c, opts) && !fmt_layout(&c, opts))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < (1ull << 22) ? lo * MIB : 0;
+}
+
 /*
  * Refuse to format over a volume that a host still uses: mount the old volume
  * for maintenance (a MAINT slot, then wait until every other host is dead or

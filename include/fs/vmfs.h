@@ -87,6 +87,8 @@ struct vmfs_format_opts {
 
 int vmfs_format(struct blockdev *dev, const struct vmfs_env *env,
 		const struct vmfs_format_opts *opts, char *err, size_t errlen);
+/* The smallest device these options fit on (a multiple of 1 MiB), 0 if none. */
+uint64_t vmfs_format_min_bytes(const struct vmfs_format_opts *opts);
 
 /* ---- mount ---- */
 #define VMFS_MOUNT_RDONLY	0x1	/* no heartbeat, no replay, no writes */

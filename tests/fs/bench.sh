@@ -11,8 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/vmfsbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 srcs=$(ls "$top"/fs/*.c)
 
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$top/include" "$top"/tools/vmkfstools/main.c \
-	"$top"/tools/vmkfstools/host.c $srcs -o "$tool" || exit 1
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$top/include" "$top"/tools/vmkfstools/*.c $srcs -o "$tool" || exit 1
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$top/include" -I"$top/tools/vmkfstools" \
 	"$top/tests/fs/vmfs_host.c" "$top/tools/vmkfstools/host.c" $srcs -o "$host" || exit 1
 

@@ -26,8 +26,7 @@ check() {
 mkdir -p "$build"
 srcs=$(ls "$top"/fs/*.c)
 if [ ! -x "$tool" ] || [ -n "$(find "$top/fs" "$top/include" "$top/tools/vmkfstools" -newer "$tool" -name '*.[ch]' 2>/dev/null)" ]; then
-	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$top/include" "$top"/tools/vmkfstools/main.c \
-		"$top"/tools/vmkfstools/host.c $srcs -o "$tool" 2> "$work/cc" ||
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$top/include" "$top"/tools/vmkfstools/*.c $srcs -o "$tool" 2> "$work/cc" ||
 		{ fail build "$(head -5 "$work/cc" | tr '\n' ' ')"; echo "fs: $passed passed, $failed failed"; exit 1; }
 fi
 
@@ -84,7 +83,26 @@ check rmdir-nonempty-fails test $? -eq 1
 "$tool" "$img" frobnicate > /dev/null 2>&1
 check usage-exit-2 test $? -eq 2
 "$tool" "$img" cp-out /nope "$work/x" 2> "$work/err"
-check error-names-file sh -c "grep -q \"/nope: 'nope' not found\" '$work/err'"
+check error-names-path-once sh -c "grep -q \"^vmkfstools: '/nope' not found\$\" '$work/err'"
+"$tool" "$img" mkdir /vms 2> "$work/err"
+check error-exists-path-once sh -c "grep -q \"^vmkfstools: '/vms' already exists\$\" '$work/err'"
+check cp-out-stdout sh -c "'$tool' '$img' cp-out /vms/guest1/guest1.vmx - | cmp - '$work/g.vmx'"
+check cp-out-dev-null "$tool" "$img" cp-out /vms/guest1/guest1.vmx /dev/null
+check cp-out-pipe sh -c "'$tool' '$img' cp-out /vms/guest1/disk.vmdk /dev/stdout | grep -q createType"
+"$tool" -c 100g -d eagerzeroedthick "$img" /vms/huge.vmdk > /dev/null 2>&1
+check "failed-create-fails (exit $?)" test $? -eq 1
+check failed-create-leaves-nothing sh -c "! '$tool' '$img' ls /vms | grep -q huge"
+"$tool" -C vmfs6 --max-hosts 12abc "$work/opt.img" > /dev/null 2>&1
+check bad-max-hosts-refused test $? -eq 2
+"$tool" -C vmfs7 "$work/opt.img" > /dev/null 2>&1
+check bad-fs-type-refused test $? -eq 2
+"$tool" -c 1m -d fat "$img" /x.vmdk > /dev/null 2>&1
+check bad-disk-format-refused test $? -eq 2
+"$tool" -C vmfs6 -b 3m "$work/opt.img" > /dev/null 2>&1
+check bad-block-size-refused test $? -eq 2
+check help-documents sh -c "'$tool' --help > '$work/help' && grep -q write-at '$work/help' && grep -q VMFS_HOST_ID '$work/help' && grep -q 'at least [0-9]* MiB' '$work/help'"
+"$tool" -C vmfs6 --image-size 4m "$work/small.img" 2> "$work/err"
+check too-small-names-minimum sh -c "grep -q 'need at least [0-9]* MiB' '$work/err'"
 head -c 1048576 /dev/zero > "$work/notvmfs.img"
 "$tool" -P "$work/notvmfs.img" 2> "$work/err"
 check foreign-image sh -c "test $? -eq 1 && grep -q 'no VMFS volume header' '$work/err'"

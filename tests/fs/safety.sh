@@ -160,6 +160,7 @@ if mh_volume "$sf/mk"; then
 	st=$?
 	check "format-live-volume-refused (exit $st)" sh -c "test $st -eq 1 && grep -q 'in use' '$sf/mk.out'"
 	check format-live-volume-intact "$tool" "$sf/mk" stat /h
+	check lockinfo-names-identity sh -c "'$tool' -D '$sf/mk' | grep -q \"live, host 'holderC'\""
 	kill -9 "$hp"
 	wait "$hp" 2> /dev/null
 	check format-after-host-died "$tool" -C vmfs6 -S again "$sf/mk"

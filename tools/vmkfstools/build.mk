@@ -1,7 +1,7 @@
 # vmkfstools: host tool built from the same fs/ sources as the vmkernel.
 # The top Makefile includes this file; it defines build/vmkfstools and VMFS_SRCS.
 VMFS_SRCS := $(wildcard fs/*.c)
-VMKFSTOOLS_SRCS := tools/vmkfstools/main.c tools/vmkfstools/host.c $(VMFS_SRCS)
+VMKFSTOOLS_SRCS := $(wildcard tools/vmkfstools/*.c) $(VMFS_SRCS)
 VMKFSTOOLS_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude
 
 build/vmkfstools: $(VMKFSTOOLS_SRCS) $(wildcard include/fs/*.h include/drivers/blockdev.h fs/*.h tools/vmkfstools/*.h)
