@@ -66,6 +66,7 @@ struct vmfs_volume;
 struct vmfs_file;
 
 uint32_t vmfs_crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t vmfs_crc32c_sw(uint32_t crc, const void *buf, size_t len);	/* tables only */
 
 /* ---- mkfs ---- */
 struct vmfs_format_opts {
