@@ -307,8 +307,15 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 		txn_end(txn);
 		return rc;
 	}
+	vol->jbuf = vol->env.alloc(vol->env.ctx, (uint64_t)(txn->ndirty + 2) * VMFS_MD_BLOCK);
+	if (!vol->jbuf) {
+		txn_end(txn);
+		return vmfs_seterr(vol, -ENOMEM, "out of memory for the journal");
+	}
 	len = build_log(txn, seq);
 	rc = vmfs_dev_write(vol, vol->jbase + VMFS_MD_BLOCK, vol->jbuf, len);
+	vmfs_free(vol, vol->jbuf);
+	vol->jbuf = NULL;
 	if (!rc)
 		rc = vmfs_dev_flush(vol);
 	if (rc) {

@@ -49,18 +49,12 @@ static int read_header(struct vmfs_volume *vol, char *err, size_t errlen)
 
 static int alloc_buffers(struct vmfs_volume *vol)
 {
-	vol->zero = vmfs_zalloc(vol, VMFS_IO_CHUNK);
-	vol->bounce = vmfs_zalloc(vol, VMFS_IO_CHUNK);
-	if (!vol->zero || !vol->bounce)
+	vol->bounce = vmfs_zalloc(vol, VMFS_MD_BLOCK);
+	if (!vol->bounce)
 		return -ENOMEM;
 	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
 		vol->held[t] = vmfs_zalloc(vol, vol->hdr.reg[t].n_clusters / 8 + 1);
 		if (!vol->held[t])
-			return -ENOMEM;
-	}
-	if (!vol->rdonly) {
-		vol->jbuf = vmfs_zalloc(vol, (uint64_t)(VMFS_TXN_MAX_REC + 2) * VMFS_MD_BLOCK);
-		if (!vol->jbuf)
 			return -ENOMEM;
 	}
 	return 0;

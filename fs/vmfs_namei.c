@@ -83,7 +83,8 @@ static int new_fd(struct vmfs_txn *txn, uint32_t parent, uint8_t type, uint32_t 
 	int rc = vmfs_alloc(txn, VMFS_RES_FD, fd);
 
 	if (!rc)	/* a fresh descriptor starts with a free lock */
-		rc = vmfs_dev_write(vol, vmfs_fd_off(vol, *fd), vol->zero, VMFS_SECTOR);
+		rc = vmfs_dev_write(vol, vmfs_fd_off(vol, *fd), vmfs_zeros(vol) ? vol->zero :
+				    vol->bounce, VMFS_SECTOR);
 	if (!rc)
 		rc = vmfs_txn_get(txn, vmfs_fd_off(vol, *fd) + VMFS_SECTOR, VMFS_MD_PAYLOAD, &data);
 	if (rc)

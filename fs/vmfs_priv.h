@@ -108,8 +108,8 @@ struct vmfs_volume {
 	uint64_t data_end;		/* end of the last region */
 	uint8_t *held[VMFS_RES_NTYPES];	/* cluster locks we hold (bitmaps) */
 	uint32_t hint[VMFS_RES_NTYPES];	/* cluster to try first */
-	uint8_t *zero;			/* VMFS_IO_CHUNK zero bytes */
-	uint8_t *bounce;		/* VMFS_IO_CHUNK scratch */
+	uint8_t *zero;			/* VMFS_IO_CHUNK zero bytes (vmfs_zeros) */
+	uint8_t *bounce;		/* one metadata block of scratch */
 	uint8_t *jbuf;			/* journal image being written */
 	struct vmfs_txn *txn;		/* the one open transaction, or NULL */
 	struct vmfs_file *open_files;
@@ -148,6 +148,7 @@ int vmfs_dev_read(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len
 int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);
 int vmfs_dev_flush(struct vmfs_volume *vol);
 int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len);
+const uint8_t *vmfs_zeros(struct vmfs_volume *vol);
 int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len);
 int vmfs_write_bytes(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);
 int vmfs_raw_read(struct blockdev *dev, uint64_t off, void *buf, uint64_t len);

@@ -179,8 +179,18 @@ int vmfs_dev_flush(struct vmfs_volume *vol)
 	return 0;
 }
 
+/* VMFS_IO_CHUNK zero bytes, allocated the first time they are needed. */
+const uint8_t *vmfs_zeros(struct vmfs_volume *vol)
+{
+	if (!vol->zero)
+		vol->zero = vmfs_zalloc(vol, VMFS_IO_CHUNK);
+	return vol->zero;
+}
+
 int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 {
+	if (len && !vmfs_zeros(vol))
+		return vmfs_seterr(vol, -ENOMEM, "out of memory");
 	while (len) {
 		uint64_t n = len > VMFS_IO_CHUNK ? VMFS_IO_CHUNK : len;
 		int rc = vmfs_write_bytes(vol, off, vol->zero, n);

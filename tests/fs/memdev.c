@@ -6,6 +6,18 @@
 
 #define CHUNK 4096u
 
+/*
+ * AddressSanitizer keeps freed memory in a quarantine (256 MiB by default) and
+ * hands out fresh pages meanwhile; the VMFS tests allocate and free a lot of
+ * small buffers, and page faults made them several times slower. A small
+ * quarantine still catches use-after-free of recently freed buffers.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=4";
+}
+
 static uint64_t hash64(uint64_t x)
 {
 	x ^= x >> 33;
