@@ -8,13 +8,14 @@
  *
  * A host takes a cluster's lock (exclusive, owner = heartbeat slot and
  * generation) before it changes the cluster's bitmap and keeps it until
- * unmount, so hosts allocating at the same time settle in different clusters
- * (vol->hint starts each host at a different place: slot * n / max_hosts).
- * Cluster locks are held for one transaction (released in txn_end). A cluster
- * locked by another host is skipped for allocation as long as other clusters
- * have room; a free in such a cluster waits for the holder; a cluster whose
- * holder's lease expired is broken and its holder's journal replayed first
- * (vmfs_lock.c).
+ * another host asks for it (vmfs_held.c) or unmount, so each host allocates
+ * from clusters of its own - resource clusters per host - and hosts
+ * allocating at the same time never meet (vol->hint starts each host at a
+ * different place: slot * n / max_hosts). A cluster locked by another host
+ * is skipped for allocation as long as other clusters have room; a free in
+ * such a cluster asks the holder for it and waits; a cluster whose holder's
+ * lease expired is broken and its holder's journal replayed first
+ * (vmfs_lock.c). While we hold a cluster its header stays in the cache.
  *
  * Invariant (checked by vmfs_clus_check and fsck): nfree equals the number of
  * clear bits below nres, and no bit at or above nres is set.
@@ -90,15 +91,12 @@ static int clus_verify(struct vmfs_volume *vol, const struct vmfs_clhdr *c, unsi
 static int clus_lock(struct vmfs_volume *vol, unsigned type, uint32_t cl, enum vmfs_lock_wait w)
 {
 	char what[64];
-	int rc;
 
-	if (vol->held[type][cl / 8] & (1u << (cl % 8)))
+	if (vmfs_held_find(vol, vmfs_clus_off(vol, type, cl)))
 		return 0;
 	snprintf(what, sizeof(what), "%s cluster %u", vmfs_res_name(type), cl);
-	rc = vmfs_lock_acquire_wait(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, w, what);
-	if (!rc)
-		vol->held[type][cl / 8] |= (uint8_t)(1u << (cl % 8));
-	return rc;
+	return vmfs_lock_get(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, w, VMFS_LK_CLUSTER,
+			     what);
 }
 
 static int clus_get_wait(struct vmfs_txn *txn, unsigned type, uint32_t cl,
@@ -110,7 +108,7 @@ static int clus_get_wait(struct vmfs_txn *txn, unsigned type, uint32_t cl,
 
 	if (!rc)
 		rc = vmfs_txn_get(txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				  VMFS_MD_PAYLOAD, &data);
+				  VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), &data);
 	if (!rc)
 		rc = clus_verify(vol, (struct vmfs_clhdr *)data, type, cl,
 				 !vmfs_txn_is_dirty(txn, data));
@@ -157,7 +155,7 @@ int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx)
 		uint32_t cl = (vol->hint[type] + k) % r->n_clusters;
 
 		rc = vmfs_txn_peek(vol, txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				   VMFS_MD_PAYLOAD, c);
+				   VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), c);
 		if (!rc && c->magic == VMFS_MAGIC_CLUS && c->nfree == 0)
 			rc = -ENOSPC;	/* full (a corrupt header is caught by take_bit) */
 		else if (!rc)
@@ -205,27 +203,6 @@ int vmfs_free_now(struct vmfs_txn *txn, unsigned type, uint32_t idx)
 	return 0;
 }
 
-int vmfs_release_cluster_locks(struct vmfs_volume *vol)
-{
-	int ret = 0;
-
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
-		for (uint32_t cl = 0; vol->held[t] && cl < vol->hdr.reg[t].n_clusters; cl++) {
-			char what[64];
-			int rc;
-
-			if (!(vol->held[t][cl / 8] & (1u << (cl % 8))))
-				continue;
-			snprintf(what, sizeof(what), "%s cluster %u", vmfs_res_name(t), cl);
-			rc = vmfs_lock_release(vol, vmfs_clus_off(vol, t, cl), what);
-			if (rc && !ret)
-				ret = rc;
-			vol->held[t][cl / 8] &= (uint8_t)~(1u << (cl % 8));
-		}
-	}
-	return ret;
-}
-
 int vmfs_count_free(struct vmfs_volume *vol, unsigned type, uint64_t *nfree)
 {
 	struct vmfs_clhdr *c = vmfs_zalloc(vol, sizeof(*c));
@@ -234,7 +211,7 @@ int vmfs_count_free(struct vmfs_volume *vol, unsigned type, uint64_t *nfree)
 	*nfree = 0;
 	for (uint32_t cl = 0; !rc && cl < vol->hdr.reg[type].n_clusters; cl++) {
 		rc = vmfs_txn_peek(vol, vol->txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				   VMFS_MD_PAYLOAD, c);
+				   VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), c);
 		if (!rc)
 			rc = clus_verify(vol, c, type, cl, true);
 		if (!rc)

@@ -169,8 +169,15 @@ int vmfs_hb_claim(struct vmfs_volume *vol, bool maint)
 		return vmfs_seterr(vol, -EINVAL, "the host gave no nonce (vmfs_env.nonce must be "
 				   "random per boot or process)");
 	vol->seen = vmfs_zalloc(vol, sizeof(*vol->seen) * vol->hdr.max_hosts);
+	vol->hb_all = vmfs_zalloc(vol, (size_t)vol->hdr.max_hosts * VMFS_SECTOR);
+	vol->wants = vmfs_zalloc(vol, sizeof(*vol->wants) * vol->hdr.max_hosts);
+	vol->wants_by = vmfs_zalloc(vol, sizeof(*vol->wants_by) * vol->hdr.max_hosts);
+	vol->hb_scan = vmfs_zalloc(vol, (size_t)vol->hdr.max_hosts * VMFS_SECTOR);
+	vol->wants_seq = vmfs_zalloc(vol, sizeof(*vol->wants_seq) * vol->hdr.max_hosts);
+	vol->wants_done = vmfs_zalloc(vol, sizeof(*vol->wants_done) * vol->hdr.max_hosts);
 	all = vmfs_zalloc(vol, (size_t)vol->hdr.max_hosts * VMFS_SECTOR);
-	if (!vol->seen || !all) {
+	if (!vol->seen || !all || !vol->hb_all || !vol->wants || !vol->wants_by ||
+	    !vol->hb_scan || !vol->wants_seq || !vol->wants_done) {
 		vmfs_free(vol, all);
 		return vmfs_seterr(vol, -ENOMEM, "out of memory");
 	}
@@ -229,6 +236,27 @@ static int watch_others(struct vmfs_volume *vol, bool maint_only, const char *wh
 	}
 	vmfs_free(vol, all);
 	return rc;
+}
+
+/*
+ * Is no other host using the volume? Judged from the heartbeat region, read
+ * again at every call while we seemed alone (a host that mounts meanwhile is
+ * noticed at our next commit) and every 64 calls otherwise.
+ */
+bool vmfs_alone(struct vmfs_volume *vol)
+{
+	struct vmfs_hbslot *all = vol->hb_scan;
+	bool alone = true;
+
+	if (!all || (!vol->alone && ++vol->alone_calls % 64))
+		return vol->alone;
+	if (read_all(vol, all))
+		return vol->alone = false;
+	for (uint32_t s = 0; s < vol->hdr.max_hosts; s++)
+		if (s != vol->slot && vmfs_hb_valid(&all[s], s) && all[s].magic == VMFS_MAGIC_HB &&
+		    all[s].state != VMFS_HB_FREE)
+			alone = false;
+	return vol->alone = alone;
 }
 
 int vmfs_hb_check_maint(struct vmfs_volume *vol)

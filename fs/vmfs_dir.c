@@ -88,7 +88,7 @@ static int dirblk_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 	if (p) {
 		memcpy(out, p, sizeof(*out));
 		crc = !vmfs_txn_is_dirty(txn, p);
-	} else if ((rc = vmfs_read_bytes(vol, *off, out, sizeof(*out)))) {
+	} else if ((rc = vmfs_md_read(vol, *off, sizeof(*out), vmfs_fd_off(vol, d->index), out))) {
 		return rc;
 	}
 	if (crc && out->magic == VMFS_MAGIC_DIR && !vmfs_check_crc(out, sizeof(*out)))
@@ -233,7 +233,7 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 	for (uint32_t blk = 0; !rc && !b && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_off(vol, txn, d, blk, &off);
 		if (!rc)
-			rc = vmfs_txn_get(txn, off, VMFS_MD_BLOCK, &data);
+			rc = vmfs_txn_get(txn, off, VMFS_MD_BLOCK, vmfs_fd_off(vol, dir), &data);
 		if (!rc && ((struct vmfs_dirblk *)data)->nused < VMFS_DIRENT_PER_BLOCK)
 			b = (struct vmfs_dirblk *)data;
 	}
@@ -253,13 +253,13 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 			"entry", dir);
 }
 
-int vmfs_dir_remove(struct vmfs_txn *txn, uint64_t ent_off)
+int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 {
 	uint64_t blk_off = ent_off - ent_off % VMFS_MD_BLOCK;
 	unsigned i = (unsigned)((ent_off - blk_off - 32) / 272);
 	struct vmfs_dirblk *b;
 	uint8_t *data;
-	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, &data);
+	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, vmfs_fd_off(txn->vol, dir), &data);
 
 	if (rc)
 		return rc;

@@ -153,6 +153,7 @@ static int write_piece(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, co
 		f->nres++;
 	}
 	ent &= ~VMFS_ADDR_TBZ;
+	txn->data_written = true;	/* flushed before the record linking it */
 	rc = unit_fill(vol, unit_off(vol, f, ent), us, off % us, p, n);
 	if (!rc)
 		rc = vmfs_addr_set(txn, f, unit, ent);
@@ -197,7 +198,8 @@ int vmfs_data_map_meta(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, ui
 		vmfs_txn_dirty(txn, (uint8_t *)f);
 	}
 	if (!rc)
-		rc = vmfs_txn_get(txn, unit_off(vol, f, ent) + off % us, VMFS_MD_BLOCK, blk);
+		rc = vmfs_txn_get(txn, unit_off(vol, f, ent) + off % us, VMFS_MD_BLOCK,
+				  vmfs_fd_off(vol, f->index), blk);
 	return rc;
 }
 
@@ -253,9 +255,12 @@ static int sb_to_fb(struct vmfs_txn *txn, struct vmfs_fd *f)
 			fb = VMFS_ADDR_VALID | idx;
 		}
 		for (uint64_t o = 0; !rc && o < sb; o += VMFS_MD_BLOCK) {
-			rc = vmfs_txn_peek(vol, txn, unit_off(vol, f, e) + o, VMFS_MD_BLOCK, blk);
+			rc = vmfs_txn_peek(vol, txn, unit_off(vol, f, e) + o, VMFS_MD_BLOCK,
+					   vmfs_fd_off(vol, f->index), blk);
 			if (!rc && f->type == VMFS_FT_DIR && ((uint32_t *)blk)[0] == VMFS_MAGIC_DIR)
 				vmfs_seal(blk, VMFS_MD_BLOCK);	/* may be a dirty, unsealed copy */
+			if (!rc)
+				txn->data_written = true;
 			if (!rc)
 				rc = vmfs_write_bytes(vol, vmfs_res_off(vol, VMFS_RES_FB,
 					(uint32_t)(fb & VMFS_ADDR_INDEX_MASK)) + k * sb + o, blk,
@@ -270,6 +275,8 @@ static int sb_to_fb(struct vmfs_txn *txn, struct vmfs_fd *f)
 		return rc;
 	memset(f->addr, 0, sizeof(f->addr));
 	f->nres = 0;
+	if (f->type == VMFS_FT_DIR)
+		txn->ckpt_after = true;	/* freed sub-blocks held directory blocks */
 	if (fb) {
 		f->addr[0] = fb;
 		f->nres = 1;
@@ -310,6 +317,7 @@ static int zero_tail(struct vmfs_txn *txn, const struct vmfs_fd *f, uint64_t siz
 	rc = vmfs_addr_lookup(vol, txn, f, size / us, &ent);
 	if (rc || !ent || (ent & VMFS_ADDR_TBZ))
 		return rc;
+	txn->data_written = true;	/* the zeros are durable before the smaller size */
 	return vmfs_dev_zero(vol, unit_off(vol, f, ent) + size % us, us - size % us);
 }
 
@@ -390,7 +398,8 @@ static int alloc_units(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t *unit, 
 			continue;
 		rc = unit_alloc(txn, f, &ent);
 		if (!rc && alloc == VMFS_ALLOC_EAGER)
-			rc = vmfs_dev_zero(vol, unit_off(vol, f, ent), us);
+			rc = vmfs_dev_zero(vol, unit_off(vol, f, ent), us),
+			txn->data_written = true;
 		else
 			ent |= VMFS_ADDR_TBZ;
 		if (!rc)

@@ -15,6 +15,21 @@
 
 static const uint32_t per_cluster[VMFS_RES_NTYPES] = { 128, 256, 256, 1024 };
 
+/*
+ * Resources per cluster: at most the defaults above, but small enough that
+ * a small volume still has two clusters per host (each host allocates from
+ * clusters of its own), and at least 16.
+ */
+static uint32_t cluster_size(unsigned t, uint64_t count, uint32_t max_hosts)
+{
+	uint64_t want = count / (2ull * max_hosts);
+	uint32_t per = per_cluster[t];
+
+	while (per > 16 && per > want)
+		per /= 2;
+	return per;
+}
+
 struct fmt_ctx {
 	struct blockdev *dev;
 	const struct vmfs_env *env;
@@ -78,8 +93,9 @@ static int fmt_region(struct fmt_ctx *c, unsigned t, uint64_t *pos, uint64_t cou
 
 	r->res_size = t == VMFS_RES_FB ? c->h.block_size :
 		t == VMFS_RES_SB ? c->h.sb_size : VMFS_MD_BLOCK;
-	r->per_cluster = per_cluster[t];
 	r->hdr_off = align_up(*pos, VMFS_MD_BLOCK);
+	r->per_cluster = cluster_size(t, t == VMFS_RES_FB ? (dev_bytes > r->hdr_off ? dev_bytes -
+				     r->hdr_off : 0) / r->res_size : count, c->h.max_hosts);
 	if (t == VMFS_RES_FB) {
 		/* as many file blocks as fit after their own cluster headers */
 		uint64_t room = dev_bytes > r->hdr_off ? dev_bytes - r->hdr_off : 0;

@@ -123,29 +123,39 @@ void vmfs_hb_fill(struct vmfs_volume *vol, struct vmfs_hbslot *hb, uint32_t stat
 	memcpy(hb->host_name, vol->env.host_name, sizeof(hb->host_name));
 	hb->host_name[sizeof(hb->host_name) - 1] = 0;
 	hb->lease_ms = vmfs_renew_interval_ms(vol);
+	hb->want_off = __atomic_load_n(&vol->want_off, __ATOMIC_ACQUIRE);
+	hb->want_slot = __atomic_load_n(&vol->want_slot, __ATOMIC_ACQUIRE);
+	hb->want_gen = __atomic_load_n(&vol->want_gen, __ATOMIC_ACQUIRE);
+	hb->want_seq = __atomic_load_n(&vol->want_seq, __ATOMIC_ACQUIRE);
+	if (!hb->want_off)
+		hb->want_slot = 0, hb->want_gen = 0;
 	vmfs_seal(hb, sizeof(*hb));
 }
 
 /*
  * Replace our slot's image hb_last by hb: with ATS one compare-and-write,
  * else read back (must be what we last wrote) and write. -ESTALE: the slot is
- * no longer ours.
+ * no longer ours. The whole region is read (into hb_all, owned like hb_last
+ * by whoever renews) so that requests of other hosts for our unused locks
+ * are seen at every renewal (vmfs_want_scan).
  */
 static int hb_swap(struct vmfs_volume *vol, const struct vmfs_hbslot *hb)
 {
 	struct blockdev *dev = vol->dev;
-	struct vmfs_hbslot cur;
-	int rc;
+	struct vmfs_hbslot *all = vol->hb_all;
+	int rc = all ? vmfs_raw_read(dev, vol->hdr.hb_off, all,
+				     (uint64_t)vol->hdr.max_hosts * VMFS_SECTOR) : 0;
 
+	if (rc)
+		return rc;
+	if (all && vol->wants)
+		vmfs_want_scan(vol, all);
 	if (dev->ops->compare_and_write) {
 		rc = dev->ops->compare_and_write(dev, vmfs_hb_off(vol, vol->slot) / VMFS_SECTOR,
 						 &vol->hb_last, hb);
 		return rc == -EAGAIN ? -ESTALE : rc;
 	}
-	rc = vmfs_raw_read(dev, vmfs_hb_off(vol, vol->slot), &cur, sizeof(cur));
-	if (rc)
-		return rc;
-	if (memcmp(&cur, &vol->hb_last, sizeof(cur)))
+	if (all && memcmp(&all[vol->slot], &vol->hb_last, sizeof(*hb)))
 		return -ESTALE;
 	return vmfs_raw_write(dev, vmfs_hb_off(vol, vol->slot), hb, sizeof(*hb));
 }
@@ -192,6 +202,19 @@ static int renew_state(struct vmfs_volume *vol, uint32_t state)
 int vmfs_hb_renew(struct vmfs_volume *vol)
 {
 	return renew_state(vol, vol->maint ? VMFS_HB_MAINT : VMFS_HB_LIVE);
+}
+
+/* Renew now (to carry a new request), waiting briefly for a renewal in progress. */
+void vmfs_hb_renew_now(struct vmfs_volume *vol)
+{
+	for (int i = 0; i < 100; i++) {
+		if (!__atomic_exchange_n(&vol->renewing, 1, __ATOMIC_ACQ_REL)) {
+			renew_locked(vol, vol->maint ? VMFS_HB_MAINT : VMFS_HB_LIVE);
+			__atomic_store_n(&vol->renewing, 0, __ATOMIC_RELEASE);
+			return;
+		}
+		vol->env.sleep_ms(vol->env.ctx, 1);
+	}
 }
 
 int vmfs_lease_check(struct vmfs_volume *vol)

@@ -88,6 +88,7 @@ static void meta_clear(struct vmfs_lockrec *r)
 {
 	r->meta_held = 0;
 	memset(&r->meta, 0, sizeof(r->meta));
+	memset(&r->meta_want, 0, sizeof(r->meta_want));
 }
 
 /* Drop holders that are earlier incarnations of our own slot (we crashed). */
@@ -173,85 +174,80 @@ static int busy_err(struct vmfs_volume *vol, const struct vmfs_lockrec *old, uin
 			   alive ? "alive" : "lease not yet expired");
 }
 
-/* One attempt inside the arbitration section. */
-static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what,
-		    bool *alive)
+/*
+ * One attempt inside the arbitration section. On success the lock joins our
+ * table of held locks (vmfs_held.c) with no user yet; on -EBUSY *bi says
+ * who holds it, whether that host was seen alive and whether it keeps the
+ * lock unused (and so gives it back when asked).
+ */
+static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_t kind,
+		    bool idle, const char *what, struct vmfs_busy *bi)
 {
 	struct vmfs_lockrec old, rec;
-	bool busy = false;
+	bool busy = false, alive = false;
 	uint32_t who = 0;
 	int rc = vmfs_lock_read(vol, off, &old);
 
-	*alive = false;
+	memset(bi, 0, sizeof(*bi));
 	if (rc)
 		return vmfs_prefix_err(vol, rc, what);
 	rec = old;
 	drop_stale(vol, &rec);
 	if (held_by_us(vol, &rec) && rec.mode == mode)
-		return 0;
+		return vmfs_held_add(vol, off, mode, kind, &old) ? 0 :
+			vmfs_seterr(vol, -ENOMEM, "out of memory");
 	if (rec.nholders && !(rec.mode == mode && mode != VMFS_LOCK_EXCL)) {
-		rc = judge_holders(vol, &rec, &busy, alive, &who);
+		rc = judge_holders(vol, &rec, &busy, &alive, &who);
 		if (rc)
 			return rc;
 		if (busy) {
 			struct vmfs_lockholder h = rec.holders[who];
 
+			bi->alive = alive;
+			bi->idle = rec.mode == VMFS_LOCK_EXCL && old.idle;
+			bi->slot = h.slot;
+			bi->gen = h.hb_gen;
 			old.mode = rec.mode;
 			old.holders[0] = h;
-			return busy_err(vol, &old, 0, *alive, what);
+			return busy_err(vol, &old, 0, alive, what);
 		}
 	}
 	if (rec.nholders == VMFS_LOCK_MAX_HOLDERS)
 		return vmfs_seterr(vol, -EBUSY, "%s: too many shared holders", what);
 	rec.mode = mode;
+	rec.idle = mode == VMFS_LOCK_EXCL && idle;
 	rec.holders[rec.nholders].slot = (uint16_t)vol->slot;
 	rec.holders[rec.nholders].hb_gen = vol->hb_gen;
 	rec.nholders++;
-	return lock_write(vol, off, &old, &rec);
+	rc = lock_write(vol, off, &old, &rec);
+	if (!rc && !vmfs_held_add(vol, off, mode, kind, &rec))
+		rc = vmfs_seterr(vol, -ENOMEM, "out of memory");
+	return rc;
 }
 
-static int locked_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what,
-		      bool *alive)
+int vmfs_lock_try_once(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_t kind,
+		       bool idle, const char *what, struct vmfs_busy *bi)
 {
 	int rc = vmfs_arb_acquire(vol), r;
 
 	if (rc)
 		return rc;
-	rc = lock_try(vol, off, mode, what, alive);
+	rc = lock_try(vol, off, mode, kind, idle, what, bi);
 	r = vmfs_arb_release(vol);
 	return rc ? rc : r;
 }
 
-int vmfs_lock_acquire_wait(struct vmfs_volume *vol, uint64_t off, uint32_t mode,
-			   enum vmfs_lock_wait wait, const char *what)
+/*
+ * Write a new version of a record we hold exclusively (mark it idle, or
+ * free it). No arbitration is needed: while we hold the lock and renew our
+ * lease nobody else writes the record (takers and breakers act only on
+ * free records or dead holders). With ATS it is compared with what we last
+ * wrote.
+ */
+int vmfs_lock_write_own(struct vmfs_volume *vol, uint64_t off, const struct vmfs_lockrec *old,
+			struct vmfs_lockrec *new_rec)
 {
-	uint64_t start = vmfs_mono(vol);
-	uint64_t limit = wait == VMFS_LW_WAIT ? vol->lease_ns * 8 : vol->lease_ns * 3 / 2;
-	unsigned backoff = 2, cas = 0;
-	bool alive;
-	int rc;
-
-	for (;;) {
-		rc = locked_try(vol, off, mode, what, &alive);
-		if (rc == -EAGAIN && ++cas < LOCK_CAS_TRIES)
-			continue;
-		if (rc == -EAGAIN)
-			return vmfs_seterr(vol, -EBUSY, "%s: lock record keeps changing", what);
-		if (rc != -EBUSY || wait == VMFS_LW_TRY || (wait == VMFS_LW_NOWAIT && alive) ||
-		    vmfs_mono(vol) - start > limit)
-			return rc;
-		rc = vmfs_lease_check(vol);
-		if (rc)
-			return rc;
-		vmfs_backoff(vol, backoff);
-		if (backoff < vmfs_renew_interval_ms(vol) / 2)
-			backoff *= 2;
-	}
-}
-
-int vmfs_lock_acquire(struct vmfs_volume *vol, uint64_t off, uint32_t mode, const char *what)
-{
-	return vmfs_lock_acquire_wait(vol, off, mode, VMFS_LW_WAIT, what);
+	return lock_write(vol, off, old, new_rec);
 }
 
 static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
@@ -283,7 +279,8 @@ static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
 	return lock_write(vol, off, &old, &rec);
 }
 
-int vmfs_lock_release(struct vmfs_volume *vol, uint64_t off, const char *what)
+/* Leave a record (any mode) by read-modify-write inside the arbitration section. */
+int vmfs_lock_leave(struct vmfs_volume *vol, uint64_t off, const char *what)
 {
 	int rc = -EAGAIN, r;
 
@@ -346,7 +343,13 @@ static int meta_try(struct vmfs_volume *vol, uint64_t off, bool take, bool *aliv
 	if (!take) {
 		if (!rec.meta_held || rec.meta.slot != vol->slot)
 			return memcmp(&rec, &old, sizeof(rec)) ? lock_write(vol, off, &old, &rec) : 0;
-		meta_clear(&rec);
+		if (rec.meta_want.pad2) {	/* hand it to the host waiting for it */
+			rec.meta = rec.meta_want;
+			rec.meta.pad2 = 0;
+			memset(&rec.meta_want, 0, sizeof(rec.meta_want));
+		} else {
+			meta_clear(&rec);
+		}
 		return lock_write(vol, off, &old, &rec);
 	}
 	if (rec.mode != VMFS_LOCK_MW || !held_by_us(vol, &rec))
@@ -363,13 +366,21 @@ static int meta_try(struct vmfs_volume *vol, uint64_t off, bool take, bool *aliv
 	}
 	if (st != VMFS_HOLDER_DEAD && st != VMFS_HOLDER_GONE && st != VMFS_HOLDER_SELF) {
 		*alive = st == VMFS_HOLDER_ALIVE;
-		return vmfs_seterr(vol, -EBUSY, "metadata of a multi-writer file is being changed "
-				   "by host slot %u generation %llu", rec.meta.slot,
-				   (unsigned long long)rec.meta.hb_gen);
+		rc = vmfs_seterr(vol, -EBUSY, "metadata of a multi-writer file is being changed "
+				 "by host slot %u generation %llu", rec.meta.slot,
+				 (unsigned long long)rec.meta.hb_gen);
+		if (rec.meta_want.pad2)		/* someone waits already: let them go first */
+			return rc;
+		rec.meta_want.slot = (uint16_t)vol->slot;
+		rec.meta_want.hb_gen = vol->hb_gen;
+		rec.meta_want.pad2 = vol->slot + 1;
+		return lock_write(vol, off, &old, &rec) ?: rc;
 	}
 	rec.meta_held = 1;
 	rec.meta.slot = (uint16_t)vol->slot;
 	rec.meta.hb_gen = vol->hb_gen;
+	if (rec.meta_want.slot == vol->slot && rec.meta_want.pad2)
+		memset(&rec.meta_want, 0, sizeof(rec.meta_want));
 	return lock_write(vol, off, &old, &rec);
 }
 
@@ -413,6 +424,10 @@ int vmfs_meta_unlock(struct vmfs_volume *vol, uint64_t off)
 	int rc = -EAGAIN;
 
 	memcpy(saved, vol->err, sizeof(saved));
+	rc = vmfs_journal_checkpoint(vol);	/* what the sub-lock guards goes home first */
+	if (rc)
+		return rc;
+	rc = -EAGAIN;
 	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
 		rc = meta_locked_try(vol, off, false, &alive);
 	memcpy(vol->err, saved, sizeof(saved));

@@ -52,12 +52,7 @@ static int alloc_buffers(struct vmfs_volume *vol)
 	vol->bounce = vmfs_zalloc(vol, VMFS_MD_BLOCK);
 	if (!vol->bounce)
 		return -ENOMEM;
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
-		vol->held[t] = vmfs_zalloc(vol, vol->hdr.reg[t].n_clusters / 8 + 1);
-		if (!vol->held[t])
-			return -ENOMEM;
-	}
-	return 0;
+	return vol->rdonly ? 0 : vmfs_cache_init(vol, VMFS_CACHE_BLOCKS);
 }
 
 static void free_volume(struct vmfs_volume *vol)
@@ -65,8 +60,14 @@ static void free_volume(struct vmfs_volume *vol)
 	vmfs_free(vol, vol->zero);
 	vmfs_free(vol, vol->bounce);
 	vmfs_free(vol, vol->jbuf);
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
-		vmfs_free(vol, vol->held[t]);
+	vmfs_cache_destroy(vol);
+	vmfs_held_destroy(vol);
+	vmfs_free(vol, vol->hb_all);
+	vmfs_free(vol, vol->wants);
+	vmfs_free(vol, vol->wants_by);
+	vmfs_free(vol, vol->hb_scan);
+	vmfs_free(vol, vol->wants_seq);
+	vmfs_free(vol, vol->wants_done);
 	vmfs_free(vol, vol->seen);
 	vmfs_free(vol, vol->arbv);
 	vol->env.free(vol->env.ctx, vol);
@@ -184,7 +185,7 @@ int vmfs_unmount(struct vmfs_volume *vol)
 		rc = vmfs_seterr(vol, -EIO, "unmounted without releasing locks (lease lost or "
 				 "a commit failed): other hosts recover them after the lease");
 	} else if (!vol->rdonly) {
-		r = vmfs_release_cluster_locks(vol);
+		r = vmfs_lock_give_back_all(vol);	/* checkpoints the journal first */
 		if (r && !rc)
 			rc = r;
 		if (!vmfs_arb_check_own(vol))	/* leave the arbitration region readable */
@@ -352,7 +353,11 @@ int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered)
 	*recovered = 0;
 	if (vol->rdonly)
 		return 0;
-	rc = vmfs_arb_check_own(vol);
+	rc = vmfs_journal_checkpoint(vol);	/* let other hosts see our changes */
+	if (!rc)
+		rc = vmfs_release_wanted(vol);
+	if (!rc)
+		rc = vmfs_arb_check_own(vol);
 	if (!rc)
 		rc = vmfs_arb_clean_free(vol);
 	return rc ? rc : recover_pass(vol, false, &waiting, recovered);

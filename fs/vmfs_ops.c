@@ -5,9 +5,11 @@
  * read-only for readers, shared multi-writer with VMFS_O_MULTIWRITER. Several
  * handles on this host share one lock record entry; a mode conflict between
  * local handles is refused here, a conflict with another host's holder by
- * vmfs_lock_acquire_wait: -EBUSY at once if the holder is seen alive, the
- * lock broken if its lease expired (vmfs_lock.c).
- * The last close releases the lock. A handle remembers the descriptor's
+ * vmfs_lock_get: -EBUSY at once if the holder is seen alive and using the
+ * file, a request and a short wait if it only keeps the lock, the lock
+ * broken if its lease expired (vmfs_lock.c, vmfs_held.c).
+ * The last close gives a shared lock back and keeps an exclusive one, marked
+ * unused, until another host asks for it. A handle remembers the descriptor's
  * generation and refuses I/O if the descriptor was reused.
  *
  * Multi-writer handles change the descriptor (allocation, size, times) only
@@ -73,9 +75,18 @@ static int open_once(struct vmfs_volume *vol, const char *path, unsigned flags, 
 		rc = vmfs_seterr(vol, -EISDIR, "'%s' is a directory", path);
 	if (!rc)
 		rc = local_conflict(vol, fd, mode, &shared);
-	if (!rc && !shared && !vol->rdonly)
-		rc = vmfs_lock_acquire_wait(vol, vmfs_fd_off(vol, fd), mode, VMFS_LW_NOWAIT,
-					    path);
+	if (!rc && !shared && !vol->rdonly) {
+		uint32_t gen = f->gen;
+
+		rc = vmfs_lock_get(vol, vmfs_fd_off(vol, fd), mode, VMFS_LW_NOWAIT, VMFS_LK_FILE,
+				   path);
+		/* the descriptor may have been removed (and reused) before we locked it */
+		if (!rc && (vmfs_fd_peek(vol, NULL, fd, f) || f->gen != gen ||
+			    f->type != VMFS_FT_FILE)) {
+			vmfs_lock_put(vol, vmfs_fd_off(vol, fd));
+			rc = vmfs_seterr(vol, -EIO, "'%s' changed while it was being opened", path);
+		}
+	}
 	h = rc ? NULL : vmfs_zalloc(vol, sizeof(*h));
 	if (!rc && !h)
 		rc = vmfs_seterr(vol, -ENOMEM, "out of memory");
@@ -166,7 +177,7 @@ int vmfs_close(struct vmfs_file *h)
 		touch_mtime(h);
 	/* after a failed commit or a lost lease the lock stays for others to break */
 	if (last && !vol->rdonly && !vol->failed && vmfs_lease_valid(vol))
-		rc = vmfs_lock_release(vol, vmfs_fd_off(vol, h->fd), "closing file");
+		rc = vmfs_lock_put(vol, vmfs_fd_off(vol, h->fd));
 	vmfs_free(vol, h);
 	return rc;
 }
@@ -362,9 +373,13 @@ int vmfs_extend(struct vmfs_file *h, uint64_t size, enum vmfs_alloc alloc)
 	return rc;
 }
 
+/*
+ * Data and every committed metadata change durable (the log is flushed), and
+ * the metadata written home, where read-only mounts and other hosts see it.
+ */
 int vmfs_fsync(struct vmfs_file *h)
 {
-	return h->vol->rdonly ? 0 : vmfs_dev_flush(h->vol);
+	return h->vol->rdonly ? 0 : vmfs_journal_publish(h->vol);
 }
 
 int vmfs_fstat(struct vmfs_file *h, struct vmfs_stat *st)

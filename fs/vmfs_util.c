@@ -203,11 +203,17 @@ int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Read any byte range: whole sectors go straight through, edges via bounce. */
+/*
+ * Read any byte range: whole sectors go straight through, edges via bounce.
+ * A metadata block this host has cached (newer than its home location, or
+ * guarded by a lock still held) is served from the cache.
+ */
 int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len)
 {
 	uint8_t *p = buf;
 
+	if (len <= VMFS_MD_BLOCK && vmfs_cache_get(vol, off, (uint32_t)len, buf))
+		return 0;
 	while (len) {
 		uint64_t head = off % VMFS_SECTOR, n;
 		int rc;
@@ -227,6 +233,19 @@ int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t l
 		len -= n;
 	}
 	return 0;
+}
+
+/* Read metadata guarded by the lock record at guard; keep it cached while we hold that lock. */
+int vmfs_md_read(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t guard, void *out)
+{
+	int rc;
+
+	if (vmfs_cache_get(vol, off, len, out))
+		return 0;
+	rc = vmfs_read_bytes(vol, off, out, len);
+	if (!rc && guard)
+		rc = vmfs_cache_put(vol, off, len, guard, out, false);
+	return rc;
 }
 
 /* Write any byte range; partial sectors are read, modified and written back. */

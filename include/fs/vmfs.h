@@ -208,6 +208,14 @@ int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered);
  * judges hosts only from what it saw at earlier calls.
  */
 int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered);
+/*
+ * Give back the locks this host keeps unused that other hosts asked for
+ * (they post requests in their heartbeats; our heartbeat renewal notices
+ * them). fs/ does it at the start of every operation; a host that may sit
+ * idle with the volume mounted calls it every second or so (vmfs_housekeep
+ * does too). Not thread-safe: it belongs to the thread using the volume.
+ */
+int vmfs_release_wanted(struct vmfs_volume *vol);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1

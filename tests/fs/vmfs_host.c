@@ -155,8 +155,10 @@ static int worker(int argc, char **argv)
 		logf_(fd, "B W %s %u %u\n", p, len, fseed);
 		rc = put_file(h.vol, p, buf, len, VMFS_O_CREAT | VMFS_O_EXCL);
 		logf_(fd, "%sW %s %u %u\n", rc ? "F " : "", p, len, fseed);
-		if (rc)
+		if (rc) {
+			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
 			continue;
+		}
 		if (rnd(&seed) % 2) {
 			snprintf(q, sizeof(q), "/d%u/%s_%dm", rnd(&seed) % 3, tag, i);
 			logf_(fd, "B M %s %s\n", p, q);

@@ -206,6 +206,7 @@ static void test_break_lock_replays_journal(void **state)
 		uint64_t t0;
 
 		assert_int_equal(vmfs_mkdir(a, "/shared", 0755), 0);
+		assert_int_equal(vmfs_housekeep(a, &(unsigned){ 0 }), 0);	/* published */
 		b = tl_mount(m, 2);
 		found = crash_in_mkdir(m, a, k);
 		if (found) {

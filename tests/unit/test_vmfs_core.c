@@ -204,13 +204,13 @@ static void test_alloc_clusters(void **state)
 	assert_int_equal((uint64_t)i, nfb);
 	assert_int_equal(vmfs_statfs(vol, &sf2), 0);
 	assert_int_equal(sf2.free[VMFS_RES_FB], 0);
-	/* cluster locks live for one transaction: released once it is home */
+	/* cluster locks are kept after use (until asked for, or unmount) */
 	{
 		struct vmfs_lockrec l;
 
 		assert_int_equal(vmfs_cluster_lock_read(vol, VMFS_RES_FB, 0, &l), 0);
-		assert_int_equal(l.mode, VMFS_LOCK_FREE);
-		assert_true(l.version >= 2);
+		assert_int_equal(l.mode, VMFS_LOCK_EXCL);
+		assert_int_equal(l.holders[0].slot, sf.slot);
 	}
 	for (int j = 0; j <= i; j++) {
 		snprintf(path, sizeof(path), "/f%d", j);

@@ -68,10 +68,12 @@ static void test_same_identity_two_slots(void **state)
 
 	(void)state;
 	assert_int_not_equal(a->slot, b->slot);
-	assert_int_equal(vmfs_heartbeat_renew(a), 0);
-	assert_int_equal(vmfs_heartbeat_renew(b), 0);
+	tl_keep_alive(a, true);
+	tl_keep_alive(b, true);
 	tl_write_file(a, "/a", "a", 0, 1);
-	tl_write_file(b, "/b", "b", 0, 1);
+	tl_write_file(b, "/b", "b", 0, 1);	/* asks a for the root directory's lock */
+	tl_keep_alive(a, false);
+	tl_keep_alive(b, false);
 	assert_int_equal(vmfs_unmount(a), 0);
 	assert_int_equal(vmfs_unmount(b), 0);
 	assert_int_equal(tl_fsck(m, false), 0);
@@ -194,24 +196,25 @@ static void test_torn_paxos_block(void **state)
 /* ---- multi-writer growth ---- */
 
 static struct mw {
-	struct vmfs_volume *other;
 	struct vmfs_file *of;
 	int n;
+	bool armed;
 } MW;
 
-/* Whenever one host reads the descriptor to change it, the other grows the file too. */
+/*
+ * When one host has read the descriptor for a write (before it takes the
+ * metadata sub-lock), the other grows the file too.
+ */
 static void mw_hook(void *arg, uint64_t lba, bool write)
 {
-	struct vmfs_volume *o = MW.other;
 	uint8_t blk[4096];
 
 	(void)arg, (void)lba;
-	if (write || !o || MW.n >= 8)
+	if (write || !MW.armed)
 		return;
-	MW.other = NULL;
+	MW.armed = false;
 	memset(blk, 'o', sizeof(blk));
 	assert_int_equal(vmfs_write(MW.of, (uint64_t)(40 + MW.n++) * MIB, blk, sizeof(blk)), 4096);
-	MW.other = o;
 }
 
 static void test_multiwriter_growth(void **state)
@@ -230,11 +233,14 @@ static void test_multiwriter_growth(void **state)
 	assert_int_equal(vmfs_close(fa), 0);
 	assert_int_equal(vmfs_open(a, "/mw", VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &fa), 0);
 	assert_int_equal(vmfs_open(b, "/mw", VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &fb), 0);
-	MW = (struct mw){ .other = b, .of = fb };
+	MW = (struct mw){ .of = fb };
 	m->io_hook = mw_hook;
 	memset(blk, 'a', sizeof(blk));
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8; i++) {
+		MW.armed = true;
 		assert_int_equal(vmfs_write(fa, (uint64_t)i * MIB, blk, sizeof(blk)), 4096);
+		memset(blk, 'a', sizeof(blk));
+	}
 	m->io_hook = NULL;
 	assert_true(MW.n > 0);
 	for (int i = 0; i < 8; i++) {
