@@ -18,7 +18,10 @@
  * ours: a guard is never released before a checkpoint writes them home),
  * never evicted, and written home by vmfs_cache_writeback. A block whose
  * resource is freed is forgotten at once, dirty or not, so nothing stale is
- * ever written over a resource that was reused.
+ * ever written over a resource that was reused. A dirty block may also be
+ * unlogged: changed by a transaction whose record is not written yet
+ * (vmfs_journal.c defers the record of a transaction that links new file
+ * data until the next flush); it is never written home before it is logged.
  *
  * Single-threaded like the rest of a volume; the heartbeat thread never
  * touches it.
@@ -33,6 +36,7 @@ struct vmfs_cbuf {
 	uint32_t epoch;
 	uint32_t len;
 	bool dirty;
+	bool unlogged;		/* dirty, and its transaction's record is not written yet */
 	uint64_t stamp;		/* LRU: larger = used more recently */
 	uint8_t *data;
 };
@@ -90,6 +94,7 @@ static void remove_slot(struct vmfs_volume *vol, struct vmfs_cbuf *b)
 	vmfs_free(vol, b->data);
 	c->count--;
 	c->ndirty -= b->dirty;
+	c->nunlogged -= b->unlogged;
 	memset(b, 0, sizeof(*b));
 	for (;;) {
 		uint64_t k;
@@ -145,12 +150,14 @@ bool vmfs_cache_get(struct vmfs_volume *vol, uint64_t off, uint32_t len, void *o
 }
 
 /*
- * Remember data as the block at off. dirty: changed by a committed
- * transaction and not yet home. A clean block is kept only under a held guard.
+ * Remember data as the block at off. state: VMFS_CB_CLEAN (as at home: kept
+ * only under a held guard), VMFS_CB_DIRTY (changed by a logged transaction,
+ * not yet home), VMFS_CB_UNLOGGED (changed by a transaction not yet logged).
  */
 int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t guard,
-		   const void *data, bool dirty)
+		   const void *data, unsigned state)
 {
+	bool dirty = state != VMFS_CB_CLEAN, unlogged = state == VMFS_CB_UNLOGGED;
 	struct vmfs_cache *c = &vol->cache;
 	uint32_t epoch = guard ? vmfs_lock_epoch(vol, guard) : 0;
 	struct vmfs_cbuf *b;
@@ -178,9 +185,36 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 	b->epoch = epoch;
 	if (dirty && !b->dirty)
 		c->ndirty++;
+	if (dirty && unlogged != b->unlogged)
+		c->nunlogged += unlogged ? 1 : -1;
 	b->dirty |= dirty;
+	if (dirty)
+		b->unlogged = unlogged;
 	b->stamp = ++c->clock;
 	return 0;
+}
+
+/*
+ * Copy up to room unlogged blocks into txn as changed buffers (their record
+ * is about to be written). Returns how many.
+ */
+unsigned vmfs_cache_collect_unlogged(struct vmfs_volume *vol, struct vmfs_txn *txn,
+				     unsigned room)
+{
+	struct vmfs_cache *c = &vol->cache;
+	unsigned n = 0;
+
+	for (uint64_t i = 0; c->nunlogged && i < c->nslots && n < room; i++) {
+		struct vmfs_cbuf *b = &c->slots[i];
+		uint8_t *data;
+
+		if (!b->off || !b->unlogged || vmfs_txn_lookup(txn, b->off))
+			continue;
+		if (vmfs_txn_adopt(txn, b->off, b->len, b->guard, b->data, &data))
+			break;
+		n++;
+	}
+	return n;
 }
 
 /* Forget every block in [off, off + len): its resource was freed. */
@@ -217,7 +251,7 @@ int vmfs_cache_writeback(struct vmfs_volume *vol)
 		struct vmfs_cbuf *b = &c->slots[i];
 		int rc;
 
-		if (!b->off || !b->dirty)
+		if (!b->off || !b->dirty || b->unlogged)
 			continue;
 		rc = vmfs_dev_write(vol, b->off, b->data, b->len);
 		if (rc)

@@ -248,7 +248,7 @@ bool vmfs_alone(struct vmfs_volume *vol)
 	struct vmfs_hbslot *all = vol->hb_scan;
 	bool alone = true;
 
-	if (!all || (!vol->alone && ++vol->alone_calls % 64))
+	if (!all || (!vol->alone && vol->alone_calls++ % 64))
 		return vol->alone;
 	if (read_all(vol, all))
 		return vol->alone = false;

@@ -129,13 +129,55 @@ static int apply_frees(struct vmfs_txn *txn)
 	return 0;
 }
 
+static int append(struct vmfs_txn *txn, uint64_t seq);
+
+/*
+ * Write the records of deferred transactions (blocks dirty but unlogged in
+ * the cache), after a flush that makes the file data they link durable.
+ */
+static int log_pending(struct vmfs_volume *vol)
+{
+	struct vmfs_txn *tmp;
+	int rc;
+
+	if (!vol->cache.nunlogged)
+		return 0;
+	rc = vmfs_dev_flush(vol);	/* the data before the pointers to it */
+	tmp = rc ? NULL : vmfs_zalloc(vol, sizeof(*tmp));
+	if (!rc && !tmp)
+		rc = vmfs_seterr(vol, -ENOMEM, "out of memory for a transaction");
+	while (!rc && vol->cache.nunlogged) {
+		memset(tmp, 0, sizeof(*tmp));
+		tmp->vol = vol;
+		if (!vmfs_cache_collect_unlogged(vol, tmp, VMFS_TXN_MAX_REC - VMFS_TXN_MARGIN))
+			rc = vmfs_seterr(vol, -EIO, "internal: unlogged blocks not found");
+		if (!rc)
+			rc = append(tmp, vol->jseq + 1);
+		for (unsigned i = 0; i < tmp->nbuf; i++)
+			vmfs_free(vol, tmp->buf[i].data);
+	}
+	vmfs_free(vol, tmp);
+	if (rc)
+		vol->failed = true;
+	return rc;
+}
+
+/* Everything committed durable: deferred records written, then one flush. */
 int vmfs_journal_flush(struct vmfs_volume *vol)
 {
-	int rc = vmfs_dev_flush(vol);
+	int rc = log_pending(vol);
 
+	if (!rc)
+		rc = vmfs_dev_flush(vol);
 	if (!rc)
 		vol->jdurable = vol->jseq;
 	return rc;
+}
+
+/* Before file data goes into a unit just allocated: frees of data units must be durable. */
+int vmfs_journal_before_reuse(struct vmfs_volume *vol)
+{
+	return vol->free_seq > vol->jdurable ? vmfs_journal_flush(vol) : 0;
 }
 
 /* Make every commit durable and write what it changed home (visible to other hosts). */
@@ -145,7 +187,7 @@ int vmfs_journal_publish(struct vmfs_volume *vol)
 
 	if (vol->rdonly || vol->failed || !vol->jbase)
 		return 0;
-	rc = vol->jdurable == vol->jseq ? 0 : vmfs_journal_flush(vol);
+	rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 : vmfs_journal_flush(vol);
 	if (!rc && vol->cache.ndirty) {
 		rc = vmfs_cache_writeback(vol);
 		vol->home_unflushed = true;
@@ -163,7 +205,8 @@ int vmfs_journal_checkpoint(struct vmfs_volume *vol)
 {
 	int rc;
 
-	if (vol->rdonly || vol->failed || vol->jseq == vol->seq || !vol->jbase)
+	if (vol->rdonly || vol->failed || (vol->jseq == vol->seq && !vol->cache.nunlogged) ||
+	    !vol->jbase)
 		return vol->failed ? vmfs_seterr(vol, -EIO, "an earlier metadata write failed: "
 						 "unmount and mount again to replay the journal") : 0;
 	rc = vmfs_journal_publish(vol);
@@ -246,14 +289,44 @@ static int append(struct vmfs_txn *txn, uint64_t seq)
 		struct vmfs_buf *b = &txn->buf[i];
 
 		if (b->dirty)
-			rc = vmfs_cache_put(vol, b->off, b->len, b->guard, b->data, true);
+			rc = vmfs_cache_put(vol, b->off, b->len, b->guard, b->data, VMFS_CB_DIRTY);
 	}
+	return rc;
+}
+
+/*
+ * A transaction that only links new file data (a write, an eager extend)
+ * while we are alone on the volume: its blocks become dirty but unlogged,
+ * and its record is written at the next flush point (log_pending), after
+ * one flush that covers all the data linked meanwhile. Its changes are lost
+ * if the host dies before that, like unsynced data. One that frees units
+ * never waits (freed units must not be reused before the free is durable).
+ */
+static int defer(struct vmfs_txn *txn)
+{
+	struct vmfs_volume *vol = txn->vol;
+	int rc = 0;
+
+	for (unsigned i = 0; !rc && i < txn->nbuf; i++) {
+		struct vmfs_buf *b = &txn->buf[i];
+
+		if (b->dirty) {
+			vmfs_seal(b->data, b->len);
+			rc = vmfs_cache_put(vol, b->off, b->len, b->guard, b->data,
+					    VMFS_CB_UNLOGGED);
+		}
+	}
+	if (!rc && vol->cache.nunlogged > 128)
+		rc = log_pending(vol);
+	vmfs_txn_end(txn);
 	return rc;
 }
 
 int vmfs_txn_commit(struct vmfs_txn *txn)
 {
 	struct vmfs_volume *vol = txn->vol;
+	bool deferrable = txn->data_written && !txn->nfree && !txn->frees_units &&
+			  !txn->ckpt_after;
 	int rc = apply_frees(txn);
 
 	if (!rc && txn->ndirty > VMFS_TXN_MAX_REC)
@@ -263,10 +336,15 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 		vmfs_txn_end(txn);
 		return rc;
 	}
-	if (txn->data_written)		/* the data before the pointers to it */
+	if (deferrable && vmfs_alone(vol))
+		return defer(txn);
+	rc = log_pending(vol);
+	if (!rc && txn->data_written)	/* the data before the pointers to it */
 		rc = vmfs_dev_flush(vol);
 	if (!rc)
 		rc = append(txn, vol->jseq + 1);
+	if (!rc && txn->frees_units)
+		vol->free_seq = vol->jseq;
 	if (rc) {
 		/* the log may hold it anyway: keep the locks until a replay */
 		vol->failed = true;

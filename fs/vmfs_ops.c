@@ -379,7 +379,11 @@ int vmfs_extend(struct vmfs_file *h, uint64_t size, enum vmfs_alloc alloc)
  */
 int vmfs_fsync(struct vmfs_file *h)
 {
-	return h->vol->rdonly ? 0 : vmfs_journal_publish(h->vol);
+	struct vmfs_volume *vol = h->vol;
+
+	if (vol->rdonly)
+		return 0;
+	return vmfs_journal_flush(vol) ?: vmfs_journal_publish(vol);	/* data even if no log */
 }
 
 int vmfs_fstat(struct vmfs_file *h, struct vmfs_stat *st)
@@ -392,6 +396,24 @@ int vmfs_fstat(struct vmfs_file *h, struct vmfs_stat *st)
 	vmfs_fill_stat(h->vol, f, st);
 	vmfs_free(h->vol, f);
 	return 0;
+}
+
+int vmfs_file_map(struct vmfs_file *h, uint64_t off, uint64_t len, uint64_t *dev_off,
+		  uint64_t *run)
+{
+	struct vmfs_fd *f;
+	int rc = handle_fd(h, &f);
+
+	if (rc)
+		return rc;
+	if (off >= f->size)
+		rc = vmfs_seterr(h->vol, -ERANGE, "offset %llu is beyond the end of the file",
+				 (unsigned long long)off);
+	if (!rc)
+		rc = vmfs_data_map(h->vol, f, off, len < f->size - off ? len : f->size - off,
+				   dev_off, run);
+	vmfs_free(h->vol, f);
+	return rc;
 }
 
 int vmfs_seek_data(struct vmfs_file *h, uint64_t off, uint64_t *data_off)

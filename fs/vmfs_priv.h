@@ -11,7 +11,8 @@
 #define VMFS_TXN_MAX_BUF	512	/* clean + dirty buffers in one transaction */
 #define VMFS_TXN_MAX_FREE	96	/* deferred frees in one transaction */
 #define VMFS_TXN_MARGIN		8	/* records kept back for the fd, dir blocks... */
-#define VMFS_IO_CHUNK		(64u * 1024)
+#define VMFS_IO_CHUNK		(1024u * 1024)	/* zeros written per request */
+#define VMFS_RUN_MAX		(64ull << 20)	/* data bytes per device request */
 #define VMFS_MAX_DEPTH		256	/* directory nesting */
 #define VMFS_DIR_MAX		(256ull << 20)	/* directory bytes: 917504 entries */
 #define VMFS_CACHE_BLOCKS	4096	/* metadata blocks cached per volume (16 MiB) */
@@ -41,6 +42,7 @@ struct vmfs_txn {
 	unsigned nfree;
 	bool data_written;	/* file data written into new units: flush before the log */
 	bool ckpt_after;	/* freed units that held directory blocks: checkpoint at commit */
+	bool frees_units;	/* frees file data units (their reuse waits for durability) */
 	struct vmfs_buf buf[VMFS_TXN_MAX_BUF];
 	struct vmfs_free_ent freed[VMFS_TXN_MAX_FREE];
 };
@@ -106,7 +108,7 @@ struct vmfs_busy {
 struct vmfs_cbuf;
 struct vmfs_cache {
 	struct vmfs_cbuf *slots;
-	uint64_t nslots, count, ndirty, max, clock, hits;
+	uint64_t nslots, count, ndirty, nunlogged, max, clock, hits;
 };
 
 /* How long a lock acquisition may wait for a holder. */
@@ -151,6 +153,7 @@ struct vmfs_volume {
 	uint32_t jhead;			/* log block the next record goes to */
 	uint32_t jused;			/* log blocks between the tail and the head */
 	bool home_unflushed;		/* home writes since the last flush */
+	uint64_t free_seq;		/* last record freeing data units (durable before reuse) */
 	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
 	struct vmfs_heldtab heldtab;	/* locks we hold (vmfs_held.c) */
@@ -238,6 +241,8 @@ int vmfs_txn_get(struct vmfs_txn *txn, uint64_t off, uint32_t len, uint64_t guar
 		 uint8_t **data);
 void vmfs_txn_dirty(struct vmfs_txn *txn, const uint8_t *data);
 uint8_t *vmfs_txn_lookup(const struct vmfs_txn *txn, uint64_t off);
+int vmfs_txn_adopt(struct vmfs_txn *txn, uint64_t off, uint32_t len, uint64_t guard,
+		   const void *src, uint8_t **data);
 bool vmfs_txn_is_dirty(const struct vmfs_txn *txn, const uint8_t *data);
 int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, uint32_t len,
 		  uint64_t guard, void *out);
@@ -252,6 +257,7 @@ int vmfs_journal_init(struct vmfs_volume *vol);
 int vmfs_journal_checkpoint(struct vmfs_volume *vol);
 int vmfs_journal_flush(struct vmfs_volume *vol);
 int vmfs_journal_publish(struct vmfs_volume *vol);
+int vmfs_journal_before_reuse(struct vmfs_volume *vol);
 void vmfs_txn_end(struct vmfs_txn *txn);
 
 /* vmfs_lock.c: lock records */
@@ -291,8 +297,11 @@ int vmfs_want_service(struct vmfs_volume *vol);
 int vmfs_cache_init(struct vmfs_volume *vol, uint32_t max_blocks);
 void vmfs_cache_destroy(struct vmfs_volume *vol);
 bool vmfs_cache_get(struct vmfs_volume *vol, uint64_t off, uint32_t len, void *out);
+enum { VMFS_CB_CLEAN = 0, VMFS_CB_DIRTY = 1, VMFS_CB_UNLOGGED = 2 };
 int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t guard,
-		   const void *data, bool dirty);
+		   const void *data, unsigned state);
+unsigned vmfs_cache_collect_unlogged(struct vmfs_volume *vol, struct vmfs_txn *txn,
+				     unsigned room);
 void vmfs_cache_forget(struct vmfs_volume *vol, uint64_t off, uint64_t len);
 int vmfs_cache_writeback(struct vmfs_volume *vol);
 bool vmfs_cache_full(const struct vmfs_volume *vol);
@@ -357,6 +366,8 @@ int vmfs_addr_next(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t un
 /* vmfs_file.c */
 int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
 		   uint64_t off, void *buf, uint64_t len);
+int vmfs_data_map(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off, uint64_t len,
+		  uint64_t *phys, uint64_t *n);
 int64_t vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
 			uint64_t len);
 int vmfs_data_write_allocated(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off,

@@ -143,6 +143,29 @@ int vmfs_txn_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint64_t off, u
 	return vmfs_md_read(vol, off, len, guard, out);
 }
 
+/* Add a changed buffer at off holding a copy of src (for records made from the cache). */
+int vmfs_txn_adopt(struct vmfs_txn *txn, uint64_t off, uint32_t len, uint64_t guard,
+		   const void *src, uint8_t **data)
+{
+	struct vmfs_buf *b;
+
+	if (txn->nbuf == VMFS_TXN_MAX_BUF)
+		return vmfs_seterr(txn->vol, -E2BIG, "transaction touches too many metadata blocks");
+	b = &txn->buf[txn->nbuf];
+	b->data = txn->vol->env.alloc(txn->vol->env.ctx, VMFS_MD_BLOCK);
+	if (!b->data)
+		return vmfs_seterr(txn->vol, -ENOMEM, "out of memory for a metadata buffer");
+	memcpy(b->data, src, len);
+	b->off = off;
+	b->len = len;
+	b->guard = guard;
+	b->dirty = true;
+	txn->nbuf++;
+	txn->ndirty++;
+	*data = b->data;
+	return 0;
+}
+
 /* Drop buffers inside a range whose contents no longer matter (freed space). */
 void vmfs_txn_forget(struct vmfs_txn *txn, uint64_t off, uint64_t len)
 {
@@ -165,6 +188,7 @@ void vmfs_txn_forget(struct vmfs_txn *txn, uint64_t off, uint64_t len)
 
 int vmfs_txn_defer_free(struct vmfs_txn *txn, unsigned type, uint32_t idx)
 {
+	txn->frees_units |= type == VMFS_RES_SB || type == VMFS_RES_FB;
 	if (txn->nfree == VMFS_TXN_MAX_FREE)
 		return vmfs_seterr(txn->vol, -E2BIG, "transaction frees too many resources");
 	txn->freed[txn->nfree].type = (uint8_t)type;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include "vmfs_priv.h"
 
-#define RAW_CHUNK_SECTORS 2048u	/* 1 MiB per blockdev call */
+#define RAW_CHUNK_SECTORS 131072u	/* 64 MiB per blockdev call */
 
 void *vmfs_zalloc(struct vmfs_volume *vol, size_t size)
 {
@@ -244,7 +244,7 @@ int vmfs_md_read(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t g
 		return 0;
 	rc = vmfs_read_bytes(vol, off, out, len);
 	if (!rc && guard)
-		rc = vmfs_cache_put(vol, off, len, guard, out, false);
+		rc = vmfs_cache_put(vol, off, len, guard, out, VMFS_CB_CLEAN);
 	return rc;
 }
 

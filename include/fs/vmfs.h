@@ -173,6 +173,14 @@ int vmfs_fstat(struct vmfs_file *f, struct vmfs_stat *st);
 /* First offset >= off that may hold data (not a hole), or the size: like SEEK_DATA. */
 int vmfs_seek_data(struct vmfs_file *f, uint64_t off, uint64_t *data_off);
 struct vmfs_volume *vmfs_file_volume(struct vmfs_file *f);
+/*
+ * Where [off, off + len) of the file lies on the device: *dev_off is the
+ * byte offset of off (0: a hole, or data kept in the descriptor) and *run
+ * how many bytes from there are contiguous on the device (<= len). Like
+ * FIEMAP; the benchmark uses it to give raw I/O the very same ranges.
+ */
+int vmfs_file_map(struct vmfs_file *f, uint64_t off, uint64_t len, uint64_t *dev_off,
+		  uint64_t *run);
 
 /* ---- locks, heartbeats and leases ---- */
 int vmfs_heartbeat_read(struct vmfs_volume *vol, uint32_t slot, struct vmfs_hbslot *out);

@@ -19,6 +19,11 @@
  *       write DATA at 0, fsync
  *   bench-meta IMG ID N      N create+delete pairs in /b_ID; prints ops/s
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
+ *   bench-seq IMG ID MB REQ_MB   sequential writes and reads of MB MiB in
+ *       REQ_MB requests through the filesystem (a preallocated file, and a
+ *       new thin file per round) and, in the same rounds, raw I/O doing the
+ *       same: the same requests to the same device ranges (vmfs_file_map),
+ *       taking turns on who goes first; prints the medians of 5 rounds
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -539,6 +544,135 @@ static int bench_lock(char **argv)
 	return host_umount(&h) ? 1 : 0;
 }
 
+/* ---- sequential I/O against raw I/O on the same image ---- */
+
+#define SEQ_ROUNDS 5
+
+static double mbps(uint64_t bytes, double t)
+{
+	return (double)bytes / 1048576.0 / (t > 1e-9 ? t : 1e-9);
+}
+
+/*
+ * Raw I/O doing the filesystem's work: the same requests (req bytes each)
+ * to the very device ranges the file occupies (a request spanning two
+ * ranges becomes two, as the filesystem's does).
+ */
+static double raw_pass(struct host *h, struct vmfs_file *f, uint8_t *buf, uint64_t bytes,
+		       uint64_t req, bool wr)
+{
+	double t0 = now_s();
+
+	for (uint64_t o = 0; o < bytes; o += req) {
+		for (uint64_t done = 0; done < req;) {
+			uint64_t dev, run;
+			ssize_t n;
+
+			if (vmfs_file_map(f, o + done, req - done, &dev, &run) || !dev)
+				die("bench map", "unmapped range");
+			n = wr ? pwrite(h->fdv.fd, buf + done, run, (off_t)dev) :
+				pread(h->fdv.fd, buf + done, run, (off_t)dev);
+			if (n != (ssize_t)run)
+				die("bench raw", strerror(errno));
+			done += run;
+		}
+	}
+	if (wr && fdatasync(h->fdv.fd))
+		die("bench raw", strerror(errno));
+	return mbps(bytes, now_s() - t0);
+}
+
+static double fs_pass(struct vmfs_file *f, uint8_t *buf, uint64_t bytes, uint64_t req, bool wr)
+{
+	double t0 = now_s();
+
+	for (uint64_t o = 0; o < bytes; o += req)
+		if ((wr ? vmfs_write(f, o, buf, req) : vmfs_read(f, o, buf, req)) != (int64_t)req)
+			die("bench fs", vmfs_strerror(vmfs_file_volume(f)));
+	if (wr && vmfs_fsync(f))
+		die("bench fs", vmfs_strerror(vmfs_file_volume(f)));
+	return mbps(bytes, now_s() - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+/* [kind][0 fs write, 1 raw write, 2 fs read, 3 raw read][round] */
+static void seq_round(struct host *h, struct vmfs_file *pre, int r, uint64_t bytes, uint64_t req,
+		      uint8_t *buf, double v[2][4][SEQ_ROUNDS])
+{
+	struct vmfs_file *t;
+	bool fs_first = !(r & 1);	/* alternate who goes first */
+
+	fill(buf, (uint32_t)req, (uint32_t)r + 7);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[0][0][r] = fs_pass(pre, buf, bytes, req, true);
+		else
+			v[0][1][r] = raw_pass(h, pre, buf, bytes, req, true);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[0][2][r] = fs_pass(pre, buf, bytes, req, false);
+		else
+			v[0][3][r] = raw_pass(h, pre, buf, bytes, req, false);
+	}
+	/* thin: a new file, allocated by its first write; raw then writes the same ranges */
+	if (vmfs_open(h->vol, "/seq-thin", VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_EXCL, 0644, &t))
+		die("bench open", vmfs_strerror(h->vol));
+	v[1][0][r] = fs_pass(t, buf, bytes, req, true);
+	v[1][1][r] = raw_pass(h, t, buf, bytes, req, true);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[1][2][r] = fs_pass(t, buf, bytes, req, false);
+		else
+			v[1][3][r] = raw_pass(h, t, buf, bytes, req, false);
+	}
+	vmfs_close(t);
+	if (vmfs_unlink(h->vol, "/seq-thin"))
+		die("bench unlink", vmfs_strerror(h->vol));
+}
+
+static int bench_seq(char **argv)
+{
+	uint64_t mb = strtoull(argv[3], NULL, 10), req = strtoull(argv[4], NULL, 10) << 20;
+	uint64_t bytes = mb << 20;
+	static double v[2][4][SEQ_ROUNDS];
+	struct vmfs_file *pre;
+	struct host h;
+	void *buf;
+
+	if (!mb || !req || bytes % req || posix_memalign(&buf, 4096, req))
+		die("bench-seq", "bad sizes");
+	host_mount(&h, argv[1], argv[2], false);
+	if (vmfs_open(h.vol, "/seq-prealloc", VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_EXCL, 0644,
+		      &pre) || vmfs_extend(pre, bytes, VMFS_ALLOC_EAGER) || vmfs_fsync(pre))
+		die("bench prealloc", vmfs_strerror(h.vol));
+	for (int r = 0; r < SEQ_ROUNDS; r++)
+		seq_round(&h, pre, r, bytes, req, buf, v);
+	for (int k = 0; k < 2; k++) {
+		double fw = median(v[k][0], SEQ_ROUNDS), rw = median(v[k][1], SEQ_ROUNDS);
+		double fr = median(v[k][2], SEQ_ROUNDS), rr = median(v[k][3], SEQ_ROUNDS);
+
+		printf("%s: write %.0f MB/s vs raw %.0f (ratio %.2f), read %.0f MB/s vs raw %.0f "
+		       "(ratio %.2f)\n", k ? "thin" : "preallocated", fw, rw, fw / rw, fr, rr,
+		       fr / rr);
+	}
+	vmfs_close(pre);
+	free(buf);
+	return host_umount(&h) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -563,6 +697,8 @@ int main(int argc, char **argv)
 		return bench_meta(argv);
 	if (!strcmp(m, "bench-lock") && argc == 4)
 		return bench_lock(argv);
+	if (!strcmp(m, "bench-seq") && argc == 5)
+		return bench_seq(argv);
 	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|mwrite|mverify|bench-meta|"
 		"bench-lock ...\n");
 	return 2;

@@ -217,6 +217,8 @@ static int op_extend(struct vmfs_volume *vol)
 
 	if (!rc)
 		rc = vmfs_extend(f, 9 * MIB + 4096, VMFS_ALLOC_EAGER);
+	if (!rc)	/* like writes, allocations are durable once synced */
+		rc = vmfs_fsync(f);
 	vmfs_close(f);
 	return rc;
 }
