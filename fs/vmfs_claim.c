@@ -240,16 +240,23 @@ static int watch_others(struct vmfs_volume *vol, bool maint_only, const char *wh
 
 /*
  * Is no other host using the volume? Judged from the heartbeat region, read
- * again at every call while we seemed alone (a host that mounts meanwhile is
- * noticed at our next commit) and every 64 calls otherwise.
+ * again while we seemed alone every 16 calls or 1/64 of the lease timeout,
+ * whichever comes first (a host that mounts meanwhile is noticed that fast,
+ * and publication resumes), and every 64 calls otherwise.
  */
 bool vmfs_alone(struct vmfs_volume *vol)
 {
 	struct vmfs_hbslot *all = vol->hb_scan;
 	bool alone = true;
 
-	if (!all || (!vol->alone && vol->alone_calls++ % 64))
+	if (!all)
 		return vol->alone;
+	if (vol->alone && vol->alone_calls++ % 16 &&
+	    vmfs_mono(vol) - vol->alone_at < vol->lease_ns / 64)
+		return true;
+	if (!vol->alone && vol->alone_calls++ % 64)
+		return false;
+	vol->alone_at = vmfs_mono(vol);
 	if (read_all(vol, all))
 		return vol->alone = false;
 	for (uint32_t s = 0; s < vol->hdr.max_hosts; s++)

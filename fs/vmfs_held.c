@@ -409,6 +409,12 @@ static int adopt(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_t k
 static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum vmfs_lock_wait wait,
 		    uint8_t kind, bool idle, const char *what)
 {
+	bool use = kind == VMFS_LK_USE;	/* short use: the record stays marked unused */
+
+	if (use) {
+		kind = VMFS_LK_DIR;
+		idle = true;
+	}
 	uint64_t start = vmfs_mono(vol);
 	uint64_t limit = wait == VMFS_LW_WAIT ? vol->lease_ns * 8 : vol->lease_ns * 3 / 2;
 	struct vmfs_held *h;

@@ -14,10 +14,12 @@
  * metadata cache (vmfs_cache.c), where this host reads them. Publishing
  * them (vmfs_journal_publish: flush, so the log is durable, then write every
  * dirty block home) makes them visible to hosts that read without locks
- * (path walks, readdir, stat): done at every commit while another host has
- * the volume mounted, otherwise only at vmfs_fsync and checkpoints, so that
- * a host alone on a volume shares one flush among many transactions
- * ("group commit"). A checkpoint also moves the header's tail past what is
+ * (path walks, readdir, stat): at vmfs_fsync, at checkpoints, and while
+ * another host has the volume mounted also at the first commit after 1/64
+ * of the lease timeout since the last publication - lockless readers on
+ * other hosts see our changes that late at most - so that several
+ * transactions share one flush ("group commit"). Anything read under a
+ * lock is always current: a lock leaves us only after a checkpoint. A checkpoint also moves the header's tail past what is
  * home (flush, header, flush); checkpoints happen before any lock is given
  * to another host (what it guards must be home and never replayed over that
  * host's changes), when the log or the cache fills up, from housekeeping,
@@ -187,6 +189,7 @@ int vmfs_journal_publish(struct vmfs_volume *vol)
 
 	if (vol->rdonly || vol->failed || !vol->jbase)
 		return 0;
+	vol->published_at = vmfs_mono(vol);
 	rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 : vmfs_journal_flush(vol);
 	if (!rc && vol->cache.ndirty) {
 		rc = vmfs_cache_writeback(vol);
@@ -353,7 +356,7 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 	}
 	if (txn->ckpt_after || vmfs_cache_full(vol))
 		rc = vmfs_journal_checkpoint(vol);
-	else if (!vmfs_alone(vol))
+	else if (vmfs_mono(vol) - vol->published_at > vol->lease_ns / 64 && !vmfs_alone(vol))
 		rc = vmfs_journal_publish(vol);
 	vmfs_txn_end(txn);
 	return rc;

@@ -196,6 +196,16 @@ static int drain(struct vmfs_volume *vol, const struct vmfs_dirent *e)
 		if (rc < 0)
 			return rc;
 	}
+	if (e->type == VMFS_FT_FILE) {	/* an inline file has nothing to free first */
+		struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
+
+		rc = f ? vmfs_fd_peek(vol, NULL, e->fd, f) : -ENOMEM;
+		if (!rc && f->mode == VMFS_FM_INLINE) {
+			vmfs_free(vol, f);
+			return 0;
+		}
+		vmfs_free(vol, f);
+	}
 	return vmfs_truncate_fd(vol, e->fd, 0);
 }
 
@@ -223,8 +233,7 @@ static int remove_node(struct vmfs_volume *vol, const char *path, uint8_t type)
 		fd_unlock(vol, dir);
 		return rc;
 	}
-	rc = fd_lock_how(vol, e.fd, path, VMFS_LW_NOWAIT,
-			 type == VMFS_FT_DIR ? VMFS_LK_DIR : VMFS_LK_FILE);
+	rc = fd_lock_how(vol, e.fd, path, VMFS_LW_NOWAIT, VMFS_LK_USE);
 	if (!rc) {
 		rc = drain(vol, &e);
 		if (!rc)
@@ -329,8 +338,7 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
 				   r->dst.type == VMFS_FT_DIR ? "a directory" : "not a directory");
 	if (is_open(vol, r->dst.fd))
 		return vmfs_seterr(vol, -EBUSY, "'%s' is open", to);
-	rc = fd_lock_how(vol, r->dst.fd, to, VMFS_LW_NOWAIT,
-			 r->dst.type == VMFS_FT_DIR ? VMFS_LK_DIR : VMFS_LK_FILE);
+	rc = fd_lock_how(vol, r->dst.fd, to, VMFS_LW_NOWAIT, VMFS_LK_USE);
 	if (!rc)
 		rc = drain(vol, &r->dst);
 	if (rc)

@@ -297,8 +297,10 @@ static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, u
 		n = vmfs_data_write(txn, f, off, p, len);
 		rc = n < 0 ? (int)n : 0;
 	}
-	if (!rc && off + (uint64_t)n > f->size) {
+	if (!rc && off + (uint64_t)n > f->size)
 		f->size = off + (uint64_t)n;
+	if (!rc) {
+		f->mtime_ns = vmfs_now(vol);
 		vmfs_txn_dirty(txn, (uint8_t *)f);
 	}
 	rc = rc ? (vmfs_txn_abort(txn), rc) : vmfs_txn_commit(txn);
@@ -327,7 +329,7 @@ int64_t vmfs_write(struct vmfs_file *h, uint64_t off, const void *buf, uint64_t 
 			return vmfs_seterr(h->vol, -EIO, "internal: write made no progress");
 		done += (uint64_t)n;
 	}
-	h->written = true;
+	h->written |= is_mw(h);	/* direct multi-writer writes: the time is set at close */
 	return (int64_t)done;
 }
 
@@ -351,8 +353,6 @@ int vmfs_truncate(struct vmfs_file *h, uint64_t size)
 	if (!rc)
 		rc = vmfs_truncate_fd(h->vol, h->fd, size);
 	meta_end(h);
-	if (!rc)
-		h->written = true;
 	return rc;
 }
 

@@ -77,7 +77,8 @@ enum vmfs_holder {
 enum {
 	VMFS_LK_CLUSTER = 0,	/* a cluster header: kept until asked for, no users counted */
 	VMFS_LK_DIR = 1,	/* a directory descriptor */
-	VMFS_LK_FILE = 2,	/* a file descriptor */
+	VMFS_LK_FILE = 2,	/* a file descriptor, opened */
+	VMFS_LK_USE = 3,	/* a descriptor used by one operation (removal, rename) */
 };
 
 /* A lock this host holds (vmfs_held.c). */
@@ -154,6 +155,7 @@ struct vmfs_volume {
 	uint32_t jused;			/* log blocks between the tail and the head */
 	bool home_unflushed;		/* home writes since the last flush */
 	uint64_t free_seq;		/* last record freeing data units (durable before reuse) */
+	uint64_t published_at;		/* monotonic time of the last publication */
 	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
 	struct vmfs_heldtab heldtab;	/* locks we hold (vmfs_held.c) */
@@ -186,6 +188,7 @@ struct vmfs_volume {
 	struct vmfs_hbslot *hb_scan;	/* the region as read by vmfs_alone (main thread) */
 	bool alone;			/* no other host seen on the volume (vmfs_alone) */
 	uint32_t alone_calls;
+	uint64_t alone_at;		/* when the region was last read for it */
 	struct vmfs_hbseen *seen;	/* per slot */
 	struct vmfs_arbblk arb;		/* our Disk Paxos block as last written */
 	struct vmfs_arbblk *arbv;	/* all max_hosts blocks as last read */
