@@ -23,14 +23,26 @@
 #include <stdio.h>
 #include "vmfs_priv.h"
 
-static unsigned popcount8(uint8_t b)
+static unsigned popcount64(uint64_t x)
 {
-	unsigned n = 0;
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
 
-	while (b) {
-		b &= (uint8_t)(b - 1);
-		n++;
+/* Bits set in bitmap bytes [from, to), eight bytes at a time. */
+static uint32_t bits_set(const uint8_t *bm, uint32_t from, uint32_t to)
+{
+	uint32_t n = 0;
+	uint64_t w;
+
+	for (; from + 8 <= to; from += 8) {
+		memcpy(&w, bm + from, 8);
+		n += popcount64(w);
 	}
+	for (; from < to; from++)
+		n += popcount64(bm[from]);
 	return n;
 }
 
@@ -54,18 +66,13 @@ int vmfs_clus_check(const struct vmfs_volume *vol, const struct vmfs_clhdr *c, u
 			    (unsigned long long)vmfs_clus_off(vol, type, cl));
 		return -EIO;
 	}
-	for (uint32_t i = 0; i < VMFS_CLUS_BITMAP_BYTES; i++) {
-		uint32_t lo = i * 8;
-		uint8_t beyond = lo >= nres ? c->bitmap[i] :
-			lo + 8 > nres ? (uint8_t)(c->bitmap[i] >> (nres - lo)) : 0;
-
-		if (beyond) {
-			vmfs_fmterr(err, errlen, "%s cluster %u: bits set beyond its %u resources",
-				    vmfs_res_name(type), cl, nres);
-			return -EIO;
-		}
-		used += popcount8(c->bitmap[i]);
+	if (nres > VMFS_CLUS_MAX_RES || (nres % 8 && c->bitmap[nres / 8] >> (nres % 8)) ||
+	    bits_set(c->bitmap, (nres + 7) / 8, VMFS_CLUS_BITMAP_BYTES)) {
+		vmfs_fmterr(err, errlen, "%s cluster %u: bits set beyond its %u resources",
+			    vmfs_res_name(type), cl, nres);
+		return -EIO;
 	}
+	used = bits_set(c->bitmap, 0, (nres + 7) / 8);
 	if (c->nfree != nres - used) {
 		vmfs_fmterr(err, errlen, "%s cluster %u: free count %u but bitmap has %u free",
 			    vmfs_res_name(type), cl, c->nfree, nres - used);

@@ -28,7 +28,7 @@
  */
 #include "vmfs_priv.h"
 
-#define CACHE_MIN_SLOTS 256u
+#define CACHE_MIN_SLOTS 64u
 
 struct vmfs_cbuf {
 	uint64_t off;		/* home byte offset; 0 = empty slot */
@@ -37,7 +37,7 @@ struct vmfs_cbuf {
 	uint32_t len;
 	bool dirty;
 	bool unlogged;		/* dirty, and its transaction's record is not written yet */
-	uint64_t stamp;		/* LRU: larger = used more recently */
+	bool ref;		/* used since the eviction hand last passed */
 	uint8_t *data;
 };
 
@@ -68,9 +68,7 @@ int vmfs_cache_init(struct vmfs_volume *vol, uint32_t max_blocks)
 	struct vmfs_cache *c = &vol->cache;
 
 	c->max = max_blocks;
-	c->nslots = CACHE_MIN_SLOTS;
-	while (c->nslots < 2 * (uint64_t)max_blocks)
-		c->nslots *= 2;
+	c->nslots = CACHE_MIN_SLOTS;	/* doubles as blocks come, up to 2 x max */
 	c->slots = vmfs_zalloc(vol, c->nslots * sizeof(*c->slots));
 	return c->slots ? 0 : vmfs_seterr(vol, -ENOMEM, "out of memory for the metadata cache");
 }
@@ -111,20 +109,52 @@ static void remove_slot(struct vmfs_volume *vol, struct vmfs_cbuf *b)
 	}
 }
 
-/* Make room for one more block: evict the least recently used clean one. */
+/*
+ * Make room for one more block: evict a clean one not used since the hand
+ * last passed it (the CLOCK approximation of least recently used; the cost
+ * per eviction is constant on average).
+ */
 static void evict_one(struct vmfs_volume *vol)
 {
 	struct vmfs_cache *c = &vol->cache;
-	struct vmfs_cbuf *old = NULL;
 
-	for (uint64_t i = 0; i < c->nslots; i++) {
-		struct vmfs_cbuf *b = &c->slots[i];
+	for (uint64_t n = 0; n < 2 * c->nslots; n++) {
+		struct vmfs_cbuf *b = &c->slots[c->hand];
 
-		if (b->off && !b->dirty && (!old || b->stamp < old->stamp))
-			old = b;
+		c->hand = (c->hand + 1) & (c->nslots - 1);
+		if (!b->off || b->dirty)
+			continue;
+		if (b->ref) {
+			b->ref = false;
+			continue;
+		}
+		remove_slot(vol, b);
+		return;
 	}
-	if (old)
-		remove_slot(vol, old);
+}
+
+/* Double the table (kept at most half full, so that probes stay short). */
+static void grow(struct vmfs_volume *vol)
+{
+	struct vmfs_cache *c = &vol->cache;
+	uint64_t n = c->nslots * 2, mask = n - 1;
+	struct vmfs_cbuf *s = vmfs_zalloc(vol, n * sizeof(*s));
+
+	if (!s)
+		return;
+	for (uint64_t i = 0; i < c->nslots; i++) {
+		uint64_t j;
+
+		if (!c->slots[i].off)
+			continue;
+		for (j = hash_off(c->slots[i].off) & mask; s[j].off; j = (j + 1) & mask)
+			;
+		s[j] = c->slots[i];
+	}
+	vmfs_free(vol, c->slots);
+	c->slots = s;
+	c->nslots = n;
+	c->hand = 0;
 }
 
 static bool valid(struct vmfs_volume *vol, const struct vmfs_cbuf *b)
@@ -144,7 +174,7 @@ bool vmfs_cache_get(struct vmfs_volume *vol, uint64_t off, uint32_t len, void *o
 	if (!found || b->len != len || !valid(vol, b))
 		return false;
 	memcpy(out, b->data, len);
-	b->stamp = ++vol->cache.clock;
+	b->ref = true;
 	vol->cache.hits++;
 	return true;
 }
@@ -171,8 +201,14 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 			evict_one(vol);
 			b = slot_for(vol, off, &found);
 		}
-		if (c->count >= c->max)
-			return 0;	/* all dirty: the caller checkpoints */
+		if (c->count + 1 > c->nslots / 2 && c->nslots < 2 * c->max) {
+			grow(vol);
+			b = slot_for(vol, off, &found);
+		}
+		/* full of dirty blocks (checkpoints prevent it) or no memory to grow */
+		if (c->count >= c->max || c->count + 1 > c->nslots / 2)
+			return dirty ? vmfs_seterr(vol, -ENOMEM, "no room in the metadata cache")
+				     : 0;
 		b->data = vol->env.alloc(vol->env.ctx, VMFS_MD_BLOCK);
 		if (!b->data)
 			return dirty ? vmfs_seterr(vol, -ENOMEM, "out of memory for the cache") : 0;
@@ -190,7 +226,7 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 	b->dirty |= dirty;
 	if (dirty)
 		b->unlogged = unlogged;
-	b->stamp = ++c->clock;
+	b->ref = true;
 	return 0;
 }
 

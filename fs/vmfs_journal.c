@@ -19,11 +19,12 @@
  * of the lease timeout since the last publication - lockless readers on
  * other hosts see our changes that late at most - so that several
  * transactions share one flush ("group commit"). Anything read under a
- * lock is always current: a lock leaves us only after a checkpoint. A checkpoint also moves the header's tail past what is
- * home (flush, header, flush); checkpoints happen before any lock is given
- * to another host (what it guards must be home and never replayed over that
- * host's changes), when the log or the cache fills up, from housekeeping,
- * and at unmount. A record that does not fit before the ring's end is
+ * lock is always current: a lock leaves us only after a checkpoint. A
+ * checkpoint also moves the header's tail past what is home (flush, header,
+ * flush); checkpoints happen before any lock is given to another host
+ * (what it guards must be home and never replayed over that host's
+ * changes), when the log or the cache fills up, from housekeeping, and at
+ * unmount. A record that does not fit before the ring's end is
  * preceded by a WRAP record and goes to block 1.
  *
  * Ordering rules: a home block is never written before the record holding
@@ -331,6 +332,8 @@ int vmfs_txn_commit(struct vmfs_txn *txn)
 	bool deferrable = txn->data_written && !txn->nfree && !txn->frees_units &&
 			  !txn->ckpt_after;
 	int rc = apply_frees(txn);
+
+	__atomic_fetch_add(&vol->wseq, 1, __ATOMIC_RELAXED);
 
 	if (!rc && txn->ndirty > VMFS_TXN_MAX_REC)
 		rc = vmfs_seterr(vol, -E2BIG, "transaction changes %u metadata blocks (max %u)",

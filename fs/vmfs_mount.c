@@ -57,7 +57,7 @@ static int alloc_buffers(struct vmfs_volume *vol)
 
 static void free_volume(struct vmfs_volume *vol)
 {
-	vmfs_free(vol, vol->zero);
+	vmfs_free(vol, vol->zero_mem);
 	vmfs_free(vol, vol->bounce);
 	vmfs_free(vol, vol->jbuf);
 	vmfs_cache_destroy(vol);

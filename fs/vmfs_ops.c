@@ -178,6 +178,7 @@ int vmfs_close(struct vmfs_file *h)
 	/* after a failed commit or a lost lease the lock stays for others to break */
 	if (last && !vol->rdonly && !vol->failed && vmfs_lease_valid(vol))
 		rc = vmfs_lock_put(vol, vmfs_fd_off(vol, h->fd));
+	vmfs_free(vol, h->ra_mem);
 	vmfs_free(vol, h);
 	return rc;
 }
@@ -204,6 +205,64 @@ static int handle_fd(struct vmfs_file *h, struct vmfs_fd **out)
 	return 0;
 }
 
+/*
+ * Read-ahead. A small read (below VMFS_RA_SMALL) that starts where the
+ * previous read of the handle ended fills a window of VMFS_RA_WINDOW bytes
+ * from the device in one request; the following small reads are copied from
+ * it. The window is only trusted while nothing can have changed the file
+ * under it: the handle holds the file's lock (shared-read or exclusive, not
+ * multi-writer, not on a read-only mount, where we take no locks), our lease
+ * is valid (nobody broke the lock), and this host has issued no write or
+ * commit since it was read (vol->wseq).
+ */
+#define VMFS_RA_SMALL	(64u << 10)
+#define VMFS_RA_WINDOW	(512u << 10)
+
+static int ra_read(struct vmfs_file *h, const struct vmfs_fd *f, uint64_t off, uint8_t *buf,
+		   uint64_t len)
+{
+	struct vmfs_volume *vol = h->vol;
+	uint64_t wseq = __atomic_load_n(&vol->wseq, __ATOMIC_RELAXED), start, n;
+	bool seq = off == h->ra_next;
+	int rc;
+
+	h->ra_next = off + len;
+	if (vol->rdonly || h->lock_mode == VMFS_LOCK_MW || f->mode == VMFS_FM_INLINE ||
+	    len >= VMFS_RA_SMALL || !vmfs_lease_valid(vol))
+		return 0;
+	if (h->ra_wseq != wseq)
+		h->ra_len = 0;
+	if (off >= h->ra_off && off + len <= h->ra_off + h->ra_len) {
+		memcpy(buf, h->ra_buf + (off - h->ra_off), len);
+		return 1;
+	}
+	if (!seq || off + len == f->size)	/* not sequential, or nothing beyond it */
+		return 0;
+	start = off - off % VMFS_SECTOR;
+	n = f->size - start < VMFS_RA_WINDOW ? f->size - start : VMFS_RA_WINDOW;
+	h->ra_len = 0;
+	if (n > h->ra_cap) {	/* a small file gets a small window */
+		uint64_t cap = (n + VMFS_MD_BLOCK - 1) & ~(uint64_t)(VMFS_MD_BLOCK - 1);
+		uint8_t *mem = vol->env.alloc(vol->env.ctx, cap + VMFS_MD_BLOCK);
+
+		if (!mem)
+			return 0;
+		vmfs_free(vol, h->ra_mem);
+		h->ra_mem = mem;
+		h->ra_cap = cap;
+		/* aligned in memory (and on the device), for direct I/O without copies */
+		h->ra_buf = mem + (-(uintptr_t)mem & (VMFS_MD_BLOCK - 1));
+	}
+	rc = vmfs_data_read(vol, NULL, f, start, h->ra_buf, n);
+	if (rc)
+		return rc;
+	h->ra_off = start;
+	h->ra_len = n;
+	h->ra_wseq = wseq;
+	memcpy(buf, h->ra_buf + (off - start), len);	/* len <= f->size - off */
+	return 1;
+}
+
 int64_t vmfs_read(struct vmfs_file *h, uint64_t off, void *buf, uint64_t len)
 {
 	struct vmfs_fd *f;
@@ -217,7 +276,11 @@ int64_t vmfs_read(struct vmfs_file *h, uint64_t off, void *buf, uint64_t len)
 		len = f->size - off;
 	if (len > INT64_MAX)
 		len = INT64_MAX;
-	rc = len ? vmfs_data_read(h->vol, NULL, f, off, buf, len) : 0;
+	rc = len ? ra_read(h, f, off, buf, len) : 0;
+	if (rc == 0 && len)
+		rc = vmfs_data_read(h->vol, NULL, f, off, buf, len);
+	else if (rc == 1)
+		rc = 0;
 	vmfs_free(h->vol, f);
 	return rc ? rc : (int64_t)len;
 }
@@ -231,11 +294,12 @@ static int check_writable(struct vmfs_file *h)
 }
 
 /*
- * A multi-writer write that changes no metadata: every unit of [off, off+len)
- * allocated (not to-be-zeroed) and inside the size. Writes it and returns
- * len, or 0 when the write needs the metadata sub-lock.
+ * A write that changes no metadata: every unit of [off, off+len) allocated
+ * (not to-be-zeroed) and inside the size. Writes it and returns len, or 0
+ * when the write needs a transaction (for multi-writer files: the metadata
+ * sub-lock). The modification time is then set at close.
  */
-static int64_t mw_write_data(struct vmfs_file *h, uint64_t off, const uint8_t *p, uint64_t len)
+static int64_t overwrite_data(struct vmfs_file *h, uint64_t off, const uint8_t *p, uint64_t len)
 {
 	struct vmfs_volume *vol = h->vol;
 	struct vmfs_fd *f;
@@ -271,10 +335,10 @@ static int64_t write_step(struct vmfs_file *h, uint64_t off, const uint8_t *p, u
 	int64_t n = 0;
 	int rc;
 
-	if (is_mw(h)) {
-		n = mw_write_data(h, off, p, len);
-		if (n)
-			return n;
+	n = overwrite_data(h, off, p, len);
+	if (n) {
+		h->written |= n > 0;
+		return n;
 	}
 	rc = meta_begin(h);
 	if (rc)
@@ -329,7 +393,6 @@ int64_t vmfs_write(struct vmfs_file *h, uint64_t off, const void *buf, uint64_t 
 			return vmfs_seterr(h->vol, -EIO, "internal: write made no progress");
 		done += (uint64_t)n;
 	}
-	h->written |= is_mw(h);	/* direct multi-writer writes: the time is set at close */
 	return (int64_t)done;
 }
 

@@ -109,7 +109,7 @@ struct vmfs_busy {
 struct vmfs_cbuf;
 struct vmfs_cache {
 	struct vmfs_cbuf *slots;
-	uint64_t nslots, count, ndirty, nunlogged, max, clock, hits;
+	uint64_t nslots, count, ndirty, nunlogged, max, hand, hits;
 };
 
 /* How long a lock acquisition may wait for a holder. */
@@ -127,6 +127,12 @@ struct vmfs_file {
 	unsigned flags;
 	uint32_t lock_mode;
 	bool written;
+	/* read-ahead window of small sequential reads (vmfs_ops.c) */
+	uint8_t *ra_mem, *ra_buf;	/* ra_cap bytes at ra_buf */
+	uint64_t ra_cap;
+	uint64_t ra_off, ra_len;	/* file bytes held in ra_buf */
+	uint64_t ra_next;		/* where a sequential read would start */
+	uint64_t ra_wseq;		/* vol->wseq when ra_buf was read */
 };
 
 /*
@@ -156,6 +162,7 @@ struct vmfs_volume {
 	bool home_unflushed;		/* home writes since the last flush */
 	uint64_t free_seq;		/* last record freeing data units (durable before reuse) */
 	uint64_t published_at;		/* monotonic time of the last publication */
+	uint64_t wseq;			/* counts writes and commits (atomic): read-ahead validity */
 	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
 	struct vmfs_heldtab heldtab;	/* locks we hold (vmfs_held.c) */
@@ -172,7 +179,8 @@ struct vmfs_volume {
 	uint64_t want_off, want_gen;
 	uint32_t want_slot, want_seq;
 	uint32_t hint[VMFS_RES_NTYPES];	/* cluster to try first */
-	uint8_t *zero;			/* VMFS_IO_CHUNK zero bytes (vmfs_zeros) */
+	uint8_t *zero, *zero_mem;	/* zero bytes (vmfs_dev_zero), aligned */
+	uint64_t zero_len;
 	uint8_t *bounce;		/* one metadata block of scratch */
 	uint8_t *jbuf;			/* journal image being written */
 	struct vmfs_txn *txn;		/* the one open transaction, or NULL */
@@ -217,7 +225,6 @@ int vmfs_dev_read(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len
 int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);
 int vmfs_dev_flush(struct vmfs_volume *vol);
 int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len);
-const uint8_t *vmfs_zeros(struct vmfs_volume *vol);
 int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len);
 int vmfs_md_read(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t guard, void *out);
 int vmfs_write_bytes(struct vmfs_volume *vol, uint64_t off, const void *buf, uint64_t len);

@@ -163,6 +163,7 @@ int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint6
 	rc = vmfs_lease_check(vol);	/* fencing: nothing is written without a valid lease */
 	if (rc)
 		return rc;
+	__atomic_fetch_add(&vol->wseq, 1, __ATOMIC_RELAXED);
 	rc = vmfs_raw_write(vol->dev, off, buf, len);
 	if (rc)
 		return vmfs_seterr(vol, rc, "device write of %llu bytes at offset %llu failed (%d)",
@@ -179,20 +180,40 @@ int vmfs_dev_flush(struct vmfs_volume *vol)
 	return 0;
 }
 
-/* VMFS_IO_CHUNK zero bytes, allocated the first time they are needed. */
-const uint8_t *vmfs_zeros(struct vmfs_volume *vol)
+/*
+ * Zero bytes for writing zeros: at least min(len, VMFS_IO_CHUNK) of them
+ * (*n gets how many), allocated when first needed and grown by doubling
+ * from 64 KiB, so that a volume that only zeroes small units never pays
+ * for a large buffer.
+ */
+static const uint8_t *zeros(struct vmfs_volume *vol, uint64_t len, uint64_t *n)
 {
-	if (!vol->zero)
-		vol->zero = vmfs_zalloc(vol, VMFS_IO_CHUNK);
+	uint64_t want = vol->zero_len ? vol->zero_len : 64 * 1024;
+
+	while (want < len && want < VMFS_IO_CHUNK)
+		want *= 2;
+	if (want > vol->zero_len) {
+		uint8_t *z = vmfs_zalloc(vol, want + VMFS_MD_BLOCK);
+
+		if (z) {	/* aligned, so that direct I/O needs no copy */
+			vmfs_free(vol, vol->zero_mem);
+			vol->zero_mem = z;
+			vol->zero = z + (-(uintptr_t)z & (VMFS_MD_BLOCK - 1));
+			vol->zero_len = want;
+		}
+	}
+	*n = vol->zero_len;
 	return vol->zero;
 }
 
 int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 {
-	if (len && !vmfs_zeros(vol))
+	uint64_t have = 0;
+
+	if (len && !zeros(vol, len, &have))
 		return vmfs_seterr(vol, -ENOMEM, "out of memory");
 	while (len) {
-		uint64_t n = len > VMFS_IO_CHUNK ? VMFS_IO_CHUNK : len;
+		uint64_t n = len > have ? have : len;
 		int rc = vmfs_write_bytes(vol, off, vol->zero, n);
 
 		if (rc)

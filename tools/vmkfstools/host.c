@@ -10,8 +10,10 @@
  * docs/vmfs.md): an aligned 512-byte write is all-or-nothing, as on disks
  * with 512-byte logical sectors; larger writes may tear at sector
  * boundaries. Plain files offer no COMPARE AND WRITE, so the device has none
- * (compare_and_write = NULL). Transfers of up to 4 KiB bounce through the
- * stack, so the heartbeat thread and the main thread can do I/O at once.
+ * (compare_and_write = NULL). Buffers aligned to 512 bytes go to the device
+ * as they are, up to 64 MiB per call; others bounce, through the stack up
+ * to 4 KiB (so the heartbeat thread and the main thread can do I/O at
+ * once), else 1 MiB at a time through a buffer of the device.
  *
  * Write deadline (set_write_deadline, the fencing fs/ asks for): a write is
  * not started after the deadline, and a watchdog thread ends the process
@@ -36,6 +38,7 @@
 #include "host.h"
 
 #define BOUNCE (1u << 20)
+#define MAX_IO (64u << 20)	/* one pread/pwrite at most */
 #define WATCHDOG_MS 5
 
 /*
@@ -97,7 +100,7 @@ static int fd_io(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf, 
 		return -EIO;
 	while (len) {
 		bool bounce = f->direct && ((uintptr_t)p % 512);
-		size_t n = len > BOUNCE ? BOUNCE : len;
+		size_t n = len > BOUNCE && bounce ? BOUNCE : len > MAX_IO ? MAX_IO : len;
 		void *io = !bounce ? p : len <= sizeof(small) ? small : f->bounce;
 		ssize_t r;
 
