@@ -36,14 +36,16 @@ CFLAGS_KERNEL := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wmissing-prototypes \
 	-nostdinc -isystem $(GCC_INCLUDE) -isystem include/libc -Iinclude
+# Retpolines: a guest cannot steer the vmkernel's indirect branches (vmm/vmx/spec.c).
+CFLAGS_KERNEL += -mindirect-branch=thunk -mindirect-branch-register
 ASFLAGS_KERNEL := -D__ASSEMBLY__ -fno-pic -Iinclude -I$(B)/include -nostdinc
 LDFLAGS_KERNEL := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
 KSRC := $(wildcard boot/*.S) \
 	$(wildcard vmkernel/*.c vmkernel/*.S vmkernel/lib/*.c vmkernel/mm/*.c) \
 	$(wildcard vmm/*.c vmm/*/*.c vmm/*/*.S vmm/*/*/*.c) \
-	$(wildcard drivers/*/*.c drivers/*.c) \
-	$(wildcard fs/*.c)
+	$(wildcard drivers/*/*.c drivers/*.c drivers/*/*/*.c) \
+	$(wildcard fs/*.c fs/kernel/*.c)
 KSRC := $(filter-out vmm/vmx/asm-offsets.c,$(KSRC))
 KOBJ := $(patsubst %,$(B)/k/%.o,$(basename $(KSRC))) $(B)/k/font.o
 
@@ -58,6 +60,9 @@ include tests/guests/guests.mk
 
 # ---- vmkfstools, the VMFS host tool, and the filesystem's fuzz target ----
 include tools/vmkfstools/build.mk
+
+# ---- mkdisk, the GPT disk-image tool ----
+include tools/mkdisk/build.mk
 
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,9 +109,16 @@ $(B)/vmfs.img: build/vmkfstools
 	$(call msg,VMFS,$@)rm -f $@ && build/vmkfstools -C vmfs6 -S ktest --image-size 16m \
 		--max-hosts 4 --lease-timeout 2 $@ >/dev/null
 
-# make run's image: the hypervisor with a few of the test guests as its default VMs.
+# The Linux test guest: Debian's kernel and an initramfs with busybox and tests/linux/init.
+$(B)/linux/initrd.gz: tools/mklinux.sh tests/linux/init tests/linux/rdtsc.c
+	$(call msg,LINUX,$(B)/linux)sh tools/mklinux.sh $(B)/linux
+$(B)/linux/vmlinuz $(B)/linux/vmlinux.gz: $(B)/linux/initrd.gz
+
+# make run's image: the hypervisor with its default VMs: a Linux VM (examples/linux.vmx)
+# and a few of the test guests.
 DEMO_GUESTS := cpuid interrupts smp2 long64
-DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx)
+DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx) \
+	examples/linux.vmx $(B)/linux/vmlinux.gz $(B)/linux/initrd.gz
 $(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
 
@@ -139,7 +151,7 @@ unit-run: $(UNIT_BINS)
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: $(B)/vmkernel.elf $(B)/vmkernel.iso $(B)/vmkernel-test.iso $(UNIT_BINS) pxe-tree guests \
-		build/vmkfstools build/fuzz_mount $(B)/vmfs.img
+		build/vmkfstools build/fuzz_mount $(B)/vmfs.img $(B)/linux/vmlinuz build/mkdisk
 	$(Q)sh tests/check.sh $(UNIT_BINS)
 
 run: deps-run
@@ -149,7 +161,8 @@ run-emulator: $(B)/vmkernel-demo.iso
 
 bench: deps-test
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools
+bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools $(LINUXBOOT) \
+		$(B)/linux/vmlinuz
 	$(Q)sh tools/bench.sh
 
 deps deps-test:

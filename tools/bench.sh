@@ -57,9 +57,15 @@ else
 	echo "VM-exit round trip: the bench guest did not report (see its log: $work/bench.serial)"
 fi
 
+# Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
+sh "$top/tools/bench-linux.sh"
+
 # The filesystem: throughput against raw I/O, metadata rates, locks, recovery.
 echo "VMFS (host tool on an image file; tests/fs/bench.sh):"
 BENCH_MB=${BENCH_MB:-64} sh "$top/tests/fs/bench.sh" 2>&1 | sed 's/^/  /'
+
+# Storage: each driver against a Linux guest on the same device model (tools/storage-bench/run.sh).
+sh "$top/tools/storage-bench/run.sh"
 
 size=$(stat -c %s "$elf")
 set -- $(size "$elf" | awk 'NR == 2 { print $1, $2, $3 }')

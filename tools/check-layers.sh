@@ -20,7 +20,7 @@ allowed() {	# allowed FILE -> the include prefixes FILE may use
 	case $1 in
 	boot/* | vmkernel/* | include/vmkernel/*) echo "vmkernel/" ;;
 	drivers/* | include/drivers/*) echo "vmkernel/ drivers/" ;;
-	fs/kernel/* | fs/*_ktest.c) echo "vmkernel/ drivers/ fs/" ;;
+	fs/kernel/* | fs/*_ktest.c | include/fs/kernel/*) echo "vmkernel/ drivers/ fs/" ;;
 	fs/* | include/fs/*) echo "fs/ drivers/blockdev.h" ;;
 	vmm/* | include/vmm/*) echo "vmkernel/ drivers/ fs/ vmm/" ;;
 	*) echo "" ;;

@@ -7,8 +7,15 @@ set -eu
 iso=$1 serial=$2 cpus=${3:-1} mem=${4:-256} tmo=${5:-120}
 here=$(cd "$(dirname "$0")" && pwd)
 rc=$(mktemp)
-trap 'rm -f "$rc"' EXIT
+conf=$here/bochsrc
+# BOCHS_EXTRA: more configuration lines (e.g. a disk), appended to a copy.
+if [ -n "${BOCHS_EXTRA:-}" ]; then
+	conf=$(mktemp)
+	cat "$here/bochsrc" > "$conf"
+	printf '%s\n' "$BOCHS_EXTRA" >> "$conf"
+fi
+trap 'rm -f "$rc"; [ "$conf" = "$here/bochsrc" ] || rm -f "$conf"' EXIT
 printf 'c\nquit\n' > "$rc"
 : > "$serial"
-ISO=$iso SERIALOUT=$serial BXLOG=$serial.bochs NCPUS=$cpus MEMMB=$mem \
-	timeout -k 5 "$tmo" bochs -q -f "$here/bochsrc" -rc "$rc" </dev/null >"$serial.stdout" 2>&1
+IPS=${BOCHS_IPS:-10000000} ISO=$iso SERIALOUT=$serial BXLOG=$serial.bochs NCPUS=$cpus MEMMB=$mem \
+	timeout -k 5 "$tmo" bochs -q -f "$conf" -rc "$rc" </dev/null >"$serial.stdout" 2>&1

@@ -180,32 +180,38 @@ void lapic_timer_calibrate(void)
 		pr_err("the local APIC timer does not count: no timer interrupts on this host\n");
 }
 
-void lapic_timer_periodic(uint32_t hz)
+/*
+ * Program the timer to interrupt once when the TSC reaches `deadline`
+ * (0: never). TSC-deadline mode where the CPU has it; otherwise a one-shot
+ * count, capped at the counter's range (an early interrupt finds nothing
+ * due and the caller programs the rest).
+ */
+void lapic_timer_deadline(uint64_t deadline)
 {
-	uint64_t count = timer_hz / hz;
+	static bool use_tsc_deadline, probed;
+	uint64_t now, count;
 
+	if (!probed) {
+		use_tsc_deadline = cpuid(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE;
+		probed = true;
+	}
+	if (use_tsc_deadline) {
+		if (lapic_read(LAPIC_LVT_TIMER) != (LAPIC_TIMER_TSC_DEADLINE | VEC_LAPIC_TIMER)) {
+			lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_TSC_DEADLINE | VEC_LAPIC_TIMER);
+			asm volatile("mfence" ::: "memory");	/* SDM 3A 11.5.4.1 */
+		}
+		wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+		return;
+	}
 	if (!timer_hz)
 		return;
-	lapic_write(LAPIC_TIMER_DIV, 0x3);
-	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
-	lapic_write(LAPIC_TIMER_INIT, count ? (uint32_t)count : 1);
-}
-
-void lapic_timer_oneshot_ns(uint64_t ns)
-{
-	uint64_t count = timer_hz * ns / 1000000000ULL;
-
-	if (!timer_hz)
-		return;
-	if (count > 0xffffffffULL)
-		count = 0xffffffffULL;
 	lapic_write(LAPIC_TIMER_DIV, 0x3);
 	lapic_write(LAPIC_LVT_TIMER, VEC_LAPIC_TIMER);
-	lapic_write(LAPIC_TIMER_INIT, count ? (uint32_t)count : 1);
-}
-
-void lapic_timer_stop(void)
-{
-	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VEC_LAPIC_TIMER);
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	if (!deadline) {
+		lapic_write(LAPIC_TIMER_INIT, 0);
+		return;
+	}
+	now = rdtsc();
+	count = deadline <= now ? 1 : (deadline - now) * timer_hz / tsc_hz() + 1;
+	lapic_write(LAPIC_TIMER_INIT, count > 0xffffffffULL ? 0xffffffffU : (uint32_t)count);
 }

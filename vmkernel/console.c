@@ -2,14 +2,17 @@
  * Console multiplexer. Before console_init() only a polled COM1 writer
  * exists (so the earliest boot messages and faults are visible); afterwards
  * every driver in the .console_drv set that accepted the boot parameters
- * gets each line. One lock serialises lines across CPUs; the panic path
- * breaks it so the final report is never lost behind a CPU that died
- * holding it.
+ * gets each line. Once the console world runs (vmkernel/log.c) it is the
+ * only writer, through console_write_paced(), and nobody waits for a
+ * device with interrupts off; before that, and to flush, one lock
+ * serialises lines across CPUs. The panic path breaks it so the final
+ * report is never lost behind a CPU that died holding it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/console.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/spinlock.h>
 
 #define MAX_ACTIVE 4
@@ -80,18 +83,54 @@ void console_write(const char *s, size_t n)
 	spin_unlock_irqrestore(&console_lock, flags);
 }
 
+void console_write_paced(const char *s, size_t n, void (*wait)(void))
+{
+	if (n_active == 0 || lock_broken) {
+		console_write(s, n);
+		return;
+	}
+	for (unsigned i = 0; i < n_active; i++) {
+		const struct console_driver *d = active[i];
+
+		if (!d->write_some) {
+			d->write(s, n);
+			continue;
+		}
+		for (size_t off = 0; off < n && !lock_broken;) {
+			size_t k = d->write_some(s + off, n - off);
+
+			off += k;
+			if (!k)
+				wait();
+		}
+	}
+}
+
+void console_sync(void)
+{
+	for (unsigned i = 0; i < n_active; i++) {
+		if (active[i]->sync)
+			active[i]->sync();
+	}
+}
+
 void console_break_lock(void)
 {
 	lock_broken = true;
 }
 
+bool console_lock_broken(void)
+{
+	return lock_broken;
+}
+
 void console_describe(char *buf, size_t len)
 {
-	size_t off = 0;
+	struct linebuf lb;
 
-	buf[0] = '\0';
-	for (unsigned i = 0; i < n_active && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", active[i]->name);
+	lb_init(&lb, buf, len);
+	for (unsigned i = 0; i < n_active; i++)
+		lb_printf(&lb, "%s%s", i ? ", " : "", active[i]->name);
 	if (!n_active)
-		snprintf(buf, len, "none");
+		lb_puts(&lb, "none");
 }

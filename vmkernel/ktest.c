@@ -9,19 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/ktest.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/log.h>
 
 extern const struct ktest *const __ktest_start[], *const __ktest_end[];
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)
 {
+	struct linebuf lb = LINEBUF_INIT(ctx->msg);
 	va_list ap;
-	int n;
 
 	ctx->failed = true;
-	n = snprintf(ctx->msg, sizeof(ctx->msg), "%s:%d: ", file, line);
+	lb_printf(&lb, "%s:%d: ", file, line);
 	va_start(ap, fmt);
-	vsnprintf(ctx->msg + n, sizeof(ctx->msg) - n, fmt, ap);
+	lb_vprintf(&lb, fmt, ap);
 	va_end(ap);
 }
 

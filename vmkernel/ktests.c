@@ -10,6 +10,7 @@
 #include <vmkernel/config.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/ktimer.h>
 #include <vmkernel/layout.h>
 #include <vmkernel/ktest.h>
 #include <vmkernel/paging.h>
@@ -128,18 +129,55 @@ KTEST(timer_periodic)
 	KT_ASSERT(hz >= CONFIG_TIMER_HZ / 2 && hz <= CONFIG_TIMER_HZ * 2);
 }
 
+/* One-shot host timers: each fires once, in deadline order, never before its deadline. */
+static volatile uint64_t fired_at[3];
+static volatile unsigned fired_order[3], n_fired;
+static struct ktimer test_timers[3];
+
+static void test_timer_fire(struct ktimer *t)
+{
+	unsigned i = (unsigned)(t - test_timers);
+
+	fired_at[i] = rdtsc();
+	fired_order[n_fired++] = i;
+}
+
 KTEST(timer_oneshot)
 {
-	uint64_t ticks;
+	uint64_t now = rdtsc(), ms = tsc_hz() / 1000, deadline[3];
+	unsigned long flags;
 
-	lapic_timer_stop();
-	lapic_timer_oneshot_ns(2000000);
-	ticks = wait_ticks(1, 2000000000ULL);
-	KT_ASSERT_EQ(ticks, 1);
-	/* One-shot: nothing more arrives. */
-	ticks = wait_ticks(1, 50000000ULL);
-	lapic_timer_periodic(CONFIG_TIMER_HZ);
-	KT_ASSERT_EQ(ticks, 0);
+	n_fired = 0;
+	/* Armed out of order: 3 ms, 1 ms, 2 ms; a fourth arming of #0 moves it to 3 ms. */
+	deadline[0] = now + 3 * ms;
+	deadline[1] = now + 1 * ms;
+	deadline[2] = now + 2 * ms;
+	for (unsigned i = 0; i < 3; i++) {
+		ktimer_init(&test_timers[i], test_timer_fire);
+		ktimer_arm(&test_timers[i], i == 0 ? now + 50 * ms : deadline[i]);
+	}
+	ktimer_arm(&test_timers[0], deadline[0]);
+	irq_enable();
+	while (n_fired < 3 && rdtsc() - now < 2000 * ms)
+		cpu_relax();
+	KT_ASSERT_EQ(n_fired, 3);
+	KT_ASSERT_EQ(fired_order[0], 1);
+	KT_ASSERT_EQ(fired_order[1], 2);
+	KT_ASSERT_EQ(fired_order[2], 0);
+	for (unsigned i = 0; i < 3; i++) {
+		KT_ASSERT(fired_at[i] >= deadline[i]);
+		KT_ASSERT(!ktimer_pending(&test_timers[i]));
+	}
+	/* A cancelled timer never fires. */
+	flags = irq_save();
+	ktimer_arm(&test_timers[0], rdtsc() + ms);
+	KT_ASSERT(ktimer_cancel(&test_timers[0]));
+	KT_ASSERT(!ktimer_cancel(&test_timers[0]));
+	irq_restore(flags);
+	now = rdtsc();
+	while (rdtsc() - now < 5 * ms)
+		cpu_relax();
+	KT_ASSERT_EQ(n_fired, 3);
 }
 
 static void record_cpu(void *arg)

@@ -44,6 +44,16 @@ static bool have_acpi;
 static uint8_t bsp_ist[IST_COUNT + 1][IST_STACK_SIZE] __attribute__((aligned(16)));
 extern char boot_stack_top[];
 
+const struct acpi_info *acpi_get(void)
+{
+	return have_acpi ? &acpi : NULL;
+}
+
+uint64_t boot_efi_systab(void)
+{
+	return mb.has_efi64_systab ? mb.efi64_systab : 0;
+}
+
 const char *bootparam_get(const char *key)
 {
 	return cmdline_get(&cmd, key);
@@ -173,7 +183,10 @@ static void fill_fb(struct console_params *cp)
 
 static void parse_cmdline(void)
 {
-	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat" };
+	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
+					     "hostname", "storage.expect_fail",
+					     "storage.multihost", "storage.bench",
+					     "spec.l1d_flush", "spec.smt", "spec.v2" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 
@@ -363,7 +376,7 @@ void vmkernel_main(uint32_t magic, uint32_t info_phys)
 	platform_setup();
 	init_run_level(INIT_PLATFORM);
 	irq_enable();
-	lapic_timer_periodic(CONFIG_TIMER_HZ);
+	timer_start_cpu();
 	start_cpus();
 	init_run_level(INIT_SMP);
 	init_run_level(INIT_SUBSYS);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <vmkernel/linebuf.h>
 #include <vmkernel/multiboot2.h>
 
 /* One tag as seen by a handler: already known to lie inside the info. */
@@ -43,12 +44,12 @@ typedef int (*mb2_tag_fn)(struct mb2_info *out, const struct mb2_tag_ctx *t);
 static int __attribute__((format(printf, 2, 3)))
 mb2_err(struct mb2_info *out, const char *fmt, ...)
 {
+	struct linebuf lb = LINEBUF_INIT(out->err);
 	va_list ap;
-	int n;
 
-	n = snprintf(out->err, sizeof(out->err), "mb2: ");
+	lb_puts(&lb, "mb2: ");
 	va_start(ap, fmt);
-	vsnprintf(out->err + n, sizeof(out->err) - n, fmt, ap);
+	lb_vprintf(&lb, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -56,15 +57,12 @@ mb2_err(struct mb2_info *out, const char *fmt, ...)
 static int __attribute__((format(printf, 3, 4)))
 mb2_tag_err(struct mb2_info *out, const struct mb2_tag_ctx *t, const char *fmt, ...)
 {
+	struct linebuf lb = LINEBUF_INIT(out->err);
 	va_list ap;
-	int n;
 
-	n = snprintf(out->err, sizeof(out->err), "mb2: tag #%u (type %u) at offset %zu: ",
-		     t->index, t->type, t->off);
-	if (n < 0 || (size_t)n >= sizeof(out->err))
-		return -EINVAL;
+	lb_printf(&lb, "mb2: tag #%u (type %u) at offset %zu: ", t->index, t->type, t->off);
 	va_start(ap, fmt);
-	vsnprintf(out->err + n, sizeof(out->err) - n, fmt, ap);
+	lb_vprintf(&lb, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

@@ -1,6 +1,7 @@
 /* What machine we run on, and how a test run ends it. */
 #include <string.h>
 #include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
 #include <vmkernel/platform.h>
 
 bool platform_test_mode;
@@ -56,6 +57,7 @@ bool platform_is_emulator(void)
 
 void platform_exit(enum platform_exit_status st)
 {
+	log_flush();	/* every queued line out before the machine stops */
 	irq_disable();
 	/* QEMU with -device isa-debug-exit,iobase=0xf4 exits here. */
 	outl(PLATFORM_DEBUG_EXIT_PORT, st);
@@ -73,6 +75,7 @@ void platform_reboot(void)
 		uint64_t base;
 	} __attribute__((packed)) null_idt = { 0, 0 };
 
+	log_flush();
 	irq_disable();
 	/* 8042 keyboard controller pulse-reset line, then a triple fault. */
 	for (int i = 0; i < 10000 && (inb(0x64) & 2); i++)

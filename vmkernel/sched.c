@@ -23,6 +23,7 @@
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/ktimer.h>
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/panic.h>
@@ -41,6 +42,7 @@ struct runqueue {
 	uint64_t idle_rsp;		/* idle context's saved stack pointer */
 	struct world *dead;		/* worlds to reclaim, lock */
 	struct world *sleepers;		/* blocked with a deadline, lock */
+	struct ktimer wake_timer;	/* fires at the earliest sleeper's deadline */
 };
 
 static struct runqueue runqueues[CONFIG_MAX_CPUS];
@@ -206,6 +208,8 @@ static void block(uint64_t tsc)
 		w->wake_tsc = tsc;
 		w->sleep_next = rq->sleepers;
 		rq->sleepers = w;
+		if (!ktimer_pending(&rq->wake_timer) || tsc < rq->wake_timer.deadline)
+			ktimer_arm(&rq->wake_timer, tsc);
 	}
 	spin_unlock(&rq->lock);
 	switch_to_idle(w);
@@ -254,17 +258,18 @@ bool sched_should_yield(void)
 	return w && rq->head && rdtsc() - w->slice_start >= sched_slice_tsc();
 }
 
-/* Timer interrupt: wake the sleepers whose deadline has passed. Slices are measured with the TSC. */
-void sched_tick(void)
+/* Wake the sleepers whose deadline has passed; the earliest deadline left, or 0. */
+static uint64_t wake_due(struct runqueue *rq)
 {
-	struct runqueue *rq = this_rq();
-	uint64_t now = rdtsc();
+	uint64_t now = rdtsc(), next = 0;
 
-	spin_lock(&rq->lock);
+	ASSERT(spin_held_by_me(&rq->lock));
 	for (struct world **p = &rq->sleepers; *p;) {
 		struct world *w = *p;
 
 		if (w->wake_tsc > now) {
+			if (!next || w->wake_tsc < next)
+				next = w->wake_tsc;
 			p = &w->sleep_next;
 			continue;
 		}
@@ -273,6 +278,29 @@ void sched_tick(void)
 		w->sleep_next = NULL;
 		enqueue(rq, w);
 	}
+	return next;
+}
+
+/* The run queue's wake-up timer (interrupt context, on its CPU). */
+static void wake_timer_fire(struct ktimer *t)
+{
+	struct runqueue *rq = (struct runqueue *)((char *)t - offsetof(struct runqueue, wake_timer));
+	uint64_t next;
+
+	spin_lock(&rq->lock);
+	next = wake_due(rq);
+	if (next)
+		ktimer_arm(t, next);
+	spin_unlock(&rq->lock);
+}
+
+/* Timer tick. Sleepers have their own timer; slices are measured with the TSC. */
+void sched_tick(void)
+{
+	struct runqueue *rq = this_rq();
+
+	spin_lock(&rq->lock);
+	wake_due(rq);
 	spin_unlock(&rq->lock);
 }
 
@@ -291,6 +319,7 @@ void sched_run(void)
 {
 	struct runqueue *rq = this_rq();
 
+	ktimer_init(&rq->wake_timer, wake_timer_fire);
 	for (;;) {
 		struct world *w;
 

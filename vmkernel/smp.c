@@ -101,7 +101,7 @@ void ap_entry(struct pcpu *p)
 	}
 	pcpu_init_self(p);
 	lapic_init_cpu();
-	lapic_timer_periodic(CONFIG_TIMER_HZ);
+	timer_start_cpu();
 	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
 	smp_idle();
 }

@@ -2,13 +2,14 @@
  * Time base. The TSC is measured once at boot against a fixed-frequency
  * reference: the ACPI PM timer (3.579545 MHz) when the FADT gives one,
  * else PIT channel 2 (1.193182 MHz) gated through port 0x61. The LAPIC
- * timer is then measured against the TSC. Every CPU takes the periodic
- * tick on VEC_LAPIC_TIMER.
+ * timer is then measured against the TSC. It runs each CPU's one-shot
+ * host timers (ktimer.c), one of which is the scheduler's periodic tick.
  */
 #define pr_fmt(fmt) "timer: " fmt
 #include <vmkernel/apic.h>
 #include <vmkernel/config.h>
 #include <vmkernel/cpu.h>
+#include <vmkernel/ktimer.h>
 #include <vmkernel/log.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
@@ -115,11 +116,36 @@ static uint64_t calibrate_pit(void)
 	return (t1 - t0) * 1000 / CALIB_MS;
 }
 
-static void timer_tick(struct trap_frame *tf)
+/*
+ * The scheduler's tick: a ktimer per CPU every 1/CONFIG_TIMER_HZ s. A tick
+ * that comes late is not made up for: the next one is a full period later.
+ */
+static struct ktimer ticks[CONFIG_MAX_CPUS];
+
+static void tick_fire(struct ktimer *t)
 {
-	(void)tf;
+	uint64_t period = tsc_freq / CONFIG_TIMER_HZ, next = t->deadline + period;
+
 	this_cpu()->timer_ticks++;
 	sched_tick();
+	if (next <= rdtsc())
+		next = rdtsc() + period;
+	ktimer_arm(t, next);
+}
+
+void timer_start_cpu(void)
+{
+	struct ktimer *t = &ticks[this_cpu_id()];
+
+	ktimer_cpu_init();
+	ktimer_init(t, tick_fire);
+	ktimer_arm(t, rdtsc() + tsc_freq / CONFIG_TIMER_HZ);
+}
+
+static void timer_interrupt(struct trap_frame *tf)
+{
+	(void)tf;
+	ktimer_interrupt();
 }
 
 int timer_init(void)
@@ -139,7 +165,7 @@ int timer_init(void)
 		pr_err("TSC calibration failed; times are wrong\n");
 	}
 	lapic_timer_calibrate();
-	irq_register(VEC_LAPIC_TIMER, timer_tick);
+	irq_register(VEC_LAPIC_TIMER, timer_interrupt);
 	pr_info("TSC %llu.%03llu MHz (%s, calibrated against the %s), LAPIC timer %llu kHz\n",
 		(unsigned long long)(tsc_freq / 1000000),
 		(unsigned long long)(tsc_freq / 1000 % 1000),

@@ -32,6 +32,11 @@ _Static_assert(sizeof(struct idt_entry) == 16, "IDT gate layout (SDM 3A 6.14.1)"
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static irq_handler_t irq_handlers[256];	/* written before the vector is used */
+/* Handlers with an argument (device interrupts, vmkernel/irqvec.c); same rule. */
+static struct {
+	void (*fn)(void *arg);
+	void *arg;
+} irq_actions[256];
 
 extern const char trap_stubs[];
 extern const struct extable_entry __extable_start[], __extable_end[];
@@ -82,6 +87,36 @@ int irq_register(uint8_t vector, irq_handler_t fn)
 		return -EBUSY;
 	irq_handlers[vector] = fn;
 	return 0;
+}
+
+int irq_register_arg(uint8_t vector, void (*fn)(void *arg), void *arg)
+{
+	if (vector < 32 || irq_handlers[vector] || irq_actions[vector].fn)
+		return -EBUSY;
+	irq_actions[vector].arg = arg;
+	__atomic_store_n(&irq_actions[vector].fn, fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void irq_unregister_arg(uint8_t vector)
+{
+	__atomic_store_n(&irq_actions[vector].fn, NULL, __ATOMIC_RELEASE);
+}
+
+/* Runs the vector's handler, if any; false when nobody handles it. */
+static bool run_handler(uint8_t vector, struct trap_frame *tf)
+{
+	void (*fn)(void *) = __atomic_load_n(&irq_actions[vector].fn, __ATOMIC_ACQUIRE);
+
+	if (irq_handlers[vector]) {
+		irq_handlers[vector](tf);
+		return true;
+	}
+	if (fn) {
+		fn(irq_actions[vector].arg);
+		return true;
+	}
+	return false;
 }
 
 static const struct extable_entry *extable_find(uint64_t rip)
@@ -153,30 +188,22 @@ static void handle_exception(struct trap_frame *tf)
 
 void irq_dispatch_vector(uint8_t vector)
 {
-	irq_handler_t h = irq_handlers[vector];
-
 	if (vector == VEC_SPURIOUS)
 		return;
-	if (h)
-		h(NULL);
+	run_handler(vector, NULL);
 	lapic_eoi();
 }
 
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {
-	irq_handler_t h;
-
 	if (tf->vector < 32) {
 		handle_exception(tf);
 		return;
 	}
-	h = irq_handlers[tf->vector];
 	if (tf->vector == VEC_SPURIOUS)
 		return;		/* spurious: no EOI (SDM 3A 11.9) */
-	if (h)
-		h(tf);
-	else
+	if (!run_handler((uint8_t)tf->vector, tf))
 		pr_warn("unexpected interrupt vector 0x%llx on CPU %u\n",
 			(unsigned long long)tf->vector, this_cpu_id());
 	lapic_eoi();

@@ -3,16 +3,16 @@
  *
  * Each vCPU is a world pinned to one host CPU, so its VMCS stays on that
  * CPU: the world's switch-in hook makes it current (VMPTRLD) and swaps in
- * the guest's FPU and syscall MSRs if another vCPU used them last.
+ * the guest's FPU/vector state (XSAVE), syscall MSRs and debug registers
+ * if another vCPU used them last.
  *
- * Event injection happens just before entry, with interrupts off: first
- * an event whose delivery an exit interrupted (IDT-vectoring info), then
- * an exception a handler raised, then the highest pending external
- * interrupt if the guest can take it (RFLAGS.IF set, no STI/MOV-SS
- * shadow); otherwise interrupt-window exiting is armed and the exit comes
- * as soon as it can. HLT blocks the world until an interrupt is pending.
- * The VMX preemption timer bounds every stay in the guest to the rest of
- * the world's time slice.
+ * Every vCPU's world starts with its VM. The boot vCPU starts in the state
+ * its loader chose; the others wait, as application processors do, for a
+ * start-up IPI through their local APIC (or, for multiboot test guests,
+ * for HC_VCPU_START), see vcpu_events.c. Events are chosen just before
+ * each entry with interrupts off (vcpu_events.c); HLT blocks the world
+ * until something the guest can take is pending. The VMX preemption timer
+ * bounds every stay in the guest to the rest of the world's time slice.
  */
 #define pr_fmt(fmt) "vcpu: " fmt
 #include <string.h>
@@ -21,23 +21,14 @@
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
 #include <vmkernel/trap.h>
-#include <vmm/vmx.h>
-#include <vmm/vmx_caps.h>
-#include <vmm/vmx_decode.h>
 #include <vmm/exit.h>
 #include <vmm/vcpu.h>
 #include <vmm/vm.h>
+#include <vmm/vmx.h>
+#include <vmm/vmx_caps.h>
+#include <vmm/vmx_decode.h>
+#include "vcpu_priv.h"
 #include "vmx/vmx_priv.h"
-
-static void fxsave(void *area)
-{
-	asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
-}
-
-static void fxrstor(const void *area)
-{
-	asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
-}
 
 /* IA32_TSC_AUX exists where RDTSCP does (CPUID 0x80000001 EDX bit 27). */
 static bool tsc_aux_ok;
@@ -100,7 +91,12 @@ static void vcpu_switch_in(struct world *w)
 	struct vcpu *v = w->owner;
 	struct vmm_cpu *vc = vmm_this_cpu();
 
-	if (vc->current_vmcs != v->vmcs_pa && v->launched) {
+	/*
+	 * Once vmcs_setup() made it current, v's VMCS must be current whenever
+	 * v runs, launched or not: an AP sets its VMCS up, then waits for a
+	 * start-up IPI while other vCPUs run on this CPU.
+	 */
+	if (vc->current_vmcs != v->vmcs_pa && v->vmcs_ready) {
 		if (vmcs_load(v->vmcs_pa)) {
 			/* Never run on whatever VMCS was current before: vcpu_step stops the VM. */
 			v->vmptrld_failed = true;
@@ -112,11 +108,11 @@ static void vcpu_switch_in(struct world *w)
 	spec_switch_to_vm(vc, v->vm);
 	if (vc->state_owner != v) {
 		if (vc->state_owner) {
-			fxsave(vc->state_owner->fpu);
+			fpu_save(vc->state_owner->xsave);
 			save_guest_msrs(vc->state_owner);
 			save_debug_regs(vc->state_owner);
 		}
-		fxrstor(v->fpu);
+		fpu_restore(v->xsave);
 		load_guest_msrs(v);
 		load_debug_regs(v);
 		vc->state_owner = v;
@@ -140,93 +136,28 @@ void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint3
 	v->exc_error = error;
 }
 
-void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+void vcpu_reset(struct vcpu *v)
 {
-	__atomic_fetch_or(&v->pending_irqs[vector / 64], 1ULL << (vector % 64), __ATOMIC_SEQ_CST);
-	if (v->world && v->halted)
-		sched_wakeup(v->world);
-}
-
-static int highest_pending_irq(struct vcpu *v)
-{
-	for (int i = VCPU_MAX_PENDING_VECTORS / 64 - 1; i >= 0; i--) {
-		uint64_t w = __atomic_load_n(&v->pending_irqs[i], __ATOMIC_ACQUIRE);
-
-		if (w)
-			return i * 64 + 63 - __builtin_clzll(w);
-	}
-	return -1;
-}
-
-static void check_timer(struct vcpu *v)
-{
-	if (v->timer_deadline_tsc && rdtsc() >= v->timer_deadline_tsc) {
-		v->timer_deadline_tsc = 0;
-		vcpu_raise_irq(v, v->timer_vector);
-	}
-}
-
-/* The primary controls are cached in the vCPU: this runs before every entry. */
-static void set_intr_window(struct vcpu *v, bool on)
-{
-	uint32_t want = on ? v->proc_ctls | PROC_INTR_WINDOW_EXITING :
-			     v->proc_ctls & ~PROC_INTR_WINDOW_EXITING;
-
-	if (want != v->proc_ctls) {
-		vmcs_write32(VMCS_PROC_BASED_CTLS, want);
-		v->proc_ctls = want;
-	}
-}
-
-static bool guest_can_take_irq(void)
-{
-	return (vmcs_readnat(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF) &&
-	       !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-/* Choose what to deliver on this entry. Called with host interrupts off. */
-static void inject_events(struct vcpu *v)
-{
-	uint32_t vec_info = v->exit.idt_vectoring;
-	int irq;
-
-	check_timer(v);
-	if (vec_info & INTR_INFO_VALID) {
-		/* An exit interrupted the delivery of this event: deliver it again. */
-		struct vmx_event ev;
-		struct vmx_entry_event o;
-
-		if (!vmx_decode_event(vec_info, &ev) &&
-		    !vmx_reinject(&ev, v->exit.idt_error, v->exit.insn_len, &o) && o.info) {
-			vmcs_write32(VMCS_ENTRY_INTR_INFO, o.info);
-			if (o.write_error)
-				vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, o.error);
-			if (o.write_len)
-				vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, o.insn_len);
-			if (o.clear_nmi_blocking)
-				vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-					     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-					     ~INTERRUPTIBILITY_NMI);
-		}
-		v->exit.idt_vectoring = 0;
-	} else if (v->pending_exc) {
-		uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | v->exc_vector;
-
-		/* Real mode (unrestricted guest with CR0.PE = 0) delivers no error codes. */
-		if (v->exc_has_error && (vcpu_cr0() & X86_CR0_PE)) {
-			info |= INTR_INFO_DELIVER_CODE;
-			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->exc_error);
-		}
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
-		v->pending_exc = false;
-	} else if ((irq = highest_pending_irq(v)) >= 0 && guest_can_take_irq()) {
-		__atomic_fetch_and(&v->pending_irqs[irq / 64], ~(1ULL << (irq % 64)),
-				   __ATOMIC_SEQ_CST);
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irq);
-		vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	}
-	set_intr_window(v, highest_pending_irq(v) >= 0);
+	ktimer_cancel(&v->hc_timer);
+	v->hc_timer_deadline = 0;
+	vlapic_reset(&v->lapic, false);
+	v->lapic.run_state = VLAPIC_RUNNING;
+	v->lapic.init_pending = v->lapic.sipi_pending = v->lapic.nmi_pending = false;
+	v->boot_pending = false;
+	v->pending_exc = false;
+	v->exit.idt_vectoring = 0;
+	v->launched = false;
+	v->vmcs_ready = false;
+	v->osxsave = false;
+	v->xcr0 = 1;
+	memset(v->xsave, 0, 512 + 64);	/* legacy area and XSAVE header: nothing in use */
+	*(uint16_t *)&v->xsave[0] = 0x37f;
+	*(uint32_t *)&v->xsave[24] = 0x1f80;
+	memset(v->dr, 0, sizeof(v->dr));
+	v->dr[4] = 0xffff0ff0ULL;
+	v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
+	v->msr_kernel_gs_base = v->msr_tsc_aux = 0;
+	vcpu_mtrr_reset(v);
 }
 
 static void skip_instruction(struct vcpu *v)
@@ -238,22 +169,6 @@ static void skip_instruction(struct vcpu *v)
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-/* HLT: sleep until an interrupt is pending (woken by vcpu_raise_irq or the timer). */
-static void vcpu_halt(struct vcpu *v)
-{
-	v->halted = true;
-	while (!vm_stopped(v->vm)) {
-		check_timer(v);
-		if (highest_pending_irq(v) >= 0)
-			break;
-		if (v->timer_deadline_tsc)
-			sched_block_until(v->timer_deadline_tsc);
-		else
-			sched_block();
-	}
-	v->halted = false;
 }
 
 static void set_preemption_timer(void)
@@ -287,6 +202,20 @@ static void check_before_launch(struct vcpu *v)
 			v->id, why);
 }
 
+static bool entry_failed(struct vcpu *v)
+{
+	unsigned err = (unsigned)vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
+
+	__atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
+	vmcs_dump(v, vmx_instruction_error_str(err));
+	guest_xcr0_exit(v);
+	irq_enable();
+	vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1,
+		"vCPU %u: VM entry failed: VM-instruction error %u (%s)", v->id, err,
+		vmx_instruction_error_str(err));
+	return false;
+}
+
 /* One entry and exit; returns false when the vCPU must stop. */
 static bool vcpu_step(struct vcpu *v)
 {
@@ -299,23 +228,23 @@ static bool vcpu_step(struct vcpu *v)
 			v->id, this_cpu_id());
 		return false;
 	}
+	if (!vcpu_handle_signals(v))
+		return !vm_stopped(v->vm);
 	irq_disable();
-	inject_events(v);
+	/* From here on a kick must IPI this CPU: events are read after this store. */
+	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+	vcpu_inject_events(v);
 	set_preemption_timer();
 	if (!v->launched)
 		check_before_launch(v);
 	spec_before_entry(vmm_this_cpu());
-	if (vmx_enter(&v->regs, v->launched)) {
-		unsigned err = (unsigned)vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
-
-		vmcs_dump(v, vmx_instruction_error_str(err));
-		irq_enable();
-		vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1,
-			"vCPU %u: VM entry failed: VM-instruction error %u (%s)", v->id, err,
-			vmx_instruction_error_str(err));
-		return false;
-	}
+	guest_xcr0_enter(v);
+	if (vmx_enter(&v->regs, v->launched))
+		return entry_failed(v);
+	spec_after_exit(vmm_this_cpu());
 	t0 = rdtsc();
+	guest_xcr0_exit(v);
+	__atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
 	v->launched = true;
 	vmexit_decode(v);
 	host_event(v);
@@ -351,17 +280,17 @@ void vcpu_run(void *arg)
 	struct vcpu *v = arg;
 	unsigned long flags;
 
-	/* Published under vm->lock: a stop from now on wakes this world (see vm.c). */
+	/* Published under kick_lock and vm->lock: kicks and a VM stop may wake it from now on. */
 	flags = spin_lock_irqsave(&v->vm->lock);
+	spin_lock(&v->kick_lock);
 	v->world = world_current();
+	spin_unlock(&v->kick_lock);
 	spin_unlock_irqrestore(&v->vm->lock, flags);
 
 	if (vmcs_setup(v)) {
 		vm_stop(v->vm, VMCONFIG_STOP_ENTRY_FAILURE, -1, "vCPU %u: cannot set up its VMCS",
 			v->id);
-	} else {
-		vmcs_writenat(VMCS_GUEST_RIP, v->boot_rip);
-		vmcs_writenat(VMCS_GUEST_RSP, v->boot_rsp);
+	} else if (vcpu_wait_for_start(v)) {
 		vcpu_test_break(v);
 		while (!vm_stopped(v->vm) && vcpu_step(v)) {
 			if (sched_should_yield())

@@ -12,35 +12,44 @@
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <vmkernel/bootmod.h>
-#include <vmkernel/init.h>
+#include <vmkernel/cpu.h>
 #include <vmkernel/kmem.h>
+#include <vmkernel/linebuf.h>
+#include <vmkernel/ktimer.h>
 #include <vmkernel/log.h>
-#include <vmm/mb1_loader.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/panic.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
-#include <vmkernel/timer.h>
-#include <vmkernel/cpu.h>
 #include <vmkernel/smp.h>
+#include <vmkernel/timer.h>
+#include <vmm/admission.h>
+#include <vmm/guest_mem.h>
+#include <vmm/quarantine.h>
+#include <vmm/vcpu_fpu.h>
+#include <vmm/vdev.h>
+#include <vmm/virq.h>
+#include <vmm/vm.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
-#include <vmm/guest_mem.h>
-#include <vmm/vm.h>
 #include "vmx/vmx_priv.h"
 
 
 /*
- * A guest may print at most CONSOLE_BURST lines at once and CONSOLE_RATE
- * lines a second on the host console; past that its lines are dropped and
- * counted, so a chatty or hostile guest cannot drown the log or hold the
- * console for long.
+ * A guest's console output is charged to the guest: it may print at most
+ * CONSOLE_BURST lines at once and CONSOLE_RATE lines a second, all guests
+ * together share the log's guest budget (log_guest_budget), and its lines
+ * wait in a ring of its own (CONSOLE_RING bytes) for the console world.
+ * Past any of these its lines are dropped and counted, and the count is
+ * printed (at most once a second) with its next line: a chatty or hostile
+ * guest can neither drown the log nor make a host CPU wait for the UART.
  */
 #define CONSOLE_BURST	100
 #define CONSOLE_RATE	20
+#define CONSOLE_RING	8192
 
 static bool console_admit(struct vm_console *con)
 {
@@ -62,15 +71,61 @@ static bool console_admit(struct vm_console *con)
 	return true;
 }
 
-/* One line of guest output at a time on the host console, prefixed with the VM's name. */
-void vm_console_putc(struct vm *vm, char c)
+/* The VM's ring in the host log, made on its first line (NULL if out of memory). */
+static struct log_source *console_source(struct vm_console *con)
 {
-	struct vm_console *con = vm->console;
-	unsigned long flags;
+	struct log_source *s = __atomic_load_n(&con->src, __ATOMIC_ACQUIRE), *none = NULL;
 
-	if (!con)
+	if (s)
+		return s;
+	s = log_source_create(CONSOLE_RING);
+	if (s && !__atomic_compare_exchange_n(&con->src, &none, s, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE)) {
+		log_source_destroy(s);
+		s = none;
+	}
+	return s;
+}
+
+/* Queue one finished line (the VM console's lock held); false if it had to be dropped. */
+static bool console_put(struct log_source *src, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool console_put(struct log_source *src, int level, const char *fmt, ...)
+{
+	char out[256];
+	struct linebuf lb = LINEBUF_INIT(out);
+	va_list ap;
+
+	if (level > log_get_level())
+		return true;
+	log_line_prefix(&lb, level);
+	va_start(ap, fmt);
+	lb_vprintf(&lb, fmt, ap);
+	va_end(ap);
+	lb_newline(&lb);
+	return log_guest_budget(lb_len(&lb)) && log_source_put(src, lb_str(&lb), lb_len(&lb));
+}
+
+static void console_line(struct vm *vm, struct vm_console *con, struct log_source *src)
+{
+	if (!console_admit(con)) {
+		con->dropped++;
 		return;
-	flags = spin_lock_irqsave(&con->lock);
+	}
+	/* Say how much was lost, at most once a second. */
+	if (con->dropped && rdtsc() - con->last_report >= tsc_hz() &&
+	    console_put(src, LOG_WARN, "[%s] (%llu lines of output dropped: too fast)",
+			vm->name, (unsigned long long)con->dropped)) {
+		con->dropped = 0;
+		con->last_report = rdtsc();
+	}
+	if (!console_put(src, LOG_INFO, "[%s] %s", vm->name, con->line))
+		con->dropped++;
+}
+
+/* Add one character to the line being built (the console's lock held). */
+static void console_char(struct vm *vm, struct vm_console *con, struct log_source *src, char c)
+{
 	if (c != '\n' && c != '\r' && (unsigned char)c >= 0x20 && c != 0x7f)
 		con->line[con->len++] = c;
 	else if (c == '\t')
@@ -78,23 +133,38 @@ void vm_console_putc(struct vm *vm, char c)
 	if (c == '\n' || con->len == sizeof(con->line) - 1) {
 		con->line[con->len] = '\0';
 		con->len = 0;
-		if (!console_admit(con)) {
-			con->dropped++;
-		} else {
-			/* Say how much was lost, at most once a second. */
-			if (con->dropped && rdtsc() - con->last_report >= tsc_hz()) {
-				log_printf(LOG_WARN, "[%s] (%llu lines of output dropped: too fast)\n",
-					   vm->name, (unsigned long long)con->dropped);
-				con->dropped = 0;
-				con->last_report = rdtsc();
-			}
-			log_printf(LOG_INFO, "[%s] %s\n", vm->name, con->line);
-		}
+		vm_test_console_line(vm, con->line);	/* before the rate limit: tests see every line */
+		console_line(vm, con, src);
 	}
+}
+
+/* Guest output into the host log, a line at a time, prefixed with the VM's name. */
+void vm_console_write(struct vm *vm, const char *s, size_t n)
+{
+	struct vm_console *con = vm->console;
+	struct log_source *src;
+	unsigned long flags;
+
+	if (!con || !n || !(src = console_source(con)))
+		return;
+	flags = spin_lock_irqsave(&con->lock);
+	for (size_t i = 0; i < n; i++)
+		console_char(vm, con, src, s[i]);
 	spin_unlock_irqrestore(&con->lock, flags);
 }
 
+void vm_console_putc(struct vm *vm, char c)
+{
+	vm_console_write(vm, &c, 1);
+}
+
+/* True when vCPUs must leave their loops: the VM ended or is being restarted. */
 bool vm_stopped(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING;
+}
+
+bool vm_ended(const struct vm *vm)
 {
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_STOPPED;
 }
@@ -113,8 +183,8 @@ static void wake_all_vcpus(struct vm *vm)
 	}
 }
 
-static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt,
-		   va_list ap)
+static void vm_end(struct vm *vm, enum vm_end_kind end, enum vmconfig_stop_reason kind,
+		   int status, const char *fmt, va_list ap)
 {
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
 
@@ -122,10 +192,29 @@ static void vm_end(struct vm *vm, enum vmconfig_stop_reason kind, int status, co
 		spin_unlock_irqrestore(&vm->lock, flags);
 		return;		/* the first reason wins */
 	}
+	vm->end_kind = end;
 	vm->stop_kind = kind;
 	vm->exit_status = status;
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
+	wake_all_vcpus(vm);
+	spin_unlock_irqrestore(&vm->lock, flags);
+}
+
+/*
+ * A guest reset with guest.reboot "restart": every vCPU leaves its loop as
+ * if the VM stopped; the last one out boots the VM again (vm_restart).
+ */
+static void vm_request_restart(struct vm *vm, const char *fmt, va_list ap)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (vm->state != VM_RUNNING) {
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;
+	}
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	__atomic_store_n(&vm->state, VM_RESTARTING, __ATOMIC_RELEASE);
 	wake_all_vcpus(vm);
 	spin_unlock_irqrestore(&vm->lock, flags);
 }
@@ -135,7 +224,7 @@ void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const ch
 	va_list ap;
 
 	va_start(ap, fmt);
-	vm_end(vm, kind, status, fmt, ap);
+	vm_end(vm, VM_END_STOPPED, kind, status, fmt, ap);
 	va_end(ap);
 }
 
@@ -144,39 +233,65 @@ void vm_exit(struct vm *vm, int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vm_end(vm, VMCONFIG_STOP_COUNT, status, fmt, ap);
+	vm_end(vm, VM_END_EXIT, VMCONFIG_STOP_COUNT, status, fmt, ap);
+	va_end(ap);
+}
+
+void vm_poweroff(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, VM_END_POWEROFF, VMCONFIG_STOP_COUNT, 0, fmt, ap);
+	va_end(ap);
+}
+
+void vm_guest_reset(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vm->cfg.reboot == VMCONFIG_REBOOT_RESTART)
+		vm_request_restart(vm, fmt, ap);
+	else
+		vm_end(vm, VM_END_RESET, VMCONFIG_STOP_COUNT, 0, fmt, ap);
 	va_end(ap);
 }
 
 /* How the VM ended, in test.expect syntax: "exit:N", "stopped:REASON" or "running". */
 int vm_outcome(const struct vm *vm, char *buf, size_t len)
 {
-	if (!vm_stopped(vm))
+	if (!vm_ended(vm))
 		return snprintf(buf, len, "running");
-	if (vm->stop_kind == VMCONFIG_STOP_COUNT)
+	switch (vm->end_kind) {
+	case VM_END_EXIT:
 		return snprintf(buf, len, "exit:%d", vm->exit_status);
-	return snprintf(buf, len, "stopped:%s", vmconfig_stop_reason_name(vm->stop_kind));
+	case VM_END_POWEROFF:
+		return snprintf(buf, len, "poweroff");
+	case VM_END_RESET:
+		return snprintf(buf, len, "reset");
+	default:
+		return snprintf(buf, len, "stopped:%s", vmconfig_stop_reason_name(vm->stop_kind));
+	}
 }
 
 static void report_counters(const struct vm *vm)
 {
-	char line[200];
+	char line[320];
 
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
-		int n;
+		struct linebuf lb = LINEBUF_INIT(line);
 
 		if (!v)
 			continue;
-		n = snprintf(line, sizeof(line), "vCPU %u: %llu exits", i,
-			     (unsigned long long)v->exits_total);
-		for (unsigned r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(line) - 40; r++) {
+		lb_printf(&lb, "vCPU %u: %llu exits", i, (unsigned long long)v->exits_total);
+		for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
 			if (v->exits[r])
-				n += snprintf(line + n, sizeof(line) - n, ", %s %llu",
-					      vmx_exit_reason_str(r),
-					      (unsigned long long)v->exits[r]);
+				lb_printf(&lb, ", %s %llu", vmx_exit_reason_str(r),
+					  (unsigned long long)v->exits[r]);
 		}
-		pr_info("%s: %s\n", vm->name, line);
+		pr_info("%s: %s\n", vm->name, lb_str(&lb));
 	}
 }
 
@@ -188,24 +303,31 @@ void vm_vcpu_done(struct vcpu *v)
 	unsigned long flags;
 
 	flags = spin_lock_irqsave(&vm->lock);
+	spin_lock(&v->kick_lock);
 	v->world = NULL;	/* about to end: nobody may wake it any more */
+	spin_unlock(&v->kick_lock);
 	spin_unlock_irqrestore(&vm->lock, flags);
+	ktimer_cancel(&v->hc_timer);
 
 	/* This world runs on the vCPU's CPU: release its VMCS and lazily loaded state here. */
 	if (vc->current_vmcs == v->vmcs_pa)
 		vc->current_vmcs = 0;
 	vmcs_clear(v->vmcs_pa);
+	v->vmcs_ready = false;
 	if (vc->state_owner == v)
 		vc->state_owner = NULL;
 	if (__atomic_sub_fetch(&vm->running_vcpus, 1, __ATOMIC_ACQ_REL))
 		return;
+	if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RESTARTING) {
+		vm_restart(vm);		/* the last vCPU out boots the VM again */
+		return;
+	}
 	vm_outcome(vm, outcome, sizeof(outcome));
 	pr_info("%s: ended (%s): %s; %llu KiB of guest RAM was backed\n", vm->name, outcome,
 		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
 	report_counters(vm);
-	vm_flush_translations(vm);
-	guest_ram_destroy(vm);
-	vm_free_hw(vm);
+	vm_destroy_devices(vm);
+	vm_release_memory(vm);
 	__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 }
 
@@ -239,13 +361,50 @@ static void flush_vm_tlbs(void *arg)
 /*
  * Before the VM's pages go back to the allocator, no CPU may keep cached
  * translations tagged with its EPTP or VPIDs: a later VM could get the
- * same root page (and so the same EPTP) or the same VPIDs.
+ * same root page (and so the same EPTP) or the same VPIDs. Every CPU in
+ * VMX operation is asked; the CPUs that did not answer (bit n: CPU n) owe
+ * a flush, and the memory waits for them (vm_release_memory).
  */
-void vm_flush_translations(struct vm *vm)
+uint64_t vm_flush_translations(struct vm *vm)
 {
-	struct flush_req f = { guest_eptp(vm), vm_vpid(vm, 0), (uint16_t)vm->nvcpus };
+	struct flush_req f;
+	uint64_t owed = 0;
 
-	smp_call_all(flush_vm_tlbs, &f);
+	if (!vm->ram)
+		return 0;
+	f = (struct flush_req){ guest_eptp(vm), vm_vpid(vm, 0), (uint16_t)vm->nvcpus };
+	for (unsigned c = 0; c < pcpu_count && c < 64; c++) {
+		if (!pcpu_array[c].vmm)
+			continue;	/* never in VMX operation: it holds no guest translations */
+		if (tlb_cpu_deaf(c) || !pcpu_array[c].online || smp_call(c, flush_vm_tlbs, &f))
+			owed |= 1ULL << c;
+	}
+	return owed;
+}
+
+static void release_memory_now(void *arg)
+{
+	struct vm *vm = arg;
+
+	guest_ram_destroy(vm);
+	vm_free_hw(vm);
+	vm_admit_release(vm);
+}
+
+/*
+ * Give the VM's memory back (every vCPU has ended): guest RAM, EPT, VMCS
+ * regions and bitmaps, and its reservation. If a CPU did not flush its
+ * translations the memory is quarantined until it has (mem/quarantine.c),
+ * never reused while a stale translation to it may exist.
+ */
+void vm_release_memory(struct vm *vm)
+{
+	uint64_t owed = vm_flush_translations(vm);
+
+	if (!owed)
+		release_memory_now(vm);
+	else
+		tlb_quarantine(owed, release_memory_now, vm, vm->name);	/* or leaked: safe */
 }
 
 uint16_t vm_vpid(const struct vm *vm, unsigned vcpu)
@@ -270,17 +429,38 @@ void vm_free_hw(struct vm *vm)
 	if (vm->msr_bitmap_pa)
 		page_free(vm->msr_bitmap_pa, 0);
 	vm->msr_bitmap_pa = 0;
+	if (vm->apic_access_pa)
+		page_free(vm->apic_access_pa, 0);
+	vm->apic_access_pa = 0;
+}
+
+/* Device models, interrupt wiring and per-vCPU device state (every vCPU has ended). */
+void vm_destroy_devices(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (!v)
+			continue;
+		ktimer_cancel(&v->hc_timer);
+		vlapic_destroy(&v->lapic);
+		vcpu_fpu_free(v);
+	}
+	vdev_bus_destroy(vm);
+	vm_irq_destroy(vm);
 }
 
 /* Free what vm_setup() got before it failed (no vCPU world was started). */
 void vm_destroy_unstarted(struct vm *vm)
 {
+	vm_destroy_devices(vm);
 	vm_free_hw(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		kfree(vm->vcpus[i]);
 	guest_ram_destroy(vm);
+	vm_admit_release(vm);
+	if (vm->console)
+		log_source_destroy(vm->console->src);
 	kfree(vm->console);
-	kfree(vm->uart);
-	kfree(vm->ioapic);
 	kfree(vm);
 }

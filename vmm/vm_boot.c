@@ -4,23 +4,36 @@
  * modules. A VM whose configuration or image is bad is reported and left
  * out; the others start. vCPUs are placed round-robin over the CPUs that
  * entered VMX operation.
+ *
+ * Every vCPU's world starts with the VM: the boot vCPU in the state its
+ * loader chose, the others waiting for a start-up IPI (see vcpu_events.c).
+ * A guest reset with guest.reboot "restart" comes back here (vm_restart):
+ * guest RAM is dropped, devices and vCPUs reset, and the image loaded again.
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/bootmod.h>
+#include <vmkernel/cpu.h>
 #include <vmkernel/init.h>
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
-#include <vmm/mb1_loader.h>
+#include <vmkernel/paging.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
-#include <vmm/vmx_caps.h>
+#include <vmkernel/timer.h>
+#include <vmm/admission.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
+#include <vmm/loader.h>
+#include <vmm/machine.h>
+#include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
+#include <vmm/virq.h>
+#include <vmm/vlapic.h>
 #include <vmm/vm.h>
+#include <vmm/vmx_caps.h>
 #include "vmx/vmx_priv.h"
 
 static struct spinlock vms_lock = SPINLOCK_INIT("vms");
@@ -38,76 +51,13 @@ struct vm *vm_get(unsigned i)
 	return i < vm_count() ? vms[i] : NULL;
 }
 
-static int mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-	return guest_write(ctx, gpa, src, len);
-}
-
-static int mem_zero(void *ctx, uint64_t gpa, size_t len)
-{
-	return guest_zero(ctx, gpa, len);
-}
-
-/* The guest's memory map (what the multiboot information tells it). */
-static unsigned guest_mmap(const struct vm *vm, struct mb1_mmap_in *m)
-{
-	m[0] = (struct mb1_mmap_in){ 0, 0x9fc00, 1 };
-	m[1] = (struct mb1_mmap_in){ 0x9fc00, 0x400, 2 };
-	m[2] = (struct mb1_mmap_in){ 0xa0000, 0x60000, 2 };
-	m[3] = (struct mb1_mmap_in){ 0x100000, vm->ram_size - 0x100000, 1 };
-	return 4;
-}
-
-static const struct boot_module *find_module(const struct vm *vm, const char *key,
-					     const char *name)
-{
-	const struct boot_module *b = bootmod_find(name);
-
-	if (!b)
-		pr_err("%s: %s = \"%s\": no boot module of that name (load it in GRUB with "
-		       "'module2 /path/%s %s')\n", vm->name, key, name, name, name);
-	return b;
-}
-
-static int load_guest(struct vm *vm, struct vcpu *boot)
-{
-	const struct boot_module *k = find_module(vm, "guest.kernel", vm->cfg.kernel);
-	struct mb1_module_in mods[VMCONFIG_MAX_MODULES];
-	struct mb1_mmap_in mmap[4];
-	struct mb1_guest_mem gm = { vm, vm->ram_size, mem_write, mem_zero };
-	struct mb1_load_params p = { vm->cfg.cmdline, "vmkernel", mods, 0, mmap, 0 };
-	struct mb1_load_result r;
-
-	if (!k)
-		return -ENOENT;
-	for (unsigned i = 0; i < vm->cfg.nmodules; i++) {
-		const struct boot_module *b = find_module(vm, "guest.modules", vm->cfg.modules[i]);
-
-		if (!b)
-			return -ENOENT;
-		mods[i] = (struct mb1_module_in){ b->name, b->data, b->size };
-		p.nmodules++;
-	}
-	p.nmmap = guest_mmap(vm, mmap);
-	if (mb1_load(k->data, k->size, &p, &gm, &r)) {
-		pr_err("%s: guest image %s: %s\n", vm->name, k->name, r.err);
-		return -EINVAL;
-	}
-	boot->boot_rip = r.entry;
-	boot->regs.rax = r.eax;
-	boot->regs.rbx = r.ebx;
-	pr_info("%s: %s loaded at [%#llx, %#llx) (ELF%s), entry %#x, %u module(s)\n", vm->name,
-		k->name, (unsigned long long)r.image_start, (unsigned long long)r.image_end,
-		r.elf64 ? "64" : "32", r.entry, p.nmodules);
-	return 0;
-}
-
-static int pick_cpu(unsigned *cpu)
+static int pick_cpu(const struct vm *vm, unsigned *cpu)
 {
 	for (unsigned tries = 0; tries < pcpu_count; tries++) {
 		unsigned c = next_cpu++ % pcpu_count;
 
-		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm) {
+		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm &&
+		    spec_cpu_allowed(c, vm)) {
 			*cpu = c;
 			return 0;
 		}
@@ -123,18 +73,15 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 		return NULL;
 	v->vm = vm;
 	v->id = id;
+	spin_init(&v->kick_lock, "vcpu kick");
+	ktimer_init(&v->hc_timer, hc_timer_expired);
+	vm->vcpus[id] = v;	/* from here on vm_destroy_unstarted() frees it */
 	v->vmcs_pa = vmx_alloc_region();
-	if (!v->vmcs_pa || pick_cpu(&v->host_cpu)) {
-		if (v->vmcs_pa)
-			page_free(v->vmcs_pa, 0);
-		kfree(v);
+	if (!v->vmcs_pa || pick_cpu(vm, &v->host_cpu) || vcpu_fpu_alloc(v) ||
+	    vlapic_init(&v->lapic, v, id, id == 0, tsc_hz()))
 		return NULL;
-	}
-	/* FXSAVE image of a reset FPU: control word 0x37f, MXCSR 0x1f80; DR6 at reset. */
-	*(uint16_t *)&v->fpu[0] = 0x37f;
-	*(uint32_t *)&v->fpu[24] = 0x1f80;
-	v->dr[4] = 0xffff0ff0ULL;
-	vm->vcpus[id] = v;
+	v->dr[4] = 0xffff0ff0ULL;	/* DR6 at reset */
+	vcpu_mtrr_reset(v);
 	return v;
 }
 
@@ -153,6 +100,23 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+/* Start every vCPU's world: vCPU 0 runs at once, the others wait for a start-up IPI. */
+static int start_vcpus(struct vm *vm)
+{
+	/* Before any world runs, so a start-up IPI or HC_VCPU_START finds them waiting. */
+	for (unsigned i = 1; i < vm->nvcpus; i++)
+		__atomic_store_n(&vm->vcpus[i]->lapic.run_state, VLAPIC_WAIT_SIPI, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int err = vcpu_start(vm->vcpus[i]);
+
+		if (err) {
+			vm_stop(vm, VMCONFIG_STOP_KILLED, -1, "out of memory starting vCPU %u", i);
+			return err;
+		}
+	}
+	return 0;
+}
+
 static bool name_taken(const char *name)
 {
 	for (unsigned i = 0; i < n_vms; i++) {
@@ -162,13 +126,28 @@ static bool name_taken(const char *name)
 	return false;
 }
 
-static int vm_setup(struct vm *vm)
+/* The APIC-access page of APIC virtualization, at the xAPIC base in the guest's EPT. */
+static int setup_apic_access(struct vm *vm)
 {
-	struct vcpu *boot;
-	int err;
+	const struct vmx_caps *caps = vmx_host_caps();
 
-	if ((err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20)) ||
-	    (err = vm_io_bitmaps_init(vm)) || (err = vm_msr_bitmap_init(vm)))
+	if (!vm->cfg.apicv || !caps->apicv || !caps->virt_apic_access)
+		return 0;
+	if (!vm->apic_access_pa) {
+		vm->apic_access_pa = page_alloc(0);
+		if (!vm->apic_access_pa)
+			return -ENOMEM;
+		memset(phys_to_virt(vm->apic_access_pa), 0, PAGE_SIZE_4K);
+	}
+	return guest_map_page(vm, APIC_DEFAULT_BASE, vm->apic_access_pa);
+}
+
+/* Guest RAM (with its reservation) and everything mapped into the EPT. */
+static int setup_memory(struct vm *vm)
+{
+	int err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20);
+
+	if (err)
 		return err;
 	if (vm->cfg.mem_min_mb) {
 		err = guest_ram_reserve(vm, (uint64_t)vm->cfg.mem_min_mb << 20);
@@ -177,10 +156,21 @@ static int vm_setup(struct vm *vm)
 			       "memory\n", vm->name, vm->cfg.mem_min_mb);
 			return err;
 		}
+		vm_admit_backed(vm);
 	}
+	return setup_apic_access(vm);
+}
+
+static int vm_setup(struct vm *vm)
+{
+	int err;
+
+	if ((err = setup_memory(vm)) || (err = vm_io_bitmaps_init(vm)) ||
+	    (err = vm_msr_bitmap_init(vm)) || (err = vdev_bus_init(vm)) ||
+	    (err = vm_irq_init(vm)))
+		return err;
 	vm->console = kzalloc(sizeof(*vm->console));
-	vm->uart = kzalloc(vdev_uart_size());
-	if (!vm->console || !vm->uart)
+	if (!vm->console)
 		return -ENOMEM;
 	spin_init(&vm->console->lock, "vm console");
 	vm->nvcpus = vm->cfg.numvcpus;
@@ -188,13 +178,55 @@ static int vm_setup(struct vm *vm)
 		if (!vcpu_create(vm, i))
 			return -ENOMEM;
 	}
-	boot = vm->vcpus[0];
-	boot->started = true;
-	err = load_guest(vm, boot);
+	err = machine_create_devices(vm);
 	if (err)
 		return err;
+	err = guest_load(vm);
+	if (err)
+		return err;
+	vdev_log_all(vm);
+	vm->tsc_offset = -(int64_t)rdtsc();	/* the guest's TSC starts at 0 */
 	vm->state = VM_RUNNING;
-	return vcpu_start(boot);
+	return start_vcpus(vm);
+}
+
+/*
+ * After a guest reset (guest.reboot "restart"), on the world of the last
+ * vCPU to leave: a fresh boot of the same configuration. Guest RAM is
+ * dropped (nothing of the old run survives), devices and vCPUs go back to
+ * their power-on state, the image is loaded again.
+ */
+void vm_restart(struct vm *vm)
+{
+	int err;
+
+	vm->restarts++;
+	pr_info("%s: guest reset (%s); booting it again (restart %u)\n", vm->name,
+		vm->stop_reason, vm->restarts);
+	/* Its old pages are reused only once no CPU can hold translations to them. */
+	err = vm_flush_translations(vm) ? -EBUSY : 0;
+	if (!err) {
+		guest_ram_destroy(vm);
+		err = setup_memory(vm);
+	}
+	if (!err) {
+		vdev_reset_all(vm);
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			vcpu_reset(vm->vcpus[i]);
+		err = guest_load(vm);
+	}
+	if (err) {
+		vm_stop(vm, VMCONFIG_STOP_KILLED, -1, "cannot boot again after a guest reset (%d)",
+			err);
+		pr_info("%s: ended (stopped:killed): %s\n", vm->name, vm->stop_reason);
+		vm_destroy_devices(vm);
+		vm_release_memory(vm);
+		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
+		return;
+	}
+	vm->tsc_offset = -(int64_t)rdtsc();
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	start_vcpus(vm);
 }
 
 static void vm_create(const struct boot_module *m)
@@ -224,6 +256,10 @@ static void vm_create(const struct boot_module *m)
 	}
 	vm->id = n_vms;
 	spin_unlock(&vms_lock);
+	if (vm_admit(vm)) {	/* its memory could not be held: refused, with the numbers */
+		kfree(vm);
+		return;
+	}
 	err = vm_setup(vm);
 	if (err) {
 		pr_err("%s: cannot start (%d); its resources are released\n", vm->name, err);
@@ -234,8 +270,10 @@ static void vm_create(const struct boot_module *m)
 	vms[n_vms] = vm;
 	__atomic_store_n(&n_vms, n_vms + 1, __ATOMIC_RELEASE);
 	spin_unlock(&vms_lock);
-	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u\n", vm->name,
-		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu);
+	pr_info("%s: started: %u MiB, %u vCPU(s), vCPU 0 on CPU %u, local APIC %s\n", vm->name,
+		vm->cfg.memsize_mb, vm->nvcpus, vm->vcpus[0]->host_cpu,
+		vm->apic_access_pa ? "with the CPU's APIC virtualization" : "emulated in software");
+	vm_log_unapplied(vm);
 }
 
 static bool is_vmx_file(const char *name)
@@ -251,6 +289,8 @@ static int vm_boot_all(void)
 
 	for (unsigned i = 0; i < bootmod_count(); i++)
 		configs += is_vmx_file(bootmod_get(i)->name);
+	if (vmx_host_usable() && !configs)
+		spec_probe();	/* the speculation measures are logged at every boot with VT-x */
 	if (!configs)
 		return 0;
 	if (!vmx_host_usable()) {

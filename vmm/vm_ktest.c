@@ -4,6 +4,12 @@
  * expected to still be running (which proves they never blocked the
  * others), and compares how each VM ended with its test.expect. One line
  * per VM, then the ktest result.
+ *
+ * The host also judges what a VM printed, so a guest cannot pass by
+ * skipping its checks: every "check NAME: skipped" line counts against the
+ * VM unless its test.skip names NAME (a broken hypervisor signature would
+ * otherwise turn checks into silent skips), and every text in test.console
+ * must appear in some line. A run that judged no VM at all fails.
  */
 #define pr_fmt(fmt) "vmtest: " fmt
 #include <stdio.h>
@@ -17,10 +23,61 @@
 
 #define WAIT_S 600	/* emulated seconds; Bochs runs far slower than real time */
 
+/* "check NAME: skipped (...)": NAME, or NULL. */
+static bool skipped_check(const char *line, char *name, size_t len)
+{
+	const char *p = strstr(line, "check "), *colon;
+
+	if (!p || !(colon = strstr(p + 6, ": skipped")))
+		return false;
+	p += 6;
+	if ((size_t)(colon - p) >= len)
+		return false;
+	memcpy(name, p, (size_t)(colon - p));
+	name[colon - p] = '\0';
+	return true;
+}
+
+void vm_test_console_line(struct vm *vm, const char *line)
+{
+	const struct vm_config *c = &vm->cfg;
+	char name[VMCONFIG_SKIP_NAME_MAX + 16];
+
+	for (unsigned i = 0; i < c->nconsole; i++) {
+		if (strstr(line, c->console[i]))
+			vm->console_seen |= 1U << i;
+	}
+	if (c->expect.kind == VMCONFIG_EXPECT_NONE || !skipped_check(line, name, sizeof(name)))
+		return;
+	for (unsigned i = 0; i < c->nskip; i++) {
+		if (!strcmp(c->skip[i], name))
+			return;
+	}
+	if (!vm->bad_skips++)
+		snprintf(vm->first_bad_skip, sizeof(vm->first_bad_skip), "%s", name);
+}
+
+/* What the console showed that the test did not allow for; "" if nothing. */
+static void console_verdict(const struct vm *vm, char *why, size_t len)
+{
+	why[0] = '\0';
+	if (vm->bad_skips) {
+		snprintf(why, len, "%u check(s) skipped that test.skip does not name, first '%s'",
+			 vm->bad_skips, vm->first_bad_skip);
+		return;
+	}
+	for (unsigned i = 0; i < vm->cfg.nconsole; i++) {
+		if (!(vm->console_seen & (1U << i))) {
+			snprintf(why, len, "no console line contained '%s'", vm->cfg.console[i]);
+			return;
+		}
+	}
+}
+
 static bool expects_end(const struct vm *vm)
 {
-	return vm->cfg.expect.kind == VMCONFIG_EXPECT_EXIT ||
-	       vm->cfg.expect.kind == VMCONFIG_EXPECT_STOPPED;
+	return vm->cfg.expect.kind != VMCONFIG_EXPECT_NONE &&
+	       vm->cfg.expect.kind != VMCONFIG_EXPECT_RUNNING;
 }
 
 static bool all_ended(bool include_running)
@@ -74,16 +131,20 @@ KTEST(vm_expectations)
 			snprintf(got, sizeof(got), "running");
 		else
 			vm_outcome(vm, got, sizeof(got));
+		char why[160];
+
 		vmconfig_expect_format(&vm->cfg.expect, want, sizeof(want));
 		if (!want[0])
 			snprintf(want, sizeof(want), "(no test.expect)");
-		if (strcmp(got, want))
+		console_verdict(vm, why, sizeof(why));
+		if (strcmp(got, want) || why[0])
 			failed++;
-		log_printf(LOG_INFO, "vmtest: %s: expected %s, got %s: %s\n", vm->name, want, got,
-			   strcmp(got, want) ? "FAIL" : "ok");
+		log_printf(LOG_INFO, "vmtest: %s: expected %s, got %s%s%s: %s\n", vm->name, want,
+			   got, why[0] ? "; " : "", why, strcmp(got, want) || why[0] ? "FAIL" : "ok");
 	}
 	log_printf(LOG_INFO, "vmtest: %u VMs, %u passed, %u failed\n", vm_count(),
 		   vm_count() - failed, failed);
 	KT_ASSERT(ended);
+	KT_ASSERT(vm_count() > 0);	/* a run that judged no VM proves nothing */
 	KT_ASSERT_EQ(failed, 0);
 }

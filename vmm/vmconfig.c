@@ -420,9 +420,90 @@ static int vmconfig_set_guest_type(struct vmconfig_parser *p)
 		p->cfg->guest_type = VMCONFIG_GUEST_MULTIBOOT;
 		return 0;
 	}
-	if (vmconfig_is(p, "linux"))
-		return vmconfig_err(p, "%s is not supported yet (only \"multiboot\")", p->shown);
+	if (vmconfig_is(p, "linux")) {
+		p->cfg->guest_type = VMCONFIG_GUEST_LINUX;
+		return 0;
+	}
 	return vmconfig_err(p, "%s is not a guest type (\"multiboot\" or \"linux\")", p->shown);
+}
+
+static int vmconfig_set_apicv(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->apicv);
+}
+
+static int vmconfig_set_pcidev(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->test_pcidev);
+}
+
+static int vmconfig_set_reboot(struct vmconfig_parser *p)
+{
+	if (vmconfig_is(p, "restart")) {
+		p->cfg->reboot = VMCONFIG_REBOOT_RESTART;
+		return 0;
+	}
+	if (vmconfig_is(p, "stop")) {
+		p->cfg->reboot = VMCONFIG_REBOOT_STOP;
+		return 0;
+	}
+	return vmconfig_err(p, "%s is not \"restart\" or \"stop\"", p->shown);
+}
+
+/* test.skip: a comma list of guest check names that may report "skipped". */
+static int vmconfig_set_skip(struct vmconfig_parser *p)
+{
+	struct vm_config *c = p->cfg;
+	size_t i = 0;
+
+	c->nskip = 0;
+	while (i < p->vlen) {
+		size_t start, n;
+
+		while (i < p->vlen && (vmconfig_blank(p->val[i]) || p->val[i] == ','))
+			i++;
+		for (start = i; i < p->vlen && p->val[i] != ',' && !vmconfig_blank(p->val[i]); i++)
+			;
+		n = i - start;
+		if (!n)
+			break;
+		if (c->nskip == VMCONFIG_SKIP_MAX)
+			return vmconfig_err(p, "more than %d names", VMCONFIG_SKIP_MAX);
+		if (n >= VMCONFIG_SKIP_NAME_MAX)
+			return vmconfig_err(p, "name %u is longer than %d characters", c->nskip + 1,
+					    VMCONFIG_SKIP_NAME_MAX - 1);
+		memcpy(c->skip[c->nskip], p->val + start, n);
+		c->skip[c->nskip++][n] = '\0';
+	}
+	return 0;
+}
+
+/* test.console: ';'-separated texts that lines of the VM's console must contain. */
+static int vmconfig_set_console(struct vmconfig_parser *p)
+{
+	struct vm_config *c = p->cfg;
+	size_t i = 0;
+
+	c->nconsole = 0;
+	while (i < p->vlen) {
+		size_t start, n;
+
+		while (i < p->vlen && p->val[i] == ';')
+			i++;
+		for (start = i; i < p->vlen && p->val[i] != ';'; i++)
+			;
+		n = i - start;
+		if (!n)
+			break;
+		if (c->nconsole == VMCONFIG_CONSOLE_MAX)
+			return vmconfig_err(p, "more than %d texts", VMCONFIG_CONSOLE_MAX);
+		if (n >= VMCONFIG_CONSOLE_LEN)
+			return vmconfig_err(p, "text %u is longer than %d characters", c->nconsole + 1,
+					    VMCONFIG_CONSOLE_LEN - 1);
+		memcpy(c->console[c->nconsole], p->val + start, n);
+		c->console[c->nconsole++][n] = '\0';
+	}
+	return 0;
 }
 
 /* test.break: make the VMM corrupt this VM's VMCS before its first entry (tests the diagnosis). */
@@ -450,6 +531,14 @@ static int vmconfig_set_expect(struct vmconfig_parser *p)
 		e->kind = VMCONFIG_EXPECT_RUNNING;
 		return 0;
 	}
+	if (vmconfig_is(p, "poweroff")) {
+		e->kind = VMCONFIG_EXPECT_POWEROFF;
+		return 0;
+	}
+	if (vmconfig_is(p, "reset")) {
+		e->kind = VMCONFIG_EXPECT_RESET;
+		return 0;
+	}
 	if (p->vlen > 5 && vmconfig_ieq(p->val, 5, "exit:")) {
 		if (!vmconfig_decimal(p->val + 5, p->vlen - 5, 0, 255, &status))
 			return vmconfig_err(p, "%s is not \"exit:N\" with N from 0 to 255",
@@ -469,8 +558,8 @@ static int vmconfig_set_expect(struct vmconfig_parser *p)
 		return vmconfig_err(p, "%s: the reason is not one of triple-fault, entry-failure, "
 				    "bad-access, unsupported, killed", p->shown);
 	}
-	return vmconfig_err(p, "%s is not \"exit:N\", \"stopped:REASON\" or \"running\"",
-			    p->shown);
+	return vmconfig_err(p, "%s is not \"exit:N\", \"stopped:REASON\", \"poweroff\", "
+			    "\"reset\" or \"running\"", p->shown);
 }
 
 struct vmconfig_key {
@@ -500,6 +589,11 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "guest.initrd", vmconfig_set_initrd },
 	{ "guest.modules", vmconfig_set_modules },
 	{ "guest.type", vmconfig_set_guest_type },
+	{ "guest.reboot", vmconfig_set_reboot },
+	{ "monitor.apicv", vmconfig_set_apicv },
+	{ "test.skip", vmconfig_set_skip },
+	{ "test.console", vmconfig_set_console },
+	{ "test.pcidev", vmconfig_set_pcidev },
 	{ "test.expect", vmconfig_set_expect },
 	{ "test.break", vmconfig_set_break },
 };
@@ -701,6 +795,8 @@ static void vmconfig_defaults(struct vm_config *c)
 	c->cpu_affinity = ~0ULL;
 	c->serial0_present = true;
 	c->guest_type = VMCONFIG_GUEST_MULTIBOOT;
+	c->apicv = true;
+	c->reboot = VMCONFIG_REBOOT_RESTART;
 	c->expect.kind = VMCONFIG_EXPECT_NONE;
 }
 
@@ -765,9 +861,15 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		return vmconfig_err(p, "%u MHz is less than sched.cpu.min (%u MHz)",
 				    c->cpu_max_mhz, c->cpu_min_mhz);
 	}
-	if (c->initrd[0]) {
+	if (c->initrd[0] && c->guest_type != VMCONFIG_GUEST_LINUX) {
 		vmconfig_at(p, "guest.initrd");
-		return vmconfig_err(p, "not supported yet (only for guest.type \"linux\")");
+		return vmconfig_err(p, "is only for guest.type \"linux\" (a multiboot guest gets "
+				    "guest.modules)");
+	}
+	if (c->nmodules && c->guest_type == VMCONFIG_GUEST_LINUX) {
+		vmconfig_at(p, "guest.modules");
+		return vmconfig_err(p, "is only for multiboot guests (a Linux guest gets "
+				    "guest.initrd)");
 	}
 	if (!c->kernel[0]) {
 		vmconfig_at(p, "guest.kernel");
@@ -883,6 +985,10 @@ int vmconfig_expect_format(const struct vmconfig_expect *e, char *buf, size_t si
 		return snprintf(buf, size, "stopped:%s", vmconfig_stop_reason_name(e->reason));
 	case VMCONFIG_EXPECT_RUNNING:
 		return snprintf(buf, size, "running");
+	case VMCONFIG_EXPECT_POWEROFF:
+		return snprintf(buf, size, "poweroff");
+	case VMCONFIG_EXPECT_RESET:
+		return snprintf(buf, size, "reset");
 	default:
 		return snprintf(buf, size, "%s", "");
 	}

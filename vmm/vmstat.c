@@ -15,32 +15,17 @@
 #include <vmkernel/timer.h>
 #include <vmm/vmx.h>
 #include <vmm/vm.h>
-
-#define TOP_REASONS 4
+#include "vmstat_line.h"
 
 static void print_vcpu(const struct vm *vm, const struct vcpu *v)
 {
 	char line[200];
-	bool used[EXIT_REASON_MAX + 1] = { false };
-	int n = snprintf(line, sizeof(line), "%s vCPU %u: %llu exits", vm->name, v->id,
-			 (unsigned long long)v->exits_total);
+	struct vmstat_sample s = {
+		vm->name, v->id, v->exits_total, v->exits, v->exit_tsc,
+		v->world ? v->world->run_tsc : 0,
+	};
 
-	for (int k = 0; k < TOP_REASONS; k++) {
-		unsigned best = 0;
-
-		for (unsigned r = 1; r <= EXIT_REASON_MAX; r++) {
-			if (!used[r] && v->exits[r] > v->exits[best])
-				best = r;
-		}
-		if (!v->exits[best] || used[best])
-			break;
-		used[best] = true;
-		n += snprintf(line + n, sizeof(line) - n, ", %s %llu", vmx_exit_reason_str(best),
-			      (unsigned long long)v->exits[best]);
-	}
-	if (v->world && v->world->run_tsc)
-		snprintf(line + n, sizeof(line) - n, "; %llu%% of its time in exit handling",
-			 (unsigned long long)(v->exit_tsc * 100 / v->world->run_tsc));
+	vmstat_format(line, sizeof(line), &s);
 	pr_info("%s\n", line);
 }
 
@@ -56,7 +41,7 @@ static void vmstat_world(void *arg)
 
 			/* Under vm->lock no vCPU can end and free its world meanwhile. */
 			for (unsigned c = 0; !vm_stopped(vm) && c < vm->nvcpus; c++) {
-				if (vm->vcpus[c] && vm->vcpus[c]->started)
+				if (vm->vcpus[c] && vm->vcpus[c]->world)
 					print_vcpu(vm, vm->vcpus[c]);
 			}
 			spin_unlock_irqrestore(&vm->lock, flags);

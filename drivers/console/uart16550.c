@@ -1,5 +1,6 @@
 /*
- * 16550 UART console (polled transmit). The port comes from console=
+ * 16550 UART console (polled transmit; the console world feeds it a FIFO
+ * at a time through write_some and never waits for it). The port comes from console=
  * (com1..com4 or a hex I/O port); a port that does not echo its scratch
  * register is absent and is not used, so a server without COM1 still boots.
  */
@@ -15,7 +16,11 @@
 #define UART_SCR	7
 #define LSR_THRE	0x20
 
+#define UART_IIR	2
+#define IIR_FIFO_ON	0xc0
+
 static uint16_t port;
+static unsigned fifo_depth = 1;	/* bytes the transmitter takes when THRE is set */
 
 static bool uart_present(uint16_t p)
 {
@@ -43,6 +48,8 @@ static bool uart_setup(const struct console_params *cp)
 	outb(port + UART_LCR, 0x03);	/* 8N1 */
 	outb(port + UART_FCR, 0xc7);
 	outb(port + UART_MCR, 0x03);
+	/* A 16550A reports its FIFOs on: its transmitter then takes 16 bytes at once. */
+	fifo_depth = (inb(port + UART_IIR) & IIR_FIFO_ON) == IIR_FIFO_ON ? 16 : 1;
 	return true;
 }
 
@@ -62,9 +69,44 @@ static void uart_write(const char *s, size_t n)
 	}
 }
 
+/* Fill the transmitter if it is empty; never wait. "\n" goes out as "\r\n". */
+static size_t uart_write_some(const char *s, size_t n)
+{
+	static bool cr_sent;	/* the '\r' of the '\n' at s[0] went out last time */
+	unsigned room = fifo_depth;
+	size_t i = 0;
+
+	if (!(inb(port + UART_LSR) & LSR_THRE))
+		return 0;
+	while (i < n && room) {
+		if (s[i] == '\n' && !cr_sent) {
+			outb(port + UART_THR, '\r');
+			if (!--room) {
+				cr_sent = true;
+				break;
+			}
+		}
+		cr_sent = false;
+		outb(port + UART_THR, s[i++]);
+		room--;
+	}
+	return i;
+}
+
+#define LSR_TEMT	0x40
+
+/* Until the FIFO and the shift register are empty (bounded: a dead UART does not hang us). */
+static void uart_sync(void)
+{
+	for (int i = 0; i < 1000000 && !(inb(port + UART_LSR) & LSR_TEMT); i++)
+		cpu_relax();
+}
+
 static const struct console_driver uart_console = {
 	.name = "serial",
 	.setup = uart_setup,
 	.write = uart_write,
+	.write_some = uart_write_some,
+	.sync = uart_sync,
 };
 CONSOLE_DRIVER(uart_console);

@@ -420,4 +420,7 @@ int acpi_find_rsdp(const struct acpi_mem_ops *ops, uint64_t *rsdp_phys);
 int acpi_gsi_for_isa_irq(const struct acpi_info *info, uint8_t irq, uint32_t *gsi,
 			 uint16_t *flags);
 
+/* The vmkernel's parsed tables from boot, NULL when the firmware had none (kernel only). */
+const struct acpi_info *acpi_get(void);
+
 #endif /* ACPI_H */

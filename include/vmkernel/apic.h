@@ -55,9 +55,8 @@ void lapic_write(uint32_t reg, uint32_t val);
 const char *lapic_mode_name(void);
 
 /* Timer: calibrated against the TSC by timer_init(). */
-void lapic_timer_periodic(uint32_t hz);
-void lapic_timer_oneshot_ns(uint64_t ns);
-void lapic_timer_stop(void);
+/* One interrupt on VEC_LAPIC_TIMER when the TSC reaches deadline (0: none); see ktimer.h. */
+void lapic_timer_deadline(uint64_t deadline);
 uint64_t lapic_timer_freq(void);
 
 /* IOAPIC */

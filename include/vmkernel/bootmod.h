@@ -22,6 +22,9 @@ struct boot_module {
 /* A kernel command-line option's value ("" for a bare key), or NULL if absent. */
 const char *bootparam_get(const char *key);
 
+/* The UEFI system table's physical address GRUB handed over, 0 on BIOS boots. */
+uint64_t boot_efi_systab(void);
+
 unsigned bootmod_count(void);
 const struct boot_module *bootmod_get(unsigned i);
 const struct boot_module *bootmod_find(const char *name);

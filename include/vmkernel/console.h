@@ -36,6 +36,14 @@ struct console_driver {
 	/* Returns true if the device is there and now takes output. */
 	bool (*setup)(const struct console_params *p);
 	void (*write)(const char *s, size_t n);
+	/*
+	 * Optional, for slow devices: write what the device takes now without
+	 * waiting for it (a UART: what fits its transmit FIFO); the count of
+	 * bytes of s consumed, 0 if it is busy.
+	 */
+	size_t (*write_some)(const char *s, size_t n);
+	/* Optional: wait (bounded) until what was written has left the device. */
+	void (*sync)(void);
 };
 
 #define CONSOLE_DRIVER(var)						\
@@ -46,8 +54,17 @@ struct console_driver {
 void console_init(const struct console_params *p);
 /* Write to every active console, serialised across CPUs. */
 void console_write(const char *s, size_t n);
+/*
+ * The console world's write (vmkernel/log.c): no lock, interrupts on; a
+ * device that is busy is waited for by calling wait(), which may let other
+ * worlds run. The caller owns the consoles (no other writer but a panic).
+ */
+void console_write_paced(const char *s, size_t n, void (*wait)(void));
+/* Wait until every console has sent what it was given (before the machine stops). */
+void console_sync(void);
 /* Panic path: stop honouring the console lock so the last words get out. */
 void console_break_lock(void);
+bool console_lock_broken(void);
 /* Names of active consoles, for the boot banner. */
 void console_describe(char *buf, size_t len);
 /* Polled early serial output on COM1 before console_init(). */

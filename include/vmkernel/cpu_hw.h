@@ -13,11 +13,15 @@
 #define X86_CR0_ET		(1UL << 4)
 #define X86_CR0_NE		(1UL << 5)
 #define X86_CR0_WP		(1UL << 16)
+#define X86_CR0_AM		(1UL << 18)
+#define X86_CR0_NW		(1UL << 29)
+#define X86_CR0_CD		(1UL << 30)
 #define X86_CR0_PG		(1UL << 31)
 
 /* CR4 (SDM 3A 2.5) */
 #define X86_CR4_PAE		(1UL << 5)
 #define X86_CR4_PGE		(1UL << 7)
+#define X86_CR4_OSXSAVE		(1UL << 18)
 #define X86_CR4_OSFXSR		(1UL << 9)
 #define X86_CR4_VMXE		(1UL << 13)
 #define X86_CR4_FSGSBASE	(1UL << 16)

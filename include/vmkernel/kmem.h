@@ -38,6 +38,8 @@ struct kmem_stats {
 	uint64_t heap_bytes;		/* live heap allocations */
 };
 void kmem_get_stats(struct kmem_stats *st);
+/* Free bytes in the page allocator (one lock; for admission decisions). */
+uint64_t kmem_free_bytes(void);
 /* Full consistency check of the page allocator and heap (ktests). */
 int kmem_check(char *err, size_t len);
 

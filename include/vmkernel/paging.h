@@ -57,6 +57,10 @@ void *paging_alloc_stack(size_t size);
 void paging_init_pat(void);
 /* Map [pa, pa+len) of the direct map write-combining (framebuffers). */
 int paging_set_write_combining(uint64_t pa, uint64_t len);
+/* Map device registers [pa, pa+len) uncached (also above the direct map); NULL on failure. */
+void *paging_map_mmio(uint64_t pa, uint64_t len);
+/* Physical address behind any kernel virtual address (direct map, image, stacks). */
+int paging_virt_to_phys(const void *va, uint64_t *pa);
 /* Counts of mappings made, for the boot report. */
 void paging_stats(uint64_t *n1g, uint64_t *n2m, uint64_t *n4k);
 

@@ -54,7 +54,7 @@ void sched_yield(void);
 /* Block the calling world until sched_wakeup(); returns at once if a wakeup is pending. */
 void sched_block(void);
 void sched_wakeup(struct world *w);
-/* Block until sched_wakeup() or until the TSC passes `tsc` (timer-tick granularity). */
+/* Block until sched_wakeup() or until the TSC passes `tsc` (a one-shot host timer). */
 void sched_block_until(uint64_t tsc);
 /* True when the calling world has used up its time slice. */
 bool sched_should_yield(void);

@@ -14,5 +14,7 @@ uint64_t time_ns(void);			/* since boot, from the TSC */
 void udelay(uint64_t us);
 void mdelay(uint64_t ms);
 const char *timer_calibration_source(void);
+/* Start this CPU's host timers and its scheduler tick (every CPU, once). */
+void timer_start_cpu(void);
 
 #endif

@@ -20,8 +20,11 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S pushes 22 quadwords
 
 /* Interrupt vectors used by the vmkernel. */
 #define VEC_IRQ_BASE		0x20	/* legacy PIC, remapped then masked */
+#define VEC_DEV_FIRST		0x30	/* device vectors (irqvec.h): 0x30-0xef */
+#define VEC_DEV_LAST		0xef
 #define VEC_CALL_FUNC		0xf0	/* smp_call() IPI */
 #define VEC_WAKE		0xf1	/* wake a halted CPU */
+#define VEC_VCPU_KICK		0xf2	/* make a vCPU running on that CPU exit and look at its events */
 #define VEC_LAPIC_TIMER		0xfe
 #define VEC_SPURIOUS		0xff
 
@@ -31,6 +34,9 @@ void trap_init(void);			/* builds the IDT once */
 void trap_load_idt(void);		/* lidt on the calling CPU */
 /* Handlers get the interrupted frame, or NULL when the interrupt arrived as a VM exit. */
 int irq_register(uint8_t vector, irq_handler_t fn);
+/* A handler that gets an argument instead of the frame (device interrupts; see irqvec.h). */
+int irq_register_arg(uint8_t vector, void (*fn)(void *arg), void *arg);
+void irq_unregister_arg(uint8_t vector);
 /* Run the handler of an interrupt taken by a VM exit (acknowledged on exit), then EOI. */
 void irq_dispatch_vector(uint8_t vector);
 

@@ -20,4 +20,8 @@ int vm_io_bitmaps_init(struct vm *vm);
 int vm_msr_bitmap_init(struct vm *vm);
 bool vm_pat_switched(void);
 
+/* hypercall.c: the HC_SET_TIMER expiry (a ktimer callback) */
+struct ktimer;
+void hc_timer_expired(struct ktimer *t);
+
 #endif

@@ -97,6 +97,7 @@ struct mmio_insn {
 	bool rip_relative;	/* 64-bit mode mod=00 r/m=101: RIP/EIP + disp32 */
 	uint64_t moffs;		/* A0-A3: the offset (addr_size bytes) */
 
+	bool truncated;		/* -EINVAL only because the bytes ran out before 15 */
 	char err[96];		/* why decoding failed; "" on success */
 };
 

@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vmkernel/ktimer.h>
+#include <vmkernel/spinlock.h>
+#include <vmm/vlapic.h>
 #include <vmm/vmx_hw.h>
 
 struct vm;
@@ -48,7 +51,23 @@ enum exit_action {
 	EXIT_STOP_VM,		/* stop the whole VM; vcpu->vm->stop_reason says why */
 };
 
-#define VCPU_MAX_PENDING_VECTORS 256
+/* The state a vCPU starts in: chosen by the guest loader (multiboot, Linux) or a SIPI. */
+enum vcpu_mode {
+	VCPU_MODE_REAL,		/* real mode at cs:ip (after a start-up IPI) */
+	VCPU_MODE_PROT32,	/* 32-bit protected mode, paging off, flat segments */
+	VCPU_MODE_LONG64,	/* 64-bit mode, paging on (cr3), flat segments */
+};
+
+struct vcpu_boot {
+	enum vcpu_mode mode;
+	uint64_t rip, rsp;
+	uint16_t real_cs;		/* REAL: CS selector; its base is real_cs << 4 */
+	uint16_t code_sel, data_sel;	/* PROT32/LONG64: selectors of the flat segments */
+	uint64_t gdt_base;		/* PROT32/LONG64: the guest's GDT (0: none) */
+	uint16_t gdt_limit;
+	uint64_t cr3;			/* LONG64: the guest's page tables */
+	uint64_t rax, rbx, rsi;		/* registers the protocol passes */
+};
 
 struct vcpu {
 	struct vcpu_regs regs;		/* first: vmx_entry.S uses generated offsets */
@@ -57,31 +76,40 @@ struct vcpu {
 	unsigned int host_cpu;
 	uint64_t vmcs_pa;
 	bool launched;
+	bool vmcs_ready;		/* vmcs_setup() filled it in: it is made current on switch-in */
 	uint32_t proc_ctls;		/* VMCS primary processor-based controls, cached */
-	struct world *world;
-	uint64_t boot_rip;		/* where the guest starts */
-	uint64_t boot_rsp;
-	bool started;			/* its world was created; atomic */
+	uint32_t proc2_ctls;		/* VMCS secondary processor-based controls, cached */
+	uint32_t pin_ctls;		/* VMCS pin-based controls, cached */
+	struct world *world;		/* kick_lock; NULL once the world ends */
+	struct spinlock kick_lock;
+	struct vcpu_boot boot;		/* where it starts (loader, or HC_VCPU_START) */
+	bool boot_pending;		/* atomic: HC_VCPU_START set boot; start it */
+	bool in_guest;			/* atomic: between the last check of events and the exit */
+	bool halted;			/* atomic: blocked in HLT or waiting for a SIPI */
 	struct vmexit exit;
 	/* events */
-	uint64_t pending_irqs[VCPU_MAX_PENDING_VECTORS / 64];	/* any CPU (atomic) */
+	struct vlapic lapic;
 	bool pending_exc;
 	uint8_t exc_vector;
 	bool exc_has_error;
 	uint32_t exc_error;
-	bool halted;
-	uint8_t tpr;			/* CR8 */
-	uint64_t timer_deadline_tsc;	/* HC_SET_TIMER, 0 = off */
-	uint8_t timer_vector;
+	bool apicv;			/* this vCPU runs with the CPU's APIC virtualization */
+	struct ktimer hc_timer;		/* HC_SET_TIMER: a fixed interrupt through the LAPIC */
+	uint8_t hc_timer_vector;
+	uint64_t hc_timer_deadline;	/* 0 = off; hc_timer fires only if it still matches */
 	/* MSRs outside the VMCS that the guest owns (switched with the world) */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
-	uint8_t fpu[512] __attribute__((aligned(16)));	/* FXSAVE image */
+	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];	/* emulated, no effect */
+	uint64_t xcr0;			/* the guest's XCR0 */
+	bool osxsave;			/* the guest's CR4.OSXSAVE (host-owned bit, cached) */
+	uint8_t *xsave;			/* FXSAVE/XSAVE image (xsave_size bytes, 64-aligned) */
 	uint64_t dr[5];			/* DR0-DR3 and DR6 (DR7 is in the VMCS) */
 	bool vmptrld_failed;		/* its VMCS could not be made current */
 	/* statistics */
 	uint64_t exits_total;
 	uint64_t exits[EXIT_REASON_MAX + 1];
 	uint64_t exit_tsc;		/* cycles spent handling exits */
+	uint64_t injected_irqs, injected_nmis, kicks_sent;
 };
 
 /* vm_boot.c */
@@ -90,7 +118,18 @@ int vcpu_start(struct vcpu *v);
 
 /* vcpu.c */
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Something is pending for v: make it look (IPI if it is in the guest elsewhere, wake if halted). */
+void vcpu_kick(struct vcpu *v);
+/* Write v's start state into its (current) VMCS; its cached translations go (as on INIT). */
+void vcpu_load_boot_state(struct vcpu *v, const struct vcpu_boot *b);
+/* vmx/vmx.c: drop the guest translations this CPU caches under v's VPID. */
+void vcpu_flush_guest_tlb(struct vcpu *v);
+/* Power-on state of everything but the VMCS (a VM restart); its world has ended. */
+void vcpu_reset(struct vcpu *v);
+/* exit/msr.c: MTRRs as firmware leaves them */
+void vcpu_mtrr_reset(struct vcpu *v);
+/* vmx/vmcs.c: leave the CPU's APIC virtualization for the software local APIC (x2APIC mode) */
+void vcpu_apicv_off(struct vcpu *v);
 void vcpu_run(void *arg);
 const struct world_ops *vcpu_ops(void);
 void vcpu_probe_host(void);

@@ -41,7 +41,7 @@ enum vmconfig_shares_level {
 
 enum vmconfig_guest_type {
 	VMCONFIG_GUEST_MULTIBOOT = 0,	/* multiboot v1 kernel (the default) */
-	VMCONFIG_GUEST_LINUX,		/* recognized; rejected for now */
+	VMCONFIG_GUEST_LINUX,		/* a Linux bzImage, booted by the Linux boot protocol */
 };
 
 /* test.expect: how the test harness expects this VM to end. */
@@ -50,7 +50,20 @@ enum vmconfig_expect_kind {
 	VMCONFIG_EXPECT_EXIT,		/* "exit:N": ends with status N (debug-exit or hypercall) */
 	VMCONFIG_EXPECT_STOPPED,	/* "stopped:REASON": the VMM stops it for REASON */
 	VMCONFIG_EXPECT_RUNNING,	/* "running": still running when the others ended */
+	VMCONFIG_EXPECT_POWEROFF,	/* "poweroff": the guest powered the VM off (ACPI S5) */
+	VMCONFIG_EXPECT_RESET,		/* "reset": the guest reset it, with guest.reboot "stop" */
 };
+
+/* guest.reboot: what a guest's reset (keyboard controller, port 0xcf9, ACPI) does. */
+enum vmconfig_reboot {
+	VMCONFIG_REBOOT_RESTART = 0,	/* "restart": the VM boots again (the default) */
+	VMCONFIG_REBOOT_STOP,		/* "stop": the VM ends, as "reset" */
+};
+
+#define VMCONFIG_SKIP_MAX	16	/* names in test.skip */
+#define VMCONFIG_SKIP_NAME_MAX	48
+#define VMCONFIG_CONSOLE_MAX	8	/* lines in test.console */
+#define VMCONFIG_CONSOLE_LEN	100
 
 enum vmconfig_stop_reason {
 	VMCONFIG_STOP_TRIPLE_FAULT = 0,	/* "triple-fault" */
@@ -89,11 +102,19 @@ struct vm_config {
 	bool serial0_present;			/* default true: COM1 to the host console */
 	enum vmconfig_guest_type guest_type;
 	char kernel[VMCONFIG_MODNAME_MAX];	/* guest.kernel: multiboot2 module name */
-	char initrd[VMCONFIG_MODNAME_MAX];	/* guest.initrd; always "" for now */
+	char initrd[VMCONFIG_MODNAME_MAX];	/* guest.initrd (linux only); "" if absent */
 	char cmdline[VMCONFIG_CMDLINE_MAX];	/* guest.cmdline; "" if absent */
 	char modules[VMCONFIG_MAX_MODULES][VMCONFIG_MODNAME_MAX];	/* guest.modules */
 	unsigned int nmodules;
+	bool apicv;				/* monitor.apicv: use the CPU's APIC virtualization */
+	bool test_pcidev;			/* test.pcidev: the PCI test device (tests only) */
+	enum vmconfig_reboot reboot;		/* guest.reboot */
 	struct vmconfig_expect expect;		/* test.expect */
+	char skip[VMCONFIG_SKIP_MAX][VMCONFIG_SKIP_NAME_MAX];	/* test.skip: checks allowed to skip */
+	unsigned int nskip;
+	/* test.console: text each of which some console line of the VM must contain */
+	char console[VMCONFIG_CONSOLE_MAX][VMCONFIG_CONSOLE_LEN];
+	unsigned int nconsole;
 	enum vmconfig_break test_break;		/* test.break */
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };

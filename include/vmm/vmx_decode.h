@@ -48,6 +48,25 @@ struct vmx_io_access {
 int vmx_decode_io(uint64_t qual, uint32_t insn_info, bool have_insn_info,
 		  struct vmx_io_access *out);
 
+/* ---- APIC-access exits (table 28-6) ---- */
+
+enum vmx_apic_access_type {
+	VMX_APIC_LINEAR_READ = 0,
+	VMX_APIC_LINEAR_WRITE = 1,
+	VMX_APIC_LINEAR_FETCH = 2,
+	VMX_APIC_LINEAR_EVENT = 3,	/* during event delivery */
+	VMX_APIC_PHYS_EVENT = 10,	/* guest-physical access during event delivery */
+	VMX_APIC_PHYS_FETCH = 15,	/* guest-physical access for an instruction fetch or execution */
+};
+
+struct vmx_apic_access {
+	uint16_t offset;		/* in the APIC page (linear accesses only) */
+	enum vmx_apic_access_type type;
+};
+
+/* Decode an APIC-access exit qualification. -EINVAL for a reserved access type. */
+int vmx_decode_apic_access(uint64_t qual, struct vmx_apic_access *out);
+
 /* ---- control-register accesses (table 28-3) ---- */
 
 enum vmx_cr_type {
@@ -71,6 +90,14 @@ struct vmx_cr_access {
  * number, or out == NULL.
  */
 int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out);
+
+/*
+ * Must an emulated MOV to CR0 or CR4 from old to val flush the guest's
+ * cached translations (its VPID), as the CPU's own MOV would (SDM 3A
+ * 4.10.4.1)? CR0: a change of PG, WP, PE or CD; CR4: a change of PSE, PAE,
+ * PGE, PCIDE, SMEP or SMAP. Other registers: false.
+ */
+bool vmx_cr_write_flushes_tlb(unsigned cr, uint64_t old, uint64_t val);
 
 /* ---- EPT violations (table 28-7) ---- */
 

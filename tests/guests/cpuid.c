@@ -57,6 +57,25 @@ static void check_hv_bits(void)
 	CHECKF(r.ecx & (1u << 31), "hypervisor_bit", "leaf 1 ecx 0x%x lacks bit 31", r.ecx);
 }
 
+/* Leaves 0x40000010, 0x15 and 0x16 describe the same TSC rate. */
+static void check_time_leaves(void)
+{
+	struct cpuid_regs hv = cpuid(0x40000010, 0), l0 = cpuid(0, 0), l15, l16;
+
+	CHECKF(hv.eax != 0 && hv.ebx == hv.eax, "hv_tsc_khz", "TSC %u kHz, APIC timer %u kHz",
+	       hv.eax, hv.ebx);
+	if (l0.eax < 0x16) {
+		CHECKF(false, "tsc_crystal_leaf", "highest basic leaf 0x%x, want 0x16", l0.eax);
+		return;
+	}
+	l15 = cpuid(0x15, 0);
+	l16 = cpuid(0x16, 0);
+	CHECKF(l15.eax == 1 && l15.ebx == 1 && l15.ecx / 1000 == hv.eax &&
+		       l16.eax == hv.eax / 1000,
+	       "tsc_crystal_leaf", "0x15: %u/%u x %u Hz, 0x16: %u MHz; 0x40000010: %u kHz",
+	       l15.ebx, l15.eax, l15.ecx, l16.eax, hv.eax);
+}
+
 static void check_hv_leaves(void)
 {
 	struct cpuid_regs r;
@@ -64,13 +83,19 @@ static void check_hv_leaves(void)
 
 	r = cpuid(0x40000000, 0);
 	regs_to_str(sig, r.ebx, r.ecx, r.edx);
-	if (vmk_skip("hv_signature") | vmk_skip("hv_max_leaf") | vmk_skip("hv_abi_version"))
+	if (vmk_skip("hv_signature") | vmk_skip("hv_max_leaf") | vmk_skip("hv_abi_version") |
+	    vmk_skip("hv_tsc_khz") | vmk_skip("tsc_crystal_leaf") | vmk_skip("apic_bits"))
 		return;
 	CHECKF(__builtin_memcmp(sig, "VMKernelVMM ", 12) == 0, "hv_signature",
 	       "signature '%s'", sig);
-	CHECK_EQ(r.eax, 0x40000001, "hv_max_leaf");
+	CHECK_EQ(r.eax, 0x40000010, "hv_max_leaf");
 	r = cpuid(0x40000001, 0);
-	CHECK_EQ(r.eax, 1, "hv_abi_version");
+	CHECK_EQ(r.eax, HC_ABI_VERSION, "hv_abi_version");
+	check_time_leaves();
+	r = cpuid(1, 0);
+	/* A local APIC (EDX 9), x2APIC (ECX 21) and the TSC-deadline timer (ECX 24). */
+	CHECKF((r.edx & (1u << 9)) && (r.ecx & (1u << 21)) && (r.ecx & (1u << 24)), "apic_bits",
+	       "leaf 1 ecx 0x%x edx 0x%x", r.ecx, r.edx);
 }
 
 /* CPUID must behave the same however often it is asked (VM exits are stateless). */

@@ -104,13 +104,25 @@ static void check_cr4(void)
 		CHECKF(f == VEC_GP && trap_last.err == 0 && !(v & CR4_VMXE), "cr4_vmxe_gp",
 		       "vector %d error 0x%x, cr4 0x%x", f, trap_last.err, v);
 	}
-	/* XSAVE and protection keys are not offered (CPUID), so these bits must fault. */
-	if (!vmk_skip("cr4_osxsave_gp")) {
-		f = try_write_cr4(cr4 | (1u << 18));
+	/*
+	 * OSXSAVE is accepted exactly when CPUID offers XSAVE, and CPUID's
+	 * OSXSAVE bit then follows CR4. Protection keys are not offered.
+	 */
+	if (!vmk_skip("cr4_osxsave")) {
+		bool xsave = cpuid_has(1, 'c', 26);
+		uint32_t seen;
+
+		f = try_write_cr4(cr4 | CR4_OSXSAVE);
 		v = read_cr4();
+		seen = cpuid(1, 0).ecx & (1u << 27);
 		write_cr4(cr4);
-		CHECKF(f == VEC_GP && !(v & (1u << 18)), "cr4_osxsave_gp", "vector %d, cr4 0x%x",
-		       f, v);
+		if (xsave)
+			CHECKF(f < 0 && (v & CR4_OSXSAVE) && seen && !(cpuid(1, 0).ecx & (1u << 27)),
+			       "cr4_osxsave", "XSAVE offered: vector %d, cr4 0x%x, CPUID OSXSAVE %s",
+			       f, v, seen ? "set" : "clear");
+		else
+			CHECKF(f == VEC_GP && !(v & CR4_OSXSAVE), "cr4_osxsave",
+			       "XSAVE not offered: vector %d, cr4 0x%x", f, v);
 	}
 	if (!vmk_skip("cr4_pke_gp")) {
 		f = try_write_cr4(cr4 | (1u << 22));

@@ -11,6 +11,11 @@ GUEST_CC ?= gcc
 
 GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badaccess \
 	hostile_vmx hostile_msr_port triplefault spinner insns bench smp2 mbinfo mmio chatty
+# Hostile guests (docs/security.md): each attack class a guest can try, contained.
+GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostile_leak \
+	hostile_hcall hostile_mmio hostile_fuzz
+# The PC platform, checked as an OS uses it.
+GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))
@@ -22,7 +27,8 @@ GUEST_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-prote
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c
+GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c \
+	lib/pc.c
 GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
 GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))
@@ -59,3 +65,15 @@ guests-qemu: guests
 
 .PHONY: guests guests-qemu
 -include $(shell find $(GUEST_OUT) -name '*.d' 2>/dev/null)
+
+# linuxboot: boots Linux on the bare machine, make bench's native reference
+# (tools/bench.sh). Not a test guest (it needs the kernel and initrd as
+# modules), so it is built apart, with the hypervisor's boot-protocol code.
+LINUXBOOT := build/bench/linuxboot.elf
+LINUXBOOT_HV := vmm/loader/linux_boot.c vmm/mem/pc_layout.c
+LINUXBOOT_OBJS := $(patsubst %.c,build/bench/obj/%.o,$(LINUXBOOT_HV) $(GUEST_DIR)/linuxboot.c)
+build/bench/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 $(GUEST_CFLAGS) -Iinclude/libc -Iinclude -MMD -MP -c $< -o $@
+$(LINUXBOOT): $(LINUXBOOT_OBJS) $(GUEST_LIB32_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) -m32 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)

@@ -1,5 +1,6 @@
 /*
- * interrupts: external interrupts from HC_SET_TIMER. HLT with IF=1 wakes
+ * interrupts: external interrupts from HC_SET_TIMER, delivered through the
+ * vCPU's local APIC (enabled first, each one ended with an EOI). HLT with IF=1 wakes
  * on the timer; with IF=0 the interrupt stays pending and is taken right
  * after STI and the instruction in its shadow; timers can be re-armed,
  * replaced and cancelled; bad vectors are refused.
@@ -10,6 +11,7 @@
 #include "guest.h"
 #include "cpu.h"
 #include "trap.h"
+#include "lapic.h"
 
 const char guest_name[] = "interrupts";
 
@@ -25,6 +27,7 @@ static void timer_handler(struct trap_frame *f)
 	ticks++;
 	last_vec = f->vector;
 	last_eip = f->eip;
+	lapic_eoi();
 }
 
 static void check_hlt_wake(void)
@@ -140,6 +143,7 @@ void guest_main(void)
 			SKIP(names[i], NOT_VMK);
 		return;
 	}
+	lapic_enable();
 	check_hlt_wake();
 	check_pending_until_sti();
 	check_running_and_rearm();

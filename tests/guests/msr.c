@@ -197,8 +197,14 @@ static void check_denied(void)
 		}
 		CHECKF(bad == 0, "vmx_msrs_gp", "%u of 18 VMX MSRs readable", bad);
 	}
-	if (!vmk_skip("feature_control_read_gp"))
-		expect_read_gp(MSR_IA32_FEATURE_CONTROL, "feature_control_read_gp");
+	if (!vmk_skip("feature_control_locked")) {
+		uint64_t fc = 0;
+		int f = try_rdmsr(MSR_IA32_FEATURE_CONTROL, &fc);
+
+		/* Locked with VMX off, as firmware that forbids VMX leaves it. */
+		CHECKF(f < 0 && fc == 1, "feature_control_locked", "vector %d value 0x%llx", f,
+		       (unsigned long long)fc);
+	}
 	if (!vmk_skip("feature_control_write_gp"))
 		CHECK_EQ(try_wrmsr(MSR_IA32_FEATURE_CONTROL, 0x5), VEC_GP,
 			 "feature_control_write_gp");
@@ -206,8 +212,15 @@ static void check_denied(void)
 		expect_read_gp(0x9e, "smbase_read_gp");
 	if (!vmk_skip("mc0_ctl_read_gp"))
 		expect_read_gp(0x400, "mc0_ctl_read_gp");
-	if (!vmk_skip("debugctl_read_gp"))
-		expect_read_gp(0x1d9, "debugctl_read_gp");
+	if (!vmk_skip("debugctl_lbr_gp")) {
+		uint64_t dc = 1;
+		int f = try_rdmsr(0x1d9, &dc);
+
+		/* Readable (0 at reset); BTF may be set, LBR and the rest may not. */
+		CHECKF(f < 0 && dc == 0 && try_wrmsr(0x1d9, 1) == VEC_GP &&
+			       try_wrmsr(0x1d9, 2) < 0 && try_wrmsr(0x1d9, 0) < 0,
+		       "debugctl_lbr_gp", "read vector %d value 0x%llx", f, (unsigned long long)dc);
+	}
 	if (!vmk_skip("x2apic_id_read_gp"))
 		expect_read_gp(0x802, "x2apic_id_read_gp");
 	if (!vmk_skip("hyperv_range_read_gp"))

@@ -17,7 +17,7 @@ static void check_basic(void)
 {
 	static const char msg[] = "vmcall: this line was written by HC_CONSOLE_WRITE\n";
 
-	CHECK_EQ(hc_version(), 1, "hc_version");
+	CHECK_EQ(hc_version(), HC_ABI_VERSION, "hc_version");
 	CHECK_EQ(hc_vcpu_id(), 0, "hc_vcpu_id");
 	CHECK_EQ(hc_console_write(msg, sizeof(msg) - 1), sizeof(msg) - 1, "console_write");
 	CHECK_EQ(vmcall(99, 0, 0, 0), HC_ENOSYS, "unknown_function_99");
@@ -26,7 +26,7 @@ static void check_basic(void)
 
 static void check_console_bounds(void)
 {
-	uint32_t top = (uint32_t)mem_top();
+	uint32_t top = (uint32_t)mem_end();	/* past RAM and the ACPI tables above it */
 	unsigned int i;
 
 	CHECK_EQ(hc_console_write_gpa(top + 4096, 16), HC_EFAULT, "console_write_above_ram");
@@ -47,7 +47,7 @@ static void check_preserved(void)
 
 	asm volatile("vmcall" : "+a"(ret), "+b"(b), "+c"(c), "+d"(d), "+S"(s), "+D"(di)
 		     : : "memory");
-	CHECKF(ret == 1 && b == 0x11111111 && c == 0x22222222 && d == 0x33333333 &&
+	CHECKF(ret == HC_ABI_VERSION && b == 0x11111111 && c == 0x22222222 && d == 0x33333333 &&
 		       s == 0x44444444 && di == 0x55555555,
 	       "registers_preserved", "eax %x ebx %x ecx %x edx %x esi %x edi %x", ret, b, c, d,
 	       s, di);

@@ -7,6 +7,8 @@
 set -u
 name=$1 emu=$2 cpus=$3 mem=$4 boot=$5 fw=$6 profile=${7:-normal}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# Disks and datastores: judged by their own script.
+case $profile in disks-* | multihost) exec sh "$top/tests/system/storage.sh" "$@" ;; esac
 out=$top/build/system
 mkdir -p "$out"
 log=$out/$name.serial
@@ -21,6 +23,17 @@ vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo m
 	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
 	memtouch_reserved.vmx chatty"
+# The emulated PC platform (local APIC, PIC, PIT, RTC, ACPI, PCI, fw_cfg): guests that
+# check each device as an OS relies on it (tests/guests/README.md). Two sets, so that
+# each guest's clock measurements get a host CPU often enough.
+vms_platform="lapic lapic_noapicv.vmx pic_pit"
+vms_platform_io="rtc acpi pci fwcfg"
+# Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
+# tools/mklinux.sh), some beside hostile test guests.
+linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
+linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
+# Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
+. "$top/tests/system/hostile.sh"
 tests=all
 guests=
 case $profile in
@@ -29,15 +42,38 @@ crash) extra="crashtest=fault" ;;
 badopts) extra='loglevel=loud frobnicate=1 =oops' ;;
 vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
+vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
+vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
+linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
+linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
+vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
-mods=
+mods= linux=
 for g in $guests; do
 	case $g in
+	linux/*) mods="$mods $top/tests/$g.vmx" linux=1 ;;
 	*.vmx) mods="$mods $top/tests/guests/$g" ;;	# a config for another guest's image
 	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
 	esac
 done
+# Linux runs: each kernel and initramfs file the set's VMs name, once (GRUB
+# reading a module from the CD is slow in Bochs); Bochs as a 100 MHz machine
+# (a 10 MHz one cannot keep a kernel's timer ticks), and time.
+if [ -n "$linux" ]; then
+	for f in vmlinuz vmlinux.gz initrd.gz; do
+		for g in $guests; do
+			case $g in
+			linux/*) grep -qi "^guest\.[a-z]* *= *\"$f\"" "$top/tests/$g.vmx" || continue ;;
+			*) continue ;;
+			esac
+			mods="$mods $top/build/linux/$f"
+			break
+		done
+	done
+	export BOCHS_IPS=100000000
+	tmo=${SYSTEM_TIMEOUT_LINUX:-2400}
+fi
 # Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
 [ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
 if [ -n "$extra" ] || [ -n "$guests" ]; then
@@ -173,6 +209,7 @@ if [ -n "$guests" ]; then
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
+	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	echo "PASS $name"
 	exit 0
 fi

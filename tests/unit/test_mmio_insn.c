@@ -619,6 +619,7 @@ static void test_truncated_every_cut(void **state)
 				assert_int_equal(mmio_decode(buf, cut, vectors[v].mode, &insn),
 						 -EINVAL);
 				assert_non_null(strstr(insn.err, "truncated"));
+				assert_true(insn.truncated);
 			}
 			free(buf);
 		}

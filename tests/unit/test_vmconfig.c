@@ -369,10 +369,35 @@ static void test_guest_keys(void **state)
 	assert_int_equal(parse("guest.kernel = \"012345678901234567890123456789012345678901234567"
 			       "890123456789012\"\n"), 0);
 	assert_int_equal(strlen(cfg.kernel), 63);
-	expect_err(KERNEL "guest.type = \"linux\"\n", "\"guest.type\"", "not supported yet", NULL);
+	assert_int_equal(parse(KERNEL "guest.type = \"linux\"\nguest.initrd = \"initrd.img\"\n"),
+			 0);
+	assert_int_equal(cfg.guest_type, VMCONFIG_GUEST_LINUX);
+	assert_string_equal(cfg.initrd, "initrd.img");
 	expect_err(KERNEL "guest.type = \"pe\"\n", "not a guest type", NULL);
 	expect_err(KERNEL "\nguest.initrd = \"initrd.img\"\n", "vm1.vmx:3:", "\"guest.initrd\"",
-		   "not supported yet", NULL);
+		   "only for guest.type \"linux\"", NULL);
+	expect_err(KERNEL "guest.type = \"linux\"\nguest.modules = \"a\"\n", "\"guest.modules\"",
+		   "only for multiboot guests", NULL);
+	/* guest.reboot, monitor.apicv, test.skip */
+	assert_int_equal(parse(KERNEL), 0);
+	assert_int_equal(cfg.reboot, VMCONFIG_REBOOT_RESTART);
+	assert_true(cfg.apicv);
+	assert_int_equal(cfg.nskip, 0);
+	assert_int_equal(parse(KERNEL "guest.reboot = \"stop\"\nmonitor.apicv = \"FALSE\"\n"
+			       "test.skip = \" a_b, c ,d\"\n"), 0);
+	assert_int_equal(cfg.reboot, VMCONFIG_REBOOT_STOP);
+	assert_false(cfg.apicv);
+	assert_int_equal(cfg.nskip, 3);
+	assert_string_equal(cfg.skip[0], "a_b");
+	assert_string_equal(cfg.skip[2], "d");
+	expect_err(KERNEL "guest.reboot = \"halt\"\n", "not \"restart\" or \"stop\"", NULL);
+	expect_err(KERNEL "monitor.apicv = \"maybe\"\n", "\"monitor.apicv\"", NULL);
+	expect_err(KERNEL "test.skip = \"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\"\n", "more than 16",
+		   NULL);
+	assert_int_equal(parse(KERNEL "test.expect = \"poweroff\"\n"), 0);
+	assert_int_equal(cfg.expect.kind, VMCONFIG_EXPECT_POWEROFF);
+	assert_int_equal(parse(KERNEL "test.expect = \"reset\"\n"), 0);
+	assert_int_equal(cfg.expect.kind, VMCONFIG_EXPECT_RESET);
 	/* The longest line gives the longest command line that fits. */
 	memset(text, 'x', sizeof(text));
 	memcpy(text, "guest.cmdline=\"", 15);

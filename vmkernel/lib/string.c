@@ -105,3 +105,14 @@ char *strrchr(const char *s, int c)
 			return (char *)last;
 	}
 }
+
+char *strstr(const char *h, const char *n)
+{
+	size_t len = strlen(n);
+
+	for (; *h; h++) {
+		if (!strncmp(h, n, len))
+			return (char *)h;
+	}
+	return len ? NULL : (char *)h;
+}

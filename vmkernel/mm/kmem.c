@@ -278,6 +278,15 @@ void kmem_get_stats(struct kmem_stats *st)
 	st->heap_bytes = hs.bytes_in_use;
 }
 
+uint64_t kmem_free_bytes(void)
+{
+	unsigned long flags = spin_lock_irqsave(&buddy_lock);
+	uint64_t free = buddy_free_pages(&zone) << PAGE_SHIFT;
+
+	spin_unlock_irqrestore(&buddy_lock, flags);
+	return free;
+}
+
 int kmem_check(char *err, size_t len)
 {
 	unsigned long flags;

@@ -277,6 +277,53 @@ void *paging_alloc_stack(size_t size)
 	return (void *)top;
 }
 
+/*
+ * Device registers above the direct map's end (64-bit BARs the firmware put
+ * high): map them uncached at their direct-map address, 4 KiB pages, once.
+ * Below the end they are already mapped, uncached unless the firmware map
+ * calls them RAM.
+ */
+void *paging_map_mmio(uint64_t pa, uint64_t len)
+{
+	uint64_t start = pa & ~(PAGE_SIZE_4K - 1);
+	uint64_t end = (pa + len + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+	uint64_t nx = nx_ok ? PTE_NX : 0;
+	unsigned long flags;
+
+	if (!len || end <= start || end > DIRECT_MAP_MAX)
+		return NULL;
+	if (paging_phys_mapped(pa, len))
+		return phys_to_virt(pa);
+	flags = spin_lock_irqsave(&kpt_lock);
+	for (uint64_t p = start < direct_end ? direct_end : start; p < end; p += PAGE_SIZE_4K) {
+		uint64_t old;
+
+		if (!pgt_lookup(&kpt, DIRECT_MAP_BASE + p, &old, NULL, NULL))
+			continue;	/* mapped by an earlier call */
+		if (map_page(DIRECT_MAP_BASE + p, p, PAGE_SIZE_4K,
+			     PTE_W | PTE_G | PTE_PCD | PTE_PWT | nx)) {
+			spin_unlock_irqrestore(&kpt_lock, flags);
+			pr_err("cannot map device registers at %#llx: %s\n",
+			       (unsigned long long)p, kpt.err);
+			return NULL;
+		}
+		n_4k++;
+	}
+	spin_unlock_irqrestore(&kpt_lock, flags);
+	return phys_to_virt(pa);
+}
+
+int paging_virt_to_phys(const void *va, uint64_t *pa)
+{
+	uint64_t v = (uint64_t)(uintptr_t)va;
+
+	if (v >= KERNEL_VMA || (v >= DIRECT_MAP_BASE && v - DIRECT_MAP_BASE < direct_end)) {
+		*pa = virt_to_phys(va);
+		return 0;
+	}
+	return pgt_lookup(&kpt, v, pa, NULL, NULL);
+}
+
 bool paging_phys_mapped(uint64_t pa, uint64_t len)
 {
 	return pa < direct_end && len <= direct_end - pa;

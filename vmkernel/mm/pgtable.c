@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <vmkernel/cpu_hw.h>
+#include <vmkernel/linebuf.h>
 #include <vmkernel/pgtable.h>
 
 #define IA_LIMIT	(1ULL << PGT_VA_BITS)
@@ -60,15 +61,12 @@ static int fail(struct pgtable *pt, int err, const char *fmt, ...)
 
 static int fail(struct pgtable *pt, int err, const char *fmt, ...)
 {
-	size_t n;
+	struct linebuf lb = LINEBUF_INIT(pt->err);
 	va_list ap;
 
-	n = (size_t)snprintf(pt->err, sizeof(pt->err), "%s: ",
-			     pt->fmt && pt->fmt->name ? pt->fmt->name : "pgtable");
-	if (n >= sizeof(pt->err))
-		n = 0;
+	lb_printf(&lb, "%s: ", pt->fmt && pt->fmt->name ? pt->fmt->name : "pgtable");
 	va_start(ap, fmt);
-	vsnprintf(pt->err + n, sizeof(pt->err) - n, fmt, ap);
+	lb_vprintf(&lb, fmt, ap);
 	va_end(ap);
 	return err;
 }

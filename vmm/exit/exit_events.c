@@ -11,6 +11,24 @@
 #include <vmm/vmx.h>
 #include "exit_priv.h"
 
+/*
+ * ICEBP (INT1, opcode F1) raised the #DB: deliver it as the privileged
+ * software exception it is, with the instruction's length, so the guest's
+ * handler returns past the ICEBP (as a hardware #DB, the return address
+ * would be the ICEBP itself and the guest would run it again for ever).
+ * It goes out through the re-injection path at the next entry; nothing
+ * else can be pending in that path, as ICEBP is an instruction, not an
+ * event being delivered. DR6 is left alone: INT1 sets none of its bits.
+ */
+static enum exit_action reflect_icebp(struct vcpu *v)
+{
+	if (!(v->exit.idt_vectoring & INTR_INFO_VALID)) {
+		v->exit.idt_vectoring = INTR_INFO_VALID | INTR_TYPE_PRIV_SW_EXCEPTION | X86_EXC_DB;
+		v->exit.idt_error = 0;
+	}
+	return EXIT_RESUME;
+}
+
 enum exit_action handle_exception_nmi(struct vcpu *v)
 {
 	uint32_t info = v->exit.intr_info;
@@ -22,6 +40,9 @@ enum exit_action handle_exception_nmi(struct vcpu *v)
 		this_cpu()->nmi_count++;
 		return EXIT_RESUME;
 	}
+	if (vector == X86_EXC_DB &&
+	    (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION)
+		return reflect_icebp(v);
 	if (vector == X86_EXC_DB) {
 		/*
 		 * A #DB exit leaves DR6 alone and reports its bits in the

@@ -10,6 +10,8 @@
 
 typedef enum exit_action (*exit_handler_t)(struct vcpu *v);
 
+#define HC_ABI_VERSION 2	/* docs/hypercalls.md */
+
 /* exit_events.c: exceptions, interrupts, windows, HLT, INIT/SIPI, triple fault */
 enum exit_action handle_exception_nmi(struct vcpu *v);
 enum exit_action handle_external_interrupt(struct vcpu *v);
@@ -21,7 +23,12 @@ enum exit_action handle_hlt(struct vcpu *v);
 enum exit_action handle_preemption_timer(struct vcpu *v);
 enum exit_action handle_entry_failure(struct vcpu *v);
 enum exit_action handle_task_switch(struct vcpu *v);
-/* exit_insn.c: instructions */
+/* apic.c: the CPU's APIC virtualization */
+enum exit_action handle_apic_access(struct vcpu *v);
+enum exit_action handle_apic_write(struct vcpu *v);
+enum exit_action handle_virtualized_eoi(struct vcpu *v);
+enum exit_action handle_tpr_below_threshold(struct vcpu *v);
+/* cpuid.c, hypercall.c, cr.c, exit_insn.c: instructions */
 enum exit_action handle_cpuid(struct vcpu *v);
 enum exit_action handle_inject_ud(struct vcpu *v);
 enum exit_action handle_inject_gp(struct vcpu *v);

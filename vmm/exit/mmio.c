@@ -1,50 +1,23 @@
 /*
  * MMIO emulation. Device registers live at guest-physical addresses that
- * are not guest RAM, so the guest's access raises an EPT violation; if the
- * address falls in a device model's range (VDEV_MMIO), the instruction at
- * the guest's RIP is fetched through the guest's page tables, decoded
+ * are not guest RAM, so the guest's access raises an EPT violation (or,
+ * for the local APIC under APIC virtualization, an APIC-access exit); if the
+ * address falls in a range a device registered on the VM's bus, the instruction at
+ * the guest's RIP is fetched through the guest's page tables (with the
+ * permission checks of an instruction fetch, mem/gwalk.c), decoded
  * (mmio_insn.c: the MOV family and friends) and carried out against the
  * device, and RIP moves past it. An instruction the decoder does not know
  * stops the VM with its bytes in the log rather than guessing.
  */
 #define pr_fmt(fmt) "vmm: " fmt
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/log.h>
+#include <vmm/guest_walk.h>
 #include <vmm/mmio_insn.h>
 #include <vmm/vmx.h>
 #include "exit_priv.h"
-
-extern const struct vdev_mmio *const __vdev_mmio_start[], *const __vdev_mmio_end[];
-
-const struct vdev_mmio *vdev_mmio_find(uint64_t gpa)
-{
-	for (const struct vdev_mmio *const *d = __vdev_mmio_start; d < __vdev_mmio_end; d++) {
-		if (gpa >= (*d)->base && gpa - (*d)->base < (*d)->size)
-			return *d;
-	}
-	return NULL;
-}
-
-/* Up to 15 bytes at the guest's CS:RIP; returns how many could be read (0: none). */
-static unsigned fetch_insn(struct vcpu *v, uint8_t *buf)
-{
-	uint64_t la = vmcs_readnat(VMCS_GUEST_CS_BASE) + v->exit.rip, gpa;
-	unsigned got = 0;
-
-	while (got < 15) {
-		unsigned chunk = 4096 - (unsigned)((la + got) & 4095);
-
-		if (chunk > 15 - got)
-			chunk = 15 - got;
-		if (guest_linear_to_phys(v, la + got, &gpa) || guest_read(v->vm, gpa, buf + got, chunk))
-			break;
-		got += chunk;
-	}
-	return got;
-}
 
 static enum mmio_mode guest_mode(void)
 {
@@ -57,25 +30,25 @@ static enum mmio_mode guest_mode(void)
 
 struct mmio_ctx {
 	struct vcpu *v;
-	const struct vdev_mmio *d;
+	const struct vdev_range *r;
 };
 
 static int dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct mmio_ctx *c = ctx;
 
-	if (!c->d->read) {
+	if (!c->r->mmio->read) {
 		*val = ~0ULL;	/* write-only register space reads as all ones */
 		return 0;
 	}
-	return c->d->read(c->v, gpa, size, val);
+	return c->r->mmio->read(c->r->dev, c->v, gpa, size, val);
 }
 
 static int dev_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 {
 	struct mmio_ctx *c = ctx;
 
-	return c->d->write ? c->d->write(c->v, gpa, size, val) : 0;
+	return c->r->mmio->write ? c->r->mmio->write(c->r->dev, c->v, gpa, size, val) : 0;
 }
 
 static void regs_to(const struct vcpu *v, struct mmio_regs *r)
@@ -103,41 +76,90 @@ static void regs_from(struct vcpu *v, const struct mmio_regs *r)
 	vmcs_writenat(VMCS_GUEST_RFLAGS, r->rflags);
 }
 
-enum exit_action mmio_exit(struct vcpu *v, const struct vdev_mmio *d)
+/*
+ * Fetch and decode the instruction at CS:RIP, a page at a time as the CPU
+ * would fetch it: each page's translation is checked for an instruction
+ * fetch at the guest's CPL (U/S, NX, SMEP), and the next page is fetched
+ * only if the instruction runs into it. Returns 0 with *insn decoded (or
+ * its decoding error in *derr), or the walk's error: the guest then has
+ * its #PF or #GP pending, or the VM is stopped (-EIO).
+ */
+static int fetch_decode(struct vcpu *v, uint8_t *bytes, unsigned *n, struct mmio_insn *insn,
+			int *derr)
 {
-	uint8_t bytes[15];
-	unsigned n = fetch_insn(v, bytes);
+	enum mmio_mode mode = guest_mode();
+	uint64_t la = vmcs_readnat(VMCS_GUEST_CS_BASE) + v->exit.rip, gpa;
+
+	if (mode != MMIO_MODE64)
+		la &= 0xffffffffULL;
+	*n = 0;
+	for (;;) {
+		unsigned chunk = 4096 - (unsigned)((la + *n) & 4095);
+		int err = guest_walk(v, la + *n, GW_FETCH, "MMIO instruction fetch", &gpa);
+
+		if (err)
+			return err;
+		if (chunk > MMIO_INSN_MAX_LEN - *n)
+			chunk = MMIO_INSN_MAX_LEN - *n;
+		if (guest_read(v->vm, gpa, bytes + *n, chunk)) {
+			vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+				"vCPU %u: MMIO instruction at RIP %#llx is fetched from guest-physical "
+				"%#llx, which is not guest RAM", v->id,
+				(unsigned long long)v->exit.rip, (unsigned long long)gpa);
+			return -EIO;
+		}
+		*n += chunk;
+		*derr = mmio_decode(bytes, *n, mode, insn);
+		if (!*derr || !insn->truncated || *n >= MMIO_INSN_MAX_LEN)
+			return 0;
+	}
+}
+
+static enum exit_action cannot_emulate(struct vcpu *v, const struct vdev_range *r, uint64_t gpa,
+				       const uint8_t *bytes, unsigned n, const char *why)
+{
+	vm_stop(v->vm, VMCONFIG_STOP_UNSUPPORTED, -1,
+		"vCPU %u: cannot emulate the access to %s at guest-physical %#llx "
+		"(RIP %#llx, %u instruction bytes %02x %02x %02x %02x): %s", v->id,
+		r->dev->name, (unsigned long long)gpa, (unsigned long long)v->exit.rip, n,
+		n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
+		n > 3 ? bytes[3] : 0, why);
+	return EXIT_STOP_VM;
+}
+
+/*
+ * Emulate the instruction at the guest's RIP against the device range r:
+ * the exit reported an access of kind `write` to gpa. Decoding starts
+ * afresh from the instruction bytes; if they do not describe that access
+ * (another vCPU rewrote them), the VM is stopped rather than guessing, and
+ * an access that would run past the end of the device's range is refused
+ * the same way, so a device model only ever sees accesses inside its range.
+ */
+enum exit_action mmio_exit(struct vcpu *v, const struct vdev_range *r, uint64_t gpa, bool write)
+{
+	uint8_t bytes[MMIO_INSN_MAX_LEN] = { 0 };
+	unsigned n;
 	struct mmio_insn insn;
 	struct mmio_regs regs;
-	struct mmio_ctx ctx = { v, d };
+	struct mmio_ctx ctx = { v, r };
 	const struct mmio_ops ops = { &ctx, dev_read, dev_write };
-	int err;
+	int err = 0, walk;
 
-	if (v->exit.qual & EPT_QUAL_FETCH) {
-		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
-			"vCPU %u: instruction fetch from %s registers at guest-physical %#llx",
-			v->id, d->name, (unsigned long long)v->exit.gpa);
-		return EXIT_STOP_VM;
-	}
-	err = n ? mmio_decode(bytes, n, guest_mode(), &insn) : -EFAULT;
-	if (!err && insn.is_write != !!(v->exit.qual & EPT_QUAL_WRITE)) {
-		/* The bytes at RIP are not what faulted (changed under us): do not guess. */
-		snprintf(insn.err, sizeof(insn.err), "instruction at RIP does not match the access");
-		err = -ENOTSUP;
-	}
-	if (!err) {
-		regs_to(v, &regs);
-		err = mmio_emulate(&insn, &regs, v->exit.gpa, &ops);
-	}
-	if (err) {
-		vm_stop(v->vm, VMCONFIG_STOP_UNSUPPORTED, -1,
-			"vCPU %u: cannot emulate the access to %s at guest-physical %#llx "
-			"(RIP %#llx, %u instruction bytes %02x %02x %02x %02x): %s", v->id, d->name,
-			(unsigned long long)v->exit.gpa, (unsigned long long)v->exit.rip, n,
-			bytes[0], n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0, n > 3 ? bytes[3] : 0,
-			err == -ENOTSUP || err == -EINVAL ? insn.err : "device access failed");
-		return EXIT_STOP_VM;
-	}
+	walk = fetch_decode(v, bytes, &n, &insn, &err);
+	if (walk)
+		return walk == -EIO ? EXIT_STOP_VM : EXIT_RESUME;
+	if (err)
+		return cannot_emulate(v, r, gpa, bytes, n, insn.err);
+	if (insn.is_write != write)
+		return cannot_emulate(v, r, gpa, bytes, n,
+				      "instruction at RIP does not match the access");
+	if (gpa - r->base + insn.op_size > r->size)
+		return cannot_emulate(v, r, gpa, bytes, n,
+				      "the access runs past the end of the device's registers");
+	regs_to(v, &regs);
+	err = mmio_emulate(&insn, &regs, gpa, &ops);
+	if (err)
+		return cannot_emulate(v, r, gpa, bytes, n, "device access failed");
 	regs_from(v, &regs);
 	v->exit.insn_len = insn.len;	/* the exit does not define it for EPT violations */
 	return EXIT_SKIP;

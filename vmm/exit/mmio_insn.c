@@ -108,9 +108,11 @@ static int fetch(struct cursor *c, const char *what, uint8_t *v)
 	if (c->pos >= MMIO_INSN_MAX_LEN)
 		return fail(c->out, -EINVAL, "%s at byte %u: instruction longer than %u bytes",
 			    what, c->pos, MMIO_INSN_MAX_LEN);
-	if (c->pos >= c->limit)
+	if (c->pos >= c->limit) {
+		c->out->truncated = true;
 		return fail(c->out, -EINVAL, "truncated: %s at byte %u but only %u bytes available",
 			    what, c->pos, c->avail);
+	}
 	*v = c->bytes[c->pos++];
 	return 0;
 }

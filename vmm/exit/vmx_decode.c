@@ -62,6 +62,28 @@ int vmx_decode_io(uint64_t qual, uint32_t insn_info, bool have_insn_info,
 
 /* ---- control registers ---- */
 
+int vmx_decode_apic_access(uint64_t qual, struct vmx_apic_access *out)
+{
+	unsigned type = (unsigned)(qual >> 12) & 0xf;
+
+	if (!out)
+		return -EINVAL;
+	switch (type) {
+	case VMX_APIC_LINEAR_READ:
+	case VMX_APIC_LINEAR_WRITE:
+	case VMX_APIC_LINEAR_FETCH:
+	case VMX_APIC_LINEAR_EVENT:
+	case VMX_APIC_PHYS_EVENT:
+	case VMX_APIC_PHYS_FETCH:
+		break;
+	default:
+		return -EINVAL;
+	}
+	out->type = (enum vmx_apic_access_type)type;
+	out->offset = (uint16_t)(qual & 0xfff);
+	return 0;
+}
+
 int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out)
 {
 	unsigned cr = (unsigned)FIELD(qual, 3, 0);
@@ -85,6 +107,18 @@ int vmx_decode_cr(uint64_t qual, struct vmx_cr_access *out)
 		break;
 	}
 	return cr == 0 ? 0 : -EINVAL;	/* CLTS and LMSW always report CR0 */
+}
+
+#define CR0_TLB_BITS (BIT(31) | BIT(16) | BIT(0) | BIT(30))	/* PG WP PE CD */
+#define CR4_TLB_BITS (BIT(4) | BIT(5) | BIT(7) | BIT(17) | BIT(20) | BIT(21))
+
+bool vmx_cr_write_flushes_tlb(unsigned cr, uint64_t old, uint64_t val)
+{
+	if (cr == 0)
+		return (old ^ val) & CR0_TLB_BITS;
+	if (cr == 4)
+		return (old ^ val) & CR4_TLB_BITS;
+	return false;
 }
 
 /* ---- EPT violations ---- */

@@ -1,14 +1,15 @@
 /*
  * Guest physical memory: an EPT per VM, backed on first touch.
  *
- * Guest RAM is [0, 640 KiB) and [1 MiB, ram_size), as on a PC. Nothing is
- * allocated up front: the first access to a page raises an EPT violation
- * and guest_ram_fault() backs it with a zeroed host page (write-back,
- * read/write/execute). The legacy hole [640 KiB, 1 MiB) reads as zeros
- * (one read-only zero page, so BIOS-area scans find nothing) and a write
- * there stops the VM; so does any access at or above ram_size (no device
- * is mapped there yet), naming the guest-physical and, when the CPU
- * reports it, the linear address.
+ * Guest RAM is where the PC memory map puts it (include/vmm/pc_layout.h):
+ * below 640 KiB, from 1 MiB up to the PCI hole, and above 4 GiB for the
+ * rest. Nothing is allocated up front: the first access to a page raises
+ * an EPT violation and guest_ram_fault() backs it with a zeroed host page
+ * (write-back, read/write/execute). The legacy hole [640 KiB, 1 MiB) reads
+ * as zeros (one read-only zero page, so BIOS-area scans find nothing) and
+ * a write there stops the VM; so does any access outside RAM where no
+ * device answers, naming the guest-physical and, when the CPU reports
+ * it, the linear address.
  *
  * Host-side copies (loader, hypercalls) go through the same EPT: reads of
  * never-touched pages return zeros without backing them; writes back them.
@@ -24,9 +25,11 @@
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/spinlock.h>
+#include <vmm/admission.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
+#include <vmm/pc_layout.h>
 #include <vmm/vm.h>
 
 #define HOLE_START 0xa0000ULL
@@ -37,6 +40,7 @@ struct vm_ram {
 	struct spinlock lock;
 	uint64_t pages;		/* backed guest pages, lock */
 	uint64_t zero_page;	/* backs the hole read-only, lock */
+	uint64_t foreign_pages;	/* mapped by guest_map_page(), not freed here, lock */
 };
 
 static bool in_hole(uint64_t gpa)
@@ -46,7 +50,29 @@ static bool in_hole(uint64_t gpa)
 
 static bool is_ram(const struct vm *vm, uint64_t gpa)
 {
-	return gpa < vm->ram_size && !in_hole(gpa);
+	return pc_is_ram(vm->ram_size, gpa);
+}
+
+uint64_t vm_low_ram_end(const struct vm *vm)
+{
+	return pc_low_ram_end(vm->ram_size);
+}
+
+uint64_t vm_high_ram_size(const struct vm *vm)
+{
+	return pc_high_ram_size(vm->ram_size);
+}
+
+/* Is [gpa, gpa + len) all guest RAM? (It may cross from low RAM only into low RAM.) */
+bool guest_range_is_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (!len)
+		return is_ram(vm, gpa);
+	if (gpa + len < gpa || !is_ram(vm, gpa) || !is_ram(vm, gpa + len - 1))
+		return false;
+	/* Both ends in RAM: only the legacy hole can lie between them. */
+	return !(gpa < PC_LEGACY_HOLE_END && gpa + len > PC_LEGACY_HOLE) &&
+	       !(gpa < PC_HIGH_RAM_BASE && gpa + len > PC_HIGH_RAM_BASE);
 }
 
 static uint64_t pool_alloc(void *ctx)
@@ -73,6 +99,19 @@ static void *pool_virt(void *ctx, uint64_t pa)
 
 static const struct pgt_pool ept_pool = { NULL, pool_alloc, pool_free, pool_virt };
 
+void *vmm_page_alloc(uint64_t *pa)
+{
+	*pa = pool_alloc(NULL);
+	return *pa ? phys_to_virt(*pa) : NULL;
+}
+
+void vmm_page_free(void *va, uint64_t pa)
+{
+	(void)va;
+	if (pa)
+		page_free(pa, 0);
+}
+
 int guest_ram_init(struct vm *vm, uint64_t size)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
@@ -95,9 +134,9 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 static int free_leaf(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf)
 {
 	static const unsigned order[] = { 0, 0, 9, 18 };
+	const struct vm *vm = ctx;
 
-	(void)ctx;
-	if (leaf && level <= 3 && !in_hole(va))
+	if (leaf && level <= 3 && is_ram(vm, va))
 		page_free(entry & 0x000ffffffffff000ULL & ~((PAGE_SIZE_4K << order[level]) - 1),
 			  order[level]);
 	return 0;
@@ -122,41 +161,65 @@ static bool reserve_block(struct vm_ram *ram, uint64_t gpa, unsigned order)
 
 static bool range_is_ram(const struct vm *vm, uint64_t gpa, uint64_t size)
 {
-	return gpa + size <= vm->ram_size && (gpa + size <= HOLE_START || gpa >= HOLE_END);
+	return guest_range_is_ram(vm, gpa, size);
+}
+
+struct reserve_count {
+	uint64_t left;			/* bytes still to reserve */
+	uint64_t n1g, n2m, n4k;
+};
+
+/* Back [start, end) of RAM, largest pages first, until c->left runs out. */
+static int reserve_range(struct vm *vm, uint64_t start, uint64_t end, struct reserve_count *c)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+	struct vm_ram *ram = vm->ram;
+	uint64_t gpa = start;
+
+	while (gpa < end && c->left) {
+		uint64_t room = end - gpa < c->left ? end - gpa : c->left;
+
+		if (caps->ept_1g && !(gpa & (PAGE_SIZE_1G - 1)) && room >= PAGE_SIZE_1G &&
+		    range_is_ram(vm, gpa, PAGE_SIZE_1G) && reserve_block(ram, gpa, 18)) {
+			gpa += PAGE_SIZE_1G;
+			c->left -= PAGE_SIZE_1G;
+			c->n1g++;
+		} else if (caps->ept_2m && !(gpa & (PAGE_SIZE_2M - 1)) && room >= PAGE_SIZE_2M &&
+			   range_is_ram(vm, gpa, PAGE_SIZE_2M) && reserve_block(ram, gpa, 9)) {
+			gpa += PAGE_SIZE_2M;
+			c->left -= PAGE_SIZE_2M;
+			c->n2m++;
+		} else {
+			if (!reserve_block(ram, gpa, 0))
+				return -ENOMEM;
+			gpa += PAGE_SIZE_4K;
+			c->left = c->left > PAGE_SIZE_4K ? c->left - PAGE_SIZE_4K : 0;
+			c->n4k++;
+		}
+	}
+	return 0;
 }
 
 /*
  * Back the first `bytes` of guest RAM now (the VM's memory reservation),
- * with the largest pages the CPU's EPT and the allocator allow: 1 GiB, then
- * 2 MiB, then 4 KiB pages. A reserved VM takes no EPT violations there.
+ * low RAM first, then RAM above 4 GiB, with the largest pages the CPU's
+ * EPT and the allocator allow: 1 GiB, then 2 MiB, then 4 KiB pages. A
+ * reserved VM takes no EPT violations there.
  */
 int guest_ram_reserve(struct vm *vm, uint64_t bytes)
 {
-	const struct vmx_caps *caps = vmx_host_caps();
-	struct vm_ram *ram = vm->ram;
-	uint64_t gpa = 0, n1g = 0, n2m = 0, n4k = 0;
+	struct reserve_count c = { .left = bytes < vm->ram_size ? bytes : vm->ram_size };
+	uint64_t low = vm_low_ram_end(vm);
+	int err;
 
-	if (bytes > vm->ram_size)
-		bytes = vm->ram_size;
-	while (gpa < bytes) {
-		if (caps->ept_1g && !(gpa & (PAGE_SIZE_1G - 1)) && gpa + PAGE_SIZE_1G <= bytes &&
-		    range_is_ram(vm, gpa, PAGE_SIZE_1G) && reserve_block(ram, gpa, 18)) {
-			gpa += PAGE_SIZE_1G;
-			n1g++;
-		} else if (caps->ept_2m && !(gpa & (PAGE_SIZE_2M - 1)) && gpa + PAGE_SIZE_2M <= bytes &&
-			   range_is_ram(vm, gpa, PAGE_SIZE_2M) && reserve_block(ram, gpa, 9)) {
-			gpa += PAGE_SIZE_2M;
-			n2m++;
-		} else {
-			if (!in_hole(gpa) && !reserve_block(ram, gpa, 0))
-				return -ENOMEM;
-			gpa += PAGE_SIZE_4K;
-			n4k += !in_hole(gpa - PAGE_SIZE_4K);
-		}
-	}
+	if ((err = reserve_range(vm, 0, PC_LEGACY_HOLE, &c)) ||
+	    (err = reserve_range(vm, PC_LEGACY_HOLE_END, low, &c)) ||
+	    (err = reserve_range(vm, PC_HIGH_RAM_BASE, PC_HIGH_RAM_BASE + vm_high_ram_size(vm),
+				 &c)))
+		return err;
 	pr_info("%s: %llu MiB reserved: %llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB pages\n",
-		vm->name, (unsigned long long)(bytes >> 20), (unsigned long long)n1g,
-		(unsigned long long)n2m, (unsigned long long)n4k);
+		vm->name, (unsigned long long)(bytes >> 20), (unsigned long long)c.n1g,
+		(unsigned long long)c.n2m, (unsigned long long)c.n4k);
 	return 0;
 }
 
@@ -166,7 +229,7 @@ void guest_ram_destroy(struct vm *vm)
 
 	if (!ram)
 		return;
-	pgt_walk(&ram->ept.pt, free_leaf, NULL);
+	pgt_walk(&ram->ept.pt, free_leaf, vm);
 	if (ram->zero_page)
 		page_free(ram->zero_page, 0);
 	ept_destroy(&ram->ept);
@@ -205,7 +268,8 @@ static uint64_t backing(struct vm *vm, uint64_t gpa, bool populate, int *err)
 		spin_unlock_irqrestore(&ram->lock, flags);
 		return 0;
 	}
-	pa = pool_alloc(NULL);
+	/* Beyond its reservation a VM may not eat into the vmkernel's reserve (admission.c). */
+	pa = vm_mem_may_back(vm) ? pool_alloc(NULL) : 0;
 	if (!pa) {
 		*err = -ENOMEM;
 	} else if ((*err = ept_map(&ram->ept, page, pa, PAGE_SIZE_4K, EPT_R | EPT_W | EPT_X,
@@ -246,6 +310,27 @@ int guest_ram_fault(struct vm *vm, uint64_t gpa)
 	return err;
 }
 
+/*
+ * Map one host page at a guest-physical page outside RAM (the APIC-access
+ * page at the xAPIC base). The page stays the caller's: it is not freed
+ * with guest RAM.
+ */
+int guest_map_page(struct vm *vm, uint64_t gpa, uint64_t hpa)
+{
+	struct vm_ram *ram = vm->ram;
+	unsigned long flags;
+	int err;
+
+	if (guest_is_ram(vm, gpa) || (gpa & (PAGE_SIZE_4K - 1)))
+		return -EINVAL;
+	flags = spin_lock_irqsave(&ram->lock);
+	err = ept_map(&ram->ept, gpa, hpa, PAGE_SIZE_4K, EPT_R | EPT_W, EPT_MT_WB);
+	if (!err)
+		ram->foreign_pages++;
+	spin_unlock_irqrestore(&ram->lock, flags);
+	return err;
+}
+
 bool guest_is_ram(const struct vm *vm, uint64_t gpa)
 {
 	return is_ram(vm, gpa);
@@ -272,7 +357,7 @@ static int guest_copy(struct vm *vm, uint64_t gpa, void *host, size_t len, int d
 {
 	uint8_t *h = host;
 
-	if (gpa + len < gpa || gpa + len > vm->ram_size)
+	if (gpa + len < gpa)
 		return -EFAULT;
 	while (len) {
 		size_t n = PAGE_SIZE_4K - (gpa & (PAGE_SIZE_4K - 1));
@@ -313,3 +398,21 @@ int guest_zero(struct vm *vm, uint64_t gpa, size_t len)
 	return guest_copy(vm, gpa, NULL, len, -1);
 }
 
+/*
+ * OR bits into the 32-bit word at gpa atomically, as the CPU sets accessed
+ * and dirty bits in the guest's page tables (mem/guest_walk.c). Only for
+ * RAM that is already backed (a paging structure the walk just read).
+ */
+int guest_atomic_or32(struct vm *vm, uint64_t gpa, uint32_t bits)
+{
+	uint64_t hpa;
+	int err;
+
+	if (gpa & 3)
+		return -EINVAL;
+	hpa = backing(vm, gpa, false, &err);
+	if (!hpa)
+		return err ? err : -EFAULT;
+	__atomic_fetch_or((uint32_t *)phys_to_virt(hpa), bits, __ATOMIC_SEQ_CST);
+	return 0;
+}

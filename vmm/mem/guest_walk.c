@@ -1,75 +1,93 @@
 /*
- * Guest linear-to-physical translation for the few exits that carry a
- * linear address (string I/O): walks the guest's own page tables in
- * whichever mode it runs (no paging, 32-bit, PAE, 4-level), reading them
- * through guest_read(). A walk that hits a not-present entry fails and the
- * caller injects #PF; permission bits are not checked (the instruction
- * already passed the CPU's checks before the exit).
+ * Guest page walks for the current vCPU: the paging state comes from its
+ * VMCS, paging-structure entries are read from guest RAM only, and a walk
+ * that the CPU would refuse leaves the guest the exception the CPU would
+ * have raised (see <vmm/guest_walk.h> and the walker itself, gwalk.c).
  */
 #include <errno.h>
+#include <vmkernel/cpu.h>
 #include <vmkernel/cpu_hw.h>
-#include <vmm/vmx.h>
 #include <vmm/guest_mem.h>
+#include <vmm/guest_walk.h>
+#include <vmm/vcpu.h>
 #include <vmm/vm.h>
+#include <vmm/vmx.h>
 
-#define PTE_ADDR_4K	0x000ffffffffff000ULL
-
-static int read_pte(struct vm *vm, uint64_t pa, bool wide, uint64_t *e)
+static unsigned maxphyaddr(void)
 {
-	uint32_t e32;
+	static unsigned bits;
 
-	if (wide)
-		return guest_read(vm, pa, e, 8);
-	if (guest_read(vm, pa, &e32, 4))
-		return -EFAULT;
-	*e = e32;
-	return 0;
-}
+	if (!bits) {
+		unsigned b = cpuid(0x80000000, 0).eax >= 0x80000008 ?
+			     cpuid(0x80000008, 0).eax & 0xff : 36;
 
-/* levels: 2 (32-bit), 3 (PAE) or 4; returns 0 and *gpa, or -EFAULT for a not-present entry. */
-static int walk(struct vm *vm, uint64_t cr3, uint64_t la, int levels, bool pse, uint64_t *gpa)
-{
-	bool wide = levels > 2;
-	uint64_t table = wide ? cr3 & (levels == 3 ? ~0x1fULL : PTE_ADDR_4K) : cr3 & 0xfffff000ULL;
-	unsigned shift = levels == 2 ? 22 : levels == 3 ? 30 : 39;
-	uint64_t e = 0;
-
-	for (int l = levels; l >= 1; l--, shift -= wide ? 9 : 10) {
-		unsigned idx_bits = (!wide) ? 10 : (levels == 3 && l == 3) ? 2 : 9;
-		uint64_t idx = (la >> shift) & ((1ULL << idx_bits) - 1);
-
-		bool large;
-
-		if (read_pte(vm, table + idx * (wide ? 8 : 4), wide, &e) || !(e & PTE_P))
-			return -EFAULT;
-		large = (e & PTE_PS) && ((l == 2 && (wide || pse)) || (l == 3 && levels == 4));
-		if (l == 1 || large) {
-			uint64_t mask = (1ULL << shift) - 1;
-			uint64_t base = wide ? e & PTE_ADDR_4K & ~mask : (e & 0xfffff000ULL) & ~mask;
-
-			if (!wide && l == 2)	/* PSE-36: bits 20:13 are address bits 39:32 */
-				base |= ((e >> 13) & 0xffULL) << 32;
-			*gpa = base | (la & mask);
-			return 0;
-		}
-		table = e & (wide ? PTE_ADDR_4K : 0xfffff000ULL);
+		bits = b >= 32 && b <= 52 ? b : 36;
 	}
-	return -EFAULT;
+	return bits;
 }
 
+static void paging_state(struct gw_regs *r)
+{
+	r->cr0 = vcpu_cr0();
+	r->cr4 = vcpu_cr4();
+	r->cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	r->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	r->cpl = (vmcs_read32(VMCS_GUEST_SS_AR) >> 5) & 3;
+	r->ac = vmcs_readnat(VMCS_GUEST_RFLAGS) & (1ULL << 18);
+	r->maxphyaddr = maxphyaddr();
+}
+
+static int read_entry(void *ctx, uint64_t gpa, void *buf, unsigned len)
+{
+	return guest_read(ctx, gpa, buf, len);
+}
+
+static void set_bits(void *ctx, uint64_t gpa, uint32_t bits)
+{
+	guest_atomic_or32(ctx, gpa, bits);
+}
+
+int guest_walk(struct vcpu *v, uint64_t la, unsigned access, const char *what, uint64_t *gpa)
+{
+	struct gw_regs r;
+	struct gw_mem m = { v->vm, read_entry, set_bits };
+	struct gw_result res;
+	int err;
+
+	paging_state(&r);
+	err = gwalk(&r, &m, la, access, &res);
+	*gpa = res.gpa;
+	switch (err) {
+	case 0:
+		return 0;
+	case -EFAULT:
+		v->regs.cr2 = la;
+		vcpu_inject_exception(v, X86_EXC_PF, true, res.pf_error);
+		return err;
+	case -EIO:
+		vm_stop(v->vm, VMCONFIG_STOP_BAD_ACCESS, -1,
+			"vCPU %u: %s at linear %#llx: the guest's page tables at guest-physical "
+			"%#llx are not guest RAM", v->id, what, (unsigned long long)la,
+			(unsigned long long)res.bad_gpa);
+		return err;
+	default:
+		vcpu_inject_exception(v, X86_EXC_GP, true, 0);
+		return -EINVAL;
+	}
+}
+
+/* A supervisor read that ignores SMAP: for the VMM's own look at guest memory. */
 int guest_linear_to_phys(struct vcpu *v, uint64_t la, uint64_t *gpa)
 {
-	uint64_t cr0 = vcpu_cr0(), cr4 = vcpu_cr4(), cr3;
-	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	struct gw_regs r;
+	struct gw_mem m = { v->vm, read_entry, NULL };
+	struct gw_result res;
 
-	if (!(cr0 & X86_CR0_PG)) {
-		*gpa = la & 0xffffffffULL;
-		return 0;
-	}
-	cr3 = vmcs_readnat(VMCS_GUEST_CR3);
-	if (efer & (1ULL << 10))	/* LMA */
-		return walk(v->vm, cr3, la, 4, true, gpa);
-	if (cr4 & X86_CR4_PAE)
-		return walk(v->vm, cr3, la & 0xffffffffULL, 3, true, gpa);
-	return walk(v->vm, cr3, la & 0xffffffffULL, 2, cr4 & (1UL << 4), gpa);
+	paging_state(&r);
+	r.cpl = 0;
+	r.ac = true;
+	if (gwalk(&r, &m, la, GW_READ, &res))
+		return -EFAULT;
+	*gpa = res.gpa;
+	return 0;
 }

@@ -26,6 +26,7 @@
 #include <vmm/vmcs_check.h>
 #include <vmm/exit.h>
 #include <vmm/guest_mem.h>
+#include <vmm/vlapic.h>
 #include <vmm/vm.h>
 #include "vmx_priv.h"
 
@@ -50,9 +51,19 @@ static int choose(const struct ctl_choice *c, uint32_t *out)
 	return err;
 }
 
-static int setup_controls(const struct vmx_caps *caps)
+/* The CPU's APIC virtualization for this vCPU: wanted by the VM and complete on this CPU. */
+static bool use_apicv(const struct vcpu *v, const struct vmx_caps *caps)
+{
+	return v->vm->cfg.apicv && v->vm->apic_access_pa && caps->apicv && caps->virt_apic_access;
+}
+
+static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 {
 	uint32_t pin, proc, proc2, exit, entry;
+	bool apicv = use_apicv(v, caps);
+	uint32_t proc_apic = apicv ? PROC_TPR_SHADOW : PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING;
+	uint32_t proc2_apic = apicv ? PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT |
+				      PROC2_VIRT_INTR_DELIVERY : 0;
 	const struct ctl_choice sets[] = {
 		{ "pin-based", VMCS_PIN_BASED_CTLS,
 		  PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER,
@@ -60,14 +71,14 @@ static int setup_controls(const struct vmx_caps *caps)
 		{ "processor-based", VMCS_PROC_BASED_CTLS,
 		  PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
 		  PROC_SECONDARY_CTLS | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
-		  PROC_RDPMC_EXITING | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
+		  PROC_RDPMC_EXITING | PROC_TSC_OFFSETTING | proc_apic,
 		  PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-		  PROC_SECONDARY_CTLS | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
-		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &caps->proc },
+		  PROC_SECONDARY_CTLS | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
+		  PROC_TSC_OFFSETTING | proc_apic, &caps->proc },
 		{ "secondary processor-based", VMCS_PROC_BASED_CTLS2,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_VPID |
-		  PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID,
-		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST, &caps->proc2 },
+		  PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | proc2_apic,
+		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | proc2_apic, &caps->proc2 },
 		{ "VM-exit", VMCS_EXIT_CTLS,
 		  EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_IA32_EFER |
 		  EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
@@ -89,7 +100,27 @@ static int setup_controls(const struct vmx_caps *caps)
 	vmcs_write32(VMCS_PROC_BASED_CTLS2, proc2);
 	vmcs_write32(VMCS_EXIT_CTLS, exit);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
+	v->pin_ctls = pin;
+	v->proc_ctls = proc;
+	v->proc2_ctls = proc2;
+	v->apicv = apicv;
 	return 0;
+}
+
+/* The virtual-APIC page is the vCPU's LAPIC register page; EOI exits start in sync with TMR. */
+static void setup_apicv(struct vcpu *v)
+{
+	if (!v->apicv)
+		return;
+	vmcs_write64(VMCS_VIRTUAL_APIC_ADDR, v->lapic.regs_pa);
+	vmcs_write64(VMCS_APIC_ACCESS_ADDR, v->vm->apic_access_pa);
+	vmcs_write16(VMCS_GUEST_INTR_STATUS, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP0, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP1, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP2, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP3, 0);
+	__atomic_store_n(&v->lapic.tmr_changed, true, __ATOMIC_RELEASE);
+	v->lapic.hw_assist = true;
 }
 
 static void setup_host_state(void)
@@ -126,17 +157,36 @@ static void setup_host_state(void)
 
 /* Segment access rights (SDM 3C 25.4.1). */
 #define AR_CODE32	0xc09b	/* G, D, P, S, type 11 (execute/read, accessed) */
+#define AR_CODE64	0xa09b	/* G, L, P, S, type 11 */
 #define AR_DATA32	0xc093	/* G, B, P, S, type 3 (read/write, accessed) */
-#define AR_TSS32_BUSY	0x008b
+#define AR_CODE16	0x009b	/* P, S, type 11: real mode */
+#define AR_DATA16	0x0093	/* P, S, type 3: real mode */
+#define AR_TSS_BUSY	0x008b	/* P, type 11 (busy 32/64-bit TSS) */
 #define AR_UNUSABLE	0x10000
+#define EFER_LMA	(1ULL << 10)
 
-static void set_segment(uint32_t sel_f, uint32_t base_f, uint32_t limit_f, uint32_t ar_f,
-			uint16_t sel, uint32_t limit, uint32_t ar)
+struct seg {
+	uint32_t sel_f, base_f, limit_f, ar_f;
+};
+
+static const struct seg segs[] = {
+	{ VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
+	{ VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
+	{ VMCS_GUEST_SS_SELECTOR, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
+	{ VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
+	{ VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
+	{ VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+	{ VMCS_GUEST_TR_SELECTOR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR },
+	{ VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR },
+};
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_TR, SEG_LDTR };
+
+static void set_segment(unsigned i, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
 {
-	vmcs_write_checked(sel_f, sel, "segment selector", __func__);
-	vmcs_write_checked(base_f, 0, "segment base", __func__);
-	vmcs_write_checked(limit_f, limit, "segment limit", __func__);
-	vmcs_write_checked(ar_f, ar, "segment access rights", __func__);
+	vmcs_write_checked(segs[i].sel_f, sel, "segment selector", __func__);
+	vmcs_write_checked(segs[i].base_f, base, "segment base", __func__);
+	vmcs_write_checked(segs[i].limit_f, limit, "segment limit", __func__);
+	vmcs_write_checked(segs[i].ar_f, ar, "segment access rights", __func__);
 }
 
 /* What the guest believes CR0/CR4 are: its own bits from the VMCS, the host's from the shadow. */
@@ -154,13 +204,17 @@ uint64_t vcpu_cr4(void)
 	return (vmcs_readnat(VMCS_GUEST_CR4) & ~mask) | (vmcs_readnat(VMCS_CR4_READ_SHADOW) & mask);
 }
 
-/* CR0/CR4 as the hardware needs them, from what the guest asked for. */
+/*
+ * CR0/CR4 as the hardware needs them, from what the guest asked for. CD and
+ * NW are not loaded by VM entry (the host's cache settings stay), so the
+ * value written is the host's: the guest sees its own in the read shadow.
+ */
 uint64_t vmx_real_cr0(uint64_t guest)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
 	uint64_t fixed0 = caps->cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);	/* unrestricted guest */
 
-	return (guest | fixed0) & caps->cr0_fixed1;
+	return ((guest | fixed0) & caps->cr0_fixed1) & ~(X86_CR0_CD | X86_CR0_NW);
 }
 
 uint64_t vmx_real_cr4(uint64_t guest)
@@ -170,56 +224,97 @@ uint64_t vmx_real_cr4(uint64_t guest)
 	return (guest | caps->cr4_fixed0) & caps->cr4_fixed1;
 }
 
-/* 32-bit protected mode, paging off, flat segments: the multiboot start state. */
-static void setup_guest_state(void)
+/* The guest/host masks: what the guest may not change without an exit. */
+static void setup_cr_masks(void)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
 
-	set_segment(VMCS_GUEST_CS_SELECTOR, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
-		    VMCS_GUEST_CS_AR, 0x08, 0xffffffff, AR_CODE32);
-	set_segment(VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
-		    VMCS_GUEST_DS_AR, 0x10, 0xffffffff, AR_DATA32);
-	set_segment(VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
-		    VMCS_GUEST_ES_AR, 0x10, 0xffffffff, AR_DATA32);
-	set_segment(VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
-		    VMCS_GUEST_FS_AR, 0x10, 0xffffffff, AR_DATA32);
-	set_segment(VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
-		    VMCS_GUEST_GS_AR, 0x10, 0xffffffff, AR_DATA32);
-	set_segment(VMCS_GUEST_SS_SELECTOR, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
-		    VMCS_GUEST_SS_AR, 0x10, 0xffffffff, AR_DATA32);
-	set_segment(VMCS_GUEST_TR_SELECTOR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
-		    VMCS_GUEST_TR_AR, 0, 0xff, AR_TSS32_BUSY);
-	set_segment(VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT,
-		    VMCS_GUEST_LDTR_AR, 0, 0, AR_UNUSABLE);
-	vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
-	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0);
-	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
-	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0);
-	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(X86_CR0_PE | X86_CR0_ET));
-	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(0));
-	vmcs_writenat(VMCS_CR0_READ_SHADOW, X86_CR0_PE | X86_CR0_ET);
-	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
-	/* CR0: the host owns the bits VMX fixes (but PE/PG under unrestricted guest). */
+	/* CR0: the bits VMX fixes (but PE/PG under unrestricted guest), and CD/NW. */
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK,
 		      ((caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(X86_CR0_PE | X86_CR0_PG) &
-		       0xffffffffULL) | ~0xffffffffULL);
+		       0xffffffffULL) | X86_CR0_CD | X86_CR0_NW | ~0xffffffffULL);
 	/* CR4: the host owns every bit it does not hand to guests (VMXE, OSXSAVE, PKE, ...). */
 	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, ~(uint64_t)CR4_GUEST_OWNED);
-	(void)caps;
-	vmcs_writenat(VMCS_GUEST_CR3, 0);
+}
+
+static void set_cr0_cr4(uint64_t cr0, uint64_t cr4)
+{
+	vmcs_writenat(VMCS_GUEST_CR0, vmx_real_cr0(cr0));
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, cr0);
+	vmcs_writenat(VMCS_GUEST_CR4, vmx_real_cr4(cr4));
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, cr4);
+}
+
+/*
+ * Load a start state into the current VMCS: real mode at cs:0 (a start-up
+ * IPI, SDM 3A 9.1.1 and 8.4.4.1), 32-bit protected mode with paging off
+ * (multiboot), or 64-bit mode on the loader's page tables (Linux).
+ */
+void vcpu_load_boot_state(struct vcpu *v, const struct vcpu_boot *b)
+{
+	uint32_t entry = vmcs_read32(VMCS_ENTRY_CTLS) & ~ENTRY_IA32E_MODE_GUEST;
+
+	if (b->mode == VCPU_MODE_REAL) {
+		for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+			set_segment(i, 0, 0, 0xffff, AR_DATA16);
+		set_segment(SEG_CS, b->real_cs, (uint64_t)b->real_cs << 4, 0xffff, AR_CODE16);
+		set_segment(SEG_TR, 0, 0, 0xffff, AR_TSS_BUSY);
+		vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
+		vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+		vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+		set_cr0_cr4(X86_CR0_ET | X86_CR0_CD | X86_CR0_NW, 0);
+		vmcs_write64(VMCS_GUEST_IA32_EFER, 0);
+	} else {
+		bool lm = b->mode == VCPU_MODE_LONG64;
+
+		for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+			set_segment(i, b->data_sel, 0, 0xffffffff, AR_DATA32);
+		set_segment(SEG_CS, b->code_sel, 0, 0xffffffff, lm ? AR_CODE64 : AR_CODE32);
+		set_segment(SEG_TR, 0, 0, 0xff, AR_TSS_BUSY);
+		vmcs_writenat(VMCS_GUEST_GDTR_BASE, b->gdt_base);
+		vmcs_write32(VMCS_GUEST_GDTR_LIMIT, b->gdt_limit);
+		vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0);
+		if (lm) {
+			set_cr0_cr4(X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG, X86_CR4_PAE);
+			vmcs_write64(VMCS_GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+			entry |= ENTRY_IA32E_MODE_GUEST;
+		} else {
+			set_cr0_cr4(X86_CR0_PE | X86_CR0_ET, 0);
+			vmcs_write64(VMCS_GUEST_IA32_EFER, 0);
+		}
+	}
+	set_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
+	vmcs_write32(VMCS_ENTRY_CTLS, entry);
+	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_writenat(VMCS_GUEST_CR3, b->mode == VCPU_MODE_LONG64 ? b->cr3 : 0);
 	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
-	vmcs_writenat(VMCS_GUEST_RSP, 0);
+	vmcs_writenat(VMCS_GUEST_RSP, b->rsp);
+	vmcs_writenat(VMCS_GUEST_RIP, b->rip);
 	vmcs_writenat(VMCS_GUEST_RFLAGS, 0x2);
 	vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+	vcpu_flush_guest_tlb(v);	/* INIT flushes the TLBs: none of the old life's translations */
+	v->osxsave = false;
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rax = b->rax;
+	v->regs.rbx = b->rbx;
+	v->regs.rsi = b->rsi;
+	if (b->mode == VCPU_MODE_REAL)
+		v->regs.rdx = 0x50654;	/* EDX after INIT: family 6 model 0x55 (processor signature) */
+}
+
+/* Registers no start state sets differently. */
+static void setup_guest_common(void)
+{
 	vmcs_write32(VMCS_GUEST_SYSENTER_CS, 0);
 	vmcs_writenat(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_writenat(VMCS_GUEST_SYSENTER_EIP, 0);
-	vmcs_write64(VMCS_GUEST_IA32_EFER, 0);
 	vmcs_write64(VMCS_GUEST_IA32_PAT, 0x0007040600070406ULL);
 	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	setup_cr_masks();
 }
 
 int vmcs_setup(struct vcpu *v)
@@ -233,12 +328,13 @@ int vmcs_setup(struct vcpu *v)
 		return -EIO;
 	}
 	vmm_this_cpu()->current_vmcs = v->vmcs_pa;
-	err = setup_controls(caps);
+	v->vmcs_ready = true;
+	err = setup_controls(v, caps);
 	if (err)
 		return err;
-	v->proc_ctls = vmcs_read32(VMCS_PROC_BASED_CTLS);
 	setup_host_state();
-	setup_guest_state();
+	setup_guest_common();
+	setup_apicv(v);
 	vmcs_write64(VMCS_IO_BITMAP_A, vm->io_bitmap_pa[0]);
 	vmcs_write64(VMCS_IO_BITMAP_B, vm->io_bitmap_pa[1]);
 	vmcs_write64(VMCS_MSR_BITMAP, vm->msr_bitmap_pa);
@@ -260,9 +356,34 @@ int vmcs_setup(struct vcpu *v)
 	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
 	vmcs_write32(VMCS_TPR_THRESHOLD, 0);
-	vmcs_write64(VMCS_TSC_OFFSET, 0);
+	vmcs_write64(VMCS_TSC_OFFSET, (uint64_t)vm->tsc_offset);
 	v->launched = false;
+	v->vmcs_ready = true;
 	return 0;
+}
+
+/*
+ * Switch this vCPU (its VMCS is current) from APIC virtualization to the
+ * software local APIC: no virtual-APIC page, APIC-access page, register
+ * virtualization or virtual-interrupt delivery; CR8 exits again. The
+ * register page stays the model's state, so nothing pending is lost.
+ */
+void vcpu_apicv_off(struct vcpu *v)
+{
+	uint32_t proc, proc2;
+
+	if (!v->apicv)
+		return;
+	proc2 = v->proc2_ctls & ~(PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT |
+				  PROC2_VIRT_INTR_DELIVERY);
+	proc = (v->proc_ctls & ~PROC_TPR_SHADOW) | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING;
+	vmcs_write32(VMCS_PROC_BASED_CTLS2, proc2);
+	vmcs_write32(VMCS_PROC_BASED_CTLS, proc);
+	v->proc2_ctls = proc2;
+	v->proc_ctls = proc;
+	v->apicv = false;
+	v->lapic.hw_assist = false;
+	vlapic_sync_after_apicv(&v->lapic);
 }
 
 static const char *const entry_failures[] = {

@@ -19,9 +19,12 @@
 #include <vmkernel/panic.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/smp.h>
+#include <vmkernel/trap.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/vcpu.h>
+#include <vmm/vcpu_fpu.h>
+#include <vmm/vm.h>
 #include "vmx_priv.h"
 
 static const char *const insn_errors[] = {
@@ -117,7 +120,14 @@ static void vmxon_cpu(void *arg)
 		return;
 	}
 	vc->vmx_on = true;
+	vcpu_fpu_cpu_init();
 	this_cpu()->vmm = vc;
+}
+
+/* A kick (vcpu_kick): the interrupt itself made the vCPU exit; nothing else to do. */
+static void vcpu_kick_ipi(struct trap_frame *tf)
+{
+	(void)tf;
 }
 
 static struct vmm_cpu vmm_cpus[CONFIG_MAX_CPUS];
@@ -151,6 +161,7 @@ static int vmx_init(void)
 		if (!vmm_cpus[i].vmxon_pa)
 			return -ENOMEM;
 	}
+	irq_register(VEC_VCPU_KICK, vcpu_kick_ipi);
 	smp_call_all(vmxon_cpu, vmm_cpus);
 	for (unsigned i = 0; i < pcpu_count; i++) {
 		if (vmm_cpus[i].vmx_on)
@@ -168,3 +179,20 @@ static int vmx_init(void)
 	return on ? 0 : -ENODEV;
 }
 INIT_LEVEL(vmx_init, INIT_VMM);
+
+/*
+ * Drop the guest translations this CPU caches for v (its VPID), as the
+ * CPU's own MOV to CR0/CR4 or INIT would. Without VPID every VM entry
+ * and exit flushes already.
+ */
+void vcpu_flush_guest_tlb(struct vcpu *v)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+
+	if (!caps->vpid)
+		return;
+	if (caps->invvpid_single)
+		invvpid(INVVPID_SINGLE_CONTEXT, vm_vpid(v->vm, v->id), 0);
+	else
+		invvpid(INVVPID_ALL_CONTEXT, 0, 0);
+}

@@ -29,7 +29,9 @@
 #include <string.h>
 
 #include <vmkernel/cpu_hw.h>
+#include <vmkernel/linebuf.h>
 #include <vmm/vmx_caps.h>
+#include <vmm/vmx_hw.h>
 
 /* IA32_VMX_BASIC (SDM 3D A.1) */
 #define BASIC_REVISION_MASK	0x7fffffffULL
@@ -46,15 +48,12 @@
 
 /* Control bits this file looks at (SDM 3C 25.6, 25.7) */
 #define PIN_PREEMPT_TIMER	(1U << 6)
-#define PIN_POSTED_INTR		(1U << 7)
-#define PROC_TPR_SHADOW		(1U << 21)
 #define PROC_SECONDARY		(1U << 31)
 #define PROC2_VIRT_APIC_ACCESS	(1U << 0)
 #define PROC2_EPT		(1U << 1)
 #define PROC2_RDTSCP		(1U << 3)
 #define PROC2_VPID		(1U << 5)
 #define PROC2_UNRESTRICTED	(1U << 7)
-#define PROC2_APIC_REG_VIRT	(1U << 8)
 #define PROC2_VINTR_DELIVERY	(1U << 9)
 #define PROC2_INVPCID		(1U << 12)
 #define PROC2_VMFUNC		(1U << 13)
@@ -385,11 +384,9 @@ int vmx_adjust_controls(uint32_t want, uint32_t required, uint32_t allowed0,
 	return 0;
 }
 
-/* Bounded string builder for the summary: remembers truncation. */
+/* The summary's line builder, and how many top-level items it holds. */
 struct sbuf {
-	char *buf;
-	size_t len, pos;
-	bool trunc;
+	struct linebuf lb;
 	unsigned int items;
 };
 
@@ -397,19 +394,10 @@ static void __attribute__((format(printf, 2, 3)))
 sb_add(struct sbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (sb->trunc)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(sb->buf + sb->pos, sb->len - sb->pos, fmt, ap);
+	lb_vprintf(&sb->lb, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sb->len - sb->pos) {
-		sb->trunc = true;
-		sb->pos = sb->len - 1;
-		return;
-	}
-	sb->pos += (size_t)n;
 }
 
 /* Next item of the top-level comma list. */
@@ -462,14 +450,14 @@ static void summary_ept_vpid(struct sbuf *sb, const struct vmx_caps *c)
 
 int vmx_caps_summary(const struct vmx_caps *c, char *buf, size_t len)
 {
-	struct sbuf sb = { .buf = buf, .len = len };
+	struct sbuf sb = { .lb = { buf, len, 0, false } };
 
 	if (!c || !buf || !len)
 		return -EINVAL;
 	buf[0] = '\0';
 	if (c->status != VMX_OK) {
 		sb_add(&sb, "VT-x unusable: %.*s", (int)sizeof(c->reason), c->reason);
-		return sb.trunc ? -ENOSPC : 0;
+		return lb_truncated(&sb.lb) ? -ENOSPC : 0;
 	}
 	sb_add(&sb, "VT-x rev 0x%x: ", c->revision_id);
 	summary_ept_vpid(&sb, c);
@@ -486,7 +474,7 @@ int vmx_caps_summary(const struct vmx_caps *c, char *buf, size_t len)
 		sb_item(&sb, "posted interrupts");
 	if (c->true_ctls)
 		sb_item(&sb, "true controls");
-	return sb.trunc ? -ENOSPC : 0;
+	return lb_truncated(&sb.lb) ? -ENOSPC : 0;
 }
 
 /* The feature set: every field except status and reason, compared byte-wise. */
@@ -542,7 +530,7 @@ bool vmx_caps_equal_features(const struct vmx_caps *a, const struct vmx_caps *b)
 
 int vmx_caps_diff(const struct vmx_caps *a, const struct vmx_caps *b, char *buf, size_t len)
 {
-	struct sbuf sb = { .buf = buf, .len = len };
+	struct sbuf sb = { .lb = { buf, len, 0, false } };
 	int n = 0;
 
 	if (!a || !b || !buf || !len)

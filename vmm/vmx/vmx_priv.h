@@ -22,12 +22,18 @@ struct vmm_cpu {
 	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
 	const struct vm *last_vm;	/* the VM of the last vCPU switched in (spec.c) */
 	bool l1d_stale;			/* L1D may hold another VM's or host data (spec.c) */
+	bool flush_owed;		/* atomic: flush every guest translation before the next entry */
+	uint64_t full_flushes;		/* atomic: flushes of every guest translation (quarantine.c) */
 };
 
 /* spec.c: speculative-execution hygiene */
 void spec_probe(void);
 void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm);
 void spec_before_entry(struct vmm_cpu *vc);
+/* Right after a VM exit, interrupts off: IBRS back on, note what L1D may hold. */
+void spec_after_exit(struct vmm_cpu *vc);
+/* spec.smt=isolate: may a vCPU of vm be placed on cpu (claims its core for vm)? */
+bool spec_cpu_allowed(unsigned cpu, const struct vm *vm);
 
 /* vmx.c */
 struct vmm_cpu *vmm_this_cpu(void);

@@ -119,6 +119,55 @@ uint64_t mem_top(void)
 	return 0;
 }
 
+/*
+ * End of all memory the VM has, RAM or not (ACPI tables at the top of RAM
+ * count): the highest end of a memory-map entry of type 1 (RAM), 3 (ACPI
+ * reclaimable) or 4 (ACPI NVS); mem_top() when there is no map. An address
+ * at or above it is outside the VM's memory whatever the layout.
+ */
+uint64_t mem_end(void)
+{
+	const struct mb1_info *mbi = (const struct mb1_info *)(uintptr_t)boot_mbi;
+	uint64_t end = 0;
+
+	if (!(mbi->flags & MB1_INFO_MMAP))
+		return mem_top();
+	for (uint32_t off = 0; off + 4 <= mbi->mmap_length;) {
+		const struct mb1_mmap_entry *e = (const void *)(uintptr_t)(mbi->mmap_addr + off);
+
+		if ((e->type == 1 || e->type == 3 || e->type == 4) && e->addr + e->len > end)
+			end = e->addr + e->len;
+		off += e->size + 4;
+	}
+	return end ? end : mem_top();
+}
+
+/* The multiboot command line ("" if none): hostile guests pick their attack from it. */
+const char *guest_cmdline(void)
+{
+	const struct mb1_info *mbi = (const struct mb1_info *)(uintptr_t)boot_mbi;
+
+	if (boot_magic != MB1_BOOT_MAGIC || !(mbi->flags & (1u << 2)) || !mbi->cmdline)
+		return "";
+	return (const char *)(uintptr_t)mbi->cmdline;
+}
+
+/* Does the command line hold the word w? */
+bool cmdline_has(const char *w)
+{
+	const char *c = guest_cmdline();
+	size_t n = 0;
+
+	while (w[n])
+		n++;
+	for (; *c; c++) {
+		if ((c == guest_cmdline() || c[-1] == ' ') && !__builtin_memcmp(c, w, n) &&
+		    (c[n] == ' ' || c[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 static void boot_checks(void)
 {
 	const struct mb1_info *mbi = (const struct mb1_info *)(uintptr_t)boot_mbi;

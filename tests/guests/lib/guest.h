@@ -63,6 +63,9 @@ void guest_main(void);
 void lib_start(void);
 bool vmk_present(void);
 uint64_t mem_top(void);
+uint64_t mem_end(void);
+const char *guest_cmdline(void);
+bool cmdline_has(const char *word);
 
 /* Console (COM1, polled). */
 void console_init(void);
@@ -108,6 +111,8 @@ uint64_t udiv64(uint64_t n, uint32_t d, uint32_t *rem);
 #define HC_EXIT 2
 #define HC_VCPU_ID 3
 #define HC_SET_TIMER 4
+#define HC_VCPU_START 5
+#define HC_ABI_VERSION 2 /* version 2: HC_SET_TIMER goes through the local APIC (EOI it) */
 
 #define HC_EPERM (-1)
 #define HC_EFAULT (-14)

@@ -70,7 +70,8 @@ static void set_gate(unsigned int vec, uint32_t addr, uint8_t type)
 	idt[vec].type = type;
 }
 
-static void load_gdt(void)
+/* Load the GDT and reload every segment register from it. */
+static void load_gdt_segments(void)
 {
 	struct desc_ptr p = { sizeof(gdt) - 1, (uint32_t)(uintptr_t)gdt };
 
@@ -80,6 +81,11 @@ static void load_gdt(void)
 		     "mov %%ax, %%ds\n\tmov %%ax, %%es\n\tmov %%ax, %%fs\n\t"
 		     "mov %%ax, %%gs\n\tmov %%ax, %%ss"
 		     : : "m"(p), "i"(SEL_KCODE), "i"(SEL_KDATA) : "eax", "memory");
+}
+
+static void load_gdt(void)
+{
+	load_gdt_segments();
 	asm volatile("ltr %w0" : : "r"(SEL_TSS));
 }
 
@@ -110,6 +116,24 @@ void trap_init(void)
 	set_gate(0x80, trap_stub_table[0x80], GATE_INTR32 | GATE_DPL3);
 	set_gate(VEC_USER_EXIT, (uint32_t)(uintptr_t)user_exit, GATE_INTR32 | GATE_DPL3);
 	load_idt_limit(sizeof(idt) - 1);
+}
+
+/*
+ * Another vCPU (started by HC_VCPU_START or INIT/SIPI) loads the tables
+ * vCPU 0 built. It does not load TR: the one TSS is busy on vCPU 0, and
+ * ring 3 is vCPU 0's alone.
+ */
+void trap_load_ap(void)
+{
+	load_gdt_segments();
+	load_idt_limit(sizeof(idt) - 1);
+}
+
+/* The GDT pointer as LGDT takes it, for a real-mode trampoline to copy. */
+void trap_gdt_ptr(uint16_t *limit, uint32_t *base)
+{
+	*limit = sizeof(gdt) - 1;
+	*base = (uint32_t)(uintptr_t)gdt;
 }
 
 int irq_register(unsigned int vector, irq_handler_t fn)

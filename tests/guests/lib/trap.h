@@ -53,6 +53,9 @@ extern volatile struct trap_record trap_last;
 typedef void (*irq_handler_t)(struct trap_frame *f);
 
 void trap_init(void);
+/* On a vCPU other than the first: load the same GDT and IDT (not TR). */
+void trap_load_ap(void);
+void trap_gdt_ptr(uint16_t *limit, uint32_t *base);
 int irq_register(unsigned int vector, irq_handler_t fn);
 void trap_arm(void);
 int trap_done(void);

@@ -58,7 +58,7 @@ static void check_vmcall(void)
 		     : : "memory");
 	r8_after = r8;
 	r11_after = r11;
-	CHECK_EQ64(rax, 1, "vmcall_version_64");
+	CHECK_EQ64(rax, HC_ABI_VERSION, "vmcall_version_64");
 	CHECKF(rbx == 0xbbbbbbbb11111111ull && rcx == 0xcccccccc22222222ull &&
 		       rdx == 0xdddddddd33333333ull && r8_after == 0x8888888844444444ull &&
 		       r11_after == 0xbbbb111155555555ull,

@@ -1,0 +1,239 @@
+/*
+ * Datastores: finding and mounting VMFS volumes at boot, and keeping their
+ * heartbeats (see include/datastore.h).
+ *
+ * The list is built once at INIT_LATE on the boot CPU and never shrinks;
+ * a datastore whose lease is lost stays listed, marked. The heartbeat
+ * world runs on the last CPU and renews each volume at the interval VMFS
+ * asks for; renewals are the one call VMFS allows concurrently with
+ * others on the same volume, so it does not take ds->lock.
+ */
+#define pr_fmt(fmt) "datastore: " fmt
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <drivers/blkdisk.h>
+#include <vmkernel/cpu.h>
+#include <fs/kernel/datastore.h>
+#include <vmkernel/hostid.h>
+#include <vmkernel/init.h>
+#include <vmkernel/kmem.h>
+#include <vmkernel/log.h>
+#include <vmkernel/percpu.h>
+#include <drivers/scsi.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/timer.h>
+#include <fs/vmfs.h>
+
+static struct datastore *stores, **stores_tail = &stores;
+static unsigned n_stores;
+static struct vmfs_env env;
+
+void datastore_stop_renewing(struct datastore *ds)
+{
+	mutex_lock(&ds->renew_lock);
+	ds->lease_lost = true;
+	mutex_unlock(&ds->renew_lock);
+}
+
+struct datastore *datastore_first(void)
+{
+	return stores;
+}
+
+unsigned datastore_count(void)
+{
+	return n_stores;
+}
+
+struct datastore *datastore_find(const char *name, const char **rest)
+{
+	static const char prefix[] = "/vmfs/volumes/";
+	size_t n;
+
+	if (rest)
+		*rest = NULL;
+	if (!strncmp(name, prefix, sizeof(prefix) - 1))
+		name += sizeof(prefix) - 1;
+	n = strchr(name, '/') ? (size_t)(strchr(name, '/') - name) : strlen(name);
+	for (struct datastore *ds = stores; ds; ds = ds->next) {
+		if (strlen(ds->label) == n && !strncmp(ds->label, name, n)) {
+			if (rest)
+				*rest = name[n] ? name + n + 1 : NULL;
+			return ds;
+		}
+	}
+	return NULL;
+}
+
+/* ---- the environment VMFS runs in ---- */
+
+static void *env_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return kmalloc(n ? n : 1);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+/* No wall clock is read yet: timestamps count from boot. */
+static uint64_t env_now(void *ctx)
+{
+	(void)ctx;
+	return time_ns();
+}
+
+static void env_sleep(void *ctx, unsigned ms)
+{
+	uint64_t end = time_ns() + (uint64_t)ms * 1000000;
+
+	(void)ctx;
+	while (time_ns() < end) {
+		if (world_current())
+			sched_block_until(rdtsc() + (end - time_ns()) / 1000 * (tsc_hz() / 1000000));
+		else
+			cpu_safe_halt();
+	}
+}
+
+const struct vmfs_env *datastore_env(void)
+{
+	if (!env.alloc) {
+		env.alloc = env_alloc;
+		env.free = env_free;
+		env.now_ns = env_now;
+		env.mono_ns = env_now;
+		env.sleep_ms = env_sleep;
+		memcpy(env.host_uuid, hostid_uuid(), 16);
+		snprintf(env.host_name, sizeof(env.host_name), "%s", hostid_name());
+	}
+	return &env;
+}
+
+/* ---- mounting ---- */
+
+static void unique_label(struct datastore *ds, const char *label)
+{
+	snprintf(ds->label, sizeof(ds->label), "%s", label[0] ? label : ds->part->name);
+	for (unsigned i = 1; datastore_find(ds->label, NULL); i++)
+		snprintf(ds->label, sizeof(ds->label), "%.50s (%u)", label, i);
+	if (strcmp(ds->label, label))
+		pr_warn("%s: label '%s' is taken; mounted as '%s'\n", ds->part->name, label,
+			ds->label);
+}
+
+static void try_mount(struct blk_part *p)
+{
+	struct datastore *ds;
+	struct vmfs_statfs sf;
+	char err[200];
+	int rc;
+
+	if (p->disk->sdev->offline)
+		return;
+	ds = kzalloc(sizeof(*ds));
+	if (!ds)
+		return;
+	ds->part = p;
+	rc = vmfs_mount(&p->dev, datastore_env(), 0, &ds->vol, err, sizeof(err));
+	if (rc) {
+		pr_err("%s ('%s'): not mounted: %s\n", p->name, p->label, err);
+		kfree(ds);
+		return;
+	}
+	if (vmfs_statfs(ds->vol, &sf)) {
+		pr_err("%s: mounted but cannot be queried: %s; unmounted\n", p->name,
+		       vmfs_strerror(ds->vol));
+		vmfs_unmount(ds->vol);
+		kfree(ds);
+		return;
+	}
+	unique_label(ds, sf.label);
+	snprintf(ds->path, sizeof(ds->path), "/vmfs/volumes/%s", ds->label);
+	mutex_init(&ds->lock, "datastore");
+	mutex_init(&ds->renew_lock, "datastore renewal");
+	ds->ats = p->dev.ops->compare_and_write != NULL;
+	/* Published last: the heartbeat world walks the list without a lock. */
+	__atomic_store_n(stores_tail, ds, __ATOMIC_RELEASE);
+	stores_tail = &ds->next;
+	n_stores++;
+	pr_info("mounted %s from %s: VMFS %u.%u, %llu MiB, %llu MiB free, heartbeat slot %u of %u, "
+		"locking by %s\n", ds->path, p->name, sf.version_major, sf.version_minor,
+		(unsigned long long)(sf.capacity_bytes >> 20),
+		(unsigned long long)(sf.free_bytes >> 20), sf.slot, sf.max_hosts,
+		ds->ats ? "ATS (COMPARE AND WRITE)" : "Disk Paxos (no ATS on this device)");
+}
+
+/* Renew every mounted volume's heartbeat; returns the shortest renewal interval. */
+static unsigned renew_all(void)
+{
+	unsigned next_ms = 1000;
+
+	for (struct datastore *ds = __atomic_load_n(&stores, __ATOMIC_ACQUIRE); ds;
+	     ds = __atomic_load_n(&ds->next, __ATOMIC_ACQUIRE)) {
+		unsigned iv;
+
+		int rc;
+
+		if (ds->lease_lost)
+			continue;
+		/* Renewals race with each other (boot CPU, heartbeat world): one at a time. */
+		mutex_lock(&ds->renew_lock);
+		rc = ds->lease_lost ? 0 : vmfs_heartbeat_renew(ds->vol);
+		mutex_unlock(&ds->renew_lock);
+		if (rc == -EIO) {
+			ds->lease_lost = true;
+			pr_err("%s: heartbeat lease lost (the device stopped answering or another "
+			       "host took the slot); writes are refused\n", ds->path);
+			continue;
+		}
+		iv = vmfs_renew_interval_ms(ds->vol);
+		if (iv && iv < next_ms)
+			next_ms = iv;
+	}
+	return next_ms;
+}
+
+static void heartbeat_world(void *arg)
+{
+	(void)arg;
+	for (;;)
+		env_sleep(NULL, renew_all());
+}
+
+static int datastore_scan(void)
+{
+	unsigned candidates = 0;
+	bool world = false;
+
+	for (struct blk_disk *d = blk_disk_first(); d; d = d->next) {
+		for (struct blk_part *p = d->parts; p; p = p->next) {
+			if (!gpt_is_vmfs(p->type))
+				continue;
+			candidates++;
+			if (d->block_size != 512)
+				pr_warn("%s: 4Kn disk: 512-byte sectors are emulated; do not share this "
+					"disk between hosts\n", p->name);
+			try_mount(p);
+			/*
+			 * The world keeps the leases once the boot is done (and now, on another
+			 * CPU); until then each mount also renews the volumes mounted before.
+			 */
+			if (n_stores && !world) {
+				world = world_create("vmfs-heartbeat", heartbeat_world, NULL,
+						     pcpu_online_count() - 1, NULL, NULL);
+				if (!world)
+					pr_err("cannot start the heartbeat world; leases will lapse\n");
+			}
+			renew_all();
+		}
+	}
+	if (candidates)
+		pr_info("%u of %u VMFS partition(s) mounted\n", n_stores, candidates);
+	return 0;
+}
+INIT_LEVEL(datastore_scan, INIT_LATE);

@@ -1,0 +1,120 @@
+/*
+ * SCSI constants from the T10 standards: SPC-4 (primary commands, sense
+ * data, VPD pages) and SBC-3 (block commands). Operation codes, status
+ * bytes, sense keys and the additional sense codes the vmkernel produces
+ * or acts upon.
+ */
+#ifndef SCSI_HW_H
+#define SCSI_HW_H
+
+/* Operation codes (SPC-4 / SBC-3) */
+#define SCSI_TEST_UNIT_READY	0x00
+#define SCSI_REQUEST_SENSE	0x03
+#define SCSI_INQUIRY		0x12
+#define SCSI_MODE_SENSE_6	0x1a
+#define SCSI_START_STOP_UNIT	0x1b
+#define SCSI_READ_CAPACITY_10	0x25
+#define SCSI_READ_10		0x28
+#define SCSI_WRITE_10		0x2a
+#define SCSI_VERIFY_10		0x2f
+#define SCSI_SYNCHRONIZE_CACHE_10 0x35
+#define SCSI_WRITE_SAME_10	0x41
+#define SCSI_UNMAP		0x42
+#define SCSI_MODE_SENSE_10	0x5a
+#define SCSI_READ_16		0x88
+#define SCSI_COMPARE_AND_WRITE	0x89
+#define SCSI_WRITE_16		0x8a
+#define SCSI_SYNCHRONIZE_CACHE_16 0x91
+#define SCSI_WRITE_SAME_16	0x93
+#define SCSI_SERVICE_ACTION_IN_16 0x9e
+#define SCSI_SAI_READ_CAPACITY_16 0x10
+#define SCSI_REPORT_LUNS	0xa0
+
+/* Status byte (SAM-5) */
+#define SCSI_STATUS_GOOD		0x00
+#define SCSI_STATUS_CHECK_CONDITION	0x02
+#define SCSI_STATUS_CONDITION_MET	0x04
+#define SCSI_STATUS_BUSY		0x08
+#define SCSI_STATUS_RESERVATION_CONFLICT 0x18
+#define SCSI_STATUS_TASK_SET_FULL	0x28
+#define SCSI_STATUS_ACA_ACTIVE		0x30
+#define SCSI_STATUS_TASK_ABORTED	0x40
+
+/* Sense keys (SPC-4 4.5.6) */
+#define SCSI_SK_NO_SENSE	0x0
+#define SCSI_SK_RECOVERED_ERROR	0x1
+#define SCSI_SK_NOT_READY	0x2
+#define SCSI_SK_MEDIUM_ERROR	0x3
+#define SCSI_SK_HARDWARE_ERROR	0x4
+#define SCSI_SK_ILLEGAL_REQUEST	0x5
+#define SCSI_SK_UNIT_ATTENTION	0x6
+#define SCSI_SK_DATA_PROTECT	0x7
+#define SCSI_SK_BLANK_CHECK	0x8
+#define SCSI_SK_VENDOR_SPECIFIC	0x9
+#define SCSI_SK_COPY_ABORTED	0xa
+#define SCSI_SK_ABORTED_COMMAND	0xb
+#define SCSI_SK_VOLUME_OVERFLOW	0xd
+#define SCSI_SK_MISCOMPARE	0xe
+
+/* Sense data formats (SPC-4 4.5) */
+#define SCSI_SENSE_FIXED_CURRENT	0x70
+#define SCSI_SENSE_FIXED_DEFERRED	0x71
+#define SCSI_SENSE_DESC_CURRENT		0x72
+#define SCSI_SENSE_DESC_DEFERRED	0x73
+#define SCSI_SENSE_FIXED_LEN		18
+#define SCSI_SENSE_BUF_LEN		96
+
+/* Additional sense code / qualifier pairs, as (ASC << 8 | ASCQ) */
+#define SCSI_ASC_NONE			0x0000
+#define SCSI_ASC_LUN_NOT_READY		0x0400	/* cause not reportable */
+#define SCSI_ASC_LUN_BECOMING_READY	0x0401
+#define SCSI_ASC_WRITE_ERROR		0x0c00
+#define SCSI_ASC_UNRECOVERED_READ	0x1100
+#define SCSI_ASC_ID_NOT_FOUND		0x1401	/* record not found */
+#define SCSI_ASC_MISCOMPARE_VERIFY	0x1d00
+#define SCSI_ASC_INVALID_OPCODE		0x2000
+#define SCSI_ASC_LBA_OUT_OF_RANGE	0x2100
+#define SCSI_ASC_INVALID_FIELD_CDB	0x2400
+#define SCSI_ASC_LUN_NOT_SUPPORTED	0x2500
+#define SCSI_ASC_INVALID_FIELD_PARAM	0x2600
+#define SCSI_ASC_WRITE_PROTECTED	0x2700
+#define SCSI_ASC_POWER_ON_RESET		0x2900
+#define SCSI_ASC_PARAMS_CHANGED		0x2a00
+#define SCSI_ASC_CAPACITY_CHANGED	0x2a09
+#define SCSI_ASC_MEDIUM_NOT_PRESENT	0x3a00
+#define SCSI_ASC_INTERNAL_TARGET_FAILURE 0x4400
+#define SCSI_ASC_INFO_UNIT_CRC_ERROR	0x4703
+#define SCSI_ASC_LUN_INVENTORY_CHANGED	0x3f0e
+#define SCSI_ASC_COMMAND_ABORTED	0x4700	/* SCSI parity error family; used for transport CRC */
+
+/* INQUIRY (SPC-4 6.6) */
+#define SCSI_INQ_STD_LEN	36
+#define SCSI_INQ_EVPD		0x01
+#define SCSI_TYPE_DISK		0x00
+#define SCSI_TYPE_TAPE		0x01
+#define SCSI_TYPE_CDROM		0x05
+#define SCSI_TYPE_ENCLOSURE	0x0d
+#define SCSI_TYPE_RAID		0x0c
+#define SCSI_TYPE_NONE		0x1f
+#define SCSI_PQ_NOT_CONNECTED	0x1	/* peripheral qualifier 001b */
+#define SCSI_PQ_NOT_CAPABLE	0x3	/* 011b: no LUN here */
+
+/* VPD pages (SPC-4 7.8, SBC-3 6.6) */
+#define SCSI_VPD_SUPPORTED	0x00
+#define SCSI_VPD_SERIAL		0x80
+#define SCSI_VPD_DEVICE_ID	0x83
+#define SCSI_VPD_BLOCK_LIMITS	0xb0
+#define SCSI_VPD_BLOCK_DEV_CHAR	0xb1
+#define SCSI_VPD_LBP		0xb2	/* logical block provisioning */
+
+/* Designators in VPD 0x83 (SPC-4 7.8.6) */
+#define SCSI_DESIG_CODESET_BINARY	1
+#define SCSI_DESIG_CODESET_ASCII	2
+#define SCSI_DESIG_CODESET_UTF8		3
+#define SCSI_DESIG_VENDOR		0
+#define SCSI_DESIG_T10			1
+#define SCSI_DESIG_EUI64		2
+#define SCSI_DESIG_NAA			3
+#define SCSI_DESIG_ASSOC_LUN		0
+
+#endif
