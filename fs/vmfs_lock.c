@@ -8,7 +8,9 @@
  * version is the old version + 1, and only inside the volume's arbitration
  * section (vmfs_paxos.c: Disk Paxos, or ATS), so a read-modify-write of a
  * record never races with another host's. With ATS the write is also a
- * compare-and-swap against the sector as read.
+ * compare-and-swap against the sector as read, and a take that judges no
+ * other holder, or a leave, skips the section (see ats() below): a writer
+ * inside the section then sees its swap miscompare and reads again.
  *
  * Contention: a holder that conflicts is judged by its heartbeat
  * (vmfs_holder_state). Alive: wait (directory and cluster locks, held for
@@ -175,13 +177,28 @@ static int busy_err(struct vmfs_volume *vol, const struct vmfs_lockrec *old, uin
 }
 
 /*
- * One attempt inside the arbitration section. On success the lock joins our
- * table of held locks (vmfs_held.c) with no user yet; on -EBUSY *bi says
- * who holds it, whether that host was seen alive and whether it keeps the
- * lock unused (and so gives it back when asked).
+ * With ATS every lock record changes only by a compare-and-swap against its
+ * exact previous image, so a take that needs no judgement of other holders
+ * (the record is free, or shared in our mode) and a leave are done without
+ * the arbitration section: one read and one COMPARE AND WRITE. A record
+ * changed by anyone in between makes the swap miscompare, and the attempt is
+ * repeated inside the section. Judging holders (replaying a dead one's
+ * journal) stays inside it, which serialises replays.
+ */
+static bool ats(const struct vmfs_volume *vol)
+{
+	return vol->dev->ops->compare_and_write != NULL;
+}
+
+/*
+ * One attempt inside the arbitration section (fast: without it, on an ATS
+ * device; returns 1 when the attempt needs the section). On success the
+ * lock joins our table of held locks (vmfs_held.c) with no user yet; on
+ * -EBUSY *bi says who holds it, whether that host was seen alive and
+ * whether it keeps the lock unused (and so gives it back when asked).
  */
 static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_t kind,
-		    bool idle, const char *what, struct vmfs_busy *bi)
+		    bool idle, const char *what, struct vmfs_busy *bi, bool fast)
 {
 	struct vmfs_lockrec old, rec;
 	bool busy = false, alive = false;
@@ -197,6 +214,8 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_
 		return vmfs_held_add(vol, off, mode, kind, &old) ? 0 :
 			vmfs_seterr(vol, -ENOMEM, "out of memory");
 	if (rec.nholders && !(rec.mode == mode && mode != VMFS_LOCK_EXCL)) {
+		if (fast)
+			return 1;
 		rc = judge_holders(vol, &rec, &busy, &alive, &who);
 		if (rc)
 			return rc;
@@ -220,6 +239,8 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_
 	rec.holders[rec.nholders].hb_gen = vol->hb_gen;
 	rec.nholders++;
 	rc = lock_write(vol, off, &old, &rec);
+	if (fast && rc == -EAGAIN)
+		return 1;
 	if (!rc && !vmfs_held_add(vol, off, mode, kind, &rec))
 		rc = vmfs_seterr(vol, -ENOMEM, "out of memory");
 	return rc;
@@ -228,11 +249,17 @@ static int lock_try(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_
 int vmfs_lock_try_once(struct vmfs_volume *vol, uint64_t off, uint32_t mode, uint8_t kind,
 		       bool idle, const char *what, struct vmfs_busy *bi)
 {
-	int rc = vmfs_arb_acquire(vol), r;
+	int rc, r;
 
+	if (ats(vol)) {
+		rc = lock_try(vol, off, mode, kind, idle, what, bi, true);
+		if (rc != 1)
+			return rc;
+	}
+	rc = vmfs_arb_acquire(vol);
 	if (rc)
 		return rc;
-	rc = lock_try(vol, off, mode, kind, idle, what, bi);
+	rc = lock_try(vol, off, mode, kind, idle, what, bi, false);
 	r = vmfs_arb_release(vol);
 	return rc ? rc : r;
 }
@@ -279,10 +306,10 @@ static int unlock_try(struct vmfs_volume *vol, uint64_t off, const char *what)
 	return lock_write(vol, off, &old, &rec);
 }
 
-/* Leave a record (any mode) by read-modify-write inside the arbitration section. */
+/* Leave a record (any mode) by read-modify-write: with ATS first without the section. */
 int vmfs_lock_leave(struct vmfs_volume *vol, uint64_t off, const char *what)
 {
-	int rc = -EAGAIN, r;
+	int rc = ats(vol) ? unlock_try(vol, off, what) : -EAGAIN, r;
 
 	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++) {
 		rc = vmfs_arb_acquire(vol);
@@ -298,8 +325,8 @@ int vmfs_lock_leave(struct vmfs_volume *vol, uint64_t off, const char *what)
 }
 
 /* Remove holders of (slot, generation <= gen) - a recovered dead host. Caller holds arb. */
-int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
-		    bool *changed)
+static int scrub_try(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
+		     bool *changed)
 {
 	struct vmfs_lockrec old, rec;
 	uint32_t j = 0;
@@ -324,6 +351,21 @@ int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64
 	}
 	*changed = true;
 	return lock_write(vol, off, &old, &rec);
+}
+
+/*
+ * With ATS a shared record may gain a holder outside the arbitration
+ * section (lock_try's fast path) between our read and our swap: read again.
+ */
+int vmfs_lock_scrub(struct vmfs_volume *vol, uint64_t off, uint32_t slot, uint64_t gen,
+		    bool *changed)
+{
+	int rc = -EAGAIN;
+
+	for (int i = 0; i < LOCK_CAS_TRIES && rc == -EAGAIN; i++)
+		rc = scrub_try(vol, off, slot, gen, changed);
+	return rc == -EAGAIN ? vmfs_seterr(vol, -EBUSY, "lock record at offset %llu keeps "
+					   "changing", (unsigned long long)off) : rc;
 }
 
 /* ---- the metadata sub-lock of multi-writer files ---- */

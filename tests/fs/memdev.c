@@ -169,14 +169,15 @@ static int md_flush(struct blockdev *dev)
 static int md_caw(struct blockdev *dev, uint64_t lba, const void *expected, const void *new_data)
 {
 	struct memdev *m = dev->priv;
+	void (*hook)(void *, uint64_t, bool) = m->io_hook;
 	uint8_t cur[512];
+	int rc;
 
 	if (lba >= dev->sectors)
 		return -EIO;
+	if (hook)
+		hook(m->io_arg, lba, true);	/* others may act before the swap */
 	memdev_rw(m, lba * 512, cur, 512, false);
-	void (*hook)(void *, uint64_t, bool) = m->io_hook;
-	int rc;
-
 	if (memcmp(cur, expected, 512))
 		return -EAGAIN;
 	m->io_hook = NULL;	/* compare and write are one atomic step */

@@ -373,6 +373,150 @@ static void test_ats_cluster(void **state)
 }
 
 /*
+ * ATS: locks are taken and left with one read and one COMPARE AND WRITE,
+ * without the arbitration section; before every I/O of one host another
+ * host may run a whole attempt to take or leave the same lock. No two hosts
+ * ever hold it at once, unless the earlier holder was fenced: a holder
+ * suspended in this nesting long enough (simulated backoff time) may be
+ * judged dead, which is right only if its own lease is over by then.
+ */
+static unsigned ats_ios;
+static bool fenced[NH];
+
+static void count_io(void *arg, uint64_t lba, bool write)
+{
+	(void)arg, (void)lba, (void)write;
+	ats_ios++;
+}
+
+static bool lease_over(struct vmfs_volume *v)
+{
+	return vmfs_mono(v) - v->renewed_ns > v->lease_ns / 2;
+}
+
+static void ats_enter(int h)
+{
+	for (int k = 0; k < NH; k++) {
+		if (!S->in_cs[k])
+			continue;
+		assert_true(lease_over(S->v[k]));	/* a valid holder is never overtaken */
+		S->in_cs[k] = false;
+		fenced[k] = true;
+	}
+	enter(h);
+}
+
+static void ats_lock_try(int h)
+{
+	struct vmfs_busy bi;
+	int rc;
+
+	S->active[h] = true;
+	rc = vmfs_lock_try_once(S->v[h], vmfs_fd_off(S->v[h], 100), VMFS_LOCK_EXCL,
+				VMFS_LK_FILE, false, "test lock", &bi);
+	S->active[h] = false;
+	assert_true(rc == 0 || rc == -EBUSY || rc == -EAGAIN || (rc == -EIO && lease_over(S->v[h])));
+	if (rc == -EIO)
+		fenced[h] = true;
+	if (!rc)
+		ats_enter(h);
+}
+
+static void ats_leave(int h)
+{
+	int rc;
+
+	S->in_cs[h] = false;	/* out once the record says so, maybe mid-call */
+	S->active[h] = true;
+	rc = vmfs_lock_leave(S->v[h], vmfs_fd_off(S->v[h], 100), "test lock");
+	S->active[h] = false;
+	if (vmfs_held_find(S->v[h], vmfs_fd_off(S->v[h], 100)))
+		vmfs_held_remove(S->v[h], vmfs_held_find(S->v[h], vmfs_fd_off(S->v[h], 100)));
+	assert_true(rc == 0 || (rc == -EIO && lease_over(S->v[h])));
+	if (rc)
+		fenced[h] = true;
+}
+
+static void ats_adversary(void *arg, uint64_t lba, bool write)
+{
+	int h = (int)(srnd() % NH);
+	struct vmfs_arbldr l;
+
+	(void)arg, (void)lba, (void)write;
+	if (S->depth >= 2 || srnd() % 3 || S->active[h] || fenced[h])
+		return;
+	memdev_rw(S->m, vmfs_arb_ldr_off(S->v[0]), &l, sizeof(l), false);
+	if (l.held)
+		return;	/* would wait a lease for a host suspended in the section */
+	S->depth++;
+	S->nested++;
+	if (S->in_cs[h])
+		ats_leave(h);
+	else
+		ats_lock_try(h);
+	S->depth--;
+}
+
+static void test_ats_lock_adversarial(void **state)
+{
+	struct vmfs_format_opts o = { .max_hosts = NH };
+	struct sched s = { .m = memdev_new(64 * MIB, true), .rng = 777 };
+	struct vmfs_env env;
+	unsigned nfenced = 0;
+	uint64_t w;
+	char err[256];
+
+	(void)state;
+	S = &s;
+	memdev_env(&env, 1);
+	assert_int_equal(vmfs_format(&s.m->dev, &env, &o, err, sizeof(err)), 0);
+	for (int h = 0; h < NH; h++)
+		s.v[h] = tl_mount(s.m, (uint8_t)(h + 1));
+	/* uncontended: one read and one COMPARE AND WRITE each way */
+	ats_ios = 0;
+	w = s.m->writes;
+	s.m->io_hook = count_io;
+	ats_lock_try(0);
+	assert_true(s.in_cs[0]);
+	assert_int_equal(ats_ios, 2);
+	assert_int_equal(s.m->writes - w, 1);
+	ats_leave(0);
+	assert_int_equal(ats_ios, 4);
+	assert_int_equal(s.m->writes - w, 2);
+	for (int round = 0; round < 3000; round++) {
+		int h = (int)(srnd() % NH);
+
+		s.m->io_hook = NULL;	/* the heartbeat threads */
+		for (int k = 0; k < NH; k++)
+			if (!fenced[k] && vmfs_heartbeat_renew(s.v[k]))
+				fenced[k] = true, s.in_cs[k] = false;
+		s.m->io_hook = ats_adversary;
+		if (s.active[h] || fenced[h])
+			continue;
+		if (s.in_cs[h])
+			ats_leave(h);
+		else
+			ats_lock_try(h);
+	}
+	s.m->io_hook = NULL;
+	assert_true(s.wins > 300);
+	assert_true(s.nested > 300);
+	for (int h = 0; h < NH; h++) {
+		if (s.in_cs[h])
+			ats_leave(h);
+		nfenced += fenced[h];
+		if (fenced[h])
+			vmfs_unmount(s.v[h]);
+		else
+			assert_int_equal(vmfs_unmount(s.v[h]), 0);
+	}
+	print_message("ATS locks: %u taken, %u nested attempts, %u hosts fenced\n", s.wins,
+		      s.nested, nfenced);
+	assert_int_equal(tl_fsck(s.m, false), 0);
+	memdev_free(s.m);
+}
+
+/*
  * Corrupt arbitration structures: the leader is rebuilt from the blocks and a
  * dead host's block is passed over, so the volume stays usable; fsck finds
  * both and repairs them.
@@ -423,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_slot_takeover),
 		cmocka_unit_test(test_restart_is_new_incarnation),
 		cmocka_unit_test(test_ats_cluster),
+		cmocka_unit_test(test_ats_lock_adversarial),
 		cmocka_unit_test(test_arb_corruption),
 	};
 
