@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: mount, read, check and modify a corrupted VMFS image.
  *
- * A valid small volume is built once. Each input is a list of patches
+ * A valid small volume is built once, with a second host that died with
+ * records in its journal and locks it kept. Each input is a list of patches
  * {u32 offset, u8 length, bytes} applied to its metadata area; when the
  * input's first byte is odd, the checksum of every structure a patch touched
  * is recomputed, so the fuzzer also reaches code behind the checksums.
@@ -13,7 +14,8 @@
  * -timeout) is a bug.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude with this file,
- * tests/fs/memdev.c and every fs/ source (tools/vmkfstools/build.mk, run.sh).
+ * tests/fs/memdev.c and every fs/ source, memdev.c and fs/crc32c.c without
+ * the fuzzer's coverage instrumentation (tools/vmkfstools/build.mk, run.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,24 @@ static void build_golden(void)
 	}
 	ghdr = *vmfs_header(vol);
 	vmfs_unmount(vol);
+	/*
+	 * A second host that dies with work in its journal and locks it kept:
+	 * every later read-write mount breaks them and replays the journal.
+	 */
+	memdev_env(&env, 2);
+	if (vmfs_mount(&golden->dev, &env, 0, &vol, err, sizeof(err)))
+		abort();
+	vmfs_mkdir(vol, "/h2", 0755);
+	if (!vmfs_open(vol, "/h2/x", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f)) {
+		vmfs_write(f, 0, buf, 5000);
+		vmfs_fsync(f);
+		vmfs_close(f);
+	}
+	vmfs_rename(vol, "/d/f7", "/h2/f7");
+	vmfs_unlink(vol, "/d/f8");
+	memdev_crash_after(golden, 0);
+	vmfs_unmount(vol);
+	memdev_reboot(golden);
 	meta_end = ghdr.reg[VMFS_RES_FB].res_off + 16 * ghdr.block_size;
 }
 

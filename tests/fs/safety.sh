@@ -1,7 +1,7 @@
 # The corruption cases of shared volumes, each as a multi-process test that
 # must end with every acknowledged operation present and a clean fsck.
-# Sourced by tests/fs/run.sh after multihost.sh (uses its helpers, $host,
-# $tool, $build, $work, $top and mh_volume).
+# Sourced by tests/fs/run.sh (uses the helpers of lib.sh: check, mh_volume,
+# wait_file, $tool $host $shim $work).
 #   1. several hosts with one identity (cloned machines, two commands at once)
 #   2. a write held up in the storage path landing after the lock was broken
 #   3. fsck --repair attempted while hosts have the volume mounted
@@ -9,18 +9,8 @@
 #   5. a torn 4 KiB sector over the Disk Paxos blocks; -C over a live volume;
 #      a filesystem without direct I/O
 
-shim=$build/vmfs_delay_shim.so
-if [ ! -f "$shim" ] || [ "$top/tests/fs/delay_shim.c" -nt "$shim" ]; then
-	gcc -shared -fPIC -O2 -Wall -Wextra -Werror "$top/tests/fs/delay_shim.c" -ldl \
-		-o "$shim" 2> "$work/cc" || fail build-delay-shim "$(head -3 "$work/cc" | tr '\n' ' ')"
-fi
 sf=$work/safety
 mkdir -p "$sf"
-
-wait_file() {	# wait_file PATH: up to 10 s
-	for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done
-	return 1
-}
 
 # --- 1. one identity, many hosts: six "cloned machines" at once, and two
 #        vmkfstools commands of one machine (a copy must survive a mkdir)
