@@ -136,11 +136,18 @@ void vmfs_held_destroy(struct vmfs_volume *vol)
 	memset(&vol->heldtab, 0, sizeof(vol->heldtab));
 }
 
-/* The epoch under which what the lock at off guards may be cached; 0: not cacheable. */
+/*
+ * The epoch under which what the lock at off guards may be cached; 0: not
+ * cacheable. Once our lease is lost, another host may break any lock we
+ * still list and change what it guards: nothing clean is served from the
+ * cache any more.
+ */
 uint32_t vmfs_lock_epoch(struct vmfs_volume *vol, uint64_t off)
 {
 	struct vmfs_held *h = vmfs_held_find(vol, off);
 
+	if (!vmfs_lease_valid(vol))
+		return 0;
 	return h && (h->mode == VMFS_LOCK_EXCL || h->mode == VMFS_LOCK_RO) ? h->epoch : 0;
 }
 

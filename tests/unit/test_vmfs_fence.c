@@ -7,7 +7,8 @@
  *    broke the writer's lock: recovery must not replay it over newer data;
  *  - a torn sector destroys a Disk Paxos block of the host about to enter the
  *    arbitration section: another host must not be chosen in the same epoch;
- *  - a multi-writer file grown by two hosts keeps both allocations.
+ *  - a multi-writer file grown by two hosts keeps both allocations;
+ *  - a host that lost its lease serves no clean cached block.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,6 +98,42 @@ static void test_twin_writer_loses_lease(void **state)
 	assert_int_equal(vmfs_mkdir(a, "/x", 0755), -EIO);
 	assert_non_null(strstr(vmfs_strerror(a), "changed by another host"));
 	vmfs_unmount(a);
+	memdev_free(m);
+}
+
+/*
+ * A host that lost its lease serves nothing clean from its cache: another
+ * host may by now have broken the lock that kept the cached blocks valid
+ * and changed what it guards.
+ */
+static void test_lost_lease_no_stale_cache(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	struct vmfs_file *fa;
+	struct vmfs_hbslot hb;
+	char buf[8] = "";
+	int64_t n;
+
+	(void)state;
+	tl_write_file(a, "/f", "AAAA", 0, 4);		/* inline: the data is in the descriptor */
+	assert_int_equal(vmfs_open(a, "/f", VMFS_O_READ, 0, &fa), 0);
+	assert_int_equal(vmfs_read(fa, 0, buf, 4), 4);	/* the descriptor is cached */
+	assert_int_equal(vmfs_heartbeat_read(a, a->slot, &hb), 0);
+	hb.counter += 5;	/* A's slot is written by someone else: A's lease is lost */
+	vmfs_seal(&hb, sizeof(hb));
+	memdev_rw(m, vmfs_hb_off(a, a->slot), &hb, sizeof(hb), true);
+	assert_int_equal(vmfs_heartbeat_renew(a), -EIO);
+	tl_keep_alive(b, true);		/* B breaks A's lock after a lease and rewrites */
+	tl_write_file(b, "/f", "BBBB", 0, 4);
+	tl_keep_alive(b, false);
+	memset(buf, 0, sizeof(buf));
+	n = vmfs_read(fa, 0, buf, 4);
+	assert_true(n < 0 || (n == 4 && !memcmp(buf, "BBBB", 4)));
+	vmfs_close(fa);
+	vmfs_abandon(a);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
 	memdev_free(m);
 }
 
@@ -270,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_claim_race_stalled_claimer),
 		cmocka_unit_test(test_same_identity_two_slots),
 		cmocka_unit_test(test_twin_writer_loses_lease),
+		cmocka_unit_test(test_lost_lease_no_stale_cache),
 		cmocka_unit_test(test_late_journal_write_not_replayed),
 		cmocka_unit_test(test_torn_paxos_block),
 		cmocka_unit_test(test_multiwriter_growth),
