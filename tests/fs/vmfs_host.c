@@ -6,7 +6,8 @@
  *   worker IMG ID TAG LOG NOPS SEED STOPFILE
  *       create+write+fsync, rename and delete files named TAG_* in the shared
  *       directories /d0 /d1 /d2. Before an operation it logs "B <op>", after
- *       it completed (acknowledged) "<op>", after a failure "F <op>".
+ *       it completed (acknowledged) "<op>", after a failure "F <op>". Exits 3
+ *       once the host lost its lease (paused or stalled past it).
  *   check IMG LOG...   verify every acknowledged operation of the logs
  *   mutex IMG ID N     N times: lock /counter, read-modify-write it, unlock
  *   hold IMG ID PATH READY [SIZE]   hold PATH open for writing and rewrite
@@ -162,6 +163,10 @@ static int worker(int argc, char **argv)
 		logf_(fd, "%sW %s %u %u\n", rc ? "F " : "", p, len, fseed);
 		if (rc) {
 			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+			if (!vmfs_lease_valid(h.vol)) {
+				fprintf(stderr, "vmfs_host %s: lost its lease; stopping\n", tag);
+				exit(3);
+			}
 			continue;
 		}
 		if (rnd(&seed) % 2) {
@@ -179,6 +184,10 @@ static int worker(int argc, char **argv)
 		}
 		if (rc)
 			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+		if (rc && !vmfs_lease_valid(h.vol)) {
+			fprintf(stderr, "vmfs_host %s: lost its lease; stopping\n", tag);
+			exit(3);
+		}
 		if (i % 4 == 3)
 			housekeep(&h);
 	}
