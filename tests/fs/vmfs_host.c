@@ -18,7 +18,10 @@
  *   mverify IMG PATH N HOSTS check the pieces of hosts K = 0 .. HOSTS-1
  *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
  *       write DATA at 0, fsync
- *   bench-meta IMG ID N      N create+delete pairs in /b_ID; prints ops/s
+ *   bench-meta IMG ID N [nosync]   N create+delete pairs in /b_ID (create,
+ *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s
+ *   bench-flush FILE N       raw: N times one 4 KiB direct write and
+ *       fdatasync to FILE, the least a durable create costs; prints pairs/s
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
  *   bench-seq IMG ID MB REQ_MB   sequential writes and reads of MB MiB in
  *       REQ_MB requests through the filesystem (a preallocated file, and a
@@ -511,11 +514,24 @@ static int mverify(char **argv)
 
 /* ---- benchmarks ---- */
 
-static int bench_meta(char **argv)
+static int create_nosync(struct vmfs_volume *vol, const char *path)
+{
+	struct vmfs_file *f;
+	int rc = vmfs_open(vol, path, VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f);
+
+	if (rc)
+		return rc;
+	if (vmfs_write(f, 0, "x", 1) != 1)
+		rc = -EIO;
+	return vmfs_close(f) ?: rc;
+}
+
+static int bench_meta(int argc, char **argv)
 {
 	struct host h;
 	char dir[64], p[96];
 	int n = atoi(argv[3]);
+	bool sync = argc < 5 || strcmp(argv[4], "nosync");
 	double t0;
 
 	host_mount(&h, argv[1], argv[2], false);
@@ -525,11 +541,33 @@ static int bench_meta(char **argv)
 	t0 = now_s();
 	for (int i = 0; i < n; i++) {
 		snprintf(p, sizeof(p), "%s/f%d", dir, i);
-		if (put_file(h.vol, p, "x", 1, VMFS_O_CREAT) || vmfs_unlink(h.vol, p))
+		if ((sync ? put_file(h.vol, p, "x", 1, VMFS_O_CREAT) :
+			    create_nosync(h.vol, p)) || vmfs_unlink(h.vol, p))
 			die("bench create/delete", vmfs_strerror(h.vol));
 	}
 	printf("%.1f\n", n / (now_s() - t0));
 	return host_umount(&h) ? 1 : 0;
+}
+
+static int bench_flush(char **argv)
+{
+	int n = atoi(argv[2]), fd = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
+	void *buf;
+	double t0;
+
+	if (n <= 0 || fd < 0 || posix_memalign(&buf, 4096, 4096))
+		die("bench-flush", fd < 0 ? strerror(errno) : "bad count");
+	memset(buf, 'x', 4096);
+	if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))	/* allocated, like a journal */
+		die("bench-flush", strerror(errno));
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))
+			die("bench-flush", strerror(errno));
+	printf("%.1f\n", n / (now_s() - t0));
+	free(buf);
+	close(fd);
+	return 0;
 }
 
 static int bench_lock(char **argv)
@@ -702,13 +740,15 @@ int main(int argc, char **argv)
 		return mverify(argv);
 	if (!strcmp(m, "put") && argc == 5)
 		return put(argv);
-	if (!strcmp(m, "bench-meta") && argc == 4)
-		return bench_meta(argv);
+	if (!strcmp(m, "bench-meta") && (argc == 4 || argc == 5))
+		return bench_meta(argc, argv);
+	if (!strcmp(m, "bench-flush") && argc == 3)
+		return bench_flush(argv);
 	if (!strcmp(m, "bench-lock") && argc == 4)
 		return bench_lock(argv);
 	if (!strcmp(m, "bench-seq") && argc == 5)
 		return bench_seq(argv);
 	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|mwrite|mverify|bench-meta|"
-		"bench-lock ...\n");
+		"bench-lock|bench-flush|bench-seq ...\n");
 	return 2;
 }
