@@ -162,7 +162,8 @@ static void sync_apicv(struct vcpu *v)
 
 void vcpu_inject_events(struct vcpu *v)
 {
-	int vec;
+	bool event = true;	/* an event other than an external interrupt goes first */
+	int vec, waiting;
 
 	if (v->apicv)
 		sync_apicv(v);
@@ -175,13 +176,19 @@ void vcpu_inject_events(struct vcpu *v)
 		__atomic_store_n(&v->lapic.nmi_pending, false, __ATOMIC_RELEASE);
 		inject(INTR_INFO_VALID | INTR_TYPE_NMI | X86_EXC_NMI);
 		v->injected_nmis++;
-	} else if (take_external(v, false) >= 0 && guest_can_take_irq() &&
-		   (vec = take_external(v, true)) >= 0) {
+	} else {
+		event = false;
+	}
+	/* One look at the interrupt sources when none is pending: this runs at every entry. */
+	waiting = take_external(v, false);
+	if (!event && waiting >= 0 && guest_can_take_irq() &&
+	    (vec = take_external(v, true)) >= 0) {
 		inject(INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint8_t)vec);
 		v->injected_irqs++;
+		waiting = take_external(v, false);
 	}
 	/* Whatever is still waiting: exit as soon as the guest can take it. */
-	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING, take_external(v, false) >= 0);
+	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING, waiting >= 0);
 	if (v->pin_ctls & PIN_VIRTUAL_NMIS)
 		set_proc_ctl(v, PROC_NMI_WINDOW_EXITING,
 			     __atomic_load_n(&v->lapic.nmi_pending, __ATOMIC_ACQUIRE));

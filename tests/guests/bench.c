@@ -1,12 +1,19 @@
 /*
  * bench: the average cost, in TSC ticks, of operations that exit to the
  * VMM: CPUID, VMCALL, IN from an emulated port and RDMSR of an intercepted
- * MSR. Prints "bench: NAME N cycles" per operation for `make bench`. In
- * Bochs the TSC counts emulated instructions, so N is a path length; on
- * hardware and under QEMU it is a time. A figure, never a pass/fail.
+ * MSR; then the local APIC round trips an OS lives on: an EOI write, a
+ * self-IPI taken and EOIed, a TSC-deadline timer armed in the past taken
+ * and EOIed, and an IPI to the other vCPU answered by an IPI back (with
+ * two vCPUs). Prints "bench: NAME N cycles" per operation for `make
+ * bench`. In Bochs the TSC counts emulated instructions, so N is a path
+ * length; on hardware and under QEMU it is a time. A figure, never a
+ * pass/fail. The same guest runs with the CPU's APIC virtualization and
+ * with it turned off (bench_noapicv.vmx), so both paths are measured.
  */
 #include "guest.h"
 #include "cpu.h"
+#include "lapic.h"
+#include "trap.h"
 
 const char guest_name[] = "bench";
 
@@ -51,6 +58,136 @@ static __attribute__((noinline)) uint32_t measure(void (*op)(void))
 	return (uint32_t)udiv64(t1 - t0, ITERS, NULL);
 }
 
+/* ---- local APIC round trips ---- */
+
+#define VEC_SELF 0x60	/* self-IPI */
+#define VEC_TIMER 0x61	/* TSC-deadline timer */
+#define VEC_PING 0x62	/* vCPU 0 -> vCPU 1 */
+#define VEC_PONG 0x63	/* vCPU 1 -> vCPU 0, in answer */
+
+static volatile unsigned int taken;	/* interrupts taken by vCPU 0 */
+static volatile unsigned int ap_up;
+static uint8_t ap_stack[4096] __attribute__((aligned(16)));
+
+void ap_start(void);
+void ap_main(void);
+
+asm(".text\n"
+    ".globl ap_start\n"
+    "ap_start:\n"
+    "	call ap_main\n"
+    "1:	cli\n"
+    "	hlt\n"
+    "	jmp 1b\n");
+
+static void count_and_eoi(struct trap_frame *f)
+{
+	(void)f;
+	taken++;
+	lapic_eoi();
+}
+
+/* vCPU 1: answer every ping with a pong. */
+static void pong(struct trap_frame *f)
+{
+	(void)f;
+	lapic_ipi(0, ICR_FIXED | VEC_PONG);
+	lapic_eoi();
+}
+
+void ap_main(void)
+{
+	trap_load_ap();
+	lapic_enable();
+	__atomic_store_n(&ap_up, 1, __ATOMIC_RELEASE);
+	for (;;)
+		asm volatile("sti; hlt; cli" : : : "memory");
+}
+
+/* Wait (interrupts on) until vCPU 0 has taken one more interrupt than n. */
+static void wait_taken(unsigned int n)
+{
+	asm volatile("sti" : : : "memory");
+	while (taken == n)
+		asm volatile("pause" : : : "memory");
+	asm volatile("cli" : : : "memory");
+}
+
+static void op_eoi(void)
+{
+	lapic_eoi();
+}
+
+static void op_self_ipi(void)
+{
+	unsigned int n = taken;
+
+	lapic_write(LAPIC_ICR_LO, ICR_SELF | ICR_FIXED | VEC_SELF);
+	wait_taken(n);
+}
+
+static void op_tsc_deadline(void)
+{
+	unsigned int n = taken;
+
+	wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc());
+	wait_taken(n);
+}
+
+static void op_ipi_pingpong(void)
+{
+	unsigned int n = taken;
+
+	lapic_ipi(1, ICR_FIXED | VEC_PING);
+	wait_taken(n);
+}
+
+static bool have_tsc_deadline(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+
+	asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return c & (1u << 24);
+}
+
+/* Start vCPU 1 (HC_VCPU_START) and wait for its APIC to be on: false if it never came. */
+static bool start_ap(void)
+{
+	long r = vmcall(HC_VCPU_START, 1, (uintptr_t)ap_start,
+			(uintptr_t)(ap_stack + sizeof(ap_stack)));
+
+	if (r != 0)
+		return false;
+	for (unsigned int i = 0; i < 100000000u && !__atomic_load_n(&ap_up, __ATOMIC_ACQUIRE); i++)
+		asm volatile("pause");
+	return ap_up;
+}
+
+static void bench_lapic(void)
+{
+	trap_init();
+	irq_register(VEC_SELF, count_and_eoi);
+	irq_register(VEC_TIMER, count_and_eoi);
+	irq_register(VEC_PING, pong);
+	irq_register(VEC_PONG, count_and_eoi);
+	lapic_enable();
+	gprintf("bench: eoi %u cycles\n", measure(op_eoi));
+	gprintf("bench: self_ipi %u cycles\n", measure(op_self_ipi));
+	if (have_tsc_deadline()) {
+		lapic_write(LAPIC_LVT_TIMER, TIMER_TSC_DEADLINE | VEC_TIMER);
+		gprintf("bench: tsc_deadline_timer %u cycles\n", measure(op_tsc_deadline));
+		lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	} else {
+		gprintf("bench: tsc_deadline_timer skipped (CPUID has no TSC-deadline timer)\n");
+	}
+	if (!vmk_present())
+		gprintf("bench: ipi_pingpong skipped (%s)\n", NOT_VMK);
+	else if (!start_ap())
+		gprintf("bench: ipi_pingpong skipped (vCPU 1 did not start: the VM needs 2 vCPUs)\n");
+	else
+		gprintf("bench: ipi_pingpong %u cycles\n", measure(op_ipi_pingpong));
+}
+
 void guest_main(void)
 {
 	static const struct {
@@ -75,4 +212,5 @@ void guest_main(void)
 		}
 		gprintf("bench: %s %u cycles\n", ops[i].name, measure(ops[i].op));
 	}
+	bench_lapic();
 }
