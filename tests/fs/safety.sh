@@ -116,13 +116,15 @@ if mh_volume "$sf/tp"; then
 	head -c 8 /dev/zero > "$sf/zero8"
 	"$tool" "$sf/tp" cp-in "$sf/zero8" /counter
 	pids=
+	# each host gives every lock back after its turn (remount), so every turn
+	# is a take from free through a Disk Paxos round
 	for i in 1 2 3 4; do
-		"$host" mutex "$sf/tp" tp$i 30 > "$sf/tp$i.out" 2>&1 &
+		"$host" mutex "$sf/tp" tp$i 30 remount > "$sf/tp$i.out" 2>&1 &
 		pids="$pids $!"
 	done
 	(	# arbitration blocks: 64 KiB + 8 slots * 512 = byte 69632 = 4 KiB sector 17
-		for _ in $(seq 12); do
-			sleep 0.15
+		while [ ! -e "$sf/tpdone" ]; do
+			sleep 0.03
 			dd if=/dev/urandom of="$sf/tp" bs=4096 seek=17 count=1 conv=notrunc \
 				oflag=direct 2> /dev/null
 		done
@@ -130,6 +132,7 @@ if mh_volume "$sf/tp"; then
 	tearer=$!
 	st=0
 	for p in $pids; do wait "$p" || st=1; done
+	touch "$sf/tpdone"
 	wait "$tearer"
 	check torn-paxos-hosts-exit test "$st" -eq 0
 	"$tool" "$sf/tp" cp-out /counter "$sf/counter" > /dev/null 2>&1

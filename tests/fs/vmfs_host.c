@@ -9,7 +9,9 @@
  *       it completed (acknowledged) "<op>", after a failure "F <op>". Exits 3
  *       once the host lost its lease (paused or stalled past it).
  *   check IMG LOG...   verify every acknowledged operation of the logs
- *   mutex IMG ID N     N times: lock /counter, read-modify-write it, unlock
+ *   mutex IMG ID N [remount]   N times: lock /counter, read-modify-write it,
+ *       unlock (with remount, then unmount and mount again, so that the lock
+ *       is free and the next taker goes through the arbitration lease)
  *   hold IMG ID PATH READY [SIZE]   hold PATH open for writing and rewrite
  *       its first SIZE bytes (default 6) every 100 ms; exit 3 with the error
  *       once a write is refused
@@ -363,12 +365,15 @@ static int check(int argc, char **argv)
 
 /* ---- mutual exclusion ---- */
 
-static int mutex(char **argv)
+static int mutex(int argc, char **argv)
 {
 	struct host h;
 	int n = atoi(argv[3]), busy = 0;
+	bool remount = argc > 4 && !strcmp(argv[4], "remount");
 	uint32_t seed = (uint32_t)getpid();
 
+	if (argc > 4 && !remount)
+		die("mutex", "the optional fifth argument is 'remount'");
 	host_mount(&h, argv[1], argv[2], false);
 	for (int i = 0; i < n; i++) {
 		struct vmfs_file *f;
@@ -389,6 +394,11 @@ static int mutex(char **argv)
 		v++;
 		if (vmfs_write(f, 0, &v, 8) != 8 || vmfs_close(f))
 			die("mutex write", vmfs_strerror(h.vol));
+		if (remount) {	/* give every lock back: the next taker runs Disk Paxos */
+			if (host_umount(&h))
+				die("mutex unmount", "unmount failed");
+			host_mount(&h, argv[1], argv[2], false);
+		}
 	}
 	printf("%s: %d increments, %d busy retries\n", argv[2], n, busy);
 	return host_umount(&h) ? 1 : 0;
@@ -730,8 +740,8 @@ int main(int argc, char **argv)
 		return worker(argc, argv);
 	if (!strcmp(m, "check") && argc >= 2)
 		return check(argc, argv);
-	if (!strcmp(m, "mutex") && argc == 4)
-		return mutex(argv);
+	if (!strcmp(m, "mutex") && (argc == 4 || argc == 5))
+		return mutex(argc, argv);
 	if (!strcmp(m, "hold") && (argc == 5 || argc == 6))
 		return hold(argc, argv);
 	if (!strcmp(m, "mwrite") && argc == 6)
