@@ -137,6 +137,11 @@ static void exercise_rw(struct memdev *m, const struct vmfs_env *env)
 		vmfs_truncate(f, 5000);
 		vmfs_close(f);
 	}
+	if (!vmfs_open(vol, "/d/f19", VMFS_O_READ, 0, &f)) {	/* read-ahead */
+		for (uint64_t o = 0; o < 3 * sizeof(err); o += sizeof(err))
+			vmfs_read(f, 1330000 + o, err, sizeof(err));
+		vmfs_close(f);
+	}
 	if (!vmfs_open(vol, "/d/f5", VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &f)) {
 		vmfs_write(f, 3000, err, sizeof(err));
 		vmfs_close(f);
