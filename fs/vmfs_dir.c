@@ -99,26 +99,38 @@ static int dirblk_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 	return rc ? vmfs_seterr(vol, rc, "%s", msg) : 0;
 }
 
-/* Call fn for every entry; fn returning non-zero stops the walk with that value. */
-static int dir_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
-		    int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
+/*
+ * Call fn for every entry of the directory whose descriptor is d; fn
+ * returning non-zero stops the walk with that value.
+ */
+static int dir_walk_fd(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *d,
+		       int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
 {
-	struct vmfs_fd *d = vmfs_zalloc(vol, sizeof(*d));
 	struct vmfs_dirblk *b = vmfs_zalloc(vol, sizeof(*b));
 	uint64_t off;
-	int rc = d && b ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of "
-			"memory");
+	int rc = b ? 0 : vmfs_seterr(vol, -ENOMEM, "out of memory");
 
 	if (!rc && d->type != VMFS_FT_DIR)
-		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", dir);
+		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", d->index);
 	for (uint32_t blk = 0; !rc && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_read(vol, txn, d, blk, b, &off);
 		for (unsigned i = 0; !rc && i < VMFS_DIRENT_PER_BLOCK; i++)
 			if (b->ent[i].fd)
 				rc = fn(arg, &b->ent[i], off + 32 + (uint64_t)i * 272);
 	}
-	vmfs_free(vol, d);
 	vmfs_free(vol, b);
+	return rc;
+}
+
+static int dir_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
+		    int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
+{
+	struct vmfs_fd *d = vmfs_zalloc(vol, sizeof(*d));
+	int rc = d ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = dir_walk_fd(vol, txn, d, fn, arg);
+	vmfs_free(vol, d);
 	return rc;
 }
 
@@ -143,15 +155,19 @@ static int find_fn(void *arg, const struct vmfs_dirent *e, uint64_t off)
 }
 
 /* 0 and the entry if found, -ENOENT if not. */
+static int find_result(struct vmfs_volume *vol, int rc, const char *name, size_t nlen)
+{
+	if (rc == 1)
+		return 0;
+	return rc ? rc : vmfs_seterr(vol, -ENOENT, "'%.*s' not found", (int)nlen, name);
+}
+
 int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,
 		  size_t nlen, struct vmfs_dirent *ent, uint64_t *ent_off)
 {
 	struct find_arg a = { name, nlen, ent, ent_off };
-	int rc = dir_walk(vol, txn, dir, find_fn, &a);
 
-	if (rc == 1)
-		return 0;
-	return rc ? rc : vmfs_seterr(vol, -ENOENT, "'%.*s' not found", (int)nlen, name);
+	return find_result(vol, dir_walk(vol, txn, dir, find_fn, &a), name, nlen);
 }
 
 struct iter_arg {
@@ -311,8 +327,11 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 		*cur = d.parent;
 		return 0;
 	}
-	if (!rc)
-		rc = vmfs_dir_find(vol, txn, *cur, name, len, &e, NULL);
+	if (!rc) {	/* the descriptor just read, not a second read of it */
+		struct find_arg a = { name, len, &e, NULL };
+
+		rc = find_result(vol, dir_walk_fd(vol, txn, &d, find_fn, &a), name, len);
+	}
 	if (!rc)
 		*cur = e.fd;
 	return rc;
