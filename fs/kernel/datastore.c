@@ -109,6 +109,7 @@ const struct vmfs_env *datastore_env(void)
 		env.mono_ns = env_now;
 		env.sleep_ms = env_sleep;
 		memcpy(env.host_uuid, hostid_uuid(), 16);
+		memcpy(env.nonce, hostid_boot_nonce(), 16);
 		snprintf(env.host_name, sizeof(env.host_name), "%s", hostid_name());
 	}
 	return &env;
