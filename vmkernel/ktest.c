@@ -3,7 +3,9 @@
  * .ktest.* linker sections (sorted by name). ktest_run("all") or a comma
  * list of names runs them on the booted kernel, prints one line per test
  * and a summary line "ktest: N passed, M failed"; an unknown name counts
- * as a failure so a typo on the command line cannot pass silently.
+ * as a failure so a typo on the command line cannot pass silently. Tests
+ * declared with KTEST_NAMED (those judging the VMs a boot was given) run
+ * only when named, never under "all".
  */
 #define pr_fmt(fmt) "ktest: " fmt
 #include <stdio.h>
@@ -26,12 +28,13 @@ void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *f
 	va_end(ap);
 }
 
-static bool selected(const char *spec, const char *name)
+static bool selected(const char *spec, const struct ktest *t)
 {
+	const char *name = t->name;
 	size_t len = strlen(name);
 
 	if (!strcmp(spec, "all"))
-		return true;
+		return !t->named_only;
 	for (const char *p = spec; *p;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -73,7 +76,7 @@ int ktest_run(const char *spec)
 		const struct ktest *t = *tp;
 		struct ktest_ctx ctx = { .name = t->name };
 
-		if (!selected(spec, t->name))
+		if (!selected(spec, t))
 			continue;
 		pr_info("%s: running\n", t->name);
 		t->fn(&ctx);

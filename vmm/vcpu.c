@@ -157,6 +157,7 @@ void vcpu_reset(struct vcpu *v)
 	v->dr[4] = 0xffff0ff0ULL;
 	v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
 	v->msr_kernel_gs_base = v->msr_tsc_aux = 0;
+	v->spec_ctrl = 0;
 	vcpu_mtrr_reset(v);
 }
 
@@ -237,7 +238,7 @@ static bool vcpu_step(struct vcpu *v)
 	set_preemption_timer();
 	if (!v->launched)
 		check_before_launch(v);
-	spec_before_entry(vmm_this_cpu());
+	spec_before_entry(vmm_this_cpu(), v->spec_ctrl);
 	guest_xcr0_enter(v);
 	if (vmx_enter(&v->regs, v->launched))
 		return entry_failed(v);

@@ -104,7 +104,7 @@ static bool wait_all(bool include_running)
 	return true;
 }
 
-KTEST(vm_expectations)
+KTEST_NAMED(vm_expectations)
 {
 	unsigned failed = 0, still_running[VM_MAX], n_running = 0;
 	bool ended;

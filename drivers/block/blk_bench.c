@@ -4,8 +4,8 @@
  * gives it blank: sequential write and read in 1 MiB transfers, then 4 KiB
  * random reads one at a time (queue depth 1) and 32 at a time (queue depth
  * 32, tagged commands kept in flight). It prints one line per disk and
- * ends the emulator; tools/bench.sh runs the same I/O from a Linux guest on
- * the same device model and reports the ratios.
+ * ends the emulator; tools/storage-bench/run.sh runs the same I/O from a
+ * Linux guest on the same device model and reports the ratios.
  */
 #define pr_fmt(fmt) "storage-bench: " fmt
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include <vmkernel/timer.h>
 
 #define SEQ_CHUNK (1u << 20)
-#define RAND_OPS 2000
+#define RAND_OPS 8000
 #define QD 32
 
 static uint64_t rng = 88172645463325252ull;

@@ -4,9 +4,13 @@
  * vmkernel uses: READ/WRITE(6/10/12/16) become READ/WRITE DMA (EXT) or,
  * where the port can queue, READ/WRITE FPDMA QUEUED; SYNCHRONIZE CACHE
  * becomes FLUSH CACHE (EXT); INQUIRY, VPD, READ CAPACITY and REPORT LUNS
- * are answered from IDENTIFY data. COMPARE AND WRITE, UNMAP and WRITE
- * SAME have no ATA equivalent used here and are refused as unsupported
- * operation codes, which is what the VPD pages advertise.
+ * are answered from IDENTIFY data. UNMAP becomes DATA SET MANAGEMENT
+ * (TRIM) where the disk has it, as SAT-3 describes: the descriptors are cut into
+ * TRIM entries of at most 65535 sectors, all in one 512-byte block. The
+ * limits VPD 0xb0 states keep that true: 32 descriptors and 32 * 65535
+ * blocks per UNMAP never need more than 64 entries. COMPARE AND WRITE and
+ * WRITE SAME have no ATA equivalent used here and are refused as
+ * unsupported operation codes, which is what the VPD pages advertise.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,7 +67,9 @@ int ata_identify_parse(const uint16_t id[256], struct ata_dev *a, char *err, siz
 	}
 	a->ncq = id[ATA_ID_SATA_CAP] != 0xffff && (id[ATA_ID_SATA_CAP] & (1u << 8));
 	a->queue_depth = a->ncq ? (id[ATA_ID_QUEUE_DEPTH] & 0x1f) + 1 : 1;
-	a->trim = id[ATA_ID_DSM] & 1;
+	a->trim = a->lba48 && id[ATA_ID_DSM] != 0xffff && (id[ATA_ID_DSM] & 1);
+	a->trim_zeroes = a->trim && (id[ATA_ID_ADDITIONAL] & (1u << 14 | 1u << 5)) ==
+			 (1u << 14 | 1u << 5);
 	a->write_cache = id[ATA_ID_CMDSET_1] & (1u << 5);
 	if ((id[ATA_ID_WWN] >> 12) == 5) {
 		a->has_wwn = true;
@@ -92,6 +98,12 @@ void ata_emul_disk(const struct ata_dev *a, struct scsi_emul_disk *e)
 	e->block_size = a->sector_size;
 	e->phys_block_size = a->phys_sector_size;
 	e->max_xfer_blocks = a->lba48 ? 65536 : 256;
+	if (a->trim) {
+		e->unmap = true;
+		e->max_unmap_descs = ATA_DSM_ENTRIES / 2;
+		e->max_unmap_blocks = ATA_DSM_ENTRIES / 2 * ATA_DSM_RANGE_MAX;
+		e->lbprz = a->trim_zeroes;
+	}
 }
 
 static enum satl_action fail(uint8_t *status, uint8_t *sense, uint8_t *sense_len, uint8_t key,
@@ -100,6 +112,49 @@ static enum satl_action fail(uint8_t *status, uint8_t *sense, uint8_t *sense_len
 	*sense_len = scsi_sense_fill(sense, key, asc);
 	*status = SCSI_STATUS_CHECK_CONDITION;
 	return SATL_COMPLETE;
+}
+
+/* UNMAP -> DATA SET MANAGEMENT, TRIM: ranges as 8-byte entries in one block. */
+static enum satl_action trim(const struct scsi_emul_disk *e, const uint8_t *cdb,
+			     unsigned cdb_len, const void *buf, uint32_t buflen, struct ata_cmd *o,
+			     uint8_t *status, uint8_t *sense, uint8_t *sense_len)
+{
+	struct scsi_range r[ATA_DSM_ENTRIES / 2];
+	unsigned k = 0;
+	int n = scsi_unmap_decode(e, cdb, cdb_len, buf, buflen, r, ATA_DSM_ENTRIES / 2, status,
+				  sense, sense_len);
+
+	if (n <= 0)
+		return SATL_COMPLETE;
+	memset(o->payload, 0, sizeof(o->payload));
+	for (int i = 0; i < n; i++) {
+		uint64_t lba = r[i].lba;
+		uint32_t left = r[i].blocks;
+
+		while (left) {
+			uint32_t c = left < ATA_DSM_RANGE_MAX ? left : ATA_DSM_RANGE_MAX;
+			uint64_t ent = lba | (uint64_t)c << 48;
+
+			if (k == ATA_DSM_ENTRIES)	/* cannot happen within the stated limits */
+				return fail(status, sense, sense_len, SCSI_SK_ILLEGAL_REQUEST,
+					    SCSI_ASC_INVALID_FIELD_PARAM);
+			for (unsigned b = 0; b < 8; b++)
+				o->payload[8 * k + b] = (uint8_t)(ent >> (8 * b));
+			k++;
+			lba += c;
+			left -= c;
+		}
+	}
+	o->command = ATA_CMD_DSM;
+	o->features = ATA_DSM_TRIM;
+	o->device = ATA_DEV_LBA;
+	o->lba48 = true;
+	o->count = 1;			/* 512-byte blocks of entries */
+	o->write = true;
+	o->data = true;
+	o->use_payload = true;
+	o->bytes = sizeof(o->payload);
+	return SATL_ISSUE;
 }
 
 static enum satl_action rw(const struct ata_dev *a, const struct scsi_rw *r, uint32_t buflen,
@@ -163,8 +218,9 @@ enum satl_action satl_translate(const struct ata_dev *a, const struct scsi_emul_
 		o->lba48 = a->lba48;
 		*resid = buflen;
 		return SATL_ISSUE;
-	case SCSI_COMPARE_AND_WRITE:
 	case SCSI_UNMAP:
+		return trim(e, cdb, cdb_len, buf, buflen, o, status, sense, sense_len);
+	case SCSI_COMPARE_AND_WRITE:
 	case SCSI_WRITE_SAME_10:
 	case SCSI_WRITE_SAME_16:
 	case SCSI_VERIFY_10:

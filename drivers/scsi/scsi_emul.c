@@ -100,21 +100,26 @@ static unsigned vpd(const struct scsi_emul_disk *d, uint8_t page, uint8_t *r)
 		n = vpd_devid(d, r);
 		break;
 	case SCSI_VPD_BLOCK_LIMITS:
+		if (d->max_write_same_blocks)
+			r[4] = 0x01;			/* WSNZ: a length of 0 is refused */
 		r[5] = d->caw_blocks;
 		put_be(r + 8, d->max_xfer_blocks, 4);
 		if (d->unmap) {
-			put_be(r + 20, 0xffffffffu, 4);	/* max unmap LBA count */
-			put_be(r + 24, 1, 4);		/* one descriptor per UNMAP */
+			put_be(r + 20, d->max_unmap_blocks, 4);
+			put_be(r + 24, d->max_unmap_descs, 4);
+			put_be(r + 28, d->unmap_granularity, 4);
 		}
-		if (d->write_same)
-			put_be(r + 36, 0xffffffffu, 8);
+		put_be(r + 36, d->max_write_same_blocks, 8);
 		n = 64;
 		break;
 	case SCSI_VPD_BLOCK_DEV_CHAR:
 		n = 64;
 		break;
 	case SCSI_VPD_LBP:
-		r[5] = (uint8_t)((d->unmap ? 0x80 : 0) | (d->unmap && d->write_same ? 0x40 : 0));
+		/* LBPU, LBPWS, LBPWS10, LBPRZ; thin provisioning where blocks can be freed. */
+		r[5] = (uint8_t)((d->unmap ? 0x80 : 0) | (d->write_same_unmap ? 0x60 : 0) |
+				 (d->lbprz ? 0x04 : 0));
+		r[6] = d->unmap || d->write_same_unmap ? 0x02 : 0x00;
 		n = 8;
 		break;
 	default:
@@ -135,8 +140,8 @@ static unsigned read_cap16(const struct scsi_emul_disk *d, uint8_t *r)
 	       (d->block_size << (exp + 1)) <= d->phys_block_size && exp < 15)
 		exp++;
 	r[13] = (uint8_t)exp;
-	if (d->unmap)
-		r[14] = 0x80;	/* LBPME */
+	if (d->unmap || d->write_same_unmap)
+		r[14] = (uint8_t)(0x80 | (d->lbprz ? 0x40 : 0));	/* LBPME, LBPRZ */
 	return 32;
 }
 

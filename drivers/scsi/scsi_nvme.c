@@ -63,6 +63,7 @@ int nvme_parse_ns(const uint8_t *id, uint32_t nsid, struct nvme_ns_info *ns, cha
 		return -EINVAL;
 	}
 	ns->block_size = 1u << lbads;
+	ns->dealloc_zeroes = (id[NVME_IDN_DLFEAT] & 7) == 1;
 	ns->has_nguid = !all_zero(id + NVME_IDN_NGUID, 16);
 	ns->has_eui64 = !all_zero(id + NVME_IDN_EUI64, 8);
 	memcpy(ns->nguid, id + NVME_IDN_NGUID, 16);
@@ -90,6 +91,16 @@ void nvme_emul_disk(const struct nvme_ctrl_info *c, const struct nvme_ns_info *n
 	e->block_size = ns->block_size;
 	e->phys_block_size = ns->block_size;
 	e->caw_blocks = (c->fuses & NVME_FUSES_CAW) && (c->oncs & NVME_ONCS_COMPARE) ? 1 : 0;
+	if (c->oncs & NVME_ONCS_DSM) {
+		e->unmap = true;
+		e->max_unmap_descs = NVME_DSM_MAX_RANGES;
+		e->max_unmap_blocks = 0xffffffffu;	/* each range's count is 32-bit, as UNMAP's */
+	}
+	if (c->oncs & NVME_ONCS_WRITE_ZEROES) {
+		e->max_write_same_blocks = 65536;	/* NLB is 16-bit, 0's based */
+		e->write_same_unmap = true;		/* DEAC */
+	}
+	e->lbprz = (e->unmap || e->write_same_unmap) && ns->dealloc_zeroes;
 }
 
 static enum nvme_xlat check(uint8_t *status, uint8_t *sense, uint8_t *sense_len, uint8_t key,
@@ -167,10 +178,66 @@ static enum nvme_xlat rw(const struct nvme_ns_info *ns, const struct scsi_rw *r,
 	return NVME_XLAT_ISSUE;
 }
 
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* UNMAP -> Dataset Management, attribute deallocate: one 16-byte range per descriptor. */
+static enum nvme_xlat dsm(const struct nvme_ns_info *ns, const struct scsi_emul_disk *e,
+			  const uint8_t *cdb, unsigned cdb_len, const void *buf, uint32_t buflen,
+			  struct nvme_sqe *sqe, unsigned *nsqe, uint8_t *payload,
+			  uint32_t *payload_len, uint8_t *status, uint8_t *sense, uint8_t *sense_len)
+{
+	struct scsi_range r[NVME_DSM_MAX_RANGES];
+	int n = scsi_unmap_decode(e, cdb, cdb_len, buf, buflen, r, NVME_DSM_MAX_RANGES, status,
+				  sense, sense_len);
+
+	if (n <= 0)
+		return NVME_XLAT_COMPLETE;
+	memset(payload, 0, (size_t)n * NVME_DSM_RANGE_BYTES);
+	for (int i = 0; i < n; i++) {
+		uint8_t *d = payload + i * NVME_DSM_RANGE_BYTES;
+
+		put_le(d + 4, r[i].blocks, 4);
+		put_le(d + 8, r[i].lba, 8);
+	}
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->cdw0 = NVME_CMD_DSM;
+	sqe->nsid = ns->nsid;
+	sqe->cdw10 = (uint32_t)(n - 1);
+	sqe->cdw11 = NVME_DSM_AD;
+	*payload_len = (uint32_t)n * NVME_DSM_RANGE_BYTES;
+	*nsqe = 1;
+	return NVME_XLAT_ISSUE;
+}
+
+/* WRITE SAME of zeroes -> Write Zeroes (DEAC with the UNMAP bit). */
+static enum nvme_xlat write_zeroes(const struct nvme_ns_info *ns, const struct scsi_emul_disk *e,
+				   const uint8_t *cdb, unsigned cdb_len, const void *buf,
+				   uint32_t buflen, struct nvme_sqe *sqe, unsigned *nsqe,
+				   uint8_t *status, uint8_t *sense, uint8_t *sense_len)
+{
+	struct scsi_write_same ws;
+
+	if (scsi_write_same_decode(e, cdb, cdb_len, buf, buflen, &ws, status, sense, sense_len))
+		return NVME_XLAT_COMPLETE;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->cdw0 = NVME_CMD_WRITE_ZEROES;
+	sqe->nsid = ns->nsid;
+	sqe->cdw10 = (uint32_t)ws.lba;
+	sqe->cdw11 = (uint32_t)(ws.lba >> 32);
+	sqe->cdw12 = (ws.blocks - 1) | (ws.unmap ? NVME_WZ_DEAC : 0);
+	*nsqe = 1;
+	return NVME_XLAT_ISSUE;
+}
+
 enum nvme_xlat nvme_translate(const struct nvme_ctrl_info *c, const struct nvme_ns_info *ns,
 			      const struct scsi_emul_disk *e, const unsigned *luns, unsigned nluns,
 			      const uint8_t *cdb, unsigned cdb_len, void *buf, uint32_t buflen,
 			      struct nvme_sqe *sqe, unsigned *nsqe, uint32_t *split,
+			      uint8_t *payload, uint32_t *payload_len,
 			      uint8_t *status, uint8_t *sense, uint8_t *sense_len, uint32_t *resid)
 {
 	struct scsi_rw r;
@@ -180,6 +247,7 @@ enum nvme_xlat nvme_translate(const struct nvme_ctrl_info *c, const struct nvme_
 	*resid = 0;
 	*nsqe = 0;
 	*split = 0;
+	*payload_len = 0;
 	if (!cdb_len)
 		return check(status, sense, sense_len, SCSI_SK_ILLEGAL_REQUEST,
 			     SCSI_ASC_INVALID_OPCODE);
@@ -208,8 +276,12 @@ enum nvme_xlat nvme_translate(const struct nvme_ctrl_info *c, const struct nvme_
 				     SCSI_ASC_INVALID_OPCODE);
 		break;
 	case SCSI_UNMAP:
+		return dsm(ns, e, cdb, cdb_len, buf, buflen, sqe, nsqe, payload, payload_len, status,
+			   sense, sense_len);
 	case SCSI_WRITE_SAME_10:
 	case SCSI_WRITE_SAME_16:
+		return write_zeroes(ns, e, cdb, cdb_len, buf, buflen, sqe, nsqe, status, sense,
+				    sense_len);
 	case SCSI_VERIFY_10:
 		return check(status, sense, sense_len, SCSI_SK_ILLEGAL_REQUEST,
 			     SCSI_ASC_INVALID_OPCODE);

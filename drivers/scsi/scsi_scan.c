@@ -98,6 +98,8 @@ static void read_vpd(struct scan *s, struct scsi_device *d)
 		if (mx && mx < d->max_xfer_blocks)
 			d->max_xfer_blocks = mx;
 		d->unmap = (s->buf[20] | s->buf[21] | s->buf[22] | s->buf[23]) != 0;
+		for (unsigned i = 36; i < 44; i++)
+			d->write_same |= s->buf[i] != 0;	/* maximum WRITE SAME length */
 	}
 }
 

@@ -30,7 +30,8 @@ int vq_init_mem(struct virtqueue *q, unsigned size, unsigned ind_max)
 	q->mem_order = dma_order(total);
 	q->mem = dma_alloc(q->mem_order, DMA_LIMIT_ANY, &pa);
 	q->tokens = kzalloc(sizeof(void *) * size);
-	if (!q->mem || !q->tokens)
+	q->scratch = kmalloc(sizeof(struct vq_buf) * (ind_max ? ind_max : size));
+	if (!q->mem || !q->tokens || !q->scratch)
 		return -ENOMEM;
 	q->desc = q->mem;
 	q->avail = (struct vq_avail *)((uint8_t *)q->mem + 16u * size);

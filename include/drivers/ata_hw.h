@@ -46,6 +46,7 @@
 #define ATA_ID_LBA28_SECTORS	60	/* 2 words */
 #define ATA_ID_QUEUE_DEPTH	75	/* bits 4:0 = depth - 1 */
 #define ATA_ID_SATA_CAP		76	/* bit 8: NCQ */
+#define ATA_ID_ADDITIONAL	69	/* bit 14: deterministic read after TRIM, 5: zeroes */
 #define ATA_ID_CMDSET_1		82	/* bit 5: write cache */
 #define ATA_ID_CMDSET_2		83	/* bit 10: 48-bit addresses */
 #define ATA_ID_CMDSET_EN_2	86	/* bit 10: 48-bit addresses enabled */
@@ -54,5 +55,11 @@
 #define ATA_ID_WWN		108	/* 4 words, NAA 5 */
 #define ATA_ID_LOGICAL_SIZE	117	/* 2 words, in 16-bit words */
 #define ATA_ID_DSM		169	/* bit 0: TRIM */
+
+/* DATA SET MANAGEMENT (ACS-3 7.5): FEATURES bit 0 = TRIM; 512-byte blocks of
+ * 8-byte entries, LBA in bits 47:0 and a count of up to 65535 in 63:48. */
+#define ATA_DSM_TRIM		0x01
+#define ATA_DSM_ENTRIES		64	/* per 512-byte block */
+#define ATA_DSM_RANGE_MAX	0xffff
 
 #endif

@@ -62,6 +62,9 @@
 #define NVME_FUSE_FIRST		(1u << 8)
 #define NVME_FUSE_SECOND	(2u << 8)
 #define NVME_RW_FUA		(1u << 30)
+#define NVME_WZ_DEAC		(1u << 25)	/* Write Zeroes: may deallocate (CDW12) */
+#define NVME_DSM_AD		(1u << 2)	/* Dataset Management: deallocate (CDW11) */
+#define NVME_DSM_RANGE_BYTES	16		/* context attributes, NLB, SLBA (6.7) */
 
 /* Submission queue entry (4.2) */
 struct nvme_sqe {
@@ -124,6 +127,7 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "NVMe CQE");
 #define NVME_IDN_NSZE		0
 #define NVME_IDN_NLBAF		25
 #define NVME_IDN_FLBAS		26
+#define NVME_IDN_DLFEAT		33	/* 2:0 = 001b: deallocated blocks read as zeroes */
 #define NVME_IDN_NGUID		104
 #define NVME_IDN_EUI64		120
 #define NVME_IDN_LBAF		128

@@ -35,8 +35,8 @@
 #include <vmkernel/spinlock.h>
 
 #define SCSI_MAX_TAGS	256		/* per host */
-#define SCSI_MAX_SG	66		/* 256 KiB in 4 KiB pages, unaligned, + 1 */
-#define SCSI_MAX_XFER	(256u * 1024)	/* bytes per command the layer ever builds */
+#define SCSI_MAX_SG	258		/* 1 MiB in 4 KiB pages, unaligned, + 1 */
+#define SCSI_MAX_XFER	(1024u * 1024)	/* bytes per command the layer ever builds */
 #define SCSI_DEFAULT_TIMEOUT_MS 30000
 #define SCSI_DEFAULT_RETRIES 3
 
@@ -266,9 +266,18 @@ struct scsi_emul_disk {
 	uint32_t block_size;
 	uint32_t phys_block_size;
 	uint32_t max_xfer_blocks;	/* 0 = no limit stated */
-	bool unmap;		/* UNMAP supported */
-	bool write_same;
 	uint8_t caw_blocks;	/* COMPARE AND WRITE length, 0 = unsupported */
+	/*
+	 * Thin provisioning, as the driver can translate it (VPD 0xb0/0xb2,
+	 * READ CAPACITY(16) LBPME/LBPRZ). All zero: no UNMAP, no WRITE SAME.
+	 */
+	bool unmap;			/* UNMAP is translated */
+	uint32_t max_unmap_blocks;	/* per UNMAP command; 0xffffffff: no limit */
+	uint32_t max_unmap_descs;	/* block descriptors per UNMAP */
+	uint32_t unmap_granularity;	/* blocks, 0 = not stated */
+	uint32_t max_write_same_blocks;	/* WRITE SAME of a zero block; 0 = not translated */
+	bool write_same_unmap;		/* WRITE SAME's UNMAP bit may deallocate (LBPWS) */
+	bool lbprz;			/* deallocated blocks read as zeroes */
 };
 /*
  * Answer INQUIRY (standard and VPD 0x00/0x80/0x83/0xb0/0xb1/0xb2), READ
@@ -281,5 +290,41 @@ int scsi_emul(const struct scsi_emul_disk *d, const uint8_t *cdb, unsigned cdb_l
 	      uint32_t len, uint32_t *resid, uint8_t *sense, uint8_t *sense_len, uint8_t *status);
 /* Fill sense bytes (fixed format); returns the length. */
 uint8_t scsi_sense_fill(uint8_t *sense, uint8_t key, uint16_t asc_ascq);
+
+/*
+ * UNMAP and WRITE SAME for translating drivers (scsi_prov.c): the SCSI
+ * side is decoded and checked here, against the limits the driver states
+ * in its scsi_emul_disk; the driver builds its hardware's own command
+ * (ATA TRIM, NVMe Dataset Management / Write Zeroes, virtio-blk DISCARD /
+ * WRITE_ZEROES) from the result.
+ */
+struct scsi_range {
+	uint64_t lba;
+	uint32_t blocks;
+};
+
+/*
+ * UNMAP (SBC-3 5.28): its parameter list (buf, len bytes) into at most max
+ * ranges, descriptors of no blocks dropped. Returns the number of ranges
+ * (0: nothing to do), or -EINVAL with CHECK CONDITION sense filled in.
+ */
+int scsi_unmap_decode(const struct scsi_emul_disk *e, const uint8_t *cdb, unsigned cdb_len,
+		      const uint8_t *buf, uint32_t len, struct scsi_range *out, unsigned max,
+		      uint8_t *status, uint8_t *sense, uint8_t *sense_len);
+
+struct scsi_write_same {
+	uint64_t lba;
+	uint32_t blocks;
+	bool unmap;		/* the UNMAP bit: the blocks may be deallocated */
+};
+
+/*
+ * WRITE SAME (10/16) for a device that can only zero: the data block must
+ * be all zeroes (or absent, NDOB). 0, or -EINVAL with CHECK CONDITION sense
+ * (another pattern: INVALID FIELD IN PARAMETER LIST).
+ */
+int scsi_write_same_decode(const struct scsi_emul_disk *e, const uint8_t *cdb, unsigned cdb_len,
+			   const uint8_t *buf, uint32_t len, struct scsi_write_same *ws,
+			   uint8_t *status, uint8_t *sense, uint8_t *sense_len);
 
 #endif

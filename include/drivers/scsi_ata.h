@@ -8,6 +8,11 @@
  * READ CAPACITY, ... or a CHECK CONDITION) or it gets one ATA command to
  * issue. When that command fails, satl_error_sense() turns the ATA status
  * and error registers into sense data.
+ *
+ * UNMAP becomes DATA SET MANAGEMENT with the TRIM bit when the disk has
+ * TRIM: one 512-byte block of range entries, which the driver sends from
+ * ata_cmd.payload instead of the SCSI buffer (a non-queued DMA write).
+ * WRITE SAME is not translated (ATA has no zeroing command used here).
  */
 #ifndef SCSI_ATA_H
 #define SCSI_ATA_H
@@ -22,7 +27,9 @@ struct ata_dev {
 	uint64_t sectors;
 	uint32_t sector_size;		/* logical */
 	uint32_t phys_sector_size;
-	bool lba48, ncq, trim, write_cache;
+	bool lba48, ncq, write_cache;
+	bool trim;			/* DSM TRIM; a driver that cannot issue it clears this */
+	bool trim_zeroes;		/* trimmed sectors read as zeroes (RZAT and DRAT) */
 	unsigned queue_depth;		/* NCQ depth, 1 without NCQ */
 	bool has_wwn;
 	uint8_t wwn[8];
@@ -42,6 +49,9 @@ struct ata_cmd {
 	bool write;		/* data direction to the device */
 	bool data;		/* has a data phase (DMA) */
 	uint32_t bytes;
+	uint16_t features;	/* non-queued commands (DSM: ATA_DSM_TRIM) */
+	bool use_payload;	/* the data is payload[] (bytes of it), not the SCSI buffer */
+	uint8_t payload[512];
 };
 
 enum satl_action { SATL_COMPLETE, SATL_ISSUE };

@@ -86,6 +86,7 @@ struct virtqueue {
 	struct vq_desc *ind;		/* per-slot indirect tables (indirect only) */
 	uint64_t ind_pa;
 	unsigned ind_max;		/* descriptors per indirect table */
+	struct vq_buf *scratch;		/* vq_max_bufs() entries for building a request (lock) */
 	void *mem;			/* ring memory */
 	unsigned mem_order;
 };
@@ -131,7 +132,17 @@ uint16_t virtio_cfg16(struct virtio_dev *v, unsigned off);
 uint32_t virtio_cfg32(struct virtio_dev *v, unsigned off);
 uint64_t virtio_cfg64(struct virtio_dev *v, unsigned off);
 
-/* Queue use (caller holds q->lock). */
+/* Buffers one request may have: the indirect table's size, else the ring's. */
+static inline unsigned vq_max_bufs(const struct virtqueue *q)
+{
+	return q->indirect ? q->ind_max : q->size;
+}
+
+/*
+ * Queue use (caller holds q->lock). A driver may build a request's buffer
+ * list in q->scratch (vq_max_bufs(q) entries) under the lock, rather than
+ * on its stack.
+ */
 int vq_add(struct virtqueue *q, const struct vq_buf *out, unsigned nout, const struct vq_buf *in,
 	   unsigned nin, void *token);
 void vq_kick(struct virtqueue *q);

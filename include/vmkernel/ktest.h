@@ -19,15 +19,24 @@ struct ktest_ctx {
 struct ktest {
 	const char *name;
 	void (*fn)(struct ktest_ctx *ctx);
+	bool named_only;	/* not part of "all": runs only when named */
 };
 
-#define KTEST(tname)							\
+#define KTEST_DEFINE(tname, only)					\
 	static void ktest_fn_##tname(struct ktest_ctx *ctx);		\
 	static const struct ktest __ktest_##tname = {			\
-		.name = #tname, .fn = ktest_fn_##tname };		\
+		.name = #tname, .fn = ktest_fn_##tname, .named_only = only }; \
 	static const struct ktest *const __ktest_ptr_##tname		\
 	__attribute__((used, section(".ktest." #tname))) = &__ktest_##tname; \
 	static void ktest_fn_##tname(struct ktest_ctx *ctx __attribute__((unused)))
+
+/* A self-test of the kernel: part of "all". */
+#define KTEST(tname) KTEST_DEFINE(tname, false)
+/*
+ * A test of what the boot was given (the VMs of its configs): it has
+ * nothing to judge in a plain "all" run, so it runs only when named.
+ */
+#define KTEST_NAMED(tname) KTEST_DEFINE(tname, true)
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

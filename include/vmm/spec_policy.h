@@ -33,6 +33,10 @@
 #define SPEC_CPUID7_L1D_FLUSH		(1U << 28)
 #define SPEC_CPUID7_ARCH_CAPS		(1U << 29)
 #define SPEC_CPUID7_SSBD		(1U << 31)
+/* IA32_SPEC_CTRL (MSR 0x48) bits */
+#define SPEC_CTRL_IBRS			(1ULL << 0)
+#define SPEC_CTRL_STIBP			(1ULL << 1)
+#define SPEC_CTRL_SSBD			(1ULL << 2)
 /* IA32_ARCH_CAPABILITIES (MSR 0x10a) */
 #define SPEC_ARCH_RDCL_NO		(1ULL << 0)
 #define SPEC_ARCH_IBRS_ALL		(1ULL << 1)	/* enhanced IBRS */
@@ -72,6 +76,15 @@ struct spec_policy {
 	enum spec_v2 v2;			/* NONE, RETPOLINE, IBRS or EIBRS */
 	bool ibpb;				/* IBPB when a CPU switches VM */
 	bool verw;				/* VERW before entry (MDS) */
+	/*
+	 * Guests' own IA32_SPEC_CTRL: the CPUID.7.EDX bits offered (IBRS/IBPB,
+	 * STIBP, SSBD, each only where the host has it), the MSR bits a guest
+	 * may set, and what the MSR holds while the host runs and, with a
+	 * guest value of 0, while a guest runs (IBRS stays on under eIBRS).
+	 */
+	uint32_t guest_cpuid7_edx;
+	uint64_t guest_spec_ctrl_mask;
+	uint64_t host_spec_ctrl, guest_spec_ctrl_base;
 	char why[320];				/* where the choice and the CPU disagree */
 };
 

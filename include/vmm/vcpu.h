@@ -99,6 +99,7 @@ struct vcpu {
 	uint64_t hc_timer_deadline;	/* 0 = off; hc_timer fires only if it still matches */
 	/* MSRs outside the VMCS that the guest owns (switched with the world) */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
+	uint64_t spec_ctrl;	/* the guest's IA32_SPEC_CTRL, loaded around entry (vmx/spec.c) */
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];	/* emulated, no effect */
 	uint64_t xcr0;			/* the guest's XCR0 */
 	bool osxsave;			/* the guest's CR4.OSXSAVE (host-owned bit, cached) */

@@ -117,6 +117,11 @@ void vmcs_write_checked(uint32_t field, uint64_t val, const char *name, const ch
 #define vmcs_writenat(f, v) ({ VMCS_ASSERT_WIDTH(f, VMCS_WIDTH_NATURAL);	\
 	vmcs_write_checked(f, (uint64_t)(v), #f, __func__); })
 
+/* vmx/spec.c: what guests get of the CPU's speculation controls */
+uint32_t spec_guest_cpuid7_edx(void);		/* CPUID.7.EDX bits offered */
+uint64_t spec_guest_spec_ctrl_mask(void);	/* IA32_SPEC_CTRL bits a guest may set */
+void spec_guest_ibpb(void);			/* a guest's IA32_PRED_CMD.IBPB write */
+
 const char *vmx_instruction_error_str(unsigned err);
 const char *vmx_exit_reason_str(unsigned reason);
 

@@ -16,8 +16,10 @@ hostile_profile() {
 		guests="cpuid hostile_hcall hostile_hcall_race.vmx hostile_mmio hostile_mmio_pastend.vmx
 			hostile_mmio_ptmmio.vmx hostile_mmio_idtmmio.vmx hostile_mmio_race.vmx" ;;
 	vms-hostile-fuzz)
-		# The random-exit fuzzer beside a well-behaved VM on one host CPU.
+		# The random-exit fuzzer beside a well-behaved VM on one host CPU: a
+		# million exits take Bochs minutes, more on a loaded machine.
 		extra=vmstat=30
+		tmo=${SYSTEM_TIMEOUT_FUZZ:-900}
 		guests="cpuid hostile_fuzz" ;;
 	vms-hostile-mem)
 		# On a 128 MiB host: a reserved VM that touches all its RAM, a greedy one

@@ -120,7 +120,15 @@ fail() {
 
 rm -f "$log.emulator"
 case $emu in
-qemu) qemu_run ;;
+qemu)
+	qemu_run
+	# QEMU itself dying of a signal (SIGSEGV, SIGABRT) is an emulator bug, not
+	# a result of the test: say so, keep its log, and run the case once more.
+	if [ "$status" -gt 128 ] && [ "$status" -ne 137 ]; then
+		echo "note $name: QEMU itself died of signal $((status - 128)) (see $log.emulator); running the case once more"
+		cp "$log" "$log.crashed" 2>/dev/null
+		qemu_run
+	fi ;;
 bochs) sh "$top/tools/run-bochs.sh" "$iso" "$log" "$cpus" "$mem" "$tmo"; status=$? ;;
 *) fail "unknown emulator $emu" ;;
 esac

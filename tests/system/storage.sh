@@ -113,7 +113,7 @@ multihost() {
 [ "$profile" = multihost ] && multihost
 
 machine=pc
-tests=pci_enumeration,storage_datastores
+tests=pci_enumeration,storage_datastores,storage_provisioning
 extra=
 args=
 labels=
@@ -124,12 +124,13 @@ case $profile in
 disks-a)
 	# q35: AHCI (the chipset's), 2 disks, one with a WWN (naa. identifier);
 	# NVMe with two namespaces (LUNs 0 and 1, eui. names); virtio-blk (MSI-X queues).
+	# A scratch partition beside some datastores is for UNMAP and WRITE SAME.
 	machine=q35
 	ds a0.img ds-ahci0 512 4
 	ds a1.img ds-ahci1
-	ds n1.img ds-nvme1
+	ds n1.img ds-nvme1 512 4
 	ds n2.img ds-nvme2
-	ds v0.img ds-vblk
+	ds v0.img ds-vblk 512 4
 	args="$(drive a0 a0.img) -device ide-hd,drive=a0,bus=ide.0,wwn=0x5000c500a1b2c3d4
 	      $(drive a1 a1.img) -device ide-hd,drive=a1,bus=ide.1,serial=AHCI-SECOND
 	      -device nvme,id=nvme0,serial=NVME0001
@@ -140,13 +141,14 @@ disks-a)
 	;;
 disks-b)
 	# pc: virtio-scsi (two LUNs of one target, and a 4Kn disk), PVSCSI, MegaRAID
-	# SAS 2108 and the PIIX IDE disk beside the CD-ROM.
-	ds s0.img ds-vscsi0
+	# SAS 2108 and the PIIX IDE disk beside the CD-ROM; scratch partitions for
+	# UNMAP and WRITE SAME.
+	ds s0.img ds-vscsi0 512 4
 	ds s1.img ds-vscsi1
-	ds s4k.img ds-4kn 4096
-	ds p0.img ds-pvscsi
-	ds m0.img ds-mega
-	ds i0.img ds-ide
+	ds s4k.img ds-4kn 4096 4
+	ds p0.img ds-pvscsi 512 4
+	ds m0.img ds-mega 512 4
+	ds i0.img ds-ide 512 4
 	args="-device virtio-scsi-pci,id=vs0
 	      $(drive s0 s0.img) -device scsi-hd,bus=vs0.0,drive=s0,scsi-id=0,lun=0,serial=VS-L0
 	      $(drive s1 s1.img) -device scsi-hd,bus=vs0.0,drive=s1,scsi-id=0,lun=3,serial=VS-L3
@@ -258,6 +260,14 @@ disks-a)
 	want "virtio_blk: .*queue\(s\) by MSI-X" "virtio-blk did not use MSI-X"
 	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'VirtIO Block Device' t10.VirtIO__Block_Device____VBLK0001" \
 		"the virtio-blk disk is not listed with its serial number"
+	# UNMAP -> TRIM (AHCI), Dataset Management (NVMe), DISCARD (virtio-blk); WRITE SAME
+	# -> Write Zeroes / WRITE_ZEROES: each checked on the disk's scratch partition.
+	want "provisioning: naa.5000c500a1b2c3d4: no WRITE SAME \(VPD 0xb0\), UNMAP of 16 blocks done" \
+		"UNMAP (TRIM) on the AHCI disk was not done and checked"
+	want "provisioning: eui.0011223344556677: WRITE SAME zeroed 32 blocks, UNMAP of 16 blocks done" \
+		"WRITE SAME (Write Zeroes) and UNMAP (deallocate) on NVMe were not done and checked"
+	want "provisioning: t10.VirtIO__Block_Device____VBLK0001: WRITE SAME zeroed 32 blocks, UNMAP of 16 blocks done" \
+		"WRITE SAME (WRITE_ZEROES) and UNMAP (DISCARD) on virtio-blk were not done and checked"
 	;;
 disks-b)
 	want "pci: .* 1af4:1004 SCSI -> virtio_scsi" "virtio-scsi was not bound"
@@ -278,6 +288,13 @@ disks-b)
 	want "ata_piix: .* secondary master: ATAPI device" "the CD-ROM was not recognised as ATAPI"
 	want "scsi: vmhba[0-9]+:C0:T0:L0: disk 'ATA QEMU HARDDISK' t10.ATA_____QEMU_HARDDISK___QM00001" \
 		"the IDE disk is not listed"
+	want "provisioning: t10.ATA_____QEMU_HARDDISK___QM00001: no WRITE SAME \(VPD 0xb0\), UNMAP of 16 blocks done" \
+		"UNMAP (TRIM) on the IDE disk was not done and checked"
+	# SCSI disks get UNMAP and WRITE SAME as they are; the test must run on each.
+	for id in t10.QEMU_QEMU_HARDDISK_VS-L0 t10.QEMU_QEMU_HARDDISK_VS-4KN naa.5000c50000001111 \
+		t10.QEMU_QEMU_HARDDISK_MEGA0001; do
+		want "provisioning: $id: .*kept their data" "UNMAP/WRITE SAME were not checked on $id"
+	done
 	;;
 disks-faults)
 	want "READ\(16\) of [0-9]+ blocks at LBA 2048 failed: CHECK CONDITION: MEDIUM ERROR" \

@@ -2,7 +2,9 @@
  * Host unit tests for the SCSI layer's pure parts: sense parsing and the
  * retry decision, CDB building and decoding, VPD 0x83 identifiers, REPORT
  * LUNS, the emulated INQUIRY/VPD/READ CAPACITY answers, and the
- * translations to ATA (scsi_ata.c) and NVMe (scsi_nvme.c). Also SHA-256,
+ * translations to ATA (scsi_ata.c) and NVMe (scsi_nvme.c), including UNMAP
+ * and WRITE SAME (scsi_prov.c: TRIM, Dataset Management, Write Zeroes) and
+ * what VPD pages 0xb0/0xb2 say about them. Also SHA-256,
  * which the host identity is built from.
  */
 #include <errno.h>
@@ -514,9 +516,13 @@ static void test_nvme_identify(void **state)
 	assert_non_null(strstr(err, "metadata"));
 }
 
-static enum nvme_xlat xlat(bool fused, const uint8_t *cdb, unsigned len, uint32_t buflen,
-			   struct nvme_sqe *sqe, unsigned *nsqe, uint32_t *split, uint8_t *st,
-			   uint8_t *sense, uint8_t *buf)
+static uint8_t dsm_payload[NVME_DSM_PAYLOAD];
+static uint32_t dsm_len;
+
+/* Translate cdb for namespace 1; oncs: extra ONCS bits (DSM, Write Zeroes). */
+static enum nvme_xlat xlat_oncs(bool fused, uint16_t oncs, const uint8_t *cdb, unsigned len,
+				uint32_t buflen, struct nvme_sqe *sqe, unsigned *nsqe,
+				uint32_t *split, uint8_t *st, uint8_t *sense, uint8_t *buf)
 {
 	static uint8_t c[4096], n[4096];
 	static const unsigned luns[2] = { 0, 1 };
@@ -528,11 +534,20 @@ static enum nvme_xlat xlat(bool fused, const uint8_t *cdb, unsigned len, uint32_
 	uint32_t resid;
 
 	nvme_ids(c, n, fused);
+	c[NVME_IDC_ONCS] |= (uint8_t)oncs;
+	n[NVME_IDN_DLFEAT] = 0x09;	/* as QEMU: deallocated blocks read zeroes; DEAC */
 	nvme_parse_ctrl(c, &ci);
 	assert_int_equal(nvme_parse_ns(n, 1, &ns, err, sizeof(err)), 0);
 	nvme_emul_disk(&ci, &ns, &e);
-	return nvme_translate(&ci, &ns, &e, luns, 2, cdb, len, buf, buflen, sqe, nsqe, split, st,
-			      sense, &sl, &resid);
+	return nvme_translate(&ci, &ns, &e, luns, 2, cdb, len, buf, buflen, sqe, nsqe, split,
+			      dsm_payload, &dsm_len, st, sense, &sl, &resid);
+}
+
+static enum nvme_xlat xlat(bool fused, const uint8_t *cdb, unsigned len, uint32_t buflen,
+			   struct nvme_sqe *sqe, unsigned *nsqe, uint32_t *split, uint8_t *st,
+			   uint8_t *sense, uint8_t *buf)
+{
+	return xlat_oncs(fused, 0, cdb, len, buflen, sqe, nsqe, split, st, sense, buf);
 }
 
 static void test_nvme_translate(void **state)
@@ -603,6 +618,372 @@ static void test_nvme_status(void **state)
 	assert_int_equal(sense[2], SCSI_SK_HARDWARE_ERROR);
 }
 
+/* ---- UNMAP and WRITE SAME for translating drivers ---- */
+
+static void put_be_n(uint8_t *p, uint64_t v, unsigned n)
+{
+	while (n--) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* An UNMAP parameter list of n descriptors (lba[i], blocks[i]); returns its length. */
+static uint32_t unmap_list(uint8_t *buf, unsigned n, const uint64_t *lba, const uint32_t *blocks)
+{
+	memset(buf, 0, 8 + 16 * n);
+	put_be_n(buf, 6 + 16 * n, 2);
+	put_be_n(buf + 2, 16 * n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		put_be_n(buf + 8 + 16 * i, lba[i], 8);
+		put_be_n(buf + 16 + 16 * i, blocks[i], 4);
+	}
+	return 8 + 16 * n;
+}
+
+static uint64_t get_be_n(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+static uint64_t get_le_n(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static void test_emul_provisioning(void **state)
+{
+	struct scsi_emul_disk e = emul_disk();
+	uint8_t cdb[16], buf[512], sense[96], sl, st;
+	uint32_t resid;
+
+	(void)state;
+	/* Nothing stated: no limits in 0xb0, no LBPU/LBPWS in 0xb2, no LBPME. */
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_BLOCK_LIMITS, 64);
+	assert_int_equal(scsi_emul(&e, cdb, 6, buf, 512, &resid, sense, &sl, &st), 1);
+	assert_int_equal(get_be_n(buf + 20, 4), 0);
+	assert_int_equal(get_be_n(buf + 36, 8), 0);
+	assert_int_equal(buf[4] & 1, 0);
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_LBP, 64);
+	assert_int_equal(scsi_emul(&e, cdb, 6, buf, 512, &resid, sense, &sl, &st), 1);
+	assert_int_equal(buf[1], SCSI_VPD_LBP);
+	assert_int_equal(buf[5], 0);
+	assert_int_equal(buf[6] & 7, 0);		/* fully provisioned */
+	scsi_cdb_read_capacity16(cdb, 32);
+	assert_int_equal(scsi_emul(&e, cdb, 16, buf, 64, &resid, sense, &sl, &st), 1);
+	assert_int_equal(buf[14] & 0xc0, 0);
+	/* The driver's limits, as stated. */
+	e.unmap = true;
+	e.max_unmap_blocks = 2097120;
+	e.max_unmap_descs = 32;
+	e.unmap_granularity = 8;
+	e.max_write_same_blocks = 65536;
+	e.write_same_unmap = true;
+	e.lbprz = true;
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_BLOCK_LIMITS, 64);
+	assert_int_equal(scsi_emul(&e, cdb, 6, buf, 512, &resid, sense, &sl, &st), 1);
+	assert_int_equal(buf[4] & 1, 1);		/* WSNZ */
+	assert_int_equal(get_be_n(buf + 20, 4), 2097120);
+	assert_int_equal(get_be_n(buf + 24, 4), 32);
+	assert_int_equal(get_be_n(buf + 28, 4), 8);
+	assert_int_equal(get_be_n(buf + 36, 8), 65536);
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_LBP, 64);
+	assert_int_equal(scsi_emul(&e, cdb, 6, buf, 512, &resid, sense, &sl, &st), 1);
+	assert_int_equal(buf[5], 0x80 | 0x40 | 0x20 | 0x04);
+	assert_int_equal(buf[6] & 7, 2);		/* thin provisioned */
+	scsi_cdb_read_capacity16(cdb, 32);
+	assert_int_equal(scsi_emul(&e, cdb, 16, buf, 64, &resid, sense, &sl, &st), 1);
+	assert_int_equal(buf[14] & 0xc0, 0xc0);		/* LBPME, LBPRZ */
+}
+
+static void test_unmap_decode(void **state)
+{
+	struct scsi_emul_disk e = emul_disk();
+	struct scsi_range r[4];
+	uint8_t cdb[16], buf[256], sense[96], sl, st;
+	uint64_t lba[5] = { 10, 20, 0, 990, 5 };
+	uint32_t blocks[5] = { 2, 0, 1, 10, 1 };
+	uint32_t len;
+
+	(void)state;
+	/* Not translated: INVALID COMMAND OPERATION CODE. */
+	len = unmap_list(buf, 1, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(sense[12], 0x20);
+	e.unmap = true;
+	e.max_unmap_descs = 4;
+	e.max_unmap_blocks = 100;
+	/* Four descriptors, one of no blocks (dropped), the last ending at the disk's end. */
+	len = unmap_list(buf, 4, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), 3);
+	assert_int_equal(st, SCSI_STATUS_GOOD);
+	assert_int_equal(r[0].lba, 10);
+	assert_int_equal(r[0].blocks, 2);
+	assert_int_equal(r[1].lba, 0);
+	assert_int_equal(r[2].lba, 990);
+	assert_int_equal(r[2].blocks, 10);
+	/* No parameter list: nothing to do. */
+	scsi_cdb_unmap(cdb, 0);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, 0, r, 4, &st, sense, &sl), 0);
+	assert_int_equal(st, SCSI_STATUS_GOOD);
+	/* A list shorter than its header: PARAMETER LIST LENGTH ERROR. */
+	scsi_cdb_unmap(cdb, 4);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, 4, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(st, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(sense[12], 0x1a);
+	/* More descriptors than stated. */
+	len = unmap_list(buf, 5, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(sense[12], 0x26);
+	/* Past the end of the disk. */
+	lba[0] = 995;
+	len = unmap_list(buf, 1, lba, blocks + 3);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(sense[12], 0x21);
+	/* More blocks than the stated maximum. */
+	lba[0] = 0;
+	blocks[0] = 101;
+	len = unmap_list(buf, 1, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(sense[12], 0x26);
+	/* A descriptor length that runs past the list is cut to the list. */
+	blocks[0] = 1;
+	len = unmap_list(buf, 1, lba, blocks);
+	put_be_n(buf + 2, 64, 2);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), 1);
+	/* ANCHOR is refused. */
+	cdb[1] = 1;
+	assert_int_equal(scsi_unmap_decode(&e, cdb, 10, buf, len, r, 4, &st, sense, &sl), -EINVAL);
+	assert_int_equal(sense[12], 0x24);
+}
+
+static void test_write_same_decode(void **state)
+{
+	struct scsi_emul_disk e = emul_disk();
+	struct scsi_write_same ws;
+	static uint8_t block[4096];
+	uint8_t cdb[16], sense[96], sl, st;
+
+	(void)state;
+	scsi_cdb_write_same16(cdb, 100, 8, true);
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+	assert_int_equal(sense[12], 0x20);		/* not translated */
+	e.max_write_same_blocks = 16;
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl), 0);
+	assert_int_equal(ws.lba, 100);
+	assert_int_equal(ws.blocks, 8);
+	assert_true(ws.unmap);
+	/* WRITE SAME(10), no UNMAP bit. */
+	memset(cdb, 0, 10);
+	cdb[0] = SCSI_WRITE_SAME_10;
+	put_be_n(cdb + 2, 990, 4);
+	put_be_n(cdb + 7, 10, 2);
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 10, block, 4096, &ws, &st, sense, &sl), 0);
+	assert_false(ws.unmap);
+	assert_int_equal(ws.lba, 990);
+	/* Beyond the end; longer than stated; a length of 0. */
+	put_be_n(cdb + 7, 11, 2);
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 10, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+	assert_int_equal(sense[12], 0x21);
+	scsi_cdb_write_same16(cdb, 0, 17, false);
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+	assert_int_equal(sense[12], 0x24);
+	scsi_cdb_write_same16(cdb, 0, 0, false);
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+	/* A pattern other than zeroes cannot be translated. */
+	scsi_cdb_write_same16(cdb, 0, 4, false);
+	block[4095] = 1;
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+	assert_int_equal(sense[2], SCSI_SK_ILLEGAL_REQUEST);
+	assert_int_equal(sense[12], 0x26);
+	block[4095] = 0;
+	/* A data block of the wrong size; NDOB (no data, zeroes); LBDATA. */
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 512, &ws, &st, sense, &sl),
+			 -EINVAL);
+	cdb[1] = 0x01;
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, NULL, 0, &ws, &st, sense, &sl), 0);
+	cdb[1] = 0x02;
+	assert_int_equal(scsi_write_same_decode(&e, cdb, 16, block, 4096, &ws, &st, sense, &sl),
+			 -EINVAL);
+}
+
+/* An ATA disk with TRIM (IDENTIFY word 169), deterministic zeroes after TRIM. */
+static void trim_disk(struct ata_dev *a, struct scsi_emul_disk *e, bool zeroes)
+{
+	uint16_t id[256];
+	char err[80];
+
+	identify(id, 1ull << 30, true);
+	id[ATA_ID_DSM] = 1;
+	id[ATA_ID_ADDITIONAL] = zeroes ? (1u << 14 | 1u << 5) : 1u << 14;
+	assert_int_equal(ata_identify_parse(id, a, err, sizeof(err)), 0);
+	ata_emul_disk(a, e);
+}
+
+static void test_ata_trim(void **state)
+{
+	struct ata_dev a;
+	struct scsi_emul_disk e;
+	struct ata_cmd o;
+	uint8_t cdb[16], st, sense[96], sl, buf[1024];
+	uint64_t lba[33] = { 0x3456789aull, 1000 };
+	uint32_t blocks[33] = { 8, 65535 * 2 + 5 };
+	uint32_t len, resid;
+
+	(void)state;
+	trim_disk(&a, &e, true);
+	assert_true(a.trim);
+	assert_true(a.trim_zeroes);
+	assert_true(e.unmap);
+	assert_true(e.lbprz);
+	assert_int_equal(e.max_write_same_blocks, 0);	/* no WRITE SAME on ATA */
+	/* Two descriptors: one entry, then one cut into three entries of at most 65535. */
+	len = unmap_list(buf, 2, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(satl_translate(&a, &e, cdb, 10, buf, len, true, &o, &st, sense, &sl,
+					&resid), SATL_ISSUE);
+	assert_int_equal(o.command, ATA_CMD_DSM);
+	assert_int_equal(o.features, ATA_DSM_TRIM);
+	assert_false(o.ncq);
+	assert_true(o.lba48);
+	assert_true(o.write);
+	assert_true(o.use_payload);
+	assert_int_equal(o.count, 1);
+	assert_int_equal(o.bytes, 512);
+	assert_int_equal(get_le_n(o.payload, 8), 0x3456789aull | 8ull << 48);
+	assert_int_equal(get_le_n(o.payload + 8, 8), 1000 | 65535ull << 48);
+	assert_int_equal(get_le_n(o.payload + 16, 8), (1000 + 65535) | 65535ull << 48);
+	assert_int_equal(get_le_n(o.payload + 24, 8), (1000 + 2 * 65535) | 5ull << 48);
+	assert_int_equal(get_le_n(o.payload + 32, 8), 0);	/* unused entries are zero */
+	/* The stated limits: 32 descriptors, 32 * 65535 blocks; one more is refused. */
+	for (unsigned i = 0; i < 33; i++) {
+		lba[i] = 100000ull * i;
+		blocks[i] = 65535;
+	}
+	len = unmap_list(buf, 32, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(satl_translate(&a, &e, cdb, 10, buf, len, true, &o, &st, sense, &sl,
+					&resid), SATL_ISSUE);
+	assert_int_equal(get_le_n(o.payload + 8 * 31, 8), 3100000ull | 65535ull << 48);
+	len = unmap_list(buf, 33, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(satl_translate(&a, &e, cdb, 10, buf, len, true, &o, &st, sense, &sl,
+					&resid), SATL_COMPLETE);
+	assert_int_equal(sense[12], 0x26);
+	/* WRITE SAME is not translated for ATA. */
+	scsi_cdb_write_same16(cdb, 0, 8, true);
+	assert_int_equal(satl_translate(&a, &e, cdb, 16, buf, 512, true, &o, &st, sense, &sl,
+					&resid), SATL_COMPLETE);
+	assert_int_equal(sense[12], 0x20);
+	/* Without RZAT, TRIM is still there, but trimmed sectors are not said to read zero. */
+	trim_disk(&a, &e, false);
+	assert_true(e.unmap);
+	assert_false(e.lbprz);
+	/* A disk without TRIM: UNMAP is an unsupported operation code. */
+	a.trim = false;
+	ata_emul_disk(&a, &e);
+	assert_false(e.unmap);
+	len = unmap_list(buf, 1, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(satl_translate(&a, &e, cdb, 10, buf, len, true, &o, &st, sense, &sl,
+					&resid), SATL_COMPLETE);
+	assert_int_equal(sense[12], 0x20);
+}
+
+static void test_nvme_dsm_write_zeroes(void **state)
+{
+	struct nvme_sqe sqe[2];
+	unsigned nsqe;
+	uint32_t split, len;
+	uint8_t cdb[16], st, sense[96], buf[4096 * 2];
+	uint64_t lba[2] = { 0x100000005ull, 7 };
+	uint32_t blocks[2] = { 16, 0x80000000u };
+	uint16_t both = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+
+	(void)state;
+	/* UNMAP -> Dataset Management, deallocate, ranges in the payload (little-endian). */
+	len = unmap_list(buf, 2, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(xlat_oncs(false, both, cdb, 10, len, sqe, &nsqe, &split, &st, sense,
+				   buf), NVME_XLAT_ISSUE);
+	assert_int_equal(nsqe, 1);
+	assert_int_equal(sqe[0].cdw0 & 0xff, NVME_CMD_DSM);
+	assert_int_equal(sqe[0].nsid, 1);
+	assert_int_equal(sqe[0].cdw10, 1);		/* two ranges, 0's based */
+	assert_int_equal(sqe[0].cdw11, NVME_DSM_AD);
+	assert_int_equal(dsm_len, 32);
+	assert_int_equal(get_le_n(dsm_payload, 4), 0);	/* context attributes */
+	assert_int_equal(get_le_n(dsm_payload + 4, 4), 16);
+	assert_int_equal(get_le_n(dsm_payload + 8, 8), 0x100000005ull);
+	assert_int_equal(get_le_n(dsm_payload + 20, 4), 0x80000000u);
+	assert_int_equal(get_le_n(dsm_payload + 24, 8), 7);
+	/* WRITE SAME(16) of a zero block, UNMAP bit -> Write Zeroes with DEAC. */
+	memset(buf, 0, 4096);
+	scsi_cdb_write_same16(cdb, 0x100000000ull, 16384, true);	/* to the last block */
+	assert_int_equal(xlat_oncs(false, both, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_ISSUE);
+	assert_int_equal(sqe[0].cdw0 & 0xff, NVME_CMD_WRITE_ZEROES);
+	assert_int_equal(sqe[0].cdw10, 0);
+	assert_int_equal(sqe[0].cdw11, 1);
+	assert_int_equal(sqe[0].cdw12, 16383 | NVME_WZ_DEAC);
+	assert_int_equal(dsm_len, 0);
+	scsi_cdb_write_same16(cdb, 0, 65536, false);		/* Write Zeroes' most */
+	assert_int_equal(xlat_oncs(false, both, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_ISSUE);
+	assert_int_equal(sqe[0].cdw12, 65535);
+	/* More than Write Zeroes can do in one command; another pattern. */
+	scsi_cdb_write_same16(cdb, 0, 65537, false);
+	assert_int_equal(xlat_oncs(false, both, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_COMPLETE);
+	assert_int_equal(sense[12], 0x24);
+	scsi_cdb_write_same16(cdb, 0, 8, false);
+	buf[0] = 0xaa;
+	assert_int_equal(xlat_oncs(false, both, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_COMPLETE);
+	assert_int_equal(sense[12], 0x26);
+	buf[0] = 0;
+	assert_int_equal(xlat_oncs(false, both, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_ISSUE);
+	assert_int_equal(sqe[0].cdw12, 7);
+	/* A controller without either: unsupported operation codes. */
+	assert_int_equal(xlat(false, cdb, 16, 4096, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_COMPLETE);
+	assert_int_equal(sense[12], 0x20);
+	len = unmap_list(buf, 1, lba, blocks);
+	scsi_cdb_unmap(cdb, (uint16_t)len);
+	assert_int_equal(xlat(false, cdb, 10, len, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_COMPLETE);
+	assert_int_equal(sense[12], 0x20);
+	/* What VPD 0xb2 says follows ONCS: DSM only -> LBPU, not LBPWS. */
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_LBP, 64);
+	assert_int_equal(xlat_oncs(false, NVME_ONCS_DSM, cdb, 6, 64, sqe, &nsqe, &split, &st, sense,
+				   buf), NVME_XLAT_COMPLETE);
+	assert_int_equal(buf[5], 0x80 | 0x04);
+	scsi_cdb_inquiry(cdb, true, SCSI_VPD_LBP, 64);
+	assert_int_equal(xlat(false, cdb, 6, 64, sqe, &nsqe, &split, &st, sense, buf),
+			 NVME_XLAT_COMPLETE);
+	assert_int_equal(buf[5], 0);
+}
+
 static void test_sha256(void **state)
 {
 	static const uint8_t abc[32] = {
@@ -652,6 +1033,11 @@ int main(void)
 		cmocka_unit_test(test_nvme_identify),
 		cmocka_unit_test(test_nvme_translate),
 		cmocka_unit_test(test_nvme_status),
+		cmocka_unit_test(test_emul_provisioning),
+		cmocka_unit_test(test_unmap_decode),
+		cmocka_unit_test(test_write_same_decode),
+		cmocka_unit_test(test_ata_trim),
+		cmocka_unit_test(test_nvme_dsm_write_zeroes),
 		cmocka_unit_test(test_sha256),
 	};
 

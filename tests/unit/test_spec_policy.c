@@ -117,6 +117,45 @@ static void test_choices(void **state)
 	assert_non_null(strstr(p.why, "RSBA"));
 }
 
+/* Guests' own IA32_SPEC_CTRL: offered bit for bit as the host CPU has it, Intel only. */
+static void test_guest_spec_ctrl(void **state)
+{
+	static const struct {
+		size_t row;
+		uint32_t edx;
+		uint64_t mask, host, base;
+	} want[] = {
+		/* Haswell: retpolines; the guest may set all three, the host runs with 0. */
+		{ 0, SPEC_CPUID7_SPEC_CTRL | SPEC_CPUID7_STIBP | SPEC_CPUID7_SSBD,
+		  SPEC_CTRL_IBRS | SPEC_CTRL_STIBP | SPEC_CTRL_SSBD, 0, 0 },
+		/* Skylake-SP: legacy IBRS on in the host, off for a guest that set nothing. */
+		{ 1, SPEC_CPUID7_SPEC_CTRL | SPEC_CPUID7_STIBP | SPEC_CPUID7_SSBD,
+		  SPEC_CTRL_IBRS | SPEC_CTRL_STIBP | SPEC_CTRL_SSBD, SPEC_CTRL_IBRS, 0 },
+		/* Cascade Lake: enhanced IBRS stays on while guests run. */
+		{ 3, SPEC_CPUID7_SPEC_CTRL | SPEC_CPUID7_STIBP | SPEC_CPUID7_SSBD,
+		  SPEC_CTRL_IBRS | SPEC_CTRL_STIBP | SPEC_CTRL_SSBD, SPEC_CTRL_IBRS, SPEC_CTRL_IBRS },
+		/* Denverton: no SSBD, so the guest gets no SSBD either. */
+		{ 5, SPEC_CPUID7_SPEC_CTRL | SPEC_CPUID7_STIBP, SPEC_CTRL_IBRS | SPEC_CTRL_STIBP, 0, 0 },
+		/* Bochs and AMD: nothing offered, the MSR is never written. */
+		{ 8, 0, 0, 0, 0 },
+		{ 9, 0, 0, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct row *r = &cpus[want[i].row];
+		struct spec_policy p;
+
+		spec_decide(&r->cpu, &autos, &p);
+		if (p.guest_cpuid7_edx != want[i].edx || p.guest_spec_ctrl_mask != want[i].mask ||
+		    p.host_spec_ctrl != want[i].host || p.guest_spec_ctrl_base != want[i].base)
+			fail_msg("%s: CPUID.7.EDX %#x mask %#llx host %#llx base %#llx", r->name,
+				 p.guest_cpuid7_edx, (unsigned long long)p.guest_spec_ctrl_mask,
+				 (unsigned long long)p.host_spec_ctrl,
+				 (unsigned long long)p.guest_spec_ctrl_base);
+	}
+}
+
 static void test_parse_and_exits(void **state)
 {
 	enum spec_l1d l;
@@ -144,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_cpus),
 		cmocka_unit_test(test_choices),
+		cmocka_unit_test(test_guest_spec_ctrl),
 		cmocka_unit_test(test_parse_and_exits),
 	};
 

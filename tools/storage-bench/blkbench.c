@@ -3,7 +3,7 @@
  * Linux guest (Debian's kernel, a busybox initramfs) on the same device
  * model and image as the vmkernel's storage.bench, it does the same I/O:
  * over the first MB megabytes of DEVICE, sequential write and read in
- * 1 MiB transfers (O_DIRECT, then fsync), and 2000 random 4 KiB reads at
+ * 1 MiB transfers (O_DIRECT, then fsync), and 8000 random 4 KiB reads at
  * queue depth 1 (pread) and 32 (Linux AIO). Prints one line:
  *   linux-bench: seqwrite X MB/s seqread Y MB/s randread-qd1 Z IOPS randread-qd32 W IOPS
  * Static, no libaio: the AIO system calls are made directly.
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define CHUNK (1 << 20)
-#define OPS 2000
+#define OPS 8000
 #define QD 32
 
 static uint64_t rng = 88172645463325252ull;

@@ -126,7 +126,7 @@ static void leaf7(uint32_t sub, struct cpuid_regs *r)
 	r->ecx &= ecx;
 	if (!caps->rdtscp)
 		r->ecx &= ~(1U << 22);	/* RDPID needs "enable RDTSCP" */
-	r->edx &= L7_EDX_SHOWN;
+	r->edx &= L7_EDX_SHOWN | spec_guest_cpuid7_edx();
 }
 
 /* Leaf 4: caches as the host has them, each shared by one logical processor only. */

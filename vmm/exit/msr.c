@@ -44,6 +44,8 @@
 #define MSR_MTRR_FIX16K_80000	0x00000258
 #define MSR_MTRR_FIX16K_A0000	0x00000259
 #define MSR_MTRR_FIX4K_C0000	0x00000268
+#define MSR_IA32_SPEC_CTRL	0x00000048
+#define MSR_IA32_PRED_CMD	0x00000049
 #define MSR_X2APIC_FIRST	0x00000800
 #define MSR_X2APIC_LAST		0x000008ff
 #define MTRRCAP_VALUE		(8ULL | (1ULL << 8) | (1ULL << 10))	/* 8 variable, fixed, WC */
@@ -159,6 +161,9 @@ static bool emulate_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_IA32_DEBUGCTL:
 		*val = vmcs_read64(VMCS_GUEST_IA32_DEBUGCTL);
 		return true;
+	case MSR_IA32_SPEC_CTRL:
+		*val = v->spec_ctrl;
+		return spec_guest_spec_ctrl_mask() != 0;	/* #GP where the CPU has none */
 	}
 	return false;
 }
@@ -243,6 +248,18 @@ static bool emulate_write(struct vcpu *v, uint32_t msr, uint64_t val, enum exit_
 		return true;
 	case MSR_IA32_UCODE_REV:
 		return true;	/* the "read the revision" protocol writes 0 first */
+	case MSR_IA32_SPEC_CTRL:
+		/* Only the bits the host CPU has (vmx/spec.c); loaded around entry. */
+		if (!spec_guest_spec_ctrl_mask() || (val & ~spec_guest_spec_ctrl_mask()))
+			return false;
+		v->spec_ctrl = val;
+		return true;
+	case MSR_IA32_PRED_CMD:
+		if (!spec_guest_spec_ctrl_mask() || (val & ~1ULL))
+			return false;
+		if (val)
+			spec_guest_ibpb();
+		return true;
 	case MSR_IA32_MISC_ENABLE:
 		/* Kernels clear "limit CPUID" and similar bits: accepted, nothing changes. */
 		return true;

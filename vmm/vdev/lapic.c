@@ -41,7 +41,7 @@
 #define ESR_SEND_ILLEGAL	(1U << 5)
 #define ESR_RECV_ILLEGAL	(1U << 6)
 #define ESR_ILLEGAL_REG		(1U << 7)
-#define MIN_PERIOD_US		100	/* shortest periodic timer period */
+#define MIN_PERIOD_US		200	/* shortest periodic timer period (as the PIT's) */
 
 static uint32_t reg(const struct vlapic *l, uint32_t off)
 {

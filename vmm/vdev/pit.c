@@ -32,7 +32,12 @@
 #include <vmm/vm.h>
 
 #define PIT_HZ		1193182ULL
-#define MIN_IRQ_TICKS	60	/* about 50 us: a faster IRQ 0 is slowed to this */
+/*
+ * About 200 us (as KVM's default floor): a faster IRQ 0 is slowed to this.
+ * A guest that asks for 1.2 MHz must not turn the host into a machine that
+ * only answers its timer; the periodic local APIC timer has the same floor.
+ */
+#define MIN_IRQ_TICKS	239
 
 struct pit_channel {
 	uint8_t mode;		/* 0..5 */

@@ -21,9 +21,13 @@
  *  - SMT: with spec.smt=isolate, vCPUs of different VMs never share a core
  *    (spec_cpu_allowed, used when vCPUs are placed).
  *
- * Guests are not given IA32_SPEC_CTRL (CPUID hides it and the MSR faults),
- * so a guest has no value of its own to switch: it runs with the host's
- * IBRS under enhanced IBRS, and with 0 under legacy IBRS.
+ * A guest has its own IA32_SPEC_CTRL where the host CPU has one (the bits
+ * the CPU enumerates: IBRS, STIBP, SSBD): reads and writes exit (the
+ * value is the vCPU's), the value goes into the MSR just before entry
+ * (OR'd with IBRS under enhanced IBRS) and the host's comes back right
+ * after the exit; the MSR is written only when the value changes, so a
+ * guest that never sets a bit costs nothing. IA32_PRED_CMD writes (IBPB)
+ * are passed to the CPU.
  */
 #define pr_fmt(fmt) "vmx: " fmt
 #include <string.h>
@@ -42,7 +46,6 @@
 #define MSR_IA32_PRED_CMD		0x49
 #define MSR_IA32_ARCH_CAPABILITIES	0x10a
 #define MSR_IA32_FLUSH_CMD		0x10b
-#define SPEC_CTRL_IBRS			1ULL
 
 static struct spec_policy policy;
 uint8_t vmx_verw_on_entry;	/* read by vmx_entry.S */
@@ -90,11 +93,12 @@ static void read_choice(struct spec_choice *ch)
 
 static void set_ibrs(void *arg)
 {
-	uint64_t v = 0;
+	struct vmm_cpu *vc = vmm_this_cpu();
 
 	(void)arg;
-	rdmsr_safe(MSR_IA32_SPEC_CTRL, &v);
-	wrmsr(MSR_IA32_SPEC_CTRL, v | SPEC_CTRL_IBRS);
+	wrmsr(MSR_IA32_SPEC_CTRL, SPEC_CTRL_IBRS);
+	if (vc)
+		vc->spec_ctrl = SPEC_CTRL_IBRS;
 }
 
 void spec_probe(void)
@@ -130,25 +134,47 @@ void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm)
 	vc->last_vm = vm;
 }
 
+uint32_t spec_guest_cpuid7_edx(void)
+{
+	return policy.guest_cpuid7_edx;
+}
+
+uint64_t spec_guest_spec_ctrl_mask(void)
+{
+	return policy.guest_spec_ctrl_mask;
+}
+
+/* A guest's IBPB (IA32_PRED_CMD bit 0): only offered where the CPU has it. */
+void spec_guest_ibpb(void)
+{
+	wrmsr(MSR_IA32_PRED_CMD, 1);
+}
+
 /* Right after a VM exit, interrupts still off. */
 void spec_after_exit(struct vmm_cpu *vc)
 {
-	if (policy.v2 == SPEC_V2_IBRS)
-		wrmsr(MSR_IA32_SPEC_CTRL, SPEC_CTRL_IBRS);
+	if (vc->spec_ctrl != policy.host_spec_ctrl) {
+		wrmsr(MSR_IA32_SPEC_CTRL, policy.host_spec_ctrl);
+		vc->spec_ctrl = policy.host_spec_ctrl;
+	}
 	if (policy.l1d == SPEC_L1D_COND &&
 	    !spec_exit_is_l1d_safe(vmcs_read32(VMCS_EXIT_REASON) & 0xffff))
 		vc->l1d_stale = true;
 }
 
-/* Just before VM entry, interrupts off. */
-void spec_before_entry(struct vmm_cpu *vc)
+/* Just before VM entry, interrupts off; guest_spec_ctrl is the vCPU's own value. */
+void spec_before_entry(struct vmm_cpu *vc, uint64_t guest_spec_ctrl)
 {
+	uint64_t want = policy.guest_spec_ctrl_base | guest_spec_ctrl;
+
 	tlb_flush_if_owed();	/* retired pages wait for this CPU's flush (mem/quarantine.c) */
 	if (policy.l1d == SPEC_L1D_ALWAYS || (policy.l1d == SPEC_L1D_COND && vc->l1d_stale))
 		wrmsr(MSR_IA32_FLUSH_CMD, 1);
 	vc->l1d_stale = false;
-	if (policy.v2 == SPEC_V2_IBRS)
-		wrmsr(MSR_IA32_SPEC_CTRL, 0);	/* the guest's value: it has no control of its own */
+	if (vc->spec_ctrl != want) {
+		wrmsr(MSR_IA32_SPEC_CTRL, want);
+		vc->spec_ctrl = want;
+	}
 }
 
 static unsigned core_of(unsigned cpu)

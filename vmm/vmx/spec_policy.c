@@ -100,6 +100,31 @@ static void decide_v2(const struct spec_cpu *c, const struct spec_choice *ch,
 		lb_puts(why, "v2: retpolines alone can be bypassed on this CPU (RSBA); ");
 }
 
+/*
+ * Guests get IA32_SPEC_CTRL (and IA32_PRED_CMD) where the host has it:
+ * the bits it enumerates and nothing more, so a guest never sets a bit
+ * the CPU would fault on.
+ */
+static void decide_guest_spec_ctrl(const struct spec_cpu *c, struct spec_policy *p)
+{
+	bool ibrs = p->v2 == SPEC_V2_IBRS || p->v2 == SPEC_V2_EIBRS;
+
+	p->host_spec_ctrl = ibrs ? SPEC_CTRL_IBRS : 0;
+	p->guest_spec_ctrl_base = p->v2 == SPEC_V2_EIBRS ? SPEC_CTRL_IBRS : 0;
+	if (c->vendor != SPEC_INTEL || !(c->cpuid7_edx & SPEC_CPUID7_SPEC_CTRL))
+		return;
+	p->guest_cpuid7_edx = SPEC_CPUID7_SPEC_CTRL;
+	p->guest_spec_ctrl_mask = SPEC_CTRL_IBRS;
+	if (c->cpuid7_edx & SPEC_CPUID7_STIBP) {
+		p->guest_cpuid7_edx |= SPEC_CPUID7_STIBP;
+		p->guest_spec_ctrl_mask |= SPEC_CTRL_STIBP;
+	}
+	if (c->cpuid7_edx & SPEC_CPUID7_SSBD) {
+		p->guest_cpuid7_edx |= SPEC_CPUID7_SSBD;
+		p->guest_spec_ctrl_mask |= SPEC_CTRL_SSBD;
+	}
+}
+
 void spec_decide(const struct spec_cpu *c, const struct spec_choice *ch, struct spec_policy *p)
 {
 	const struct model_flags *m = lookup(c);
@@ -119,6 +144,7 @@ void spec_decide(const struct spec_cpu *c, const struct spec_choice *ch, struct 
 		lb_puts(&why, "smt=allow: a guest may observe a sibling thread's other VM; ");
 	decide_v2(c, ch, p, &why);
 	p->ibpb = c->vendor == SPEC_INTEL && (c->cpuid7_edx & SPEC_CPUID7_SPEC_CTRL);
+	decide_guest_spec_ctrl(c, p);
 	p->verw = p->mds && (c->cpuid7_edx & SPEC_CPUID7_MD_CLEAR);
 	if (p->mds && !p->verw)
 		lb_puts(&why, "MDS: no MD_CLEAR microcode, CPU buffers are not cleared; ");

@@ -22,6 +22,7 @@ struct vmm_cpu {
 	struct vcpu *state_owner;	/* whose FPU and syscall MSRs are loaded */
 	const struct vm *last_vm;	/* the VM of the last vCPU switched in (spec.c) */
 	bool l1d_stale;			/* L1D may hold another VM's or host data (spec.c) */
+	uint64_t spec_ctrl;		/* what IA32_SPEC_CTRL holds now (spec.c) */
 	bool flush_owed;		/* atomic: flush every guest translation before the next entry */
 	uint64_t full_flushes;		/* atomic: flushes of every guest translation (quarantine.c) */
 };
@@ -29,7 +30,7 @@ struct vmm_cpu {
 /* spec.c: speculative-execution hygiene */
 void spec_probe(void);
 void spec_switch_to_vm(struct vmm_cpu *vc, const struct vm *vm);
-void spec_before_entry(struct vmm_cpu *vc);
+void spec_before_entry(struct vmm_cpu *vc, uint64_t guest_spec_ctrl);
 /* Right after a VM exit, interrupts off: IBRS back on, note what L1D may hold. */
 void spec_after_exit(struct vmm_cpu *vc);
 /* spec.smt=isolate: may a vCPU of vm be placed on cpu (claims its core for vm)? */

@@ -12,7 +12,9 @@
  *
  * Per-port memory (below 4 GiB unless the HBA has 64-bit addressing):
  * one page for the command list (1 KiB) and received-FIS area, one block
- * of 32 command tables (CT_SIZE bytes each, room for SCSI_MAX_SG PRDs).
+ * of 32 command tables (CT_SIZE bytes each, room for SCSI_MAX_SG PRDs),
+ * each followed by 512 bytes for the ranges of a TRIM (UNMAP): DATA SET
+ * MANAGEMENT is a non-queued command, so it runs alone like FLUSH CACHE.
  *
  * Errors (AHCI 6.2.2): on a task-file or bus error the port is stopped,
  * its error state cleared and restarted. A failed non-queued command gets
@@ -40,8 +42,13 @@
 #include "ahci_hw.h"
 
 #define SLOTS 32
-#define CT_SIZE 1280		/* 0x80 + 66 PRDs * 16, rounded to 128 */
-#define CT_ORDER 4		/* 32 * 1280 bytes fit in 16 pages */
+/* A command table: the FIS area, then SCSI_MAX_SG PRDs; 128-byte aligned (AHCI 4.2.3). */
+#define CT_SIZE ((AHCI_CT_PRDT + SCSI_MAX_SG * 16 + 127) & ~127u)
+/* Each slot: its command table, then 512 bytes for a DSM TRIM payload (ata_cmd.payload). */
+#define CT_STRIDE (CT_SIZE + 512)
+#define CT_ORDER 6		/* 32 slots (4864 bytes each) fit in 64 pages */
+_Static_assert(SLOTS * CT_STRIDE <= (4096u << CT_ORDER), "command tables fit their pages");
+_Static_assert(CT_STRIDE % 128 == 0, "command tables stay 128-byte aligned");
 
 struct ahci;
 
@@ -154,7 +161,7 @@ static int port_alloc(struct ahci_port *p)
 		return -ENOMEM;
 	}
 	for (unsigned s = 0; s < SLOTS; s++) {
-		uint64_t ct = p->ct_pa + (uint64_t)s * CT_SIZE;
+		uint64_t ct = p->ct_pa + (uint64_t)s * CT_STRIDE;
 
 		p->cl[s].ctba = (uint32_t)ct;
 		p->cl[s].ctbau = (uint32_t)(ct >> 32);
@@ -176,7 +183,7 @@ static void port_program(struct ahci_port *p)
 static void build(struct ahci_port *p, unsigned s, const struct ata_cmd *ac, const struct scsi_sg *sg,
 		  unsigned nsg)
 {
-	uint8_t *ct = p->ct + (size_t)s * CT_SIZE, *f = ct;
+	uint8_t *ct = p->ct + (size_t)s * CT_STRIDE, *f = ct;
 	struct ahci_prd *prdt = (struct ahci_prd *)(ct + AHCI_CT_PRDT);
 	uint32_t count = ac->count;
 
@@ -198,6 +205,8 @@ static void build(struct ahci_port *p, unsigned s, const struct ata_cmd *ac, con
 		f[11] = (uint8_t)(count >> 8);
 		f[12] = (uint8_t)(s << 3);	/* tag in COUNT 7:3 */
 	} else {
+		f[3] = (uint8_t)ac->features;
+		f[11] = (uint8_t)(ac->features >> 8);
 		f[12] = (uint8_t)count;		/* 65536 and 256 wrap to 0, as ATA says */
 		f[13] = (uint8_t)(count >> 8);
 	}
@@ -284,9 +293,9 @@ static bool port_init(struct ahci_port *p, uint16_t *id)
 	ata_emul_disk(&p->ata, &p->emul);
 	pwr(p, PX_IE, PX_IS_DHRS | PX_IS_PSS | PX_IS_DSS | PX_IS_SDBS | PX_IS_UFS | PX_IS_DPS |
 		      PX_IS_PCS | PX_IS_PRCS | PX_IS_ERRORS | PX_IS_INFS);
-	pr_info("%s: '%s' serial %s, %llu sectors of %u B%s\n", name, p->ata.model, p->ata.serial,
+	pr_info("%s: '%s' serial %s, %llu sectors of %u B%s%s\n", name, p->ata.model, p->ata.serial,
 		(unsigned long long)p->ata.sectors, p->ata.sector_size,
-		p->ata.ncq && p->hba->ncq ? ", NCQ" : "");
+		p->ata.ncq && p->hba->ncq ? ", NCQ" : "", p->ata.trim ? ", TRIM" : "");
 	return true;
 }
 
@@ -333,7 +342,14 @@ static int ahci_queue(struct scsi_host *h, struct scsi_cmd *c)
 		spin_unlock_irqrestore(&p->lock, flags);
 		return -EBUSY;
 	}
-	build(p, (unsigned)s, &ac, c->sg, ac.data ? c->nsg : 0);
+	if (ac.use_payload) {
+		struct scsi_sg psg = { p->ct_pa + (uint64_t)s * CT_STRIDE + CT_SIZE, ac.bytes };
+
+		memcpy(p->ct + (size_t)s * CT_STRIDE + CT_SIZE, ac.payload, ac.bytes);
+		build(p, (unsigned)s, &ac, &psg, 1);
+	} else {
+		build(p, (unsigned)s, &ac, c->sg, ac.data ? c->nsg : 0);
+	}
 	p->slot_cmd[s] = c;
 	c->drv = (void *)(uintptr_t)(ac.ncq ? 1 : 0);
 	dma_wmb();

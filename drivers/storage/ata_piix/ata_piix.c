@@ -8,7 +8,9 @@
  * commands are translated by the SAT layer; reads and writes use READ/
  * WRITE DMA (EXT) with a physical region descriptor table (8-byte entries,
  * 32-bit addresses, no region crossing 64 KiB) given to the bus-master
- * function (BAR 4). FLUSH CACHE goes without data.
+ * function (BAR 4). FLUSH CACHE goes without data. UNMAP becomes DATA SET
+ * MANAGEMENT (TRIM) on disks that have it, its ranges sent by DMA from a
+ * per-channel page.
  *
  * A channel runs one command at a time; the others wait in its FIFO and
  * start from the completion interrupt. Probing (software reset, IDENTIFY
@@ -76,6 +78,8 @@ struct channel {
 	struct scsi_cmd *head, *tail;	/* waiting, linked through ->drv; lock */
 	uint32_t *prdt;
 	uint64_t prdt_pa;
+	uint8_t *payload;		/* the running TRIM's ranges (ata_cmd.payload) */
+	uint64_t payload_pa;
 	bool present[2];
 	struct ata_dev ata[2];
 	struct scsi_emul_disk emul[2];
@@ -200,9 +204,10 @@ static void probe_channel(struct channel *ch, uint16_t *id)
 		}
 		ata_emul_disk(&ch->ata[d], &ch->emul[d]);
 		ch->present[d] = true;
-		pr_info("%s %s: '%s' serial %s, %llu sectors%s\n", ch->hba->pdev->name,
+		pr_info("%s %s: '%s' serial %s, %llu sectors%s%s\n", ch->hba->pdev->name,
 			names[ch->no][d], ch->ata[d].model, ch->ata[d].serial,
-			(unsigned long long)ch->ata[d].sectors, ch->ata[d].lba48 ? ", LBA48" : "");
+			(unsigned long long)ch->ata[d].sectors, ch->ata[d].lba48 ? ", LBA48" : "",
+			ch->ata[d].trim ? ", TRIM" : "");
 	}
 }
 
@@ -241,11 +246,13 @@ static void taskfile(struct channel *ch, unsigned drive, const struct ata_cmd *a
 {
 	select_drive(ch, drive, ac->lba48 ? 0 : (uint8_t)((ac->lba >> 24) & 0xf));
 	if (ac->lba48) {
+		outb(ch->cmd + REG_FEATURE, (uint8_t)(ac->features >> 8));
 		outb(ch->cmd + REG_COUNT, (uint8_t)(ac->count >> 8));
 		outb(ch->cmd + REG_LBA0, (uint8_t)(ac->lba >> 24));
 		outb(ch->cmd + REG_LBA1, (uint8_t)(ac->lba >> 32));
 		outb(ch->cmd + REG_LBA2, (uint8_t)(ac->lba >> 40));
 	}
+	outb(ch->cmd + REG_FEATURE, (uint8_t)ac->features);
 	outb(ch->cmd + REG_COUNT, (uint8_t)ac->count);
 	outb(ch->cmd + REG_LBA0, (uint8_t)ac->lba);
 	outb(ch->cmd + REG_LBA1, (uint8_t)(ac->lba >> 8));
@@ -263,9 +270,14 @@ static int start(struct channel *ch, struct scsi_cmd *c)
 	    SATL_COMPLETE)
 		return 1;	/* answered: the caller completes it */
 	ch->writing = ac.write;
+	if (ac.use_payload) {
+		memcpy(ch->payload, ac.payload, ac.bytes);
+		ch->prdt[0] = (uint32_t)ch->payload_pa;
+		ch->prdt[1] = ac.bytes | PRD_EOT;
+	} else if (ac.data && !build_prdt(ch, c)) {
+		return -EINVAL;
+	}
 	if (ac.data) {
-		if (!build_prdt(ch, c))
-			return -EINVAL;
 		outb(ch->bm + BM_CMD, 0);
 		outl(ch->bm + BM_PRDT, (uint32_t)ch->prdt_pa);
 		outb(ch->bm + BM_STATUS, BM_ST_ERROR | BM_ST_IRQ);	/* write 1 to clear */
@@ -497,7 +509,8 @@ static int piix_probe(struct pci_dev *d, const struct pci_device_id *id)
 		ch->bm = (uint16_t)(d->bar[4].base + 8 * i);
 		spin_init(&ch->lock, "ata channel");
 		ch->prdt = dma_alloc(0, DMA_LIMIT_32BIT, &ch->prdt_pa);
-		if (!ch->prdt)
+		ch->payload = dma_alloc(0, DMA_LIMIT_32BIT, &ch->payload_pa);
+		if (!ch->prdt || !ch->payload)
 			goto nomem;
 		probe_channel(ch, ident);
 		found += ch->present[0] + ch->present[1];

@@ -13,7 +13,7 @@
  * Disks are driven with pass-through frames (MFI_CMD_PD_SCSI_IO): the CDB
  * goes to the physical device (target = its ID), so INQUIRY, VPD pages and
  * sense data are the disk's own. Logical volumes (RAID sets) are not
- * used. Each tag owns a frame of FRAME_BYTES (room for SCSI_MAX_SG 64-bit
+ * used. Each tag owns a frame of FRAME_BYTES (room for FRAME_SGE 64-bit
  * scatter-gather entries) and a sense buffer; the context is tag + 1.
  *
  * MFI's abort command races with completions, so abort() declines and the
@@ -64,6 +64,7 @@
 #define MFI_STAT_POLL			0xff
 
 #define FRAME_BYTES	2048	/* a frame and its SGL; firmware may read this much */
+#define FRAME_SGE	((FRAME_BYTES - 48) / 12)	/* 64-bit SG entries after the header and CDB */
 #define SENSE_LEN	96
 #define MAX_TAGS	64
 
@@ -90,7 +91,7 @@ struct mfi_pass {
 	struct {
 		uint64_t addr;
 		uint32_t len;
-	} __attribute__((packed)) sgl[SCSI_MAX_SG];
+	} __attribute__((packed)) sgl[FRAME_SGE];
 } __attribute__((packed));
 _Static_assert(sizeof(struct mfi_pass) <= FRAME_BYTES, "pass-through frame fits");
 
@@ -427,7 +428,7 @@ static int mfi_probe(struct pci_dev *d, const struct pci_device_id *id)
 	m->host.max_target = 63;
 	m->host.max_lun = 7;
 	m->host.can_queue = m->fw_cmds - 1 < MAX_TAGS ? m->fw_cmds - 1 : MAX_TAGS;
-	m->host.max_segs = m->fw_sge && m->fw_sge < SCSI_MAX_SG ? m->fw_sge : SCSI_MAX_SG;
+	m->host.max_segs = m->fw_sge && m->fw_sge < FRAME_SGE ? m->fw_sge : FRAME_SGE;
 	m->host.dma_align = 1;
 	d->drvdata = m;
 	return scsi_host_add(&m->host);

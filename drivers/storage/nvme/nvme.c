@@ -7,8 +7,9 @@
  * Namespaces are LUNs (vmhbaN:C0:T0:L<nsid-1>); SCSI commands are
  * translated by scsi_nvme.c. The layer's tag is the command identifier
  * (the second half of a fused pair has bit 15 set). Data goes by PRPs; a
- * transfer of more than two pages uses a per-tag PRP list (512 bytes, up
- * to 64 pages = the layer's 256 KiB maximum).
+ * transfer of more than two pages uses a per-tag PRP list (2 KiB, 256
+ * pages after the first: the layer's 1 MiB maximum; the controller's MDTS
+ * may allow less).
  *
  * NVMe's Abort command is only a request, and a late completion could be
  * matched to a new command reusing the tag, so abort() declines and the
@@ -36,7 +37,10 @@
 #define MAX_NS 16
 #define ADMIN_DEPTH 32
 #define IO_DEPTH 128
-#define PRP_LIST_BYTES 512
+#define PRP_LIST_BYTES 2048	/* per tag: 256 entries, 1 MiB past the first page */
+/* A Dataset Management command has no data PRPs: its ranges use the tag's PRP list area. */
+_Static_assert(NVME_DSM_PAYLOAD <= PRP_LIST_BYTES && 4096 % PRP_LIST_BYTES == 0,
+	       "DSM ranges fit the tag's area, which does not cross a page");
 
 struct nvme;
 
@@ -279,15 +283,20 @@ static struct nvme_ns_info *ns_for(struct nvme *n, unsigned lun, unsigned *idx)
 }
 
 /*
- * PRP1/PRP2 for the bytes [off, off+len) of c's data: pages after the first
- * must start page-aligned, which the SCSI layer's page-wise mapping gives.
+ * PRP1/PRP2 for the bytes [off, off+len) of c's data (NVMe 4.3): every page
+ * after the first must start page-aligned and every page before the last
+ * must run to its end, which the SCSI layer's page-wise mapping of a
+ * virtually contiguous buffer gives. Past two pages, PRP2 points to the
+ * tag's PRP list (list: NULL when the command may not have one).
  */
 static int build_prps(struct nvme *n, struct scsi_cmd *c, uint32_t off, uint32_t len,
 		      struct nvme_sqe *s, uint64_t *list)
 {
-	uint64_t pages[66];
+	uint64_t second = 0;
 	unsigned np = 0;
+	bool open_end = false;	/* the last page taken does not run to its end */
 
+	s->prp1 = s->prp2 = 0;
 	for (unsigned i = 0; i < c->nsg && len; i++) {
 		uint64_t a = c->sg[i].addr;
 		uint32_t l = c->sg[i].len;
@@ -305,27 +314,31 @@ static int build_prps(struct nvme *n, struct scsi_cmd *c, uint32_t off, uint32_t
 		while (l) {
 			uint32_t in_page = (uint32_t)(4096 - (a & 4095));
 
-			if (np && (a & 4095))
+			if (np && ((a & 4095) || open_end))
 				return -EINVAL;
-			if (np == 66)
-				return -E2BIG;
-			pages[np++] = a;
+			if (!np)
+				s->prp1 = a;
+			else if (np == 1)
+				second = a;
+			if (np && list) {
+				if (np > PRP_LIST_BYTES / 8)
+					return -E2BIG;
+				list[np - 1] = a;
+			}
+			np++;
+			open_end = in_page > l;
 			if (in_page >= l)
 				break;
 			a += in_page;
 			l -= in_page;
 		}
 	}
-	s->prp1 = np ? pages[0] : 0;
-	s->prp2 = 0;
 	if (np == 2)
-		s->prp2 = pages[1];
-	else if (np > 2) {
-		if (!list || np - 1 > PRP_LIST_BYTES / 8)
-			return -E2BIG;
-		memcpy(list, pages + 1, (np - 1) * 8);
+		s->prp2 = second;
+	else if (np > 2 && list)
 		s->prp2 = n->prp_pa + (uint64_t)c->tag * PRP_LIST_BYTES;
-	}
+	else if (np > 2)
+		return -E2BIG;
 	return 0;
 }
 
@@ -336,7 +349,8 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 	struct nvme_sqe sqe[2];
 	struct nvme_queue *q;
 	unsigned idx, nsqe;
-	uint32_t split;
+	uint32_t split, payload_len;
+	uint8_t *payload = n->prp + (size_t)c->tag * PRP_LIST_BYTES;
 	unsigned long flags;
 	int err = 0;
 
@@ -348,8 +362,8 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 	}
 	c->hres = SCSI_HRES_OK;
 	if (nvme_translate(&n->ctrl, ns, &n->emul[idx], n->luns, n->nns, c->cdb, c->cdb_len,
-			   c->data, c->len, sqe, &nsqe, &split, &c->status, c->sense,
-			   &c->sense_len, &c->resid) == NVME_XLAT_COMPLETE) {
+			   c->data, c->len, sqe, &nsqe, &split, payload, &payload_len, &c->status,
+			   c->sense, &c->sense_len, &c->resid) == NVME_XLAT_COMPLETE) {
 		scsi_cmd_done(c);
 		return 0;
 	}
@@ -359,6 +373,10 @@ static int nvme_queue_cmd(struct scsi_host *h, struct scsi_cmd *c)
 		err = build_prps(n, c, 0, split, &sqe[0], NULL);
 		if (!err)
 			err = build_prps(n, c, split, c->len - split, &sqe[1], NULL);
+	} else if (payload_len) {
+		sqe[0].prp1 = n->prp_pa + (uint64_t)c->tag * PRP_LIST_BYTES;	/* DSM ranges */
+	} else if ((sqe[0].cdw0 & 0xff) == NVME_CMD_WRITE_ZEROES) {
+		/* no data: WRITE SAME's zero block stays in the SCSI buffer */
 	} else if (c->len && c->dir != SCSI_DIR_NONE) {
 		err = build_prps(n, c, 0, c->len,  &sqe[0],
 				 (uint64_t *)(n->prp + (size_t)c->tag * PRP_LIST_BYTES));
@@ -597,10 +615,12 @@ static int nvme_probe(struct pci_dev *d, const struct pci_device_id *id)
 	dma_free(page, 0);
 	for (unsigned i = 0; i < n->nns; i++)
 		maxlun = n->luns[i] > maxlun ? n->luns[i] : maxlun;
-	pr_info("%s: '%s' serial %s firmware %s, %u namespace(s), %u I/O queue(s) by %s%s%s\n",
+	pr_info("%s: '%s' serial %s firmware %s, %u namespace(s), %u I/O queue(s) by %s%s%s%s%s\n",
 		d->name, n->ctrl.model, n->ctrl.serial, n->ctrl.firmware, n->nns, n->nq,
 		pci_irq_mode_name(d->irq_mode), n->ctrl.vwc ? ", write cache" : "",
-		n->emul[0].caw_blocks ? ", fused compare-and-write" : "");
+		n->emul[0].caw_blocks ? ", fused compare-and-write" : "",
+		n->ctrl.oncs & NVME_ONCS_DSM ? ", deallocate" : "",
+		n->ctrl.oncs & NVME_ONCS_WRITE_ZEROES ? ", write zeroes" : "");
 	n->host.driver = "nvme";
 	n->host.bus_name = d->name;
 	n->host.ops = &nvme_ops;

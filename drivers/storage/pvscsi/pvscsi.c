@@ -66,7 +66,7 @@
 #define REQ_ENTRIES		(REQ_PAGES * 4096 / 128)
 #define CMP_ENTRIES		(CMP_PAGES * 4096 / 32)
 #define SENSE_LEN		96
-#define SG_PER_TAG		SCSI_MAX_SG
+#define SG_PER_TAG		256	/* one page of SG elements per tag */
 
 struct setup_rings {
 	uint32_t req_pages;
@@ -365,6 +365,7 @@ static int pv_probe(struct pci_dev *d, const struct pci_device_id *id)
 	pv->host.max_lun = 7;
 	pv->host.can_queue = REQ_ENTRIES;
 	pv->host.dma_align = 1;
+	pv->host.max_segs = SG_PER_TAG;
 	d->drvdata = pv;
 	return scsi_host_add(&pv->host);
 }

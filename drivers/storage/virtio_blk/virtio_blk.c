@@ -5,7 +5,10 @@
  * SCSI commands become virtio-blk requests: READ/WRITE -> IN/OUT (sectors
  * are always 512 bytes on the wire, whatever the logical block size),
  * SYNCHRONIZE CACHE -> FLUSH (or nothing when the device has no volatile
- * cache to flush: no VIRTIO_BLK_F_FLUSH); INQUIRY, VPD and READ CAPACITY
+ * cache to flush: no VIRTIO_BLK_F_FLUSH); UNMAP -> DISCARD and WRITE SAME
+ * of a zero block -> WRITE_ZEROES where the device offers them (their
+ * segments go from a per-tag DMA area, within the limits the configuration
+ * space states, which VPD 0xb0 repeats); INQUIRY, VPD and READ CAPACITY
  * are answered from the configuration space and the serial number the
  * device returns for GET_ID.
  *
@@ -37,6 +40,8 @@
 #define F_FLUSH		9
 #define F_TOPOLOGY	10
 #define F_MQ		12
+#define F_DISCARD	13
+#define F_WRITE_ZEROES	14
 
 #define CFG_CAPACITY	0
 #define CFG_SIZE_MAX	8
@@ -44,11 +49,19 @@
 #define CFG_BLK_SIZE	20
 #define CFG_PHYS_EXP	24
 #define CFG_NUM_QUEUES	34
+#define CFG_MAX_DISCARD_SECTORS	36
+#define CFG_MAX_DISCARD_SEG	40
+#define CFG_DISCARD_ALIGN	44
+#define CFG_MAX_WZ_SECTORS	48
+#define CFG_MAX_WZ_SEG		52
+#define CFG_WZ_MAY_UNMAP	56
 
 #define T_IN		0
 #define T_OUT		1
 #define T_FLUSH		4
 #define T_GET_ID	8
+#define T_DISCARD	11
+#define T_WRITE_ZEROES	13
 
 #define S_OK		0
 #define S_IOERR		1
@@ -63,6 +76,18 @@ struct req_hdr {
 	uint64_t sector;
 };
 
+/* DISCARD and WRITE_ZEROES data: one per range (Virtio 1.1, 5.2.6). */
+struct dz_seg {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;			/* bit 0: unmap (WRITE_ZEROES only) */
+};
+#define DZ_UNMAP	1
+#define DZ_SEGS		16		/* per tag */
+#define DZ_ORDER	4		/* 256 tags (a page of headers) * 16 segments */
+_Static_assert((4096 / sizeof(struct req_hdr)) * DZ_SEGS * sizeof(struct dz_seg) <=
+	       (4096u << DZ_ORDER), "segment areas fit");
+
 struct vblk {
 	struct pci_dev *pdev;
 	struct virtio_dev v;
@@ -71,10 +96,13 @@ struct vblk {
 	struct req_hdr *hdr;		/* per tag */
 	uint8_t *status;		/* per tag */
 	uint64_t hdr_pa, status_pa;
+	struct dz_seg *dz;		/* per tag: DZ_SEGS segments */
+	uint64_t dz_pa;
 	struct scsi_emul_disk emul;
 	char serial[21];
 	uint32_t block_size;
 	bool flush, readonly;
+	unsigned max_segs;		/* data buffers per request */
 	volatile bool id_done;
 	struct scsi_host host;
 	struct qarg {
@@ -153,12 +181,59 @@ static void vblk_poll(struct scsi_host *h)
 		drain(b, i);
 }
 
-/* Build the request for c, or answer it here. Returns 1 when answered. */
-static int translate(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h)
+/* UNMAP -> DISCARD: one segment per range, in 512-byte sectors. */
+static int discard(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h, uint32_t *dz_len)
+{
+	struct scsi_range r[DZ_SEGS];
+	struct dz_seg *seg = b->dz + (size_t)c->tag * DZ_SEGS;
+	uint32_t spb = b->block_size / 512;
+	int n = scsi_unmap_decode(&b->emul, c->cdb, c->cdb_len, c->data, c->len, r, DZ_SEGS,
+				  &c->status, c->sense, &c->sense_len);
+
+	if (n <= 0)
+		return 1;
+	for (int i = 0; i < n; i++)
+		seg[i] = (struct dz_seg){ r[i].lba * spb, r[i].blocks * spb, 0 };
+	h->type = T_DISCARD;
+	*dz_len = (uint32_t)n * sizeof(*seg);
+	return 0;
+}
+
+/* WRITE SAME of zeroes -> WRITE_ZEROES, one segment; unmap with the UNMAP bit. */
+static int write_zeroes(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h, uint32_t *dz_len)
+{
+	struct dz_seg *seg = b->dz + (size_t)c->tag * DZ_SEGS;
+	uint32_t spb = b->block_size / 512;
+	struct scsi_write_same ws;
+
+	if (scsi_write_same_decode(&b->emul, c->cdb, c->cdb_len, c->data, c->len, &ws, &c->status,
+				   c->sense, &c->sense_len))
+		return 1;
+	*seg = (struct dz_seg){ ws.lba * spb, ws.blocks * spb, ws.unmap ? DZ_UNMAP : 0 };
+	h->type = T_WRITE_ZEROES;
+	*dz_len = sizeof(*seg);
+	return 0;
+}
+
+/*
+ * Build the request for c, or answer it here. Returns 1 when answered.
+ * *dz_len: bytes of DISCARD/WRITE_ZEROES segments in the tag's area, else 0.
+ */
+static int translate(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h, uint32_t *dz_len)
 {
 	struct scsi_rw rw;
 
 	memset(h, 0, sizeof(*h));
+	*dz_len = 0;
+	if (c->cdb[0] == SCSI_UNMAP || c->cdb[0] == SCSI_WRITE_SAME_10 ||
+	    c->cdb[0] == SCSI_WRITE_SAME_16) {
+		if (b->readonly) {
+			scsi_cmd_set_sense(c, SCSI_SK_DATA_PROTECT, SCSI_ASC_WRITE_PROTECTED);
+			return 1;
+		}
+		return c->cdb[0] == SCSI_UNMAP ? discard(b, c, h, dz_len) :
+		       write_zeroes(b, c, h, dz_len);
+	}
 	if (c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_10 || c->cdb[0] == SCSI_SYNCHRONIZE_CACHE_16) {
 		if (!b->flush) {
 			c->status = SCSI_STATUS_GOOD;	/* no volatile cache: nothing to flush */
@@ -202,11 +277,12 @@ static int translate(struct vblk *b, struct scsi_cmd *c, struct req_hdr *h)
 static int vblk_queue(struct scsi_host *h, struct scsi_cmd *c)
 {
 	struct vblk *b = h->priv;
-	struct vq_buf bufs[SCSI_MAX_SG + 2];
 	struct req_hdr *hdr = &b->hdr[c->tag];
 	struct virtqueue *q;
+	struct vq_buf *bufs;
 	unsigned long flags;
 	unsigned nout = 1, n = 1;
+	uint32_t dz_len;
 	int err;
 
 	if (c->target || c->lun) {
@@ -215,21 +291,26 @@ static int vblk_queue(struct scsi_host *h, struct scsi_cmd *c)
 		return 0;
 	}
 	c->hres = SCSI_HRES_OK;
-	if (translate(b, c, hdr)) {
+	if (translate(b, c, hdr, &dz_len)) {
 		scsi_cmd_done(c);
 		return 0;
 	}
+	b->status[c->tag] = 0xff;
+	q = &b->q[this_cpu_id() % b->nq];
+	flags = spin_lock_irqsave(&q->lock);
+	bufs = q->scratch;	/* nsg <= max_segs = vq_max_bufs() - 2 */
 	bufs[0] = (struct vq_buf){ b->hdr_pa + (uint64_t)c->tag * sizeof(*hdr), sizeof(*hdr) };
 	if (hdr->type == T_IN || hdr->type == T_OUT) {
 		for (unsigned i = 0; i < c->nsg; i++)
 			bufs[n++] = (struct vq_buf){ c->sg[i].addr, c->sg[i].len };
 		if (hdr->type == T_OUT)
 			nout = n;
+	} else if (dz_len) {
+		bufs[n++] = (struct vq_buf){ b->dz_pa + (uint64_t)c->tag * DZ_SEGS *
+					     sizeof(struct dz_seg), dz_len };
+		nout = n;
 	}
-	b->status[c->tag] = 0xff;
 	bufs[n++] = (struct vq_buf){ b->status_pa + c->tag, 1 };
-	q = &b->q[this_cpu_id() % b->nq];
-	flags = spin_lock_irqsave(&q->lock);
 	err = vq_add(q, bufs, nout, bufs + nout, n - nout, c);
 	if (!err)
 		vq_kick(q);
@@ -248,7 +329,7 @@ static int setup_queues(struct vblk *b)
 {
 	for (unsigned i = 0; i < b->nq; i++) {
 		int vec = b->v.msix ? (int)i : -1;
-		int err = virtio_vq_setup(&b->v, i, QUEUE_SIZE, SCSI_MAX_SG + 2, vec, &b->q[i]);
+		int err = virtio_vq_setup(&b->v, i, QUEUE_SIZE, b->max_segs + 2, vec, &b->q[i]);
 
 		if (err) {
 			pr_err("%s: request queue %u cannot be set up (%d)\n", b->pdev->name, i, err);
@@ -264,7 +345,8 @@ static int setup_queues(struct vblk *b)
 static uint64_t wanted_features(void)
 {
 	return 1ull << F_SIZE_MAX | 1ull << F_SEG_MAX | 1ull << F_RO | 1ull << F_BLK_SIZE |
-	       1ull << F_FLUSH | 1ull << F_TOPOLOGY | 1ull << F_MQ | 1ull << VIRTIO_F_INDIRECT_DESC;
+	       1ull << F_FLUSH | 1ull << F_TOPOLOGY | 1ull << F_MQ | 1ull << F_DISCARD |
+	       1ull << F_WRITE_ZEROES | 1ull << VIRTIO_F_INDIRECT_DESC;
 }
 
 static int vblk_reset(struct scsi_host *h)
@@ -322,6 +404,29 @@ static void get_serial(struct vblk *b)
 	kfree(id);
 }
 
+/* What UNMAP and WRITE SAME may do here: the device's stated limits, in blocks. */
+static void describe_provisioning(struct vblk *b)
+{
+	struct scsi_emul_disk *e = &b->emul;
+	uint32_t spb = b->block_size / 512;
+
+	if (b->readonly)
+		return;
+	if (virtio_has(&b->v, F_DISCARD)) {
+		uint32_t segs = virtio_cfg32(&b->v, CFG_MAX_DISCARD_SEG);
+
+		e->max_unmap_blocks = virtio_cfg32(&b->v, CFG_MAX_DISCARD_SECTORS) / spb;
+		e->max_unmap_descs = segs < DZ_SEGS ? segs : DZ_SEGS;
+		e->unmap_granularity = virtio_cfg32(&b->v, CFG_DISCARD_ALIGN) / spb;
+		e->unmap = e->max_unmap_blocks && e->max_unmap_descs;
+	}
+	if (virtio_has(&b->v, F_WRITE_ZEROES) && virtio_cfg32(&b->v, CFG_MAX_WZ_SEG)) {
+		e->max_write_same_blocks = virtio_cfg32(&b->v, CFG_MAX_WZ_SECTORS) / spb;
+		e->write_same_unmap = e->max_write_same_blocks &&
+				      virtio_cfg8(&b->v, CFG_WZ_MAY_UNMAP);
+	}
+}
+
 static void describe(struct vblk *b)
 {
 	struct scsi_emul_disk *e = &b->emul;
@@ -348,6 +453,7 @@ static void describe(struct vblk *b)
 	e->blocks = sectors / (b->block_size / 512);
 	e->phys_block_size = exp < 8 ? b->block_size << exp : b->block_size;
 	e->max_xfer_blocks = SCSI_MAX_XFER / b->block_size;
+	describe_provisioning(b);
 }
 
 static unsigned queue_count(struct vblk *b, unsigned *cpus)
@@ -398,17 +504,21 @@ static int vblk_probe(struct pci_dev *d, const struct pci_device_id *id)
 	b->pdev = d;
 	b->hdr = dma_alloc(0, DMA_LIMIT_ANY, &b->hdr_pa);
 	b->status = dma_alloc(0, DMA_LIMIT_ANY, &b->status_pa);
-	if (!b->hdr || !b->status || virtio_pci_init(&b->v, d, wanted_features()))
+	b->dz = dma_alloc(DZ_ORDER, DMA_LIMIT_ANY, &b->dz_pa);
+	if (!b->hdr || !b->status || !b->dz || virtio_pci_init(&b->v, d, wanted_features()))
 		goto fail;
 	if (irq_setup(b)) {
 		pr_err("%s: no interrupt (no MSI-X and no INTx route)\n", d->name);
 		goto fail;
 	}
+	seg_max = virtio_has(&b->v, F_SEG_MAX) ? virtio_cfg32(&b->v, CFG_SEG_MAX) : SCSI_MAX_SG;
+	b->max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
 	if (setup_queues(b))
 		goto fail;
+	if (b->max_segs + 2 > vq_max_bufs(&b->q[0]))
+		b->max_segs = vq_max_bufs(&b->q[0]) - 2;	/* no indirect descriptors */
 	get_serial(b);
 	describe(b);
-	seg_max = virtio_has(&b->v, F_SEG_MAX) ? virtio_cfg32(&b->v, CFG_SEG_MAX) : SCSI_MAX_SG;
 	b->host.driver = "virtio_blk";
 	b->host.bus_name = d->name;
 	b->host.ops = &vblk_ops;
@@ -417,14 +527,15 @@ static int vblk_probe(struct pci_dev *d, const struct pci_device_id *id)
 	b->host.max_lun = 0;
 	b->host.can_queue = 4096 / sizeof(struct req_hdr) < QUEUE_SIZE * b->nq ?
 			    4096 / sizeof(struct req_hdr) : QUEUE_SIZE * b->nq;
-	b->host.max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
+	b->host.max_segs = b->max_segs;
 	if (virtio_has(&b->v, F_SIZE_MAX) && virtio_cfg32(&b->v, CFG_SIZE_MAX) >= 4096)
 		b->host.max_seg_len = virtio_cfg32(&b->v, CFG_SIZE_MAX);
 	b->host.dma_align = 1;
-	pr_info("%s: %llu MiB, %u-byte blocks, %u queue(s) by %s%s%s%s\n", d->name,
+	pr_info("%s: %llu MiB, %u-byte blocks, %u queue(s) by %s%s%s%s%s%s\n", d->name,
 		(unsigned long long)(b->emul.blocks * b->block_size >> 20), b->block_size, b->nq,
 		pci_irq_mode_name(d->irq_mode), b->flush ? ", write cache" : "",
-		b->readonly ? ", read-only" : "", b->q[0].indirect ? ", indirect descriptors" : "");
+		b->readonly ? ", read-only" : "", b->q[0].indirect ? ", indirect descriptors" : "",
+		b->emul.unmap ? ", discard" : "", b->emul.max_write_same_blocks ? ", write zeroes" : "");
 	d->drvdata = b;
 	return scsi_host_add(&b->host);
 fail:
@@ -432,6 +543,7 @@ fail:
 	pci_disable(d);
 	dma_free(b->hdr, 0);
 	dma_free(b->status, 0);
+	dma_free(b->dz, DZ_ORDER);
 	kfree(b);
 	return -ENODEV;
 }

@@ -83,6 +83,7 @@ struct vscsi {
 	struct pci_dev *pdev;
 	struct virtio_dev v;
 	unsigned nq;				/* request queues */
+	unsigned max_segs;			/* data buffers per request */
 	struct virtqueue ctrl, event, req[MAX_QUEUES];
 	uint8_t *slots;
 	uint64_t slots_pa;
@@ -180,9 +181,9 @@ static int vscsi_queue(struct scsi_host *h, struct scsi_cmd *c)
 {
 	struct vscsi *s = h->priv;
 	struct req_cmd *r = req_of(s, c->tag);
-	struct vq_buf bufs[SCSI_MAX_SG + 2];
 	uint64_t pa = s->slots_pa + (uint64_t)c->tag * SLOT;
 	struct virtqueue *q;
+	struct vq_buf *bufs;
 	unsigned long flags;
 	unsigned nout = 1, n = 1;
 	int err;
@@ -199,6 +200,9 @@ static int vscsi_queue(struct scsi_host *h, struct scsi_cmd *c)
 	r->lun[3] = (uint8_t)c->lun;
 	r->id = c->tag;
 	memcpy(r->cdb, c->cdb, c->cdb_len);
+	q = &s->req[this_cpu_id() % s->nq];
+	flags = spin_lock_irqsave(&q->lock);
+	bufs = q->scratch;	/* nsg <= max_segs = vq_max_bufs() - 2 */
 	bufs[0] = (struct vq_buf){ pa, sizeof(*r) };
 	if (c->dir == SCSI_DIR_TO_DEV)
 		for (unsigned i = 0; i < c->nsg; i++)
@@ -208,8 +212,6 @@ static int vscsi_queue(struct scsi_host *h, struct scsi_cmd *c)
 	if (c->dir == SCSI_DIR_FROM_DEV)
 		for (unsigned i = 0; i < c->nsg; i++)
 			bufs[n++] = (struct vq_buf){ c->sg[i].addr, c->sg[i].len };
-	q = &s->req[this_cpu_id() % s->nq];
-	flags = spin_lock_irqsave(&q->lock);
 	err = vq_add(q, bufs, nout, bufs + nout, n - nout, c);
 	if (!err)
 		vq_kick(q);
@@ -231,7 +233,7 @@ static int setup_queues(struct vscsi *s)
 	if (!err)
 		err = virtio_vq_setup(&s->v, 1, 16, 0, -1, &s->event);
 	for (unsigned i = 0; !err && i < s->nq; i++)
-		err = virtio_vq_setup(&s->v, 2 + i, QUEUE_SIZE, SCSI_MAX_SG + 2,
+		err = virtio_vq_setup(&s->v, 2 + i, QUEUE_SIZE, s->max_segs + 2,
 				      s->v.msix ? (int)i : -1, &s->req[i]);
 	if (err) {
 		pr_err("%s: queues cannot be set up (%d)\n", s->pdev->name, err);
@@ -312,9 +314,12 @@ static int vscsi_probe(struct pci_dev *d, const struct pci_device_id *id)
 		pr_err("%s: no interrupt (no MSI-X and no INTx route)\n", d->name);
 		goto fail;
 	}
+	seg_max = virtio_cfg32(&s->v, CFG_SEG_MAX);
+	s->max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
 	if (setup_queues(s))
 		goto fail;
-	seg_max = virtio_cfg32(&s->v, CFG_SEG_MAX);
+	if (s->max_segs + 2 > vq_max_bufs(&s->req[0]))
+		s->max_segs = vq_max_bufs(&s->req[0]) - 2;	/* no indirect descriptors */
 	max_sectors = virtio_cfg32(&s->v, CFG_MAX_SECTORS);
 	max_target = virtio_cfg16(&s->v, CFG_MAX_TARGET);
 	s->host.driver = "virtio_scsi";
@@ -324,7 +329,7 @@ static int vscsi_probe(struct pci_dev *d, const struct pci_device_id *id)
 	s->host.max_target = max_target < 255 ? max_target : 255;
 	s->host.max_lun = 7;
 	s->host.can_queue = QUEUE_SIZE * s->nq < SCSI_MAX_TAGS ? QUEUE_SIZE * s->nq : SCSI_MAX_TAGS;
-	s->host.max_segs = seg_max && seg_max < SCSI_MAX_SG ? seg_max : SCSI_MAX_SG;
+	s->host.max_segs = s->max_segs;
 	if (max_sectors && max_sectors * 512ull < SCSI_MAX_XFER)
 		s->host.max_xfer = max_sectors * 512;
 	s->host.dma_align = 1;
