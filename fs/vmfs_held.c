@@ -222,7 +222,7 @@ int vmfs_want_service(struct vmfs_volume *vol)
 
 	if (gen == vol->wants_seen || !vol->wants || vol->in_service)
 		return 0;
-	vol->wants_seen = gen;
+	__atomic_store_n(&vol->wants_seen, gen, __ATOMIC_RELEASE);
 	for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
 		uint64_t off = __atomic_load_n(&vol->wants[s], __ATOMIC_ACQUIRE);
 		uint32_t seq = __atomic_load_n(&vol->wants_seq[s], __ATOMIC_ACQUIRE);
@@ -237,7 +237,8 @@ int vmfs_want_service(struct vmfs_volume *vol)
 			continue;
 		}
 		if (h->refs || used_by_txn(vol, off)) {
-			vol->wants_seen--;	/* in use: look again at the next call */
+			/* in use: look again at the next call */
+			__atomic_store_n(&vol->wants_seen, gen - 1, __ATOMIC_RELEASE);
 			continue;
 		}
 		vol->in_service = true;
@@ -249,6 +250,16 @@ int vmfs_want_service(struct vmfs_volume *vol)
 					    __ATOMIC_ACQUIRE);
 	}
 	return rc;
+}
+
+/*
+ * Any thread: has a request come in that the thread using the volume has
+ * not looked at yet (or found the lock in use)? Atomics only.
+ */
+bool vmfs_wants_pending(const struct vmfs_volume *vol)
+{
+	return vol->wants && __atomic_load_n(&vol->wants_gen, __ATOMIC_ACQUIRE) !=
+		__atomic_load_n(&vol->wants_seen, __ATOMIC_ACQUIRE);
 }
 
 int vmfs_release_wanted(struct vmfs_volume *vol)

@@ -224,6 +224,12 @@ int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered);
  * does too). Not thread-safe: it belongs to the thread using the volume.
  */
 int vmfs_release_wanted(struct vmfs_volume *vol);
+/*
+ * Has another host asked for a lock we keep since vmfs_release_wanted last
+ * looked? Safe from any thread (the heartbeat thread asks it after a
+ * renewal, to wake whoever services the volume).
+ */
+bool vmfs_wants_pending(const struct vmfs_volume *vol);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1
