@@ -225,29 +225,28 @@ static bool service_one(struct datastore *ds, bool housekeep)
 
 static void service_world(void *arg)
 {
-	uint64_t next_hk = 0;
-
 	(void)arg;
 	for (;;) {
-		uint64_t now = time_ns(), hk_ns = 0, sleep_ns;
-		bool hk = now >= next_hk, retry = false;
+		uint64_t now = time_ns(), wake = now + 1000000000ull;
 
 		for (struct datastore *ds = __atomic_load_n(&stores, __ATOMIC_ACQUIRE); ds;
 		     ds = __atomic_load_n(&ds->next, __ATOMIC_ACQUIRE)) {
-			uint64_t iv = (uint64_t)ds->renew_ms * HOUSEKEEP_RENEWALS * 1000000;
+			bool hk = now >= ds->housekeep_ns, busy = false;
+			uint64_t next;
 
-			if (!hk_ns || iv < hk_ns)
-				hk_ns = iv;
-			if (hk || __atomic_load_n(&ds->service_due, __ATOMIC_ACQUIRE))
-				retry |= !service_one(ds, hk);
+			if (hk || __atomic_load_n(&ds->service_due, __ATOMIC_ACQUIRE)) {
+				busy = !service_one(ds, hk);	/* then it stays due */
+				if (!busy && hk)
+					ds->housekeep_ns = now + (uint64_t)ds->renew_ms *
+						HOUSEKEEP_RENEWALS * 1000000;
+			}
+			next = busy ? now + SERVICE_RETRY_MS * 1000000ull : ds->housekeep_ns;
+			if (next < wake)
+				wake = next;
 		}
-		if (hk)
-			next_hk = now + (hk_ns ? hk_ns : 1000000000ull);
 		now = time_ns();
-		sleep_ns = retry ? SERVICE_RETRY_MS * 1000000ull :
-			next_hk > now ? next_hk - now : 0;
-		if (sleep_ns)
-			sched_block_until(rdtsc() + sleep_ns / 1000 * (tsc_hz() / 1000000));
+		if (wake > now)
+			sched_block_until(rdtsc() + (wake - now) / 1000 * (tsc_hz() / 1000000));
 	}
 }
 

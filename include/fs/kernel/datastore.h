@@ -34,6 +34,7 @@ struct datastore {
 	volatile bool lease_lost;	/* renewals failed, or (set under lock) unmounting */
 	bool service_due;		/* another host asked for a lock (atomic) */
 	bool service_failed;		/* the service world's last call failed (its own) */
+	uint64_t housekeep_ns;		/* the service world's next housekeeping (its own) */
 	struct datastore *next;
 };
 
