@@ -32,21 +32,26 @@ dd if=/dev/zero of="$img" bs=8M count=$(( (mb * 2 + 256) / 8 )) oflag=direct sta
 # four at once in their own directories. With fsync every pair waits for a
 # device flush: raw I/O doing the least a durable create needs (one 4 KiB
 # write and a flush to a file on the same filesystem) is measured alongside.
-meta() {	# meta N [nosync]: "ONE FOUR" pairs/s
-	one=$("$host" bench-meta "$img" m1${2:-} "$1" ${2:-})
-	for i in 1 2 3 4; do "$host" bench-meta "$img" m4${2:-}$i "$1" ${2:-} > "$work/m$i" & done
+# Each run also counts device requests per pair (writes, reads, flushes, the
+# heartbeat's included): figures that do not move with the machine's load.
+meta() {	# meta N [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
+	set -- $("$host" bench-meta "$img" m1${2:-} "$1" ${2:-}) "$1" "${2:-}"
+	one=$1 io1="$2/$3/$4"
+	for i in 1 2 3 4; do "$host" bench-meta "$img" m4$6$i "$5" $6 > "$work/m$i" & done
 	wait
-	four=$(cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 | awk '{ s += $1 } END { printf "%.1f", s }')
-	echo "$one $four"
+	cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 |
+		awk -v one="$one" -v io1="$io1" '{ s += $1; w += $2; r += $3; f += $4 }
+			END { printf "%s %.1f %s %.2f/%.2f/%.2f\n", one, s, io1, w / NR, r / NR, f / NR }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rawf=$("$host" bench-flush "$work/flush.raw" 500)
 set -- $(meta 500)
 echo "vmfs create+delete pairs with fsync, 1 host: $1 pairs/s vs raw write+flush $rawf/s" \
-	"(ratio $(ratio "$1" "$rawf")); 4 hosts at once: $2 in total ($(ratio "$2" "$1")x one host)"
+	"(ratio $(ratio "$1" "$rawf")); 4 hosts at once: $2 in total ($(ratio "$2" "$1")x one host);" \
+	"device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"
 set -- $(meta 2000 nosync)
 echo "vmfs create+delete pairs without fsync, 1 host: $1 pairs/s; 4 hosts at once: $2 in total" \
-	"($(ratio "$2" "$1")x one host)"
+	"($(ratio "$2" "$1")x one host); device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"
 
 lk=$("$host" bench-lock "$img" locker 200)
 echo "vmfs file lock acquire (uncontended, Disk Paxos arbitration, no ATS): $lk us"

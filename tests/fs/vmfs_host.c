@@ -21,7 +21,8 @@
  *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
  *       write DATA at 0, fsync
  *   bench-meta IMG ID N [nosync]   N create+delete pairs in /b_ID (create,
- *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s
+ *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s,
+ *       then device writes, reads and flushes per pair (heartbeats included)
  *   bench-flush FILE N       raw: N times one 4 KiB direct write and
  *       fdatasync to FILE, the least a durable create costs; prints pairs/s
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
@@ -548,6 +549,10 @@ static int bench_meta(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "/b_%s", argv[2]);
 	if (vmfs_mkdir(h.vol, dir, 0755) && vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
 		die("bench mkdir", vmfs_strerror(h.vol));
+	unsigned long w0 = __atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED);
+	unsigned long r0 = __atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED);
+	unsigned long f0 = __atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED);
+
 	t0 = now_s();
 	for (int i = 0; i < n; i++) {
 		snprintf(p, sizeof(p), "%s/f%d", dir, i);
@@ -555,7 +560,10 @@ static int bench_meta(int argc, char **argv)
 			    create_nosync(h.vol, p)) || vmfs_unlink(h.vol, p))
 			die("bench create/delete", vmfs_strerror(h.vol));
 	}
-	printf("%.1f\n", n / (now_s() - t0));
+	printf("%.1f %.2f %.2f %.2f\n", n / (now_s() - t0),
+	       (double)(__atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED) - w0) / n,
+	       (double)(__atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED) - r0) / n,
+	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n);
 	return host_umount(&h) ? 1 : 0;
 }
 

@@ -122,6 +122,9 @@ static int fd_io(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf, 
 
 static int fd_read(struct blockdev *dev, uint64_t lba, uint32_t count, void *buf)
 {
+	struct filedev *f = dev->priv;
+
+	__atomic_add_fetch(&f->nreads, 1, __ATOMIC_RELAXED);
 	return fd_io(dev, lba, count, buf, false);
 }
 
@@ -131,6 +134,7 @@ static int fd_write(struct blockdev *dev, uint64_t lba, uint32_t count, const vo
 	uint64_t dl;
 	int rc;
 
+	__atomic_add_fetch(&f->nwrites, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&f->inflight, 1, __ATOMIC_ACQ_REL);
 	dl = __atomic_load_n(&f->deadline, __ATOMIC_ACQUIRE);
 	if (dl && mono_now() > dl)
@@ -145,6 +149,7 @@ static int fd_flush(struct blockdev *dev)
 {
 	struct filedev *f = dev->priv;
 
+	__atomic_add_fetch(&f->nflushes, 1, __ATOMIC_RELAXED);
 	return fdatasync(f->fd) ? -errno : 0;
 }
 

@@ -16,6 +16,8 @@ struct filedev {
 	int inflight;		/* writes in progress (atomic) */
 	int wd_started, wd_stop;
 	unsigned long wd_thread;
+	/* device requests so far, heartbeat thread included (atomic): bench figures */
+	unsigned long nreads, nwrites, nflushes;
 };
 
 #define FILEDEV_RDONLY		0x1
