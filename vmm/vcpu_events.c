@@ -15,6 +15,15 @@
  * level-triggered vectors are set in the EOI-exit bitmap so their EOI
  * reaches the IOAPIC.
  *
+ * Posting: under APIC virtualization the CPU updates the virtual-APIC
+ * page's IRR itself while the guest runs (it clears a vector's bit when it
+ * delivers it, and recomputes RVI from the whole IRR), so no other CPU may
+ * write there then: a fixed interrupt for such a vCPU is posted in the
+ * LAPIC's own bitmap (vlapic->pir) and moved into IRR here, before the
+ * entry, together with the RVI and EOI-exit bitmap that go with it. (This is
+ * what the CPU's posted-interrupt processing does; using that hardware
+ * feature where it exists would save the kick's exit.)
+ *
  * Kicks: a sender first makes the event pending (atomically), then kicks.
  * The vCPU sets in_guest before it reads its events for an entry; a kick
  * that sees in_guest sends an IPI to the vCPU's CPU, which forces an exit
@@ -165,6 +174,7 @@ void vcpu_inject_events(struct vcpu *v)
 	bool event = true;	/* an event other than an external interrupt goes first */
 	int vec, waiting;
 
+	vlapic_merge_posted(&v->lapic);
 	if (v->apicv)
 		sync_apicv(v);
 	if (v->exit.idt_vectoring & INTR_INFO_VALID) {
@@ -199,6 +209,7 @@ static bool wakes_hlt(struct vcpu *v, bool interrupts_enabled)
 {
 	struct vlapic *l = &v->lapic;
 
+	vlapic_merge_posted(l);
 	if (__atomic_load_n(&l->nmi_pending, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&l->init_pending, __ATOMIC_ACQUIRE))
 		return true;

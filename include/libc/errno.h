@@ -15,6 +15,8 @@
 #define EINVAL 22
 #define ENOSPC 28
 #define ERANGE 34
+#define EPROTO 71
+#define EMSGSIZE 90
 #define ETIMEDOUT 110
 #define ENOTSUP 95
 

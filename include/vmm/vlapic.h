@@ -103,6 +103,14 @@ struct vlapic {
 	bool sipi_pending;
 	enum vlapic_run_state run_state;	/* lock */
 	bool hw_assist;			/* the virtual-APIC page is used by the CPU (APICv) */
+	/*
+	 * Vectors posted while hw_assist: the CPU itself updates IRR in the
+	 * page while the vCPU runs, so other CPUs never write it then; they set
+	 * the vector here (atomic), then posted, and kick. The vCPU moves them
+	 * into IRR before each entry and before it decides to stay halted.
+	 */
+	uint32_t pir[8];
+	bool posted;
 	uint64_t timer_fires;		/* statistics */
 };
 
@@ -156,6 +164,8 @@ bool vlapic_accepts_extint(const struct vlapic *l);
 
 /* The vCPU left APIC virtualization: make the software model's derived state current. */
 void vlapic_sync_after_apicv(struct vlapic *l);
+/* The vCPU's own thread: move posted vectors into IRR. True if there were any. */
+bool vlapic_merge_posted(struct vlapic *l);
 
 /* Host TSC of this vCPU's next timer expiry (0: none), for idle waits. */
 uint64_t vlapic_timer_deadline(struct vlapic *l);

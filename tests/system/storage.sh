@@ -219,8 +219,10 @@ qemu_run() {
 	# shellcheck disable=SC2086
 	timeout -k 5 "$tmo" qemu-system-x86_64 "$@" $args >"$log.emulator" 2>&1 &
 	qpid=$!
-	exec 7>"$work/mon.in" 8<"$work/mon.out"
+	# Opened read-write, so neither open waits for a QEMU that may already have died.
+	exec 7<>"$work/mon.in" 8<>"$work/mon.out"
 	cat <&8 > "$work/mon.log" &
+	catpid=$!
 	i=0
 	while ! grep -q "$pull_after" "$log" && [ $i -lt $((tmo * 10)) ] && kill -0 $qpid 2>/dev/null; do
 		sleep 0.1
@@ -228,10 +230,28 @@ qemu_run() {
 	done
 	grep -q "$pull_after" "$log" && echo "drive_del $pull_drive" >&7
 	wait $qpid
+	st=$?
+	kill $catpid 2>/dev/null
+	return $st
 }
 
 case $emu in
-qemu) qemu_run; status=$?; exec 7>&- 8<&- 2>/dev/null ;;
+qemu)
+	qemu_run; status=$?; exec 7>&- 8<&- 2>/dev/null
+	# QEMU itself dying of a signal (SIGSEGV, SIGABRT) is an emulator bug, not
+	# a result of the test: say so, keep its logs, and run the case once more.
+	if [ "$status" -gt 128 ] && [ "$status" -ne 137 ]; then
+		echo "note $name: QEMU itself died of signal $((status - 128)): $(tail -1 "$log.emulator"); running the case once more"
+		cp "$log" "$log.crashed"; cp "$log.emulator" "$log.emulator.crashed"
+		rm -f "$work/mon.in" "$work/mon.out"
+		qemu_run; status=$?; exec 7>&- 8<&- 2>/dev/null
+	fi
+	# The kernel ends every storage run through the debug-exit port (status 1 or 3);
+	# anything else (0: a triple fault or reset under -no-reboot) ended it early.
+	case $status in
+	1 | 3 | 124) ;;
+	*) fail "QEMU ended with status $status before the tests finished: $(tail -3 "$log.emulator" | tr '\n' ' ')" ;;
+	esac ;;
 bochs) BOCHS_EXTRA=$bochs_extra sh "$top/tools/run-bochs.sh" "$iso" "$log" "$cpus" "$mem" "$tmo"
 	status=$?
 	[ "$status" -eq 124 ] || status=1 ;;	# Bochs's own status says nothing; the log does

@@ -308,6 +308,37 @@ static void test_x2apic(void **state)
 	fake_vm_free(vm);
 }
 
+/* Under APIC virtualization another CPU never writes IRR: it posts, and the vCPU merges. */
+static void test_posted_while_cpu_owns_the_page(void **state)
+{
+	struct vm *vm = two_cpus(true);
+	struct vlapic *l1 = lapic(vm, 1);
+
+	(void)state;
+	l1->hw_assist = true;
+	ipi(vm, 0, 1, 0x61);
+	ipi(vm, 0, 1, 0xe3);
+	assert_int_equal(r(vm, 1, APIC_IRR + 0x30), 0);	/* the page is untouched */
+	assert_int_equal(r(vm, 1, APIC_IRR + 0x70), 0);
+	assert_int_equal(vlapic_highest_irr(l1), -1);
+	assert_true(fake_kicks[1] >= 2);
+	assert_true(vlapic_merge_posted(l1));
+	assert_true(r(vm, 1, APIC_IRR + 0x30) & (1U << 1));
+	assert_true(r(vm, 1, APIC_IRR + 0x70) & (1U << 3));
+	assert_int_equal(vlapic_highest_irr(l1), 0xe3);
+	assert_false(vlapic_merge_posted(l1));		/* nothing new */
+	/* Without it, IRR is written directly. */
+	l1->hw_assist = false;
+	ipi(vm, 0, 1, 0x72);
+	assert_true(r(vm, 1, APIC_IRR + 0x30) & (1U << 18));
+	/* A reset forgets posted vectors too. */
+	l1->hw_assist = true;
+	ipi(vm, 0, 1, 0x80);
+	vlapic_reset(l1, true);
+	assert_false(vlapic_merge_posted(l1));
+	fake_vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_delivery_modes),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_x2apic),
+		cmocka_unit_test(test_posted_while_cpu_owns_the_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,9 +112,28 @@ static void update_ppr(struct vlapic *l)
 	set_reg(l, APIC_PPR, (tpr & 0xf0) >= isr_class ? tpr : isr_class);
 }
 
+bool vlapic_merge_posted(struct vlapic *l)
+{
+	bool any = false;
+
+	if (!__atomic_load_n(&l->posted, __ATOMIC_ACQUIRE) ||
+	    !__atomic_exchange_n(&l->posted, false, __ATOMIC_SEQ_CST))
+		return false;
+	for (unsigned i = 0; i < 8; i++) {
+		uint32_t w = __atomic_exchange_n(&l->pir[i], 0, __ATOMIC_SEQ_CST);
+
+		if (w) {
+			__atomic_fetch_or(&l->regs[(APIC_IRR + 0x10 * i) / 4], w, __ATOMIC_SEQ_CST);
+			any = true;
+		}
+	}
+	return any;
+}
+
 /* The CPU kept ISR, IRR and PPR in the page under APIC virtualization: recompute PPR. */
 void vlapic_sync_after_apicv(struct vlapic *l)
 {
+	vlapic_merge_posted(l);
 	update_ppr(l);
 }
 
@@ -345,7 +364,13 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 				vec_clear(l, APIC_TMR, m->vector);
 			__atomic_store_n(&l->tmr_changed, true, __ATOMIC_RELEASE);
 		}
-		vec_set(l, APIC_IRR, m->vector);
+		if (__atomic_load_n(&l->hw_assist, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_or(&l->pir[m->vector / 32], 1U << (m->vector % 32),
+					  __ATOMIC_SEQ_CST);
+			__atomic_store_n(&l->posted, true, __ATOMIC_SEQ_CST);
+		} else {
+			vec_set(l, APIC_IRR, m->vector);
+		}
 		kick(l);
 		break;
 	case APIC_DM_NMI:
@@ -778,6 +803,9 @@ void vlapic_reset(struct vlapic *l, bool keep_base)
 	if (!keep_base)
 		l->apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (l->apic_base & APIC_BASE_BSP);
 	memset(l->regs, 0, 4096);
+	for (unsigned i = 0; i < 8; i++)
+		__atomic_store_n(&l->pir[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->posted, false, __ATOMIC_RELEASE);
 	set_reg(l, APIC_ID, vlapic_x2apic(l) ? l->initial_id : l->initial_id << 24);
 	set_reg(l, APIC_VER, APIC_VERSION_VAL);
 	set_reg(l, APIC_DFR, 0xffffffffU);
