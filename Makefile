@@ -4,7 +4,8 @@
 #   make pxe        build/pxe/: a GRUB network-boot tree (BIOS and UEFI)
 #   make check      unit tests + booted system tests; ends with "N passed, N failed"
 #   make run        boot the hypervisor in an emulator on this terminal
-#   make bench      measurements (boot time, image size)
+#   make bench      measurements (boot time, image size, filesystem speed)
+#   make soak       filesystem soak: 2000 random kills, pauses and I/O stalls of 4 hosts
 #   make deps       install the Debian packages the build and tests need
 #
 # CROSS_COMPILE=x86_64-elf- uses a cross toolchain instead of the host's gcc/binutils.
@@ -165,6 +166,9 @@ bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools $(LI
 		$(B)/linux/vmlinuz
 	$(Q)sh tools/bench.sh
 
+soak: deps-test
+	$(Q)sh tests/fs/soak.sh
+
 deps deps-test:
 	@sh tools/deps.sh test
 deps-build:
@@ -175,6 +179,6 @@ deps-run:
 clean:
 	rm -rf $(B)
 
-.PHONY: all build pxe pxe-tree unit unit-run check check-run run run-emulator bench bench-run \
+.PHONY: all build pxe pxe-tree unit unit-run check check-run run run-emulator bench bench-run soak \
 	deps deps-build deps-test deps-run clean
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)

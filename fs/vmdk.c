@@ -296,6 +296,16 @@ static int write_desc(struct vmfs_volume *vol, const char *path, const char *ext
 	return rc;
 }
 
+/* Remove what a failed create made, keeping the error message of the failure. */
+static void undo_create(struct vmfs_volume *vol, const char *path)
+{
+	char saved[sizeof(vol->err)];
+
+	memcpy(saved, vol->err, sizeof(saved));
+	vmfs_unlink(vol, path);
+	memcpy(vol->err, saved, sizeof(saved));
+}
+
 static int make_flat(struct vmfs_volume *vol, const char *flat, uint64_t bytes,
 		     enum vmfs_alloc alloc, const struct vmfs_progress *prog)
 {
@@ -308,6 +318,8 @@ static int make_flat(struct vmfs_volume *vol, const char *flat, uint64_t bytes,
 	if (!rc)
 		rc = vmfs_fsync(f);
 	vmfs_close(f);
+	if (rc)
+		undo_create(vol, flat);	/* out of space, say: leave nothing behind */
 	return rc;
 }
 
@@ -333,7 +345,7 @@ int vmfs_vmdk_create(struct vmfs_volume *vol, const char *path, uint64_t bytes,
 				vmfs_crc32c((uint32_t)vmfs_now(vol), path, strlen(path)),
 				VMFS_O_EXCL);
 		if (rc)
-			vmfs_unlink(vol, flat);
+			undo_create(vol, flat);
 	}
 	return rc;
 }
@@ -478,6 +490,10 @@ int vmfs_vmdk_clone(struct vmfs_volume *vol, const char *src, const char *dst,
 			vmfs_close(out);
 		}
 		vmfs_close(in);
+	}
+	if (rc) {		/* a failed clone leaves no disk behind */
+		undo_create(vol, dst);
+		undo_create(vol, dinfo.extent);
 	}
 	return rc;
 }

@@ -80,7 +80,8 @@ int vmfs_fd_get(struct vmfs_txn *txn, uint32_t fd, struct vmfs_fd **out)
 	int rc = fd_range(vol, fd);
 
 	if (!rc)
-		rc = vmfs_txn_get(txn, vmfs_fd_off(vol, fd) + VMFS_SECTOR, VMFS_MD_PAYLOAD, &data);
+		rc = vmfs_txn_get(txn, vmfs_fd_off(vol, fd) + VMFS_SECTOR, VMFS_MD_PAYLOAD,
+				  vmfs_fd_off(vol, fd), &data);
 	if (!rc)
 		rc = fd_verify(vol, (struct vmfs_fd *)data, fd, !vmfs_txn_is_dirty(txn, data));
 	if (!rc)
@@ -100,7 +101,8 @@ int vmfs_fd_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t fd, str
 		memcpy(out, p, sizeof(*out));
 		return fd_verify(vol, out, fd, !vmfs_txn_is_dirty(txn, p));
 	}
-	rc = vmfs_read_bytes(vol, vmfs_fd_off(vol, fd) + VMFS_SECTOR, out, sizeof(*out));
+	rc = vmfs_md_read(vol, vmfs_fd_off(vol, fd) + VMFS_SECTOR, sizeof(*out),
+			  vmfs_fd_off(vol, fd), out);
 	return rc ? rc : fd_verify(vol, out, fd, true);
 }
 
@@ -146,7 +148,7 @@ static int pb_peek(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct v
 		memcpy(out, p, sizeof(*out));
 		return pb_verify(vol, out, f, ent, level, !vmfs_txn_is_dirty(txn, p));
 	}
-	rc = vmfs_read_bytes(vol, off, out, sizeof(*out));
+	rc = vmfs_md_read(vol, off, sizeof(*out), vmfs_fd_off(vol, f->index), out);
 	return rc ? rc : pb_verify(vol, out, f, ent, level, true);
 }
 
@@ -223,7 +225,8 @@ static int pb_get(struct vmfs_txn *txn, struct vmfs_fd *f, uint8_t *slot_buf, ui
 		rc = ent_check(vol, f, *slot, VMFS_RES_PB);
 		if (!rc)
 			rc = vmfs_txn_get(txn, vmfs_res_off(vol, VMFS_RES_PB,
-				(uint32_t)(*slot & VMFS_ADDR_INDEX_MASK)), VMFS_MD_BLOCK, &data);
+				(uint32_t)(*slot & VMFS_ADDR_INDEX_MASK)), VMFS_MD_BLOCK,
+				vmfs_fd_off(vol, f->index), &data);
 		if (!rc)
 			rc = pb_verify(vol, (struct vmfs_pb *)data, f, *slot, level,
 				       !vmfs_txn_is_dirty(txn, data));
@@ -231,7 +234,7 @@ static int pb_get(struct vmfs_txn *txn, struct vmfs_fd *f, uint8_t *slot_buf, ui
 		rc = vmfs_alloc(txn, VMFS_RES_PB, &idx);
 		if (!rc)
 			rc = vmfs_txn_get(txn, vmfs_res_off(vol, VMFS_RES_PB, idx), VMFS_MD_BLOCK,
-					  &data);
+					  vmfs_fd_off(vol, f->index), &data);
 		if (!rc) {
 			struct vmfs_pb *pb = (struct vmfs_pb *)data;
 
@@ -366,6 +369,8 @@ int vmfs_addr_free_from(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t from, 
 	unsigned ndirect = f->mode == VMFS_FM_SB ? VMFS_SB_PER_FB : VMFS_NDIRECT;
 	int rc = 0;
 
+	if (f->type == VMFS_FT_DIR)
+		txn->ckpt_after = true;	/* units that held directory blocks become free */
 	c.low = f->mode == VMFS_FM_SB ? VMFS_SB_PER_FB : bases[2] + spans[2];
 	for (int l = 2; f->mode == VMFS_FM_FB && l >= 0 && !rc && !c.stopped; l--)
 		rc = free_tree(&c, (uint8_t *)f, &f->addr[VMFS_IND1 + l], (uint32_t)l + 1,

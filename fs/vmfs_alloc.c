@@ -8,13 +8,14 @@
  *
  * A host takes a cluster's lock (exclusive, owner = heartbeat slot and
  * generation) before it changes the cluster's bitmap and keeps it until
- * unmount, so hosts allocating at the same time settle in different clusters
- * (vol->hint starts each host at a different place: slot * n / max_hosts).
- * Cluster locks are held for one transaction (released in txn_end). A cluster
- * locked by another host is skipped for allocation as long as other clusters
- * have room; a free in such a cluster waits for the holder; a cluster whose
- * holder's lease expired is broken and its holder's journal replayed first
- * (vmfs_lock.c).
+ * another host asks for it (vmfs_held.c) or unmount, so each host allocates
+ * from clusters of its own - resource clusters per host - and hosts
+ * allocating at the same time never meet (vol->hint starts each host at a
+ * different place: slot * n / max_hosts). A cluster locked by another host
+ * is skipped for allocation as long as other clusters have room; a free in
+ * such a cluster asks the holder for it and waits; a cluster whose holder's
+ * lease expired is broken and its holder's journal replayed first
+ * (vmfs_lock.c). While we hold a cluster its header stays in the cache.
  *
  * Invariant (checked by vmfs_clus_check and fsck): nfree equals the number of
  * clear bits below nres, and no bit at or above nres is set.
@@ -22,14 +23,26 @@
 #include <stdio.h>
 #include "vmfs_priv.h"
 
-static unsigned popcount8(uint8_t b)
+static unsigned popcount64(uint64_t x)
 {
-	unsigned n = 0;
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
 
-	while (b) {
-		b &= (uint8_t)(b - 1);
-		n++;
+/* Bits set in bitmap bytes [from, to), eight bytes at a time. */
+static uint32_t bits_set(const uint8_t *bm, uint32_t from, uint32_t to)
+{
+	uint32_t n = 0;
+	uint64_t w;
+
+	for (; from + 8 <= to; from += 8) {
+		memcpy(&w, bm + from, 8);
+		n += popcount64(w);
 	}
+	for (; from < to; from++)
+		n += popcount64(bm[from]);
 	return n;
 }
 
@@ -53,18 +66,13 @@ int vmfs_clus_check(const struct vmfs_volume *vol, const struct vmfs_clhdr *c, u
 			    (unsigned long long)vmfs_clus_off(vol, type, cl));
 		return -EIO;
 	}
-	for (uint32_t i = 0; i < VMFS_CLUS_BITMAP_BYTES; i++) {
-		uint32_t lo = i * 8;
-		uint8_t beyond = lo >= nres ? c->bitmap[i] :
-			lo + 8 > nres ? (uint8_t)(c->bitmap[i] >> (nres - lo)) : 0;
-
-		if (beyond) {
-			vmfs_fmterr(err, errlen, "%s cluster %u: bits set beyond its %u resources",
-				    vmfs_res_name(type), cl, nres);
-			return -EIO;
-		}
-		used += popcount8(c->bitmap[i]);
+	if (nres > VMFS_CLUS_MAX_RES || (nres % 8 && c->bitmap[nres / 8] >> (nres % 8)) ||
+	    bits_set(c->bitmap, (nres + 7) / 8, VMFS_CLUS_BITMAP_BYTES)) {
+		vmfs_fmterr(err, errlen, "%s cluster %u: bits set beyond its %u resources",
+			    vmfs_res_name(type), cl, nres);
+		return -EIO;
 	}
+	used = bits_set(c->bitmap, 0, (nres + 7) / 8);
 	if (c->nfree != nres - used) {
 		vmfs_fmterr(err, errlen, "%s cluster %u: free count %u but bitmap has %u free",
 			    vmfs_res_name(type), cl, c->nfree, nres - used);
@@ -90,15 +98,12 @@ static int clus_verify(struct vmfs_volume *vol, const struct vmfs_clhdr *c, unsi
 static int clus_lock(struct vmfs_volume *vol, unsigned type, uint32_t cl, enum vmfs_lock_wait w)
 {
 	char what[64];
-	int rc;
 
-	if (vol->held[type][cl / 8] & (1u << (cl % 8)))
+	if (vmfs_held_find(vol, vmfs_clus_off(vol, type, cl)))
 		return 0;
 	snprintf(what, sizeof(what), "%s cluster %u", vmfs_res_name(type), cl);
-	rc = vmfs_lock_acquire_wait(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, w, what);
-	if (!rc)
-		vol->held[type][cl / 8] |= (uint8_t)(1u << (cl % 8));
-	return rc;
+	return vmfs_lock_get(vol, vmfs_clus_off(vol, type, cl), VMFS_LOCK_EXCL, w, VMFS_LK_CLUSTER,
+			     what);
 }
 
 static int clus_get_wait(struct vmfs_txn *txn, unsigned type, uint32_t cl,
@@ -110,7 +115,7 @@ static int clus_get_wait(struct vmfs_txn *txn, unsigned type, uint32_t cl,
 
 	if (!rc)
 		rc = vmfs_txn_get(txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				  VMFS_MD_PAYLOAD, &data);
+				  VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), &data);
 	if (!rc)
 		rc = clus_verify(vol, (struct vmfs_clhdr *)data, type, cl,
 				 !vmfs_txn_is_dirty(txn, data));
@@ -157,7 +162,7 @@ int vmfs_alloc(struct vmfs_txn *txn, unsigned type, uint32_t *idx)
 		uint32_t cl = (vol->hint[type] + k) % r->n_clusters;
 
 		rc = vmfs_txn_peek(vol, txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				   VMFS_MD_PAYLOAD, c);
+				   VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), c);
 		if (!rc && c->magic == VMFS_MAGIC_CLUS && c->nfree == 0)
 			rc = -ENOSPC;	/* full (a corrupt header is caught by take_bit) */
 		else if (!rc)
@@ -205,27 +210,6 @@ int vmfs_free_now(struct vmfs_txn *txn, unsigned type, uint32_t idx)
 	return 0;
 }
 
-int vmfs_release_cluster_locks(struct vmfs_volume *vol)
-{
-	int ret = 0;
-
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
-		for (uint32_t cl = 0; vol->held[t] && cl < vol->hdr.reg[t].n_clusters; cl++) {
-			char what[64];
-			int rc;
-
-			if (!(vol->held[t][cl / 8] & (1u << (cl % 8))))
-				continue;
-			snprintf(what, sizeof(what), "%s cluster %u", vmfs_res_name(t), cl);
-			rc = vmfs_lock_release(vol, vmfs_clus_off(vol, t, cl), what);
-			if (rc && !ret)
-				ret = rc;
-			vol->held[t][cl / 8] &= (uint8_t)~(1u << (cl % 8));
-		}
-	}
-	return ret;
-}
-
 int vmfs_count_free(struct vmfs_volume *vol, unsigned type, uint64_t *nfree)
 {
 	struct vmfs_clhdr *c = vmfs_zalloc(vol, sizeof(*c));
@@ -234,7 +218,7 @@ int vmfs_count_free(struct vmfs_volume *vol, unsigned type, uint64_t *nfree)
 	*nfree = 0;
 	for (uint32_t cl = 0; !rc && cl < vol->hdr.reg[type].n_clusters; cl++) {
 		rc = vmfs_txn_peek(vol, vol->txn, vmfs_clus_off(vol, type, cl) + VMFS_SECTOR,
-				   VMFS_MD_PAYLOAD, c);
+				   VMFS_MD_PAYLOAD, vmfs_clus_off(vol, type, cl), c);
 		if (!rc)
 			rc = clus_verify(vol, c, type, cl, true);
 		if (!rc)

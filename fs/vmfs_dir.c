@@ -88,7 +88,7 @@ static int dirblk_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 	if (p) {
 		memcpy(out, p, sizeof(*out));
 		crc = !vmfs_txn_is_dirty(txn, p);
-	} else if ((rc = vmfs_read_bytes(vol, *off, out, sizeof(*out)))) {
+	} else if ((rc = vmfs_md_read(vol, *off, sizeof(*out), vmfs_fd_off(vol, d->index), out))) {
 		return rc;
 	}
 	if (crc && out->magic == VMFS_MAGIC_DIR && !vmfs_check_crc(out, sizeof(*out)))
@@ -99,26 +99,38 @@ static int dirblk_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 	return rc ? vmfs_seterr(vol, rc, "%s", msg) : 0;
 }
 
-/* Call fn for every entry; fn returning non-zero stops the walk with that value. */
-static int dir_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
-		    int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
+/*
+ * Call fn for every entry of the directory whose descriptor is d; fn
+ * returning non-zero stops the walk with that value.
+ */
+static int dir_walk_fd(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *d,
+		       int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
 {
-	struct vmfs_fd *d = vmfs_zalloc(vol, sizeof(*d));
 	struct vmfs_dirblk *b = vmfs_zalloc(vol, sizeof(*b));
 	uint64_t off;
-	int rc = d && b ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of "
-			"memory");
+	int rc = b ? 0 : vmfs_seterr(vol, -ENOMEM, "out of memory");
 
 	if (!rc && d->type != VMFS_FT_DIR)
-		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", dir);
+		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", d->index);
 	for (uint32_t blk = 0; !rc && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_read(vol, txn, d, blk, b, &off);
 		for (unsigned i = 0; !rc && i < VMFS_DIRENT_PER_BLOCK; i++)
 			if (b->ent[i].fd)
 				rc = fn(arg, &b->ent[i], off + 32 + (uint64_t)i * 272);
 	}
-	vmfs_free(vol, d);
 	vmfs_free(vol, b);
+	return rc;
+}
+
+static int dir_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir,
+		    int (*fn)(void *arg, const struct vmfs_dirent *e, uint64_t off), void *arg)
+{
+	struct vmfs_fd *d = vmfs_zalloc(vol, sizeof(*d));
+	int rc = d ? vmfs_fd_peek(vol, txn, dir, d) : vmfs_seterr(vol, -ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = dir_walk_fd(vol, txn, d, fn, arg);
+	vmfs_free(vol, d);
 	return rc;
 }
 
@@ -143,15 +155,19 @@ static int find_fn(void *arg, const struct vmfs_dirent *e, uint64_t off)
 }
 
 /* 0 and the entry if found, -ENOENT if not. */
+static int find_result(struct vmfs_volume *vol, int rc, const char *name, size_t nlen)
+{
+	if (rc == 1)
+		return 0;
+	return rc ? rc : vmfs_seterr(vol, -ENOENT, "'%.*s' not found", (int)nlen, name);
+}
+
 int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,
 		  size_t nlen, struct vmfs_dirent *ent, uint64_t *ent_off)
 {
 	struct find_arg a = { name, nlen, ent, ent_off };
-	int rc = dir_walk(vol, txn, dir, find_fn, &a);
 
-	if (rc == 1)
-		return 0;
-	return rc ? rc : vmfs_seterr(vol, -ENOENT, "'%.*s' not found", (int)nlen, name);
+	return find_result(vol, dir_walk(vol, txn, dir, find_fn, &a), name, nlen);
 }
 
 struct iter_arg {
@@ -233,7 +249,7 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 	for (uint32_t blk = 0; !rc && !b && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_off(vol, txn, d, blk, &off);
 		if (!rc)
-			rc = vmfs_txn_get(txn, off, VMFS_MD_BLOCK, &data);
+			rc = vmfs_txn_get(txn, off, VMFS_MD_BLOCK, vmfs_fd_off(vol, dir), &data);
 		if (!rc && ((struct vmfs_dirblk *)data)->nused < VMFS_DIRENT_PER_BLOCK)
 			b = (struct vmfs_dirblk *)data;
 	}
@@ -253,13 +269,13 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 			"entry", dir);
 }
 
-int vmfs_dir_remove(struct vmfs_txn *txn, uint64_t ent_off)
+int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 {
 	uint64_t blk_off = ent_off - ent_off % VMFS_MD_BLOCK;
 	unsigned i = (unsigned)((ent_off - blk_off - 32) / 272);
 	struct vmfs_dirblk *b;
 	uint8_t *data;
-	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, &data);
+	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, vmfs_fd_off(txn->vol, dir), &data);
 
 	if (rc)
 		return rc;
@@ -311,10 +327,32 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 		*cur = d.parent;
 		return 0;
 	}
-	if (!rc)
-		rc = vmfs_dir_find(vol, txn, *cur, name, len, &e, NULL);
+	if (!rc) {	/* the descriptor just read, not a second read of it */
+		struct find_arg a = { name, len, &e, NULL };
+
+		rc = find_result(vol, dir_walk_fd(vol, txn, &d, find_fn, &a), name, len);
+	}
 	if (!rc)
 		*cur = e.fd;
+	return rc;
+}
+
+/* A walk of path failed at component name: say so naming the path once. */
+static int walk_err(struct vmfs_volume *vol, int rc, const char *path, const char *name,
+		    size_t len)
+{
+	const char *rest = name + len;
+
+	while (*rest == '/')
+		rest++;
+	if (rc == -ENOENT && !*rest)
+		return vmfs_seterr(vol, rc, "'%s' not found", path);
+	if (rc == -ENOENT)
+		return vmfs_seterr(vol, rc, "'%s' not found: no directory '%.*s'", path, (int)len,
+				   name);
+	if (rc == -ENOTDIR)
+		return vmfs_seterr(vol, rc, "'%s': '%.*s' is not a directory", path, (int)len,
+				   name);
 	return rc;
 }
 
@@ -328,7 +366,7 @@ int vmfs_path_walk(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *pa
 		int rc = step(vol, txn, &cur, name, len);
 
 		if (rc)
-			return rc;
+			return walk_err(vol, rc, path, name, len);
 	}
 	*fd = cur;
 	return 0;
@@ -347,7 +385,7 @@ int vmfs_path_parent(struct vmfs_volume *vol, struct vmfs_txn *txn, const char *
 			int rc = step(vol, txn, &cur, prev, prevlen);
 
 			if (rc)
-				return rc;
+				return walk_err(vol, rc, path, prev, prevlen);
 		}
 		prev = n;
 		prevlen = len;

@@ -52,10 +52,52 @@ void vmfs_fill_stat(const struct vmfs_volume *vol, const struct vmfs_fd *f, stru
 	st->atime_ns = f->atime_ns;
 }
 
+/*
+ * The run of allocated units at file offset off: *phys is the device offset
+ * of off and *n the bytes (<= len, <= VMFS_RUN_MAX) that lie in units placed
+ * back to back on the device, so that one request covers them. *hole: off
+ * lies in a hole or a to-be-zeroed unit (*n: the bytes of it up to its end).
+ */
+static int map_run(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
+		   uint64_t off, uint64_t len, uint64_t *phys, uint64_t *n, bool *hole)
+{
+	uint64_t us = vmfs_unit_size(vol, f->mode), ent;
+	int rc = vmfs_addr_lookup(vol, txn, f, off / us, &ent);
+
+	*n = min64(len, us - off % us);
+	*hole = !ent || (ent & VMFS_ADDR_TBZ);
+	if (rc || *hole)
+		return rc;
+	*phys = unit_off(vol, f, ent) + off % us;
+	while (*n < len && *n < VMFS_RUN_MAX) {
+		rc = vmfs_addr_lookup(vol, txn, f, (off + *n) / us, &ent);
+		if (rc || !ent || (ent & VMFS_ADDR_TBZ) || unit_off(vol, f, ent) != *phys + *n)
+			break;
+		*n += min64(len - *n, us);
+	}
+	return rc;
+}
+
+int vmfs_data_map(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off, uint64_t len,
+		  uint64_t *phys, uint64_t *n)
+{
+	bool hole;
+	int rc;
+
+	if (f->mode == VMFS_FM_INLINE) {
+		*phys = 0;
+		*n = len;
+		return 0;
+	}
+	rc = map_run(vol, NULL, f, off, len, phys, n, &hole);
+	if (!rc && hole)
+		*phys = 0;
+	return rc;
+}
+
 int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct vmfs_fd *f,
 		   uint64_t off, void *buf, uint64_t len)
 {
-	uint64_t us = vmfs_unit_size(vol, f->mode);
 	uint8_t *p = buf;
 
 	if (f->mode == VMFS_FM_INLINE) {
@@ -65,14 +107,15 @@ int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct v
 		return 0;
 	}
 	while (len) {
-		uint64_t ent, in = off % us, n = min64(len, us - in);
-		int rc = vmfs_addr_lookup(vol, txn, f, off / us, &ent);
+		uint64_t phys, n;
+		bool hole;
+		int rc = map_run(vol, txn, f, off, len, &phys, &n, &hole);
 
 		if (rc)
 			return rc;
-		if (!ent || (ent & VMFS_ADDR_TBZ))
+		if (hole)
 			memset(p, 0, n);
-		else if ((rc = vmfs_read_bytes(vol, unit_off(vol, f, ent) + in, p, n)))
+		else if ((rc = vmfs_read_bytes(vol, phys, p, n)))
 			return rc;
 		off += n;
 		p += n;
@@ -81,12 +124,43 @@ int vmfs_data_read(struct vmfs_volume *vol, struct vmfs_txn *txn, const struct v
 	return 0;
 }
 
-/* Allocate a unit for f (not yet linked). */
+/* Overwrite [off, off+len) of f, every unit of which is allocated (checked by the caller). */
+int vmfs_data_write_allocated(struct vmfs_volume *vol, const struct vmfs_fd *f, uint64_t off,
+			      const void *buf, uint64_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		uint64_t phys, n;
+		bool hole;
+		int rc = map_run(vol, NULL, f, off, len, &phys, &n, &hole);
+
+		if (!rc && hole)
+			rc = vmfs_seterr(vol, -EIO, "internal: overwrite of an unallocated unit");
+		if (!rc)
+			rc = vmfs_write_bytes(vol, phys, p, n);
+		if (rc)
+			return rc;
+		off += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Allocate a unit for f (not yet linked). File data goes into it next, so a
+ * free of data units that is not durable yet is made durable first: a unit
+ * must not hold new data while a crash could still hand it back to its
+ * previous file.
+ */
 static int unit_alloc(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t *ent)
 {
 	uint32_t idx;
-	int rc = vmfs_alloc(txn, data_type(f), &idx);
+	int rc = vmfs_journal_before_reuse(txn->vol);
 
+	if (!rc)
+		rc = vmfs_alloc(txn, data_type(f), &idx);
 	if (!rc)
 		*ent = VMFS_ADDR_VALID | idx;
 	return rc;
@@ -129,6 +203,7 @@ static int write_piece(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, co
 		f->nres++;
 	}
 	ent &= ~VMFS_ADDR_TBZ;
+	txn->data_written = true;	/* flushed before the record linking it */
 	rc = unit_fill(vol, unit_off(vol, f, ent), us, off % us, p, n);
 	if (!rc)
 		rc = vmfs_addr_set(txn, f, unit, ent);
@@ -137,19 +212,77 @@ static int write_piece(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, co
 }
 
 /*
+ * Whole units [off, off + len) that are holes or to be zeroed: allocate them
+ * (extents: consecutive allocations from one cluster are usually adjacent on
+ * the device) and write the data of the leading run of adjacent ones in one
+ * request. Returns the bytes written (a multiple of the unit), or an error.
+ */
+static int64_t write_new_units(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off,
+			       const uint8_t *p, uint64_t len)
+{
+	struct vmfs_volume *vol = txn->vol;
+	uint64_t us = vmfs_unit_size(vol, f->mode), n = 0, first = 0;
+	int rc = 0;
+
+	while (n + us <= len && n < VMFS_RUN_MAX && vmfs_txn_room(txn) > 8) {
+		uint64_t ent, unit = (off + n) / us;
+
+		rc = vmfs_addr_lookup(vol, txn, f, unit, &ent);
+		if (rc || (ent && !(ent & VMFS_ADDR_TBZ)))
+			break;
+		if (!ent) {
+			rc = unit_alloc(txn, f, &ent);
+			if (rc)
+				break;
+			f->nres++;
+		}
+		ent &= ~VMFS_ADDR_TBZ;
+		rc = vmfs_addr_set(txn, f, unit, ent);
+		vmfs_txn_dirty(txn, (uint8_t *)f);
+		if (rc)
+			break;
+		if (n && unit_off(vol, f, ent) != first + n)
+			break;	/* allocated but not adjacent: the next round writes it */
+		if (!n)
+			first = unit_off(vol, f, ent);
+		n += us;
+	}
+	if (!n)
+		return rc ? rc : vmfs_seterr(vol, -EIO, "internal: no unit allocated");
+	txn->data_written = true;	/* flushed before the record linking it */
+	rc = vmfs_write_bytes(vol, first, p, n);
+	return rc ? rc : (int64_t)n;
+}
+
+/*
  * Write file data (f in SB or FB mode, a txn buffer). Stops early when the
- * transaction is nearly full; returns the bytes written.
+ * transaction is nearly full; returns the bytes written. Allocated units are
+ * written in runs of adjacent units, whole new units are allocated as an
+ * extent and written the same way, partial new units are zero-filled.
  */
 int64_t vmfs_data_write(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, const void *buf,
 			uint64_t len)
 {
-	uint64_t us = vmfs_unit_size(txn->vol, f->mode), done = 0;
+	struct vmfs_volume *vol = txn->vol;
+	uint64_t us = vmfs_unit_size(vol, f->mode), done = 0;
 	const uint8_t *p = buf;
 
 	while (done < len && vmfs_txn_room(txn) > 8) {
-		uint64_t n = min64(len - done, us - off % us);
-		int rc = write_piece(txn, f, off, p + done, n);
+		uint64_t phys, n;
+		bool hole;
+		int64_t w;
+		int rc = map_run(vol, txn, f, off, len - done, &phys, &n, &hole);
 
+		if (!rc && !hole)
+			rc = vmfs_write_bytes(vol, phys, p + done, n);
+		else if (!rc && !(off % us) && len - done >= us) {
+			w = write_new_units(txn, f, off, p + done, len - done);
+			rc = w < 0 ? (int)w : 0;
+			n = w < 0 ? 0 : (uint64_t)w;
+		} else if (!rc) {
+			n = min64(len - done, us - off % us);
+			rc = write_piece(txn, f, off, p + done, n);
+		}
 		if (rc)
 			return rc;
 		off += n;
@@ -173,7 +306,8 @@ int vmfs_data_map_meta(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t off, ui
 		vmfs_txn_dirty(txn, (uint8_t *)f);
 	}
 	if (!rc)
-		rc = vmfs_txn_get(txn, unit_off(vol, f, ent) + off % us, VMFS_MD_BLOCK, blk);
+		rc = vmfs_txn_get(txn, unit_off(vol, f, ent) + off % us, VMFS_MD_BLOCK,
+				  vmfs_fd_off(vol, f->index), blk);
 	return rc;
 }
 
@@ -229,9 +363,12 @@ static int sb_to_fb(struct vmfs_txn *txn, struct vmfs_fd *f)
 			fb = VMFS_ADDR_VALID | idx;
 		}
 		for (uint64_t o = 0; !rc && o < sb; o += VMFS_MD_BLOCK) {
-			rc = vmfs_txn_peek(vol, txn, unit_off(vol, f, e) + o, VMFS_MD_BLOCK, blk);
+			rc = vmfs_txn_peek(vol, txn, unit_off(vol, f, e) + o, VMFS_MD_BLOCK,
+					   vmfs_fd_off(vol, f->index), blk);
 			if (!rc && f->type == VMFS_FT_DIR && ((uint32_t *)blk)[0] == VMFS_MAGIC_DIR)
 				vmfs_seal(blk, VMFS_MD_BLOCK);	/* may be a dirty, unsealed copy */
+			if (!rc)
+				txn->data_written = true;
 			if (!rc)
 				rc = vmfs_write_bytes(vol, vmfs_res_off(vol, VMFS_RES_FB,
 					(uint32_t)(fb & VMFS_ADDR_INDEX_MASK)) + k * sb + o, blk,
@@ -246,6 +383,8 @@ static int sb_to_fb(struct vmfs_txn *txn, struct vmfs_fd *f)
 		return rc;
 	memset(f->addr, 0, sizeof(f->addr));
 	f->nres = 0;
+	if (f->type == VMFS_FT_DIR)
+		txn->ckpt_after = true;	/* freed sub-blocks held directory blocks */
 	if (fb) {
 		f->addr[0] = fb;
 		f->nres = 1;
@@ -286,6 +425,7 @@ static int zero_tail(struct vmfs_txn *txn, const struct vmfs_fd *f, uint64_t siz
 	rc = vmfs_addr_lookup(vol, txn, f, size / us, &ent);
 	if (rc || !ent || (ent & VMFS_ADDR_TBZ))
 		return rc;
+	txn->data_written = true;	/* the zeros are durable before the smaller size */
 	return vmfs_dev_zero(vol, unit_off(vol, f, ent) + size % us, us - size % us);
 }
 
@@ -366,7 +506,8 @@ static int alloc_units(struct vmfs_txn *txn, struct vmfs_fd *f, uint64_t *unit, 
 			continue;
 		rc = unit_alloc(txn, f, &ent);
 		if (!rc && alloc == VMFS_ALLOC_EAGER)
-			rc = vmfs_dev_zero(vol, unit_off(vol, f, ent), us);
+			rc = vmfs_dev_zero(vol, unit_off(vol, f, ent), us),
+			txn->data_written = true;
 		else
 			ent |= VMFS_ADDR_TBZ;
 		if (!rc)

@@ -15,6 +15,21 @@
 
 static const uint32_t per_cluster[VMFS_RES_NTYPES] = { 128, 256, 256, 1024 };
 
+/*
+ * Resources per cluster: at most the defaults above, but small enough that
+ * a small volume still has two clusters per host (each host allocates from
+ * clusters of its own), and at least 16.
+ */
+static uint32_t cluster_size(unsigned t, uint64_t count, uint32_t max_hosts)
+{
+	uint64_t want = count / (2ull * max_hosts);
+	uint32_t per = per_cluster[t];
+
+	while (per > 16 && per > want)
+		per /= 2;
+	return per;
+}
+
 struct fmt_ctx {
 	struct blockdev *dev;
 	const struct vmfs_env *env;
@@ -78,8 +93,9 @@ static int fmt_region(struct fmt_ctx *c, unsigned t, uint64_t *pos, uint64_t cou
 
 	r->res_size = t == VMFS_RES_FB ? c->h.block_size :
 		t == VMFS_RES_SB ? c->h.sb_size : VMFS_MD_BLOCK;
-	r->per_cluster = per_cluster[t];
 	r->hdr_off = align_up(*pos, VMFS_MD_BLOCK);
+	r->per_cluster = cluster_size(t, t == VMFS_RES_FB ? (dev_bytes > r->hdr_off ? dev_bytes -
+				     r->hdr_off : 0) / r->res_size : count, c->h.max_hosts);
 	if (t == VMFS_RES_FB) {
 		/* as many file blocks as fit after their own cluster headers */
 		uint64_t room = dev_bytes > r->hdr_off ? dev_bytes - r->hdr_off : 0;
@@ -248,12 +264,72 @@ static int fmt_root(struct fmt_ctx *c)
 			 c->blk, VMFS_MD_BLOCK);
 }
 
+/* The smallest device (a multiple of 1 MiB) these options fit on, 0 if none. */
+uint64_t vmfs_format_min_bytes(const struct vmfs_format_opts *opts)
+{
+	struct blockdev dev = { .sector_size = VMFS_SECTOR };
+	uint64_t lo = 1, hi = 1ull << 22;	/* MiB */
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		struct fmt_ctx c = { .dev = &dev };
+
+		dev.sectors = mid * MIB / VMFS_SECTOR;
+		if (!fmt_params(&c, opts) && !fmt_layout(&c, opts))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < (1ull << 22) ? lo * MIB : 0;
+}
+
+/*
+ * Refuse to format over a volume that a host still uses: mount the old volume
+ * for maintenance (a MAINT slot, then wait until every other host is dead or
+ * gone, -EBUSY if one renews), then invalidate both headers while our lease
+ * holds, so that nobody mounts the old volume while it is being rewritten.
+ * A device without a mountable volume has nothing to protect.
+ */
+static int fmt_check_old(struct blockdev *dev, const struct vmfs_env *env, char *err,
+			 size_t errlen)
+{
+	struct vmfs_volume *vol;
+	char msg[256];
+	uint8_t *blk;
+	int rc = vmfs_mount(dev, env, VMFS_MOUNT_MAINT, &vol, msg, sizeof(msg));
+
+	if (rc == -EBUSY) {
+		vmfs_fmterr(err, errlen, "refusing to format over a volume in use (%s); --force "
+			    "formats anyway", msg);
+		return -EBUSY;
+	}
+	if (rc)
+		return 0;
+	blk = vmfs_zalloc(vol, VMFS_MD_BLOCK);
+	rc = blk ? vmfs_dev_write(vol, VMFS_HDR_BACKUP_OFF, blk, VMFS_MD_BLOCK) : -ENOMEM;
+	if (!rc)
+		rc = vmfs_dev_write(vol, 0, blk, VMFS_MD_BLOCK);
+	if (!rc)
+		rc = vmfs_dev_flush(vol);
+	if (rc)
+		vmfs_fmterr(err, errlen, "invalidating the old volume header failed: %s",
+			    vmfs_strerror(vol));
+	vmfs_free(vol, blk);
+	vmfs_abandon(vol);
+	if (dev->ops->set_write_deadline)
+		dev->ops->set_write_deadline(dev, 0);
+	return rc;
+}
+
 int vmfs_format(struct blockdev *dev, const struct vmfs_env *env,
 		const struct vmfs_format_opts *opts, char *err, size_t errlen)
 {
 	struct fmt_ctx c = { .dev = dev, .env = env, .err = err, .errlen = errlen };
 	char msg[200];
 	int rc = fmt_params(&c, opts);
+
+	if (!rc && !(opts && opts->force))
+		rc = fmt_check_old(dev, env, err, errlen);
 
 	if (!rc)
 		rc = fmt_layout(&c, opts);

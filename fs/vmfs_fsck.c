@@ -271,7 +271,7 @@ static void drop_entry(struct fsck *c, uint64_t ent_off, const char *why, uint32
 	bool fixed = false;
 
 	if (c->repair && !vmfs_txn_begin(c->vol, &txn)) {
-		if (!vmfs_dir_remove(txn, ent_off))
+		if (!vmfs_dir_remove(txn, dir, ent_off))
 			fixed = !vmfs_txn_commit(txn);
 		else
 			vmfs_txn_abort(txn);
@@ -400,7 +400,7 @@ static void fix_cluster(struct fsck *c, unsigned t, uint32_t cl, bool *fixed)
 
 	if (!c->repair || vmfs_txn_begin(vol, &txn))
 		return;
-	if (vmfs_txn_get(txn, vmfs_clus_off(vol, t, cl) + VMFS_SECTOR, VMFS_MD_PAYLOAD, &data)) {
+	if (vmfs_txn_get(txn, vmfs_clus_off(vol, t, cl) + VMFS_SECTOR, VMFS_MD_PAYLOAD, 0, &data)) {
 		vmfs_txn_abort(txn);
 		return;
 	}
@@ -532,8 +532,8 @@ int vmfs_fsck(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	res->first[0] = 0;
 	if (c.repair && dev->sector_size == VMFS_SECTOR && dev->sectors >= 16)
 		restore_header(dev, &c, env);
-	rc = vmfs_mount(dev, env, c.repair ? VMFS_MOUNT_OFFLINE : VMFS_MOUNT_RDONLY, &c.vol, err,
-			errlen);
+	rc = vmfs_mount(dev, env, !c.repair ? VMFS_MOUNT_RDONLY : VMFS_MOUNT_MAINT |
+			((flags & VMFS_FSCK_FORCE) ? VMFS_MOUNT_FORCE : 0), &c.vol, err, errlen);
 	if (rc)
 		return rc;
 	rc = fsck_alloc(&c);

@@ -10,6 +10,7 @@
 #include <vmkernel/bootmod.h>
 #include <drivers/ramdisk.h>
 #include <vmkernel/timer.h>
+#include <vmkernel/cpu.h>
 #include <fs/vmfs.h>
 
 #define KT_FILE_BYTES (100u * 1024)
@@ -51,6 +52,12 @@ static void kt_env(struct vmfs_env *env)
 	env->sleep_ms = kt_sleep;
 	memcpy(env->host_uuid, "vmkernel-ktest-0", 16);
 	memcpy(env->host_name, "vmkernel", 9);
+	/* a per-boot nonce; the real one comes with the kernel's host identity */
+	uint64_t t = rdtsc(), n = time_ns() ^ (uint64_t)(uintptr_t)env;
+
+	memcpy(env->nonce, &t, 8);
+	memcpy(env->nonce + 8, &n, 8);
+	env->nonce[15] |= 1;
 }
 
 static uint8_t kt_pattern(uint32_t i)

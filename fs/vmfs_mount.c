@@ -2,8 +2,10 @@
  * Mount and unmount.
  *
  * Mount order: validate the header against the device (nothing past the
- * header is trusted until then), claim a heartbeat slot (our own stale one if
- * we crashed, else a free one), replay our journal, check the root directory.
+ * header is trusted until then), claim a heartbeat slot (a free one, or one
+ * found dead after a lease: vmfs_claim.c), replay the journal of the slot's
+ * previous incarnation, refuse while another host holds the volume for
+ * maintenance, check the root directory.
  * Read-only mounts skip the slot and the replay and never write. Our own
  * replay runs inside the arbitration section, like any replay of another
  * host's journal, so two replays of one journal never interleave with
@@ -47,30 +49,25 @@ static int read_header(struct vmfs_volume *vol, char *err, size_t errlen)
 
 static int alloc_buffers(struct vmfs_volume *vol)
 {
-	vol->zero = vmfs_zalloc(vol, VMFS_IO_CHUNK);
-	vol->bounce = vmfs_zalloc(vol, VMFS_IO_CHUNK);
-	if (!vol->zero || !vol->bounce)
+	vol->bounce = vmfs_zalloc(vol, VMFS_MD_BLOCK);
+	if (!vol->bounce)
 		return -ENOMEM;
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
-		vol->held[t] = vmfs_zalloc(vol, vol->hdr.reg[t].n_clusters / 8 + 1);
-		if (!vol->held[t])
-			return -ENOMEM;
-	}
-	if (!vol->rdonly) {
-		vol->jbuf = vmfs_zalloc(vol, (uint64_t)(VMFS_TXN_MAX_REC + 2) * VMFS_MD_BLOCK);
-		if (!vol->jbuf)
-			return -ENOMEM;
-	}
-	return 0;
+	return vol->rdonly ? 0 : vmfs_cache_init(vol, VMFS_CACHE_BLOCKS);
 }
 
 static void free_volume(struct vmfs_volume *vol)
 {
-	vmfs_free(vol, vol->zero);
+	vmfs_free(vol, vol->zero_mem);
 	vmfs_free(vol, vol->bounce);
 	vmfs_free(vol, vol->jbuf);
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++)
-		vmfs_free(vol, vol->held[t]);
+	vmfs_cache_destroy(vol);
+	vmfs_held_destroy(vol);
+	vmfs_free(vol, vol->hb_all);
+	vmfs_free(vol, vol->wants);
+	vmfs_free(vol, vol->wants_by);
+	vmfs_free(vol, vol->hb_scan);
+	vmfs_free(vol, vol->wants_seq);
+	vmfs_free(vol, vol->wants_done);
 	vmfs_free(vol, vol->seen);
 	vmfs_free(vol, vol->arbv);
 	vol->env.free(vol->env.ctx, vol);
@@ -88,15 +85,18 @@ static int check_root(struct vmfs_volume *vol)
 	return rc;
 }
 
-static int mount_rw(struct vmfs_volume *vol)
+static int mount_rw(struct vmfs_volume *vol, unsigned flags)
 {
-	int rc = vmfs_hb_claim(vol), r;
+	int rc = vmfs_hb_claim(vol, flags & VMFS_MOUNT_MAINT), r;
 
+	if (!rc && (flags & VMFS_MOUNT_MAINT) && !(flags & VMFS_MOUNT_FORCE))
+		rc = vmfs_hb_wait_alone(vol);
+	if (!rc && !(flags & VMFS_MOUNT_MAINT))
+		rc = vmfs_hb_check_maint(vol);
 	if (rc)
 		return rc;
-	vol->jbase = vol->hdr.journal_off +
-		(uint64_t)vol->slot * vol->hdr.journal_blocks * VMFS_MD_BLOCK;
-	rc = vol->offline ? 0 : vmfs_arb_init(vol);
+	vol->jbase = vmfs_journal_off(vol, vol->slot);
+	rc = vmfs_arb_init(vol);
 	if (!rc)
 		rc = vmfs_arb_acquire(vol);
 	if (rc)
@@ -132,7 +132,6 @@ int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	vol->dev = dev;
 	vol->env = *env;
 	vol->rdonly = flags & VMFS_MOUNT_RDONLY;
-	vol->offline = flags & VMFS_MOUNT_OFFLINE;
 	vol->slot = ~0u;
 	rc = read_header(vol, err, errlen);
 	if (rc) {
@@ -145,7 +144,7 @@ int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	if (rc)
 		vmfs_seterr(vol, rc, "out of memory");
 	if (!rc && !vol->rdonly)
-		rc = mount_rw(vol);
+		rc = mount_rw(vol, flags);
 	if (!rc)
 		rc = check_root(vol);
 	if (rc) {
@@ -157,6 +156,18 @@ int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	}
 	*out = vol;
 	return 0;
+}
+
+/* Forget a mounted volume without writing anything (it is about to be reformatted). */
+void vmfs_abandon(struct vmfs_volume *vol)
+{
+	while (vol->open_files) {
+		struct vmfs_file *f = vol->open_files;
+
+		vol->open_files = f->next;
+		vmfs_free(vol, f);
+	}
+	free_volume(vol);
 }
 
 int vmfs_unmount(struct vmfs_volume *vol)
@@ -174,9 +185,11 @@ int vmfs_unmount(struct vmfs_volume *vol)
 		rc = vmfs_seterr(vol, -EIO, "unmounted without releasing locks (lease lost or "
 				 "a commit failed): other hosts recover them after the lease");
 	} else if (!vol->rdonly) {
-		r = vmfs_release_cluster_locks(vol);
+		r = vmfs_lock_give_back_all(vol);	/* checkpoints the journal first */
 		if (r && !rc)
 			rc = r;
+		if (!vmfs_arb_check_own(vol))	/* leave the arbitration region readable */
+			vmfs_arb_clean_free(vol);
 		r = vmfs_hb_release(vol);
 		if (r && !rc)
 			rc = r;
@@ -255,8 +268,13 @@ static int scrub_type(struct vmfs_volume *vol, unsigned t, uint32_t slot, uint64
 	return 0;
 }
 
-/* Replay a dead host's journal, remove its locks and free its slot (inside arb). */
-static int recover_slot(struct vmfs_volume *vol, uint32_t slot, uint64_t gen)
+/*
+ * Replay a dead host's journal and fence it, optionally remove it from every
+ * lock record (locks naming a freed incarnation count as gone anyway), and
+ * free its slot (inside arb). The slot keeps its generation, so the next
+ * claim moves past every lock the dead incarnation held.
+ */
+static int recover_slot(struct vmfs_volume *vol, uint32_t slot, uint64_t gen, bool scrub)
 {
 	struct vmfs_hbslot hb;
 	enum vmfs_holder st;
@@ -269,13 +287,13 @@ static int recover_slot(struct vmfs_volume *vol, uint32_t slot, uint64_t gen)
 	if (rc)
 		return rc;
 	rc = vmfs_replay_dead(vol, slot, gen);
-	if (!rc)
+	if (!rc && scrub)
 		rc = scrub_type(vol, VMFS_RES_FD, slot, gen, &n);
-	for (unsigned t = 1; !rc && t < VMFS_RES_NTYPES; t++)
+	for (unsigned t = 1; scrub && !rc && t < VMFS_RES_NTYPES; t++)
 		rc = scrub_type(vol, t, slot, gen, &n);
 	if (!rc)
 		rc = vmfs_heartbeat_read(vol, slot, &hb);
-	if (!rc && hb.generation == gen && hb.state == VMFS_HB_LIVE) {
+	if (!rc && hb.generation == gen && hb.state != VMFS_HB_FREE) {
 		hb.state = VMFS_HB_FREE;
 		hb.counter++;
 		vmfs_seal(&hb, sizeof(hb));
@@ -285,11 +303,31 @@ static int recover_slot(struct vmfs_volume *vol, uint32_t slot, uint64_t gen)
 	return rc ? rc : r;
 }
 
+/* One pass over the slots: recover those already seen dead; *waiting: some not yet judged. */
+static int recover_pass(struct vmfs_volume *vol, bool scrub, bool *waiting, unsigned *recovered)
+{
+	struct vmfs_hbslot hb;
+	enum vmfs_holder st;
+	int rc = 0;
+
+	*waiting = false;
+	for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
+		if (s == vol->slot || vmfs_heartbeat_read(vol, s, &hb) ||
+		    hb.state == VMFS_HB_FREE)
+			continue;
+		rc = vmfs_holder_state(vol, s, hb.generation, &st);
+		if (!rc && st == VMFS_HOLDER_DEAD) {
+			rc = recover_slot(vol, s, hb.generation, scrub);
+			*recovered += !rc;
+		}
+		*waiting |= st == VMFS_HOLDER_UNKNOWN;
+	}
+	return rc ? rc : vmfs_lease_check(vol);
+}
+
 int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered)
 {
 	uint64_t start = vmfs_mono(vol), limit = vol->lease_ns + vol->lease_ns / 4;
-	struct vmfs_hbslot hb;
-	enum vmfs_holder st;
 	bool waiting = true;
 	int rc = 0;
 
@@ -297,20 +335,7 @@ int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered)
 	if (vol->rdonly)
 		return vmfs_seterr(vol, -EPERM, "volume is mounted read-only");
 	while (!rc && waiting) {
-		waiting = false;
-		for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
-			if (s == vol->slot || vmfs_heartbeat_read(vol, s, &hb) ||
-			    hb.state != VMFS_HB_LIVE)
-				continue;
-			rc = vmfs_holder_state(vol, s, hb.generation, &st);
-			if (!rc && st == VMFS_HOLDER_DEAD) {
-				rc = recover_slot(vol, s, hb.generation);
-				*recovered += !rc;
-			}
-			waiting |= st == VMFS_HOLDER_UNKNOWN;
-		}
-		if (!rc)
-			rc = vmfs_lease_check(vol);
+		rc = recover_pass(vol, true, &waiting, recovered);
 		if (!rc && waiting) {
 			if (vmfs_mono(vol) - start > limit)
 				break;
@@ -318,4 +343,22 @@ int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered)
 		}
 	}
 	return rc;
+}
+
+int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered)
+{
+	bool waiting;
+	int rc;
+
+	*recovered = 0;
+	if (vol->rdonly)
+		return 0;
+	rc = vmfs_journal_checkpoint(vol);	/* let other hosts see our changes */
+	if (!rc)
+		rc = vmfs_release_wanted(vol);
+	if (!rc)
+		rc = vmfs_arb_check_own(vol);
+	if (!rc)
+		rc = vmfs_arb_clean_free(vol);
+	return rc ? rc : recover_pass(vol, false, &waiting, recovered);
 }

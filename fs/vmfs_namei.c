@@ -2,11 +2,14 @@
  * Namespace operations: lookup, stat, mkdir, rmdir, unlink, rename, readdir.
  *
  * Locking: an operation that changes a directory takes the directory
- * descriptor's on-disk lock (exclusive) before reading it for change and
- * releases it after its transaction is home; an operation that removes a
- * file or directory also takes that object's lock, so a file open on this or
- * another host cannot be removed. Lock order: directories by
- * ascending descriptor number, then the object removed.
+ * descriptor's on-disk lock (exclusive) before reading it for change; an
+ * operation that removes a file or directory also takes that object's lock,
+ * so a file open on this or another host cannot be removed, and moving a
+ * directory takes the moved directory's lock (its parent field changes).
+ * Lock order: directories by ascending descriptor number, then the object
+ * removed or moved. Locks are kept after the operation (vmfs_held.c), so a
+ * host working in its own directories takes each lock once; a created
+ * file or directory starts with its lock held by its creator.
  *
  * Removing a large file frees its blocks over several transactions first
  * (vmfs_truncate_fd), then unlinks and frees the descriptor in one final
@@ -17,17 +20,17 @@
 
 /* Directories wait for another host's operation; a victim open elsewhere fails -EBUSY. */
 static int fd_lock_how(struct vmfs_volume *vol, uint32_t fd, const char *what,
-		       enum vmfs_lock_wait wait)
+		       enum vmfs_lock_wait wait, uint8_t kind)
 {
 	char w[96];
 
 	snprintf(w, sizeof(w), "%s (descriptor %u)", what, fd);
-	return vmfs_lock_acquire_wait(vol, vmfs_fd_off(vol, fd), VMFS_LOCK_EXCL, wait, w);
+	return vmfs_lock_get(vol, vmfs_fd_off(vol, fd), VMFS_LOCK_EXCL, wait, kind, w);
 }
 
 static int fd_lock(struct vmfs_volume *vol, uint32_t fd, const char *what)
 {
-	return fd_lock_how(vol, fd, what, VMFS_LW_WAIT);
+	return fd_lock_how(vol, fd, what, VMFS_LW_WAIT, VMFS_LK_DIR);
 }
 
 static void fd_unlock(struct vmfs_volume *vol, uint32_t fd)
@@ -35,7 +38,7 @@ static void fd_unlock(struct vmfs_volume *vol, uint32_t fd)
 	char saved[sizeof(vol->err)];
 
 	memcpy(saved, vol->err, sizeof(saved));	/* keep the first error's text */
-	vmfs_lock_release(vol, vmfs_fd_off(vol, fd), "descriptor");
+	vmfs_lock_put(vol, vmfs_fd_off(vol, fd));
 	memcpy(vol->err, saved, sizeof(saved));
 }
 
@@ -82,10 +85,14 @@ static int new_fd(struct vmfs_txn *txn, uint32_t parent, uint8_t type, uint32_t 
 	uint32_t old_gen;
 	int rc = vmfs_alloc(txn, VMFS_RES_FD, fd);
 
-	if (!rc)	/* a fresh descriptor starts with a free lock */
-		rc = vmfs_dev_write(vol, vmfs_fd_off(vol, *fd), vol->zero, VMFS_SECTOR);
+	/* its creator holds the new descriptor's lock before anyone can find it */
 	if (!rc)
-		rc = vmfs_txn_get(txn, vmfs_fd_off(vol, *fd) + VMFS_SECTOR, VMFS_MD_PAYLOAD, &data);
+		rc = vmfs_lock_take_new(vol, vmfs_fd_off(vol, *fd),
+					type == VMFS_FT_DIR ? VMFS_LK_DIR : VMFS_LK_FILE,
+					type == VMFS_FT_DIR);
+	if (!rc)
+		rc = vmfs_txn_get(txn, vmfs_fd_off(vol, *fd) + VMFS_SECTOR, VMFS_MD_PAYLOAD,
+				  vmfs_fd_off(vol, *fd), &data);
 	if (rc)
 		return rc;
 	f = (struct vmfs_fd *)data;
@@ -161,10 +168,10 @@ int vmfs_mkdir(struct vmfs_volume *vol, const char *path, uint32_t perm)
 }
 
 /* Final transaction of a removal: drop the entry, free the descriptor. */
-static int remove_entry(struct vmfs_txn *txn, uint64_t ent_off, uint32_t fd)
+static int remove_entry(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off, uint32_t fd)
 {
 	struct vmfs_fd *f;
-	int rc = vmfs_dir_remove(txn, ent_off);
+	int rc = vmfs_dir_remove(txn, dir, ent_off);
 
 	if (!rc)
 		rc = vmfs_fd_get(txn, fd, &f);
@@ -188,6 +195,16 @@ static int drain(struct vmfs_volume *vol, const struct vmfs_dirent *e)
 					   e->name_len, e->name);
 		if (rc < 0)
 			return rc;
+	}
+	if (e->type == VMFS_FT_FILE) {	/* an inline file has nothing to free first */
+		struct vmfs_fd *f = vmfs_zalloc(vol, sizeof(*f));
+
+		rc = f ? vmfs_fd_peek(vol, NULL, e->fd, f) : -ENOMEM;
+		if (!rc && f->mode == VMFS_FM_INLINE) {
+			vmfs_free(vol, f);
+			return 0;
+		}
+		vmfs_free(vol, f);
 	}
 	return vmfs_truncate_fd(vol, e->fd, 0);
 }
@@ -216,13 +233,13 @@ static int remove_node(struct vmfs_volume *vol, const char *path, uint8_t type)
 		fd_unlock(vol, dir);
 		return rc;
 	}
-	rc = fd_lock_how(vol, e.fd, path, VMFS_LW_NOWAIT);
+	rc = fd_lock_how(vol, e.fd, path, VMFS_LW_NOWAIT, VMFS_LK_USE);
 	if (!rc) {
 		rc = drain(vol, &e);
 		if (!rc)
 			rc = vmfs_txn_begin(vol, &txn);
 		if (!rc) {
-			rc = remove_entry(txn, off, e.fd);
+			rc = remove_entry(txn, dir, off, e.fd);
 			rc = rc ? (vmfs_txn_abort(txn), rc) : vmfs_txn_commit(txn);
 		}
 		fd_unlock(vol, e.fd);
@@ -290,9 +307,9 @@ static int rename_txn(struct vmfs_volume *vol, struct rename_op *r)
 	if (rc)
 		return rc;
 	if (r->replace)
-		rc = remove_entry(txn, r->dst_off, r->dst.fd);
+		rc = remove_entry(txn, r->ddir, r->dst_off, r->dst.fd);
 	if (!rc)
-		rc = vmfs_dir_remove(txn, r->src_off);
+		rc = vmfs_dir_remove(txn, r->sdir, r->src_off);
 	if (!rc)
 		rc = vmfs_dir_add(txn, r->ddir, r->dname, r->dlen, r->src.fd, r->src.gen,
 				  r->src.type);
@@ -321,7 +338,7 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
 				   r->dst.type == VMFS_FT_DIR ? "a directory" : "not a directory");
 	if (is_open(vol, r->dst.fd))
 		return vmfs_seterr(vol, -EBUSY, "'%s' is open", to);
-	rc = fd_lock_how(vol, r->dst.fd, to, VMFS_LW_NOWAIT);
+	rc = fd_lock_how(vol, r->dst.fd, to, VMFS_LW_NOWAIT, VMFS_LK_USE);
 	if (!rc)
 		rc = drain(vol, &r->dst);
 	if (rc)
@@ -332,12 +349,17 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
 
 static int rename_locked(struct vmfs_volume *vol, struct rename_op *r, const char *to)
 {
-	int rc = rename_target(vol, r, to);
+	bool moved = r->src.type == VMFS_FT_DIR && r->sdir != r->ddir;
+	int rc = moved ? fd_lock(vol, r->src.fd, "moved directory") : 0;
 
+	if (!rc)
+		rc = rename_target(vol, r, to);
 	if (!rc)
 		rc = rename_txn(vol, r);
 	if (r->replace)
 		fd_unlock(vol, r->dst.fd);
+	if (moved)
+		fd_unlock(vol, r->src.fd);
 	return rc;
 }
 

@@ -80,15 +80,77 @@ int vmfs_arbldr_check(const struct vmfs_arbldr *l, uint32_t max_hosts)
 	return 0;
 }
 
-static int read_ldr(struct vmfs_volume *vol, struct vmfs_arbldr *l)
+/*
+ * Read every arbitration block. A sector the device cannot read is filled
+ * with a pattern that fails the block check, so it is judged like a corrupt
+ * one (arb_unreadable).
+ */
+static int read_blocks(struct vmfs_volume *vol)
 {
-	int rc = vmfs_dev_read(vol, vmfs_arb_ldr_off(vol), l, sizeof(*l));
+	uint32_t n = vol->hdr.max_hosts;
+	int rc = vmfs_raw_read(vol->dev, vol->hdr.arb_off, vol->arbv, (uint64_t)n * VMFS_SECTOR);
 
-	if (!rc && vmfs_arbldr_check(l, vol->hdr.max_hosts))
-		rc = vmfs_seterr(vol, -EIO, "arbitration leader at offset %llu is corrupt "
-				 "(fsck --repair resets it)",
-				 (unsigned long long)vmfs_arb_ldr_off(vol));
-	return rc;
+	for (uint32_t s = 0; rc && s < n; s++) {
+		if (vmfs_raw_read(vol->dev, blk_off(vol, s), &vol->arbv[s], VMFS_SECTOR))
+			memset(&vol->arbv[s], 0xff, VMFS_SECTOR);
+	}
+	return 0;
+}
+
+/*
+ * The leader is unreadable or corrupt (Disk Paxos only): rebuild what it
+ * should say from the blocks. The latest epoch any block reached is taken as
+ * held by the value accepted with the highest ballot in it (if any): if that
+ * host is alive we wait for it (it rewrites the leader when it leaves), if it
+ * is dead or gone the next epoch is run, whose winner rewrites the leader.
+ */
+static int ldr_from_blocks(struct vmfs_volume *vol, struct vmfs_arbldr *l, bool *complete)
+{
+	uint64_t best = 0;
+
+	read_blocks(vol);
+	memset(l, 0, sizeof(*l));
+	*complete = true;
+	for (uint32_t s = 0; s < vol->hdr.max_hosts; s++) {
+		const struct vmfs_arbblk *q = &vol->arbv[s];
+
+		if (vmfs_is_zero(q, sizeof(*q)))
+			continue;
+		if (vmfs_arbblk_check(q, s)) {
+			*complete = false;
+			continue;
+		}
+		if (q->epoch > l->epoch) {
+			l->epoch = q->epoch;
+			best = 0;
+			l->owner = 0;
+		}
+		if (q->epoch == l->epoch && q->bal > best && q->inp <= vol->hdr.max_hosts) {
+			best = q->bal;
+			l->owner = (uint32_t)q->inp;
+			l->owner_gen = q->inp_gen;
+		}
+	}
+	l->held = l->owner != 0;
+	return 0;
+}
+
+/* *synth: the leader was unreadable and was rebuilt from the blocks (complete: all read). */
+static int read_ldr(struct vmfs_volume *vol, struct vmfs_arbldr *l, bool *synth, bool *complete)
+{
+	int rc = vmfs_raw_read(vol->dev, vmfs_arb_ldr_off(vol), l, sizeof(*l));
+
+	*synth = false;
+	if (!rc && !vmfs_arbldr_check(l, vol->hdr.max_hosts))
+		return 0;
+	*synth = true;
+	if (!vol->dev->ops->compare_and_write)
+		return ldr_from_blocks(vol, l, complete);
+	if (rc)
+		return vmfs_seterr(vol, rc, "reading the arbitration leader at offset %llu "
+				   "failed (%d)", (unsigned long long)vmfs_arb_ldr_off(vol), rc);
+	return vmfs_seterr(vol, -EIO, "arbitration leader at offset %llu is corrupt "
+			   "(fsck --repair resets it)", (unsigned long long)vmfs_arb_ldr_off(vol));
 }
 
 static void fill_ldr(struct vmfs_volume *vol, struct vmfs_arbldr *l, uint64_t epoch, bool held)
@@ -103,7 +165,11 @@ static void fill_ldr(struct vmfs_volume *vol, struct vmfs_arbldr *l, uint64_t ep
 	vmfs_seal(l, sizeof(*l));
 }
 
-/* Mount: continue from our slot's block (epochs of a block never go back). */
+/*
+ * Mount: continue from our slot's block (epochs of a block never go back).
+ * If it is unreadable, start from the latest epoch any block shows: our
+ * block is rewritten before it is read by anyone in a later round.
+ */
 int vmfs_arb_init(struct vmfs_volume *vol)
 {
 	int rc;
@@ -111,13 +177,105 @@ int vmfs_arb_init(struct vmfs_volume *vol)
 	vol->arbv = vmfs_zalloc(vol, (size_t)vol->hdr.max_hosts * VMFS_SECTOR);
 	if (!vol->arbv)
 		return vmfs_seterr(vol, -ENOMEM, "out of memory");
-	rc = vmfs_dev_read(vol, blk_off(vol, vol->slot), &vol->arb, sizeof(vol->arb));
-	if (!rc && vmfs_arbblk_check(&vol->arb, vol->slot))
-		rc = vmfs_seterr(vol, -EIO, "arbitration block of slot %u at offset %llu is "
-				 "corrupt (fsck --repair resets it)", vol->slot,
-				 (unsigned long long)blk_off(vol, vol->slot));
+	rc = vmfs_raw_read(vol->dev, blk_off(vol, vol->slot), &vol->arb, sizeof(vol->arb));
+	if (rc || vmfs_arbblk_check(&vol->arb, vol->slot)) {
+		read_blocks(vol);
+		memset(&vol->arb, 0, sizeof(vol->arb));
+		for (uint32_t s = 0; s < vol->hdr.max_hosts; s++)
+			if (!vmfs_arbblk_check(&vol->arbv[s], s) &&
+			    vol->arbv[s].epoch > vol->arb.epoch)
+				vol->arb.epoch = vol->arbv[s].epoch;
+		vol->arb.epoch++;	/* never an epoch our lost block may have joined */
+	}
 	vol->arb_min_epoch = vol->arb.epoch;
+	return 0;
+}
+
+/*
+ * Housekeeping, outside the section: our block on disk must be what we last
+ * wrote (rewrite it if not). And if the leader is unreadable and every block
+ * names us as the last epoch's value, that epoch was ours and we are not in
+ * it: write it released, so that others need not wait for our next lock
+ * operation. (Were a later epoch decided meanwhile, this late "released"
+ * only makes runners rerun that decided instance, which names its holder.)
+ */
+int vmfs_arb_check_own(struct vmfs_volume *vol)
+{
+	struct vmfs_arbblk cur;
+	struct vmfs_arbldr l;
+	bool synth, complete = false;
+	int rc;
+
+	if (!vol->arbv || vol->arb_depth || vol->dev->ops->compare_and_write)
+		return 0;
+	rc = vmfs_raw_read(vol->dev, blk_off(vol, vol->slot), &cur, sizeof(cur));
+	if (!vmfs_is_zero(&vol->arb, sizeof(vol->arb)) &&
+	    (rc || memcmp(&cur, &vol->arb, sizeof(cur)))) {
+		rc = vmfs_dev_write(vol, blk_off(vol, vol->slot), &vol->arb, sizeof(vol->arb));
+		if (rc)
+			return rc;
+	}
+	rc = read_ldr(vol, &l, &synth, &complete);
+	if (rc || !synth || !complete || l.owner != vol->slot + 1 || l.owner_gen != vol->hb_gen)
+		return rc;
+	fill_ldr(vol, &l, l.epoch, false);
+	return vmfs_dev_write(vol, vmfs_arb_ldr_off(vol), &l, sizeof(l));
+}
+
+/*
+ * Housekeeping: zero the unreadable blocks of free slots. A free slot's host
+ * is in no section, and forgetting a value it accepted is harmless: a holder
+ * enters only after completing phase 2 with its own ballot, and every block
+ * with a higher ballot in that epoch names the same holder, so what remains
+ * still names it.
+ */
+int vmfs_arb_clean_free(struct vmfs_volume *vol)
+{
+	struct vmfs_hbslot hb;
+	static const struct vmfs_arbblk zero;
+	int rc = 0;
+
+	if (!vol->arbv || vol->dev->ops->compare_and_write)
+		return 0;
+	read_blocks(vol);
+	for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
+		if (s == vol->slot || !vmfs_arbblk_check(&vol->arbv[s], s))
+			continue;
+		if (vmfs_raw_read(vol->dev, vmfs_hb_off(vol, s), &hb, sizeof(hb)) ||
+		    !vmfs_hb_valid(&hb, s) || hb.state != VMFS_HB_FREE)
+			continue;
+		rc = vmfs_dev_write(vol, blk_off(vol, s), &zero, sizeof(zero));
+	}
 	return rc;
+}
+
+/*
+ * Slot s's block cannot be read or is corrupt. Skipping it could forget a
+ * value accepted in this epoch (a torn 4 KiB physical sector of a 512e disk
+ * destroys eight blocks at once) and let two hosts be chosen, so the round
+ * is aborted unless the block's host can no longer be inside the section:
+ * its slot is free, or its holder is dead or gone. A live host rewrites its
+ * own block at its next attempt (and vmfs_housekeep checks it), so an abort
+ * lasts until then.
+ */
+static int arb_unreadable(struct vmfs_volume *vol, uint32_t s)
+{
+	struct vmfs_hbslot hb;
+	enum vmfs_holder st;
+	int rc = vmfs_heartbeat_read(vol, s, &hb);
+
+	if (rc == -EIO)
+		rc = 0, st = VMFS_HOLDER_UNKNOWN;	/* corrupt heartbeat: cannot judge */
+	else if (!rc && hb.state == VMFS_HB_FREE)
+		return 0;
+	else if (!rc)
+		rc = vmfs_holder_state(vol, s, hb.generation, &st);
+	if (rc)
+		return rc;
+	if (st == VMFS_HOLDER_DEAD || st == VMFS_HOLDER_GONE)
+		return 0;
+	vol->arb_bad_slot = s + 1;
+	return -EAGAIN;
 }
 
 /* Write our block, read everyone's; -EAGAIN if a later epoch or higher ballot exists. */
@@ -133,14 +291,18 @@ static int paxos_phase(struct vmfs_volume *vol, uint64_t *best_bal, uint64_t *in
 	vmfs_seal(me, sizeof(*me));
 	rc = vmfs_dev_write(vol, blk_off(vol, vol->slot), me, sizeof(*me));
 	if (!rc)
-		rc = vmfs_dev_read(vol, vol->hdr.arb_off, vol->arbv,
-				   (uint64_t)vol->hdr.max_hosts * VMFS_SECTOR);
+		rc = read_blocks(vol);
 	for (uint32_t s = 0; !rc && s < vol->hdr.max_hosts; s++) {
 		const struct vmfs_arbblk *q = &vol->arbv[s];
 
-		if (s == vol->slot || vmfs_is_zero(q, sizeof(*q)) || vmfs_arbblk_check(q, s) ||
-		    q->epoch < me->epoch)
-			continue;	/* a corrupt block is ignored (fsck reports it) */
+		if (s == vol->slot || vmfs_is_zero(q, sizeof(*q)))
+			continue;
+		if (vmfs_arbblk_check(q, s)) {
+			rc = arb_unreadable(vol, s);
+			continue;
+		}
+		if (q->epoch < me->epoch)
+			continue;
 		if (q->epoch > me->epoch) {
 			vol->arb_min_epoch = q->epoch;
 			return -EAGAIN;
@@ -235,13 +397,15 @@ int vmfs_arb_try(struct vmfs_volume *vol)
 	struct vmfs_arbldr l;
 	uint64_t e, v = 0, vgen = 0;
 	enum vmfs_holder st;
-	int rc = read_ldr(vol, &l);
+	bool synth, complete;
+	int rc = read_ldr(vol, &l, &synth, &complete);
 
 	if (rc)
 		return rc;
 	if (vol->dev->ops->compare_and_write)
 		return arb_try_ats(vol, &l);
-	if (l.held && l.owner == vol->slot + 1 && l.owner_gen == vol->hb_gen) {
+	/* a rebuilt leader names a value accepted, not necessarily chosen: never a shortcut */
+	if (!synth && l.held && l.owner == vol->slot + 1 && l.owner_gen == vol->hb_gen) {
 		vol->arb_epoch = l.epoch;	/* chosen in an attempt that then failed */
 		return 0;
 	}
@@ -276,10 +440,11 @@ int vmfs_arb_acquire(struct vmfs_volume *vol)
 	unsigned backoff = 2;
 	int rc;
 
-	if (vol->arb_depth || vol->offline) {
+	if (vol->arb_depth) {
 		vol->arb_depth++;
 		return 0;
 	}
+	vol->arb_bad_slot = 0;
 	for (;;) {
 		rc = vmfs_lease_check(vol);
 		if (!rc)
@@ -290,6 +455,11 @@ int vmfs_arb_acquire(struct vmfs_volume *vol)
 		}
 		if (rc != -EAGAIN && rc != -EBUSY)
 			return rc;
+		if (vmfs_mono(vol) - start > limit && vol->arb_bad_slot)
+			return vmfs_seterr(vol, -EBUSY, "arbitration block of slot %u is unreadable "
+					   "and its host may be alive: waiting for it to rewrite "
+					   "the block (%u s so far)", vol->arb_bad_slot - 1,
+					   (unsigned)(limit / 1000000000ull));
 		if (vmfs_mono(vol) - start > limit)
 			return vmfs_seterr(vol, -EBUSY, "arbitration lease: still busy after %u s",
 					   (unsigned)(limit / 1000000000ull));
@@ -304,7 +474,7 @@ int vmfs_arb_release(struct vmfs_volume *vol)
 	struct vmfs_arbldr l, old;
 	int rc;
 
-	if (!vol->arb_depth || --vol->arb_depth || vol->offline)
+	if (!vol->arb_depth || --vol->arb_depth)
 		return 0;
 	fill_ldr(vol, &l, vol->arb_epoch, false);
 	if (vol->dev->ops->compare_and_write) {

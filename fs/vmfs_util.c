@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include "vmfs_priv.h"
 
-#define RAW_CHUNK_SECTORS 2048u	/* 1 MiB per blockdev call */
+#define RAW_CHUNK_SECTORS 131072u	/* 64 MiB per blockdev call */
 
 void *vmfs_zalloc(struct vmfs_volume *vol, size_t size)
 {
@@ -163,6 +163,7 @@ int vmfs_dev_write(struct vmfs_volume *vol, uint64_t off, const void *buf, uint6
 	rc = vmfs_lease_check(vol);	/* fencing: nothing is written without a valid lease */
 	if (rc)
 		return rc;
+	__atomic_fetch_add(&vol->wseq, 1, __ATOMIC_RELAXED);
 	rc = vmfs_raw_write(vol->dev, off, buf, len);
 	if (rc)
 		return vmfs_seterr(vol, rc, "device write of %llu bytes at offset %llu failed (%d)",
@@ -179,10 +180,40 @@ int vmfs_dev_flush(struct vmfs_volume *vol)
 	return 0;
 }
 
+/*
+ * Zero bytes for writing zeros: at least min(len, VMFS_IO_CHUNK) of them
+ * (*n gets how many), allocated when first needed and grown by doubling
+ * from 64 KiB, so that a volume that only zeroes small units never pays
+ * for a large buffer.
+ */
+static const uint8_t *zeros(struct vmfs_volume *vol, uint64_t len, uint64_t *n)
+{
+	uint64_t want = vol->zero_len ? vol->zero_len : 64 * 1024;
+
+	while (want < len && want < VMFS_IO_CHUNK)
+		want *= 2;
+	if (want > vol->zero_len) {
+		uint8_t *z = vmfs_zalloc(vol, want + VMFS_MD_BLOCK);
+
+		if (z) {	/* aligned, so that direct I/O needs no copy */
+			vmfs_free(vol, vol->zero_mem);
+			vol->zero_mem = z;
+			vol->zero = z + (-(uintptr_t)z & (VMFS_MD_BLOCK - 1));
+			vol->zero_len = want;
+		}
+	}
+	*n = vol->zero_len;
+	return vol->zero;
+}
+
 int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 {
+	uint64_t have = 0;
+
+	if (len && !zeros(vol, len, &have))
+		return vmfs_seterr(vol, -ENOMEM, "out of memory");
 	while (len) {
-		uint64_t n = len > VMFS_IO_CHUNK ? VMFS_IO_CHUNK : len;
+		uint64_t n = len > have ? have : len;
 		int rc = vmfs_write_bytes(vol, off, vol->zero, n);
 
 		if (rc)
@@ -193,11 +224,17 @@ int vmfs_dev_zero(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Read any byte range: whole sectors go straight through, edges via bounce. */
+/*
+ * Read any byte range: whole sectors go straight through, edges via bounce.
+ * A metadata block this host has cached (newer than its home location, or
+ * guarded by a lock still held) is served from the cache.
+ */
 int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t len)
 {
 	uint8_t *p = buf;
 
+	if (len <= VMFS_MD_BLOCK && vmfs_cache_get(vol, off, (uint32_t)len, buf))
+		return 0;
 	while (len) {
 		uint64_t head = off % VMFS_SECTOR, n;
 		int rc;
@@ -217,6 +254,19 @@ int vmfs_read_bytes(struct vmfs_volume *vol, uint64_t off, void *buf, uint64_t l
 		len -= n;
 	}
 	return 0;
+}
+
+/* Read metadata guarded by the lock record at guard; keep it cached while we hold that lock. */
+int vmfs_md_read(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t guard, void *out)
+{
+	int rc;
+
+	if (vmfs_cache_get(vol, off, len, out))
+		return 0;
+	rc = vmfs_read_bytes(vol, off, out, len);
+	if (!rc && guard)
+		rc = vmfs_cache_put(vol, off, len, guard, out, VMFS_CB_CLEAN);
+	return rc;
 }
 
 /* Write any byte range; partial sectors are read, modified and written back. */

@@ -21,6 +21,7 @@
 static uint8_t macs[MAX_MACS][6];	/* lock */
 static unsigned n_macs;
 static uint8_t uuid[16];
+static uint8_t boot_nonce[16];
 static char name[32];
 static const char *nonce_src = "none";
 static volatile int state;		/* 0 none, 1 computing, 2 ready */
@@ -108,6 +109,8 @@ static void compute(void)
 	sha256_update(&h, &t, sizeof(t));
 	sha256_final(&h, out);
 	memcpy(uuid, out, 16);
+	memcpy(boot_nonce, out + 16, 16);	/* the hash's other half: random per boot too */
+	boot_nonce[15] |= 1;			/* never all zero */
 	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);	/* RFC 4122 version 4 (random) */
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
 	if (bootparam_get("hostname") && *bootparam_get("hostname"))
@@ -138,6 +141,12 @@ const uint8_t *hostid_uuid(void)
 			cpu_relax();
 	}
 	return uuid;
+}
+
+const uint8_t *hostid_boot_nonce(void)
+{
+	hostid_uuid();
+	return boot_nonce;
 }
 
 const char *hostid_name(void)

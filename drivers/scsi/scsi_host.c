@@ -52,11 +52,12 @@ static uint64_t ns_to_tsc(uint64_t ns)
 /* Sleep about ms milliseconds (the world blocks; outside one, the CPU halts). */
 static void pause_ms(unsigned ms)
 {
-	uint64_t end = time_ns() + (uint64_t)ms * 1000000;
+	uint64_t end = time_ns() + (uint64_t)ms * 1000000, now;
 
-	while (time_ns() < end) {
+	/* One clock read per round: a second one may already be past end. */
+	while ((now = time_ns()) < end) {
 		if (world_current())
-			sched_block_until(rdtsc() + ns_to_tsc(end - time_ns()));
+			sched_block_until(rdtsc() + ns_to_tsc(end - now));
 		else
 			cpu_safe_halt();
 	}

@@ -6,7 +6,8 @@
  * a datastore whose lease is lost stays listed, marked. The heartbeat
  * world runs on the last CPU and renews each volume at the interval VMFS
  * asks for; renewals are the one call VMFS allows concurrently with
- * others on the same volume, so it does not take ds->lock.
+ * others on the same volume, so it does not take ds->lock. The service
+ * world (below) takes ds->lock like any other caller.
  */
 #define pr_fmt(fmt) "datastore: " fmt
 #include <errno.h>
@@ -87,14 +88,19 @@ static uint64_t env_now(void *ctx)
 	return time_ns();
 }
 
+/*
+ * The time is read once per round: read twice, a world preempted between the
+ * test and the subtraction (a loaded host under an emulator) would compute a
+ * negative remainder, i.e. a wake-up ages away.
+ */
 static void env_sleep(void *ctx, unsigned ms)
 {
-	uint64_t end = time_ns() + (uint64_t)ms * 1000000;
+	uint64_t end = time_ns() + (uint64_t)ms * 1000000, now;
 
 	(void)ctx;
-	while (time_ns() < end) {
+	while ((now = time_ns()) < end) {
 		if (world_current())
-			sched_block_until(rdtsc() + (end - time_ns()) / 1000 * (tsc_hz() / 1000000));
+			sched_block_until(rdtsc() + (end - now) / 1000 * (tsc_hz() / 1000000));
 		else
 			cpu_safe_halt();
 	}
@@ -109,6 +115,7 @@ const struct vmfs_env *datastore_env(void)
 		env.mono_ns = env_now;
 		env.sleep_ms = env_sleep;
 		memcpy(env.host_uuid, hostid_uuid(), 16);
+		memcpy(env.nonce, hostid_boot_nonce(), 16);
 		snprintf(env.host_name, sizeof(env.host_name), "%s", hostid_name());
 	}
 	return &env;
@@ -157,6 +164,7 @@ static void try_mount(struct blk_part *p)
 	mutex_init(&ds->lock, "datastore");
 	mutex_init(&ds->renew_lock, "datastore renewal");
 	ds->ats = p->dev.ops->compare_and_write != NULL;
+	ds->renew_ms = vmfs_renew_interval_ms(ds->vol);
 	/* Published last: the heartbeat world walks the list without a lock. */
 	__atomic_store_n(stores_tail, ds, __ATOMIC_RELEASE);
 	stores_tail = &ds->next;
@@ -166,6 +174,80 @@ static void try_mount(struct blk_part *p)
 		(unsigned long long)(sf.capacity_bytes >> 20),
 		(unsigned long long)(sf.free_bytes >> 20), sf.slot, sf.max_hosts,
 		ds->ats ? "ATS (COMPARE AND WRITE)" : "Disk Paxos (no ATS on this device)");
+}
+
+/*
+ * The service world does for each volume what VMFS needs from the thread
+ * using it while nobody does: hand the locks this host keeps unused to the
+ * hosts that asked for them (they wait meanwhile), and every half lease
+ * housekeeping: publish our changes, check the arbitration blocks, recover
+ * hosts seen dead. It takes ds->lock only when it is free: a world inside a
+ * call on the volume hands requested locks over itself (vmfs_lock_get and
+ * every transaction do), so one that waits there for long starves nobody.
+ * The heartbeat world, which sees requests arrive, wakes it.
+ */
+static struct world *service;
+
+#define SERVICE_RETRY_MS 50	/* ds->lock was taken: look again this soon */
+#define HOUSEKEEP_RENEWALS 4	/* housekeeping every 4 renewal intervals */
+
+static void wake_service(struct datastore *ds)
+{
+	__atomic_store_n(&ds->service_due, true, __ATOMIC_RELEASE);
+	if (service)
+		sched_wakeup(service);
+}
+
+/* false: ds->lock was taken, try again soon. */
+static bool service_one(struct datastore *ds, bool housekeep)
+{
+	unsigned recovered = 0;
+	int rc;
+
+	if (!mutex_trylock(&ds->lock))
+		return false;
+	__atomic_store_n(&ds->service_due, false, __ATOMIC_RELEASE);
+	if (ds->lease_lost) {	/* unmounted, or fenced: nothing to do */
+		mutex_unlock(&ds->lock);
+		return true;
+	}
+	rc = housekeep ? vmfs_housekeep(ds->vol, &recovered) : vmfs_release_wanted(ds->vol);
+	if (rc && !ds->service_failed)
+		pr_warn("%s: %s: %s\n", ds->path, housekeep ? "housekeeping" :
+			"handing over locks other hosts asked for", vmfs_strerror(ds->vol));
+	ds->service_failed = rc != 0;
+	mutex_unlock(&ds->lock);
+	if (recovered)
+		pr_info("%s: recovered %u dead host(s): journals replayed, slots freed\n",
+			ds->path, recovered);
+	return true;
+}
+
+static void service_world(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint64_t now = time_ns(), wake = now + 1000000000ull;
+
+		for (struct datastore *ds = __atomic_load_n(&stores, __ATOMIC_ACQUIRE); ds;
+		     ds = __atomic_load_n(&ds->next, __ATOMIC_ACQUIRE)) {
+			bool hk = now >= ds->housekeep_ns, busy = false;
+			uint64_t next;
+
+			if (hk || __atomic_load_n(&ds->service_due, __ATOMIC_ACQUIRE)) {
+				busy = !service_one(ds, hk);	/* then it stays due */
+				if (!busy && hk)
+					ds->housekeep_ns = now + (uint64_t)ds->renew_ms *
+						HOUSEKEEP_RENEWALS * 1000000;
+			}
+			next = busy ? now + SERVICE_RETRY_MS * 1000000ull : ds->housekeep_ns;
+			if (next < wake)
+				wake = next;
+		}
+		now = time_ns();
+		if (wake > now)
+			sched_block_until(rdtsc() + (wake - now) / 1000 * (tsc_hz() / 1000000));
+	}
 }
 
 /* Renew every mounted volume's heartbeat; returns the shortest renewal interval. */
@@ -184,6 +266,8 @@ static unsigned renew_all(void)
 		/* Renewals race with each other (boot CPU, heartbeat world): one at a time. */
 		mutex_lock(&ds->renew_lock);
 		rc = ds->lease_lost ? 0 : vmfs_heartbeat_renew(ds->vol);
+		if (!rc && !ds->lease_lost && vmfs_wants_pending(ds->vol))
+			wake_service(ds);	/* another host asked for a lock we keep */
 		mutex_unlock(&ds->renew_lock);
 		if (rc == -EIO) {
 			ds->lease_lost = true;
@@ -228,6 +312,11 @@ static int datastore_scan(void)
 						     pcpu_online_count() - 1, NULL, NULL);
 				if (!world)
 					pr_err("cannot start the heartbeat world; leases will lapse\n");
+				service = world_create("vmfs-service", service_world, NULL,
+						       pcpu_online_count() - 1, NULL, NULL);
+				if (!service)
+					pr_err("cannot start the service world; other hosts wait "
+					       "for the locks this host keeps\n");
 			}
 			renew_all();
 		}

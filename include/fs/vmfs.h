@@ -37,6 +37,9 @@
 #ifndef ENOTEMPTY
 #define ENOTEMPTY 39
 #endif
+#ifndef ESTALE
+#define ESTALE 116
+#endif
 
 struct vmfs_env {
 	void *ctx;
@@ -44,16 +47,26 @@ struct vmfs_env {
 	void (*free)(void *ctx, void *p);
 	uint64_t (*now_ns)(void *ctx);			/* wall clock, ns since 1970 */
 	void (*sleep_ms)(void *ctx, unsigned ms);	/* lease waits, backoff */
-	uint8_t host_uuid[16];				/* this host's identity */
+	/*
+	 * Who this host is. host_uuid is its identity (hardware UUID, machine-id,
+	 * an operator-given name) and need not be unique: cloned machines share
+	 * one. nonce must be random, drawn once per boot (vmkernel) or per
+	 * process (host tools); fs/ tells hosts apart by (host_uuid, nonce) and
+	 * refuses to mount with an all-zero nonce. host_name is the identity in
+	 * words, shown by vmkfstools -D.
+	 */
+	uint8_t host_uuid[16];
 	char host_name[64];
 	/* Optional monotonic clock (ns) for leases; NULL: now_ns is used. */
 	uint64_t (*mono_ns)(void *ctx);
+	uint8_t nonce[16];
 };
 
 struct vmfs_volume;
 struct vmfs_file;
 
 uint32_t vmfs_crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t vmfs_crc32c_sw(uint32_t crc, const void *buf, size_t len);	/* tables only */
 
 /* ---- mkfs ---- */
 struct vmfs_format_opts {
@@ -66,10 +79,17 @@ struct vmfs_format_opts {
 	uint32_t num_pbs;
 	uint32_t num_sbs;
 	const uint8_t *uuid;		/* NULL: derived from host uuid and clock */
+	/*
+	 * false: if the device already holds a volume, refuse (-EBUSY) while any
+	 * host renews a heartbeat on it (watched for up to a lease timeout).
+	 */
+	bool force;
 };
 
 int vmfs_format(struct blockdev *dev, const struct vmfs_env *env,
 		const struct vmfs_format_opts *opts, char *err, size_t errlen);
+/* The smallest device these options fit on (a multiple of 1 MiB), 0 if none. */
+uint64_t vmfs_format_min_bytes(const struct vmfs_format_opts *opts);
 
 /* ---- mount ---- */
 #define VMFS_MOUNT_RDONLY	0x1	/* no heartbeat, no replay, no writes */
@@ -153,6 +173,14 @@ int vmfs_fstat(struct vmfs_file *f, struct vmfs_stat *st);
 /* First offset >= off that may hold data (not a hole), or the size: like SEEK_DATA. */
 int vmfs_seek_data(struct vmfs_file *f, uint64_t off, uint64_t *data_off);
 struct vmfs_volume *vmfs_file_volume(struct vmfs_file *f);
+/*
+ * Where [off, off + len) of the file lies on the device: *dev_off is the
+ * byte offset of off (0: a hole, or data kept in the descriptor) and *run
+ * how many bytes from there are contiguous on the device (<= len). Like
+ * FIEMAP; the benchmark uses it to give raw I/O the very same ranges.
+ */
+int vmfs_file_map(struct vmfs_file *f, uint64_t off, uint64_t len, uint64_t *dev_off,
+		  uint64_t *run);
 
 /* ---- locks, heartbeats and leases ---- */
 int vmfs_heartbeat_read(struct vmfs_volume *vol, uint32_t slot, struct vmfs_hbslot *out);
@@ -180,9 +208,38 @@ bool vmfs_lease_valid(const struct vmfs_volume *vol);
  * the number of hosts recovered.
  */
 int vmfs_recover(struct vmfs_volume *vol, unsigned *recovered);
+/*
+ * Periodic upkeep, without waiting: recover every host already watched dead
+ * for a lease (journal replayed and fenced, slot freed, so that slots do not
+ * run out). A host calls it every few seconds (the vmkernel from its
+ * heartbeat world, vmkfstools and the test hosts between operations); it
+ * judges hosts only from what it saw at earlier calls.
+ */
+int vmfs_housekeep(struct vmfs_volume *vol, unsigned *recovered);
+/*
+ * Give back the locks this host keeps unused that other hosts asked for
+ * (they post requests in their heartbeats; our heartbeat renewal notices
+ * them). fs/ does it at the start of every operation; a host that may sit
+ * idle with the volume mounted calls it every second or so (vmfs_housekeep
+ * does too). Not thread-safe: it belongs to the thread using the volume.
+ */
+int vmfs_release_wanted(struct vmfs_volume *vol);
+/*
+ * Has another host asked for a lock we keep since vmfs_release_wanted last
+ * looked? Safe from any thread (the heartbeat thread asks it after a
+ * renewal, to wake whoever services the volume).
+ */
+bool vmfs_wants_pending(const struct vmfs_volume *vol);
 
 /* ---- checker ---- */
 #define VMFS_FSCK_REPAIR	0x1
+/*
+ * Repair takes the volume for itself: it claims a heartbeat slot in
+ * maintenance state (mounts wait or fail while it lives) and refuses with
+ * -EBUSY while another host renews its heartbeat (watched for up to a lease
+ * timeout). FORCE skips that check (the operator knows the hosts are gone).
+ */
+#define VMFS_FSCK_FORCE		0x2
 
 struct vmfs_fsck_result {
 	unsigned problems;	/* inconsistencies found */

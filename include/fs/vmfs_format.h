@@ -29,7 +29,7 @@
 #error "the VMFS code accesses little-endian on-disk structures directly"
 #endif
 
-#define VMFS_VERSION_MAJOR	1
+#define VMFS_VERSION_MAJOR	2
 #define VMFS_VERSION_MINOR	0
 
 #define VMFS_SECTOR		512u
@@ -106,10 +106,16 @@ _Static_assert(sizeof(struct vmfs_volhdr) == 512, "vmfs_volhdr");
 
 /* Heartbeat slot: one sector per host (renewed as a delta lease, fs/vmfs_hb.c). */
 enum vmfs_hb_state {
-	VMFS_HB_FREE = 0,	/* never used or cleanly released */
+	VMFS_HB_FREE = 0,	/* never used, cleanly released, or recovered */
 	VMFS_HB_LIVE = 1,	/* a host claims it and renews `counter` */
+	VMFS_HB_MAINT = 2,	/* live, and the host wants the volume to itself (repair, format) */
 };
 
+/*
+ * A host incarnation is (host_uuid, nonce): the identity the host gives
+ * (hardware UUID, machine-id, or VMFS_HOST_ID) plus a random nonce drawn per
+ * boot or per process. Two incarnations with one identity are two hosts.
+ */
 struct vmfs_hbslot {
 	uint32_t magic;
 	uint32_t crc;
@@ -120,8 +126,19 @@ struct vmfs_hbslot {
 	uint64_t counter;	/* bumped on every renewal */
 	uint64_t stamp_ns;	/* writer's clock, informational only */
 	uint64_t journal_off;	/* byte offset of this slot's journal */
-	char host_name[64];
-	uint8_t reserved[512 - 128];
+	char host_name[64];	/* the identity in words (VMFS_HOST_ID, host name) */
+	uint8_t nonce[16];	/* per boot / per process */
+	uint32_t lease_ms;	/* the writer's renewal interval, informational */
+	/*
+	 * A request for a lock another host keeps unused (lazy release): the
+	 * lock record at want_off, held by (want_slot, want_gen). 0: none.
+	 */
+	uint32_t want_slot;
+	uint64_t want_gen;
+	uint64_t want_off;
+	uint32_t want_seq;	/* a new number for every new request */
+	uint32_t pad2;
+	uint8_t reserved[512 - 176];
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_hbslot) == 512, "vmfs_hbslot");
 
@@ -185,6 +202,18 @@ struct vmfs_lockholder {
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_lockholder) == 16, "vmfs_lockholder");
 
+/*
+ * meta: the metadata sub-lock of a multi-writer file. Holders of an MW lock
+ * share the data; a change of the descriptor or its pointer blocks
+ * (allocation, size, times) is made only by the host named in meta
+ * (meta_held = 1), taken and given back like an exclusive lock.
+ * idle: an exclusive holder keeps the lock without using it (a closed file,
+ * a directory between operations) and hands it over when asked (a request
+ * in the asker's heartbeat slot); written by the holder alone.
+ * meta_want: a host waiting for the metadata sub-lock; whoever gives the
+ * sub-lock back hands it to that host (so a host taking it again and again
+ * cannot starve the others).
+ */
 struct vmfs_lockrec {
 	uint32_t magic;
 	uint32_t crc;
@@ -194,19 +223,32 @@ struct vmfs_lockrec {
 	uint64_t version;	/* bumped on every change */
 	uint64_t stamp_ns;
 	struct vmfs_lockholder holders[VMFS_LOCK_MAX_HOLDERS];
-	uint8_t reserved[512 - 40 - 256];
+	uint32_t meta_held;
+	uint32_t idle;
+	struct vmfs_lockholder meta;
+	struct vmfs_lockholder meta_want;	/* slot + 1 in .pad2 marks it set */
+	uint8_t reserved[512 - 40 - 256 - 40];
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_lockrec) == 512, "vmfs_lockrec");
 
-/* Journal header: sector 0 of a host's journal. */
+/*
+ * Journal header: sector 0 of a host's journal. The log is the journal's
+ * other blocks, used as a ring: transaction applied_seq + 1 starts at block
+ * tail_blk, the next one right after it, and so on (a WRAP record sends the
+ * reader back to block 1). fenced_gen: transactions written by incarnations
+ * of this slot up to that generation are never replayed again (set once
+ * another host or a successor replayed them), so a write of a dead
+ * incarnation that lands late cannot be replayed.
+ */
 struct vmfs_jhdr {
 	uint32_t magic;
 	uint32_t crc;
 	uint32_t slot;
-	uint32_t pad;
+	uint32_t tail_blk;	/* 0 (fresh) means 1 */
 	uint64_t applied_seq;	/* every transaction <= this is at its home */
-	uint64_t hb_gen;
-	uint8_t reserved[512 - 32];
+	uint64_t hb_gen;	/* incarnation that last wrote this header */
+	uint64_t fenced_gen;
+	uint8_t reserved[512 - 40];
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_jhdr) == 512, "vmfs_jhdr");
 
@@ -219,20 +261,26 @@ struct vmfs_jrec {
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_jrec) == 16, "vmfs_jrec");
 
-/* Transaction descriptor: journal block 1; record i's data is block 2 + i. */
+/*
+ * Transaction descriptor at some log block b; record i's image is block
+ * b + 1 + i, the commit record block b + 1 + nrec. With VMFS_JTXN_WRAP set
+ * (nrec 0, no images, no commit) it only says: transaction seq is at block 1.
+ */
+#define VMFS_JTXN_WRAP	0x1
+
 struct vmfs_jtxn {
 	uint32_t magic;
 	uint32_t crc;
 	uint64_t seq;
 	uint32_t nrec;
-	uint32_t pad;
+	uint32_t flags;
 	uint64_t hb_gen;
 	struct vmfs_jrec rec[VMFS_TXN_MAX_REC];
 	uint8_t reserved[4096 - 32 - 16 * VMFS_TXN_MAX_REC];
 } __attribute__((packed));
 _Static_assert(sizeof(struct vmfs_jtxn) == 4096, "vmfs_jtxn");
 
-/* Commit record: journal block 2 + nrec. total_crc covers descriptor + data. */
+/* Commit record: the block after the images. total_crc covers descriptor + data. */
 struct vmfs_jcommit {
 	uint32_t magic;
 	uint32_t crc;

@@ -18,6 +18,11 @@ void hostid_add_mac(const uint8_t mac[6]);
 const uint8_t *hostid_uuid(void);
 /* "vmkernel-1a2b3c4d": a short name from the identity (or hostname= on the command line). */
 const char *hostid_name(void);
+/*
+ * 16 random bytes drawn with the identity, for this boot only: VMFS tells
+ * incarnations of a host apart by (identity, nonce). Never all zero.
+ */
+const uint8_t *hostid_boot_nonce(void);
 /* How the nonce was made: "RDSEED", "RDRAND", "TSC jitter". */
 const char *hostid_nonce_source(void);
 

@@ -1,16 +1,21 @@
 /*
  * libFuzzer target: mount, read, check and modify a corrupted VMFS image.
  *
- * A valid small volume is built once. Each input is a list of patches
+ * A valid small volume is built once, with a second host that died with
+ * records in its journal and locks it kept. Each input is a list of patches
  * {u32 offset, u8 length, bytes} applied to its metadata area; when the
  * input's first byte is odd, the checksum of every structure a patch touched
  * is recomputed, so the fuzzer also reaches code behind the checksums.
- * Then: read-only mount and a walk of every file, fsck, fsck --repair, and a
- * read-write mount that creates, writes and removes a file. Any crash,
- * sanitizer report or hang (libFuzzer -timeout) is a bug.
+ * Bits 1-2 of the first byte pick what runs on the patched image (one path
+ * per input keeps a run short, so a 20 s run makes tens of thousands): a
+ * read-only mount and a walk of every file; fsck; a read-write mount that
+ * creates, writes, renames and removes files and recovers; fsck --repair
+ * followed by fsck. Any crash, sanitizer report or hang (libFuzzer
+ * -timeout) is a bug.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude with this file,
- * tests/fs/memdev.c and every fs/ source (tools/vmkfstools/build.mk, run.sh).
+ * tests/fs/memdev.c and every fs/ source, memdev.c and fs/crc32c.c without
+ * the fuzzer's coverage instrumentation (tools/vmkfstools/build.mk, run.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,24 @@ static void build_golden(void)
 	}
 	ghdr = *vmfs_header(vol);
 	vmfs_unmount(vol);
+	/*
+	 * A second host that dies with work in its journal and locks it kept:
+	 * every later read-write mount breaks them and replays the journal.
+	 */
+	memdev_env(&env, 2);
+	if (vmfs_mount(&golden->dev, &env, 0, &vol, err, sizeof(err)))
+		abort();
+	vmfs_mkdir(vol, "/h2", 0755);
+	if (!vmfs_open(vol, "/h2/x", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f)) {
+		vmfs_write(f, 0, buf, 5000);
+		vmfs_fsync(f);
+		vmfs_close(f);
+	}
+	vmfs_rename(vol, "/d/f7", "/h2/f7");
+	vmfs_unlink(vol, "/d/f8");
+	memdev_crash_after(golden, 0);
+	vmfs_unmount(vol);
+	memdev_reboot(golden);
 	meta_end = ghdr.reg[VMFS_RES_FB].res_off + 16 * ghdr.block_size;
 }
 
@@ -100,33 +123,65 @@ static int walk(void *arg, const char *name, const struct vmfs_stat *st)
 	return 0;
 }
 
-static void exercise(struct memdev *m)
+static void exercise_rw(struct memdev *m, const struct vmfs_env *env)
+{
+	struct vmfs_volume *vol;
+	struct vmfs_file *f;
+	unsigned n;
+	char err[256];
+
+	if (vmfs_mount(&m->dev, env, 0, &vol, err, sizeof(err)))
+		return;
+	if (!vmfs_open(vol, "/d/new", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f)) {
+		vmfs_write(f, 100000, err, sizeof(err));
+		vmfs_truncate(f, 5000);
+		vmfs_close(f);
+	}
+	if (!vmfs_open(vol, "/d/f19", VMFS_O_READ, 0, &f)) {	/* read-ahead */
+		for (uint64_t o = 0; o < 3 * sizeof(err); o += sizeof(err))
+			vmfs_read(f, 1330000 + o, err, sizeof(err));
+		vmfs_close(f);
+	}
+	if (!vmfs_open(vol, "/d/f5", VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &f)) {
+		vmfs_write(f, 3000, err, sizeof(err));
+		vmfs_close(f);
+	}
+	vmfs_unlink(vol, "/d/f3");
+	vmfs_rename(vol, "/d/f4", "/f4");
+	vmfs_mkdir(vol, "/d/sub", 0755);
+	vmfs_housekeep(vol, &n);
+	vmfs_unmount(vol);
+}
+
+static void exercise(struct memdev *m, unsigned what)
 {
 	struct vmfs_fsck_result res = { 0 };
 	struct vmfs_volume *vol;
-	struct vmfs_file *f;
 	struct vmfs_env env;
 	struct vmfs_statfs sf;
 	char err[256];
 
 	memdev_env(&env, 1);
-	if (!vmfs_mount(&m->dev, &env, VMFS_MOUNT_RDONLY, &vol, err, sizeof(err))) {
-		vmfs_readdir(vol, "/", walk, vol);
-		vmfs_readdir(vol, "/d", walk, vol);
-		vmfs_statfs(vol, &sf);
-		vmfs_unmount(vol);
-	}
-	vmfs_fsck(&m->dev, &env, 0, &res, err, sizeof(err));
-	if (!vmfs_mount(&m->dev, &env, 0, &vol, err, sizeof(err))) {
-		if (!vmfs_open(vol, "/d/new", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f)) {
-			vmfs_write(f, 100000, err, sizeof(err));
-			vmfs_close(f);
+	switch (what) {
+	case 0:
+		if (!vmfs_mount(&m->dev, &env, VMFS_MOUNT_RDONLY, &vol, err, sizeof(err))) {
+			vmfs_readdir(vol, "/", walk, vol);
+			vmfs_readdir(vol, "/d", walk, vol);
+			vmfs_statfs(vol, &sf);
+			vmfs_unmount(vol);
 		}
-		vmfs_unlink(vol, "/d/f3");
-		vmfs_rename(vol, "/d/f4", "/f4");
-		vmfs_unmount(vol);
+		break;
+	case 1:
+		vmfs_fsck(&m->dev, &env, 0, &res, err, sizeof(err));
+		break;
+	case 2:
+		exercise_rw(m, &env);
+		break;
+	default:
+		vmfs_fsck(&m->dev, &env, VMFS_FSCK_REPAIR, &res, err, sizeof(err));
+		vmfs_fsck(&m->dev, &env, 0, &res, err, sizeof(err));
+		break;
 	}
-	vmfs_fsck(&m->dev, &env, VMFS_FSCK_REPAIR, &res, err, sizeof(err));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -156,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reseal(m, off);
 		i += len;
 	}
-	exercise(m);
+	exercise(m, (data[0] >> 1) & 3);
 	memdev_free(m);
 	return 0;
 }

@@ -6,6 +6,18 @@
 
 #define CHUNK 4096u
 
+/*
+ * AddressSanitizer keeps freed memory in a quarantine (256 MiB by default) and
+ * hands out fresh pages meanwhile; the VMFS tests allocate and free a lot of
+ * small buffers, and page faults made them several times slower. A small
+ * quarantine still catches use-after-free of recently freed buffers.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=4";
+}
+
 static uint64_t hash64(uint64_t x)
 {
 	x ^= x >> 33;
@@ -40,6 +52,22 @@ static void grow(struct memdev *m)
 	free(ov);
 }
 
+/* The chunk as the device sees it: its own copy, else its parent's (clones are overlays). */
+static const uint8_t *chunk_of(const struct memdev *m, uint64_t chunk)
+{
+	for (; m; m = m->parent) {
+		if (!m->cap)
+			continue;
+		for (uint64_t i = hash64(chunk) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+			if (m->keys[i] == chunk + 1)
+				return m->vals[i];
+			if (!m->keys[i])
+				break;
+		}
+	}
+	return NULL;
+}
+
 static uint8_t **slot_of(struct memdev *m, uint64_t chunk, bool create)
 {
 	uint64_t i;
@@ -52,10 +80,14 @@ static uint8_t **slot_of(struct memdev *m, uint64_t chunk, bool create)
 		if (m->keys[i] == chunk + 1)
 			return &m->vals[i];
 		if (!m->keys[i]) {
+			const uint8_t *under = m->parent ? chunk_of(m->parent, chunk) : NULL;
+
 			if (!create)
 				return NULL;
 			m->keys[i] = chunk + 1;
-			m->vals[i] = calloc(1, CHUNK);
+			m->vals[i] = under ? malloc(CHUNK) : calloc(1, CHUNK);
+			if (under)
+				memcpy(m->vals[i], under, CHUNK);
 			m->used++;
 			return &m->vals[i];
 		}
@@ -68,14 +100,16 @@ void memdev_rw(struct memdev *m, uint64_t off, void *buf, uint64_t len, bool wri
 
 	while (len) {
 		uint64_t in = off % CHUNK, n = CHUNK - in < len ? CHUNK - in : len;
-		uint8_t **s = slot_of(m, off / CHUNK, write);
+		if (write) {
+			memcpy(*slot_of(m, off / CHUNK, true) + in, p, n);
+		} else {
+			const uint8_t *c = chunk_of(m, off / CHUNK);
 
-		if (write)
-			memcpy(*s + in, p, n);
-		else if (s)
-			memcpy(p, *s + in, n);
-		else
-			memset(p, 0, n);
+			if (c)
+				memcpy(p, c + in, n);
+			else
+				memset(p, 0, n);
+		}
 		off += n;
 		p += n;
 		len -= n;
@@ -103,6 +137,14 @@ static int md_write(struct blockdev *dev, uint64_t lba, uint32_t count, const vo
 		return -EIO;
 	if (m->io_hook)
 		m->io_hook(m->io_arg, lba, true);
+	if (!m->held && !m->crashed && lba < m->hold_hi && lba + count > m->hold_lo) {
+		m->held = malloc((size_t)count * 512);
+		memcpy(m->held, buf, (size_t)count * 512);
+		m->held_lba = lba;
+		m->held_count = count;
+		m->crashed = true;
+		return -EIO;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		if (m->crashed)
 			return -EIO;
@@ -127,14 +169,15 @@ static int md_flush(struct blockdev *dev)
 static int md_caw(struct blockdev *dev, uint64_t lba, const void *expected, const void *new_data)
 {
 	struct memdev *m = dev->priv;
+	void (*hook)(void *, uint64_t, bool) = m->io_hook;
 	uint8_t cur[512];
+	int rc;
 
 	if (lba >= dev->sectors)
 		return -EIO;
+	if (hook)
+		hook(m->io_arg, lba, true);	/* others may act before the swap */
 	memdev_rw(m, lba * 512, cur, 512, false);
-	void (*hook)(void *, uint64_t, bool) = m->io_hook;
-	int rc;
-
 	if (memcmp(cur, expected, 512))
 		return -EAGAIN;
 	m->io_hook = NULL;	/* compare and write are one atomic step */
@@ -143,8 +186,10 @@ static int md_caw(struct blockdev *dev, uint64_t lba, const void *expected, cons
 	return rc;
 }
 
-static const struct blockdev_ops md_ops = { md_read, md_write, md_flush, NULL };
-static const struct blockdev_ops md_ops_ats = { md_read, md_write, md_flush, md_caw };
+static const struct blockdev_ops md_ops = { .read = md_read, .write = md_write,
+					    .flush = md_flush };
+static const struct blockdev_ops md_ops_ats = { .read = md_read, .write = md_write,
+						.flush = md_flush, .compare_and_write = md_caw };
 
 struct memdev *memdev_new(uint64_t bytes, bool ats)
 {
@@ -158,18 +203,28 @@ struct memdev *memdev_new(uint64_t bytes, bool ats)
 	return m;
 }
 
+/* A copy-on-write overlay: src must not change (or be freed) while the clone lives. */
 struct memdev *memdev_clone(const struct memdev *src)
 {
 	struct memdev *m = memdev_new(src->dev.sectors * 512, src->dev.ops == &md_ops_ats);
 
-	for (uint64_t i = 0; i < src->cap; i++)
-		if (src->keys[i])
-			memcpy(*slot_of(m, src->keys[i] - 1, true), src->vals[i], CHUNK);
+	m->parent = src;
 	return m;
+}
+
+void memdev_land_held(struct memdev *m)
+{
+	if (!m->held)
+		return;
+	memdev_rw(m, m->held_lba * 512, m->held, (uint64_t)m->held_count * 512, true);
+	free(m->held);
+	m->held = NULL;
+	m->hold_lo = m->hold_hi = 0;
 }
 
 void memdev_free(struct memdev *m)
 {
+	free(m->held);
 	for (uint64_t i = 0; i < m->cap; i++)
 		free(m->vals[i]);
 	free(m->keys);
@@ -224,9 +279,15 @@ void memdev_advance(uint64_t ns)
 	sim_ns += ns;
 }
 
+/* Every call is a new incarnation (process) of host host_id: a fresh nonce. */
 void memdev_env(struct vmfs_env *env, uint8_t host_id)
 {
+	static uint32_t incarnation;
+
 	memset(env, 0, sizeof(*env));
+	incarnation++;
+	memcpy(env->nonce, &incarnation, sizeof(incarnation));
+	env->nonce[15] = 0x5a;
 	env->alloc = env_alloc;
 	env->free = env_free;
 	env->now_ns = env_now;

@@ -43,6 +43,14 @@ static inline struct vmfs_volume *tl_mount(struct memdev *m, uint8_t host)
 	return vol;
 }
 
+/* What a host does after a crash and restart: recover its dead earlier incarnation. */
+static inline void tl_recover(struct vmfs_volume *vol)
+{
+	unsigned n = 0;
+
+	assert_int_equal(vmfs_recover(vol, &n), 0);
+}
+
 /*
  * Hosts kept alive while another waits: every simulated sleep renews their
  * heartbeats (as their renewal threads would), so they are judged alive.
@@ -52,10 +60,18 @@ static struct vmfs_volume *tl_alive[TL_MAX_ALIVE];
 
 static inline void tl_renew_hook(unsigned ms)
 {
+	static int depth;
+
 	(void)ms;
-	for (int i = 0; i < TL_MAX_ALIVE; i++)
-		if (tl_alive[i])
-			vmfs_heartbeat_renew(tl_alive[i]);
+	if (depth++ == 0) {
+		for (int i = 0; i < TL_MAX_ALIVE; i++)
+			if (tl_alive[i])
+				vmfs_heartbeat_renew(tl_alive[i]);
+		for (int i = 0; i < TL_MAX_ALIVE; i++)	/* as their own threads would */
+			if (tl_alive[i])
+				vmfs_release_wanted(tl_alive[i]);
+	}
+	depth--;
 }
 
 static inline void tl_keep_alive(struct vmfs_volume *vol, bool on)

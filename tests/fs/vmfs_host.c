@@ -6,15 +6,31 @@
  *   worker IMG ID TAG LOG NOPS SEED STOPFILE
  *       create+write+fsync, rename and delete files named TAG_* in the shared
  *       directories /d0 /d1 /d2. Before an operation it logs "B <op>", after
- *       it completed (acknowledged) "<op>", after a failure "F <op>".
+ *       it completed (acknowledged) "<op>", after a failure "F <op>". Exits 3
+ *       once the host lost its lease (paused or stalled past it).
  *   check IMG LOG...   verify every acknowledged operation of the logs
- *   mutex IMG ID N     N times: lock /counter, read-modify-write it, unlock
- *   hold IMG ID PATH READY   hold PATH open for writing and rewrite it every
- *       100 ms; exit 3 with the error once a write is refused
+ *   mutex IMG ID N [remount]   N times: lock /counter, read-modify-write it,
+ *       unlock (with remount, then unmount and mount again, so that the lock
+ *       is free and the next taker goes through the arbitration lease)
+ *   hold IMG ID PATH READY [SIZE]   hold PATH open for writing and rewrite
+ *       its first SIZE bytes (default 6) every 100 ms; exit 3 with the error
+ *       once a write is refused
+ *   mwrite IMG ID PATH N K   open PATH multi-writer and write N 64 KiB pieces,
+ *       piece i at ((2i + K) MiB + 4 KiB K): every piece fills a hole
+ *   mverify IMG PATH N HOSTS check the pieces of hosts K = 0 .. HOSTS-1
  *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
  *       write DATA at 0, fsync
- *   bench-meta IMG ID N      N create+delete pairs in /b_ID; prints ops/s
+ *   bench-meta IMG ID N [nosync]   N create+delete pairs in /b_ID (create,
+ *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s,
+ *       then device writes, reads and flushes per pair (heartbeats included)
+ *   bench-flush FILE N       raw: N times one 4 KiB direct write and
+ *       fdatasync to FILE, the least a durable create costs; prints pairs/s
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
+ *   bench-seq IMG ID MB REQ_MB   sequential writes and reads of MB MiB in
+ *       REQ_MB requests through the filesystem (a preallocated file, and a
+ *       new thin file per round) and, in the same rounds, raw I/O doing the
+ *       same: the same requests to the same device ranges (vmfs_file_map),
+ *       taking turns on who goes first; prints the medians of 5 rounds
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,9 +70,10 @@ static void host_mount(struct host *h, const char *img, const char *id, bool rdo
 
 	if (id)
 		setenv("VMFS_HOST_ID", id, 1);
-	if (filedev_open(&h->fdv, img, 0, rdonly, err, sizeof(err)))
+	if (filedev_open(&h->fdv, img, 0, rdonly ? FILEDEV_RDONLY : 0, err, sizeof(err)))
 		die(img, err);
-	host_env(&h->env);
+	if (host_env(&h->env))
+		die("host_env", "no random nonce");
 	snprintf(h->env.host_name, sizeof(h->env.host_name), "%s", id ? id : "checker");
 	if (vmfs_mount(&h->fdv.dev, &h->env, rdonly ? VMFS_MOUNT_RDONLY : 0, &h->vol, err,
 		       sizeof(err)))
@@ -73,6 +90,15 @@ static int host_umount(struct host *h)
 	rc = vmfs_unmount(h->vol);
 	filedev_close(&h->fdv);
 	return rc;
+}
+
+/* What a host daemon does every few seconds: recover hosts it has seen dead. */
+static void housekeep(struct host *h)
+{
+	unsigned n = 0;
+
+	if (vmfs_housekeep(h->vol, &n))
+		fprintf(stderr, "vmfs_host: housekeeping: %s\n", vmfs_strerror(h->vol));
 }
 
 static uint32_t rnd(uint32_t *s)
@@ -141,8 +167,14 @@ static int worker(int argc, char **argv)
 		logf_(fd, "B W %s %u %u\n", p, len, fseed);
 		rc = put_file(h.vol, p, buf, len, VMFS_O_CREAT | VMFS_O_EXCL);
 		logf_(fd, "%sW %s %u %u\n", rc ? "F " : "", p, len, fseed);
-		if (rc)
+		if (rc) {
+			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+			if (!vmfs_lease_valid(h.vol)) {
+				fprintf(stderr, "vmfs_host %s: lost its lease; stopping\n", tag);
+				exit(3);
+			}
 			continue;
+		}
 		if (rnd(&seed) % 2) {
 			snprintf(q, sizeof(q), "/d%u/%s_%dm", rnd(&seed) % 3, tag, i);
 			logf_(fd, "B M %s %s\n", p, q);
@@ -158,6 +190,12 @@ static int worker(int argc, char **argv)
 		}
 		if (rc)
 			fprintf(stderr, "vmfs_host %s: %s\n", tag, vmfs_strerror(h.vol));
+		if (rc && !vmfs_lease_valid(h.vol)) {
+			fprintf(stderr, "vmfs_host %s: lost its lease; stopping\n", tag);
+			exit(3);
+		}
+		if (i % 4 == 3)
+			housekeep(&h);
 	}
 	close(fd);
 	return host_umount(&h) ? 1 : 0;
@@ -280,6 +318,8 @@ static int check(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		FILE *fp = fopen(argv[i], "r");
 
+		if (!fp && errno == ENOENT)
+			continue;	/* killed before it opened its log: did nothing */
 		if (!fp)
 			die(argv[i], strerror(errno));
 		pending[0] = 0;
@@ -326,12 +366,15 @@ static int check(int argc, char **argv)
 
 /* ---- mutual exclusion ---- */
 
-static int mutex(char **argv)
+static int mutex(int argc, char **argv)
 {
 	struct host h;
 	int n = atoi(argv[3]), busy = 0;
+	bool remount = argc > 4 && !strcmp(argv[4], "remount");
 	uint32_t seed = (uint32_t)getpid();
 
+	if (argc > 4 && !remount)
+		die("mutex", "the optional fifth argument is 'remount'");
 	host_mount(&h, argv[1], argv[2], false);
 	for (int i = 0; i < n; i++) {
 		struct vmfs_file *f;
@@ -352,6 +395,11 @@ static int mutex(char **argv)
 		v++;
 		if (vmfs_write(f, 0, &v, 8) != 8 || vmfs_close(f))
 			die("mutex write", vmfs_strerror(h.vol));
+		if (remount) {	/* give every lock back: the next taker runs Disk Paxos */
+			if (host_umount(&h))
+				die("mutex unmount", "unmount failed");
+			host_mount(&h, argv[1], argv[2], false);
+		}
 	}
 	printf("%s: %d increments, %d busy retries\n", argv[2], n, busy);
 	return host_umount(&h) ? 1 : 0;
@@ -359,24 +407,31 @@ static int mutex(char **argv)
 
 /* ---- split brain ---- */
 
-static int hold(char **argv)
+static int hold(int argc, char **argv)
 {
 	struct host h;
 	struct vmfs_file *f;
-	char data[32];
+	static char data[1 << 20];
+	uint32_t size = argc > 5 ? (uint32_t)atoi(argv[5]) : 6;
 	int fd;
 
+	if (size < 6 || size > sizeof(data))
+		die("hold", "bad size");
+	memset(data, 'A', size);
 	host_mount(&h, argv[1], argv[2], false);
 	if (vmfs_open(h.vol, argv[3], VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f))
 		die("hold open", vmfs_strerror(h.vol));
-	if (vmfs_write(f, 0, "A-0000", 6) != 6 || vmfs_fsync(f))
+	if (vmfs_write(f, 0, data, size) != size || vmfs_fsync(f))
 		die("hold write", vmfs_strerror(h.vol));
 	fd = open(argv[4], O_WRONLY | O_CREAT, 0644);
 	close(fd);
 	for (int i = 1; i < 600; i++) {
+		char tag[8];
+
 		usleep(100000);
-		snprintf(data, sizeof(data), "A-%04d", i % 10000);
-		if (vmfs_write(f, 0, data, 6) != 6 || vmfs_fsync(f)) {
+		snprintf(tag, sizeof(tag), "A-%04d", i % 10000);
+		memcpy(data, tag, 6);
+		if (vmfs_write(f, 0, data, size) != size || vmfs_fsync(f)) {
 			printf("REFUSED: %s\n", vmfs_strerror(h.vol));
 			fflush(stdout);
 			vmfs_close(f);
@@ -408,27 +463,129 @@ static int put(char **argv)
 	return host_umount(&h) ? 1 : 0;
 }
 
+/* ---- multi-writer growth ---- */
+
+static void mw_piece(uint8_t *buf, int k, int i)
+{
+	fill(buf, 65536, (uint32_t)(k * 100000 + i));
+}
+
+static uint64_t mw_off(int k, int i)
+{
+	return ((uint64_t)(2 * i + k) << 20) + 4096ull * (uint64_t)k;
+}
+
+static int mwrite(char **argv)
+{
+	static uint8_t buf[65536];
+	struct vmfs_file *f;
+	struct host h;
+	int n = atoi(argv[4]), k = atoi(argv[5]);
+
+	host_mount(&h, argv[1], argv[2], false);
+	if (vmfs_open(h.vol, argv[3], VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &f))
+		die("mwrite open", vmfs_strerror(h.vol));
+	for (int i = 0; i < n; i++) {
+		mw_piece(buf, k, i);
+		if (vmfs_write(f, mw_off(k, i), buf, sizeof(buf)) != (int64_t)sizeof(buf) ||
+		    vmfs_fsync(f))
+			die("mwrite write", vmfs_strerror(h.vol));
+	}
+	if (vmfs_close(f))
+		die("mwrite close", vmfs_strerror(h.vol));
+	return host_umount(&h) ? 1 : 0;
+}
+
+static int mverify(char **argv)
+{
+	static uint8_t want[65536], got[65536];
+	struct vmfs_file *f;
+	struct host h;
+	int n = atoi(argv[3]), hosts = atoi(argv[4]), bad = 0;
+
+	host_mount(&h, argv[1], NULL, true);
+	if (vmfs_open(h.vol, argv[2], VMFS_O_READ, 0, &f))
+		die("mverify open", vmfs_strerror(h.vol));
+	for (int k = 0; k < hosts; k++) {
+		for (int i = 0; i < n; i++) {
+			mw_piece(want, k, i);
+			if (vmfs_read(f, mw_off(k, i), got, sizeof(got)) != (int64_t)sizeof(got) ||
+			    memcmp(got, want, sizeof(got))) {
+				printf("LOST: piece %d of host %d at offset %llu\n", i, k,
+				       (unsigned long long)mw_off(k, i));
+				bad++;
+			}
+		}
+	}
+	vmfs_close(f);
+	printf("mverify: %d of %d pieces lost\n", bad, n * hosts);
+	host_umount(&h);
+	return bad ? 1 : 0;
+}
+
 /* ---- benchmarks ---- */
 
-static int bench_meta(char **argv)
+static int create_nosync(struct vmfs_volume *vol, const char *path)
+{
+	struct vmfs_file *f;
+	int rc = vmfs_open(vol, path, VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f);
+
+	if (rc)
+		return rc;
+	if (vmfs_write(f, 0, "x", 1) != 1)
+		rc = -EIO;
+	return vmfs_close(f) ?: rc;
+}
+
+static int bench_meta(int argc, char **argv)
 {
 	struct host h;
 	char dir[64], p[96];
 	int n = atoi(argv[3]);
+	bool sync = argc < 5 || strcmp(argv[4], "nosync");
 	double t0;
 
 	host_mount(&h, argv[1], argv[2], false);
 	snprintf(dir, sizeof(dir), "/b_%s", argv[2]);
 	if (vmfs_mkdir(h.vol, dir, 0755) && vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
 		die("bench mkdir", vmfs_strerror(h.vol));
+	unsigned long w0 = __atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED);
+	unsigned long r0 = __atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED);
+	unsigned long f0 = __atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED);
+
 	t0 = now_s();
 	for (int i = 0; i < n; i++) {
 		snprintf(p, sizeof(p), "%s/f%d", dir, i);
-		if (put_file(h.vol, p, "x", 1, VMFS_O_CREAT) || vmfs_unlink(h.vol, p))
+		if ((sync ? put_file(h.vol, p, "x", 1, VMFS_O_CREAT) :
+			    create_nosync(h.vol, p)) || vmfs_unlink(h.vol, p))
 			die("bench create/delete", vmfs_strerror(h.vol));
 	}
-	printf("%.1f\n", n / (now_s() - t0));
+	printf("%.1f %.2f %.2f %.2f\n", n / (now_s() - t0),
+	       (double)(__atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED) - w0) / n,
+	       (double)(__atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED) - r0) / n,
+	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n);
 	return host_umount(&h) ? 1 : 0;
+}
+
+static int bench_flush(char **argv)
+{
+	int n = atoi(argv[2]), fd = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
+	void *buf;
+	double t0;
+
+	if (n <= 0 || fd < 0 || posix_memalign(&buf, 4096, 4096))
+		die("bench-flush", fd < 0 ? strerror(errno) : "bad count");
+	memset(buf, 'x', 4096);
+	if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))	/* allocated, like a journal */
+		die("bench-flush", strerror(errno));
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))
+			die("bench-flush", strerror(errno));
+	printf("%.1f\n", n / (now_s() - t0));
+	free(buf);
+	close(fd);
+	return 0;
 }
 
 static int bench_lock(char **argv)
@@ -452,6 +609,135 @@ static int bench_lock(char **argv)
 	return host_umount(&h) ? 1 : 0;
 }
 
+/* ---- sequential I/O against raw I/O on the same image ---- */
+
+#define SEQ_ROUNDS 5
+
+static double mbps(uint64_t bytes, double t)
+{
+	return (double)bytes / 1048576.0 / (t > 1e-9 ? t : 1e-9);
+}
+
+/*
+ * Raw I/O doing the filesystem's work: the same requests (req bytes each)
+ * to the very device ranges the file occupies (a request spanning two
+ * ranges becomes two, as the filesystem's does).
+ */
+static double raw_pass(struct host *h, struct vmfs_file *f, uint8_t *buf, uint64_t bytes,
+		       uint64_t req, bool wr)
+{
+	double t0 = now_s();
+
+	for (uint64_t o = 0; o < bytes; o += req) {
+		for (uint64_t done = 0; done < req;) {
+			uint64_t dev, run;
+			ssize_t n;
+
+			if (vmfs_file_map(f, o + done, req - done, &dev, &run) || !dev)
+				die("bench map", "unmapped range");
+			n = wr ? pwrite(h->fdv.fd, buf + done, run, (off_t)dev) :
+				pread(h->fdv.fd, buf + done, run, (off_t)dev);
+			if (n != (ssize_t)run)
+				die("bench raw", strerror(errno));
+			done += run;
+		}
+	}
+	if (wr && fdatasync(h->fdv.fd))
+		die("bench raw", strerror(errno));
+	return mbps(bytes, now_s() - t0);
+}
+
+static double fs_pass(struct vmfs_file *f, uint8_t *buf, uint64_t bytes, uint64_t req, bool wr)
+{
+	double t0 = now_s();
+
+	for (uint64_t o = 0; o < bytes; o += req)
+		if ((wr ? vmfs_write(f, o, buf, req) : vmfs_read(f, o, buf, req)) != (int64_t)req)
+			die("bench fs", vmfs_strerror(vmfs_file_volume(f)));
+	if (wr && vmfs_fsync(f))
+		die("bench fs", vmfs_strerror(vmfs_file_volume(f)));
+	return mbps(bytes, now_s() - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+/* [kind][0 fs write, 1 raw write, 2 fs read, 3 raw read][round] */
+static void seq_round(struct host *h, struct vmfs_file *pre, int r, uint64_t bytes, uint64_t req,
+		      uint8_t *buf, double v[2][4][SEQ_ROUNDS])
+{
+	struct vmfs_file *t;
+	bool fs_first = !(r & 1);	/* alternate who goes first */
+
+	fill(buf, (uint32_t)req, (uint32_t)r + 7);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[0][0][r] = fs_pass(pre, buf, bytes, req, true);
+		else
+			v[0][1][r] = raw_pass(h, pre, buf, bytes, req, true);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[0][2][r] = fs_pass(pre, buf, bytes, req, false);
+		else
+			v[0][3][r] = raw_pass(h, pre, buf, bytes, req, false);
+	}
+	/* thin: a new file, allocated by its first write; raw then writes the same ranges */
+	if (vmfs_open(h->vol, "/seq-thin", VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_EXCL, 0644, &t))
+		die("bench open", vmfs_strerror(h->vol));
+	v[1][0][r] = fs_pass(t, buf, bytes, req, true);
+	v[1][1][r] = raw_pass(h, t, buf, bytes, req, true);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == !fs_first)
+			v[1][2][r] = fs_pass(t, buf, bytes, req, false);
+		else
+			v[1][3][r] = raw_pass(h, t, buf, bytes, req, false);
+	}
+	vmfs_close(t);
+	if (vmfs_unlink(h->vol, "/seq-thin"))
+		die("bench unlink", vmfs_strerror(h->vol));
+}
+
+static int bench_seq(char **argv)
+{
+	uint64_t mb = strtoull(argv[3], NULL, 10), req = strtoull(argv[4], NULL, 10) << 20;
+	uint64_t bytes = mb << 20;
+	static double v[2][4][SEQ_ROUNDS];
+	struct vmfs_file *pre;
+	struct host h;
+	void *buf;
+
+	if (!mb || !req || bytes % req || posix_memalign(&buf, 4096, req))
+		die("bench-seq", "bad sizes");
+	host_mount(&h, argv[1], argv[2], false);
+	if (vmfs_open(h.vol, "/seq-prealloc", VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_EXCL, 0644,
+		      &pre) || vmfs_extend(pre, bytes, VMFS_ALLOC_EAGER) || vmfs_fsync(pre))
+		die("bench prealloc", vmfs_strerror(h.vol));
+	for (int r = 0; r < SEQ_ROUNDS; r++)
+		seq_round(&h, pre, r, bytes, req, buf, v);
+	for (int k = 0; k < 2; k++) {
+		double fw = median(v[k][0], SEQ_ROUNDS), rw = median(v[k][1], SEQ_ROUNDS);
+		double fr = median(v[k][2], SEQ_ROUNDS), rr = median(v[k][3], SEQ_ROUNDS);
+
+		printf("%s: write %.0f MB/s vs raw %.0f (ratio %.2f), read %.0f MB/s vs raw %.0f "
+		       "(ratio %.2f)\n", k ? "thin" : "preallocated", fw, rw, fw / rw, fr, rr,
+		       fr / rr);
+	}
+	vmfs_close(pre);
+	free(buf);
+	return host_umount(&h) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -462,16 +748,25 @@ int main(int argc, char **argv)
 		return worker(argc, argv);
 	if (!strcmp(m, "check") && argc >= 2)
 		return check(argc, argv);
-	if (!strcmp(m, "mutex") && argc == 4)
-		return mutex(argv);
-	if (!strcmp(m, "hold") && argc == 5)
-		return hold(argv);
+	if (!strcmp(m, "mutex") && (argc == 4 || argc == 5))
+		return mutex(argc, argv);
+	if (!strcmp(m, "hold") && (argc == 5 || argc == 6))
+		return hold(argc, argv);
+	if (!strcmp(m, "mwrite") && argc == 6)
+		return mwrite(argv);
+	if (!strcmp(m, "mverify") && argc == 5)
+		return mverify(argv);
 	if (!strcmp(m, "put") && argc == 5)
 		return put(argv);
-	if (!strcmp(m, "bench-meta") && argc == 4)
-		return bench_meta(argv);
+	if (!strcmp(m, "bench-meta") && (argc == 4 || argc == 5))
+		return bench_meta(argc, argv);
+	if (!strcmp(m, "bench-flush") && argc == 3)
+		return bench_flush(argv);
 	if (!strcmp(m, "bench-lock") && argc == 4)
 		return bench_lock(argv);
-	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|bench-meta|bench-lock ...\n");
+	if (!strcmp(m, "bench-seq") && argc == 5)
+		return bench_seq(argv);
+	fprintf(stderr, "usage: vmfs_host worker|check|mutex|hold|put|mwrite|mverify|bench-meta|"
+		"bench-lock|bench-flush|bench-seq ...\n");
 	return 2;
 }

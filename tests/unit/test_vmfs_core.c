@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "../fs/testlib.h"
+#include "../../fs/vmfs_priv.h"
 
 static void test_crc32c(void **state)
 {
@@ -25,6 +26,20 @@ static void test_crc32c(void **state)
 	tl_fill(buf, sizeof(buf), 7);
 	assert_int_equal(vmfs_crc32c(vmfs_crc32c(0, buf, 100), buf + 100, 200),
 			 vmfs_crc32c(0, buf, 300));
+	/* the tables (and the instruction, where used) agree with the bitwise definition */
+	for (unsigned off = 0; off < 9; off++) {
+		for (unsigned len = 0; len < 40; len++) {
+			uint32_t c = ~0u;
+
+			for (unsigned i = 0; i < len; i++) {
+				c ^= buf[off + i];
+				for (int k = 0; k < 8; k++)
+					c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			}
+			assert_int_equal(vmfs_crc32c_sw(0, buf + off, len), ~c);
+			assert_int_equal(vmfs_crc32c(0, buf + off, len), ~c);
+		}
+	}
 }
 
 static void test_format_mount(void **state)
@@ -122,7 +137,7 @@ static void test_mount_hostile_header(void **state)
 	memdev_free(c);
 
 	c = memdev_clone(m);			/* newer major version */
-	v16 = 2;
+	v16 = VMFS_VERSION_MAJOR + 1;
 	patch_header(c, offsetof(struct vmfs_volhdr, version_major), &v16, 2);
 	assert_int_equal(mount_err(c, err), -ENOTSUP);
 	assert_non_null(strstr(err, "unsupported version"));
@@ -189,13 +204,13 @@ static void test_alloc_clusters(void **state)
 	assert_int_equal((uint64_t)i, nfb);
 	assert_int_equal(vmfs_statfs(vol, &sf2), 0);
 	assert_int_equal(sf2.free[VMFS_RES_FB], 0);
-	/* cluster locks live for one transaction: released once it is home */
+	/* cluster locks are kept after use (until asked for, or unmount) */
 	{
 		struct vmfs_lockrec l;
 
 		assert_int_equal(vmfs_cluster_lock_read(vol, VMFS_RES_FB, 0, &l), 0);
-		assert_int_equal(l.mode, VMFS_LOCK_FREE);
-		assert_true(l.version >= 2);
+		assert_int_equal(l.mode, VMFS_LOCK_EXCL);
+		assert_int_equal(l.holders[0].slot, sf.slot);
 	}
 	for (int j = 0; j <= i; j++) {
 		snprintf(path, sizeof(path), "/f%d", j);
@@ -270,7 +285,7 @@ static void test_file_locks(void **state)
 	assert_int_equal(vmfs_open(a, "/x", VMFS_O_READ, 0, &g), -EBUSY);
 	/* another host: refused while the holder renews, naming the owner */
 	assert_int_equal(vmfs_open(b, "/x", VMFS_O_READ, 0, &g), -EBUSY);
-	assert_non_null(strstr(vmfs_strerror(b), "locked exclusive by host slot 0"));
+	assert_non_null(strstr(vmfs_strerror(b), "locked exclusive by host slot"));
 	assert_int_equal(vmfs_unlink(b, "/x"), -EBUSY);
 	assert_int_equal(vmfs_close(f), 0);
 	/* shared read-only from both hosts */
@@ -298,26 +313,39 @@ static void test_file_locks(void **state)
 	memdev_free(m);
 }
 
+/*
+ * A host that crashed holding a lock comes back with the same identity: it is
+ * a new incarnation in another slot, and the old one's lock is broken only
+ * after the old slot was watched dead for a lease.
+ */
 static void test_stale_lock_after_crash(void **state)
 {
 	struct memdev *m = tl_format(64 * MIB, 0, 4);
 	struct vmfs_volume *a = tl_mount(m, 1);
 	struct vmfs_file *f;
 	struct vmfs_lockrec l;
+	struct vmfs_statfs s1, s2;
+	uint64_t t0;
 
 	(void)state;
 	tl_write_file(a, "/x", "hello", 0, 5);
+	assert_int_equal(vmfs_statfs(a, &s1), 0);
 	assert_int_equal(vmfs_open(a, "/x", VMFS_O_WRITE, 0, &f), 0);
 	memdev_crash_after(m, 0);	/* crash with the lock held */
 	vmfs_unmount(a);
 	memdev_reboot(m);
 	a = tl_mount(m, 1);
+	assert_int_equal(vmfs_statfs(a, &s2), 0);
+	assert_int_not_equal(s2.slot, s1.slot);		/* never the live old slot */
 	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
-	assert_int_equal(l.mode, VMFS_LOCK_EXCL);	/* still on disk, from generation 1 */
-	assert_int_equal(vmfs_open(a, "/x", VMFS_O_WRITE, 0, &f), 0);	/* stale: ours */
+	assert_int_equal(l.mode, VMFS_LOCK_EXCL);
+	assert_int_equal(l.holders[0].slot, s1.slot);
+	t0 = vmfs_mono(a);
+	assert_int_equal(vmfs_open(a, "/x", VMFS_O_WRITE, 0, &f), 0);
+	assert_true(vmfs_mono(a) - t0 >= 16ull * 1000000000ull);	/* waited a lease */
 	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
 	assert_int_equal(l.nholders, 1);
-	assert_int_equal(l.holders[0].hb_gen, 2);
+	assert_int_equal(l.holders[0].slot, s2.slot);
 	vmfs_close(f);
 	assert_int_equal(vmfs_unmount(a), 0);
 	memdev_free(m);

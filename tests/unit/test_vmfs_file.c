@@ -89,6 +89,83 @@ static void test_unaligned_io(void **state)
 	memdev_free(m);
 }
 
+static unsigned ra_reads;
+
+static void count_reads(void *arg, uint64_t lba, bool write)
+{
+	(void)arg;
+	(void)lba;
+	ra_reads += !write;
+}
+
+/* Small sequential reads come from the read-ahead window; writes invalidate it. */
+static void test_read_ahead(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *vol = tl_mount(m, 1);
+	uint8_t *w = malloc(3 * MIB), r[4096], nw[4096];
+	struct vmfs_file *f;
+
+	(void)state;
+	tl_fill(w, 3 * MIB, 7);
+	tl_write_file(vol, "/ra", w, 0, 3 * MIB - 100);
+	assert_int_equal(vmfs_open(vol, "/ra", VMFS_O_READ, 0, &f), 0);
+	ra_reads = 0;
+	m->io_hook = count_reads;
+	for (uint64_t off = 0; off < 3 * MIB - 100; off += sizeof(r)) {
+		uint64_t n = 3 * MIB - 100 - off < sizeof(r) ? 3 * MIB - 100 - off : sizeof(r);
+
+		assert_int_equal(vmfs_read(f, off, r, sizeof(r)), (int64_t)n);
+		assert_memory_equal(r, w + off, n);
+	}
+	m->io_hook = NULL;
+	assert_true(ra_reads <= 16);		/* 768 reads of 4 KiB without read-ahead */
+	vmfs_close(f);
+	/* the writer's own writes are seen at once */
+	assert_int_equal(vmfs_open(vol, "/ra", VMFS_O_READ | VMFS_O_WRITE, 0, &f), 0);
+	assert_int_equal(vmfs_read(f, 0, r, sizeof(r)), sizeof(r));
+	tl_fill(nw, sizeof(nw), 99);
+	assert_int_equal(vmfs_write(f, 8192, nw, sizeof(nw)), sizeof(nw));
+	assert_int_equal(vmfs_read(f, 4096, r, sizeof(r)), sizeof(r));
+	assert_memory_equal(r, w + 4096, sizeof(r));
+	assert_int_equal(vmfs_read(f, 8192, r, sizeof(r)), sizeof(r));
+	assert_memory_equal(r, nw, sizeof(r));
+	assert_int_equal(vmfs_truncate(f, 10000), 0);
+	assert_int_equal(vmfs_read(f, 8192, r, sizeof(r)), 10000 - 8192);
+	assert_memory_equal(r, nw, 10000 - 8192);
+	vmfs_close(f);
+	check_clean(m, vol);
+	free(w);
+	memdev_free(m);
+}
+
+/* More descriptors than the metadata cache holds: eviction and table growth. */
+static void test_cache_eviction(void **state)
+{
+	struct memdev *m = tl_format(4 * GIB, 0, 4);
+	struct vmfs_volume *vol = tl_mount(m, 1);
+	const int n = 5200;	/* descriptors alone outnumber VMFS_CACHE_BLOCKS (4096) */
+	char p[64];
+
+	(void)state;
+	for (int d = 0; d < 8; d++) {
+		snprintf(p, sizeof(p), "/c%d", d);
+		assert_int_equal(vmfs_mkdir(vol, p, 0755), 0);
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < n; i++) {
+			uint32_t v = (uint32_t)i, got = 0;
+
+			snprintf(p, sizeof(p), "/c%d/f%d", i % 8, i);
+			if (!round)
+				tl_write_file(vol, p, &v, 0, sizeof(v));
+			assert_int_equal(tl_read_file(vol, p, &got, 0, sizeof(got)), sizeof(got));
+			assert_int_equal(got, v);
+		}
+	check_clean(m, vol);
+	memdev_free(m);
+}
+
 /* Direct / single / double / triple boundaries on a 4 TiB sparse volume. */
 static void test_sparse_multi_tib(void **state)
 {
@@ -334,6 +411,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_unaligned_io),
+		cmocka_unit_test(test_read_ahead),
+		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_sparse_multi_tib),
 		cmocka_unit_test(test_truncate_extend),
 		cmocka_unit_test(test_directories),

@@ -2,55 +2,45 @@
  * vmkfstools: manage a VMFS volume held in an image file or block device.
  * Built from the same fs/ sources as the vmkernel. See usage() and
  * docs/vmfs.md. Exit status: 0 ok, 1 operation failed, 2 usage error.
+ *
+ * main.c: options, the volume of one command (mount, heartbeat thread,
+ * unmount, Ctrl-C), -C and the command table; info.c: -P, -D, fsck;
+ * files.c: virtual disks and file commands.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include "host.h"
+#include "vmkfstools.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define CHUNK (1u << 20)
-
-struct opts {
-	const char *createfs, *label, *create_disk, *diskformat, *clone_src, *extend;
-	const char *rename_src;
-	bool delete_disk, queryfs, lockinfo, repair, help;
-	uint64_t image_size, block_size;
-	unsigned max_hosts, lease;
-	int nargs;
-	char **args;		/* args[0] = IMAGE */
-};
-
-struct ctx {
-	const char *image;
-	struct filedev fdv;
-	struct vmfs_env env;
-	struct vmfs_volume *vol;
-	struct host_renewer renewer;
-};
+volatile int vmk_interrupted;
 
 static void usage(FILE *out)
 {
+	struct vmfs_format_opts def = { 0 }, eight = { .max_hosts = 8 };
+
 	fprintf(out,
 "usage: vmkfstools [options] IMAGE [command [args]]\n"
 "IMAGE is a volume image file or a block device.\n\n"
 "Filesystem:\n"
 "  -C vmfs6 [-S LABEL] [-b BLOCKSIZE] [--image-size SIZE] [--max-hosts N]\n"
-"           [--lease-timeout SEC] IMAGE      create a volume (--image-size creates the file)\n"
+"           [--lease-timeout SEC] [--force] IMAGE\n"
+"        create a volume; --image-size creates or grows the image file. Refused\n"
+"        while a host renews its heartbeat on a volume already there (it waits up\n"
+"        to a lease to tell); --force formats anyway. BLOCKSIZE: 64k..64m, a power\n"
+"        of two (default 1m); N: 1..256 hosts (default 64); SEC: 1..3600 (16).\n"
+"        The volume needs at least %llu MiB with the defaults (%llu MiB with\n"
+"        --max-hosts 8): mainly a 1 MiB journal per host.\n"
 "  -P IMAGE                                  query filesystem information\n"
-"  -D IMAGE [PATH]                           show heartbeat slots and locks (of PATH)\n"
+"  -D IMAGE [PATH]                           hosts (heartbeat slots) and held locks\n"
 "Virtual disks (PATH.vmdk inside the volume):\n"
 "  -c SIZE [-d thin|zeroedthick|eagerzeroedthick] IMAGE DISK.vmdk   create\n"
 "  -i SRC.vmdk [-d FORMAT] IMAGE DST.vmdk    clone\n"
-"  -X SIZE [-d FORMAT] IMAGE DISK.vmdk       extend to SIZE\n"
+"  -X SIZE [-d FORMAT] IMAGE DISK.vmdk       extend to SIZE (a thin disk stays thin)\n"
 "  -U IMAGE DISK.vmdk                        delete\n"
 "  -E OLD.vmdk IMAGE NEW.vmdk                rename\n"
 "Commands:\n"
@@ -61,17 +51,32 @@ static void usage(FILE *out)
 "  IMAGE rm PATH            remove a file\n"
 "  IMAGE mv FROM TO         rename a file or directory\n"
 "  IMAGE cp-in HOSTFILE PATH    copy a host file in (alias copy-in)\n"
-"  IMAGE cp-out PATH HOSTFILE   copy a file out (alias copy-out)\n"
-"  IMAGE cat PATH           write a file to stdout\n"
-"  IMAGE write-at PATH OFFSET HOSTFILE   write a host file's bytes at OFFSET\n"
-"  IMAGE fsck [--repair]    check the volume (exit 1 if problems remain)\n"
+"  IMAGE cp-out PATH HOSTFILE   copy a file out; HOSTFILE - is standard output\n"
+"                               (alias copy-out)\n"
+"  IMAGE cat PATH           write a file to standard output\n"
+"  IMAGE write-at PATH OFFSET HOSTFILE\n"
+"                           write HOSTFILE's bytes into PATH at OFFSET, sharing the\n"
+"                           file with other hosts (multi-writer open: a VM disk\n"
+"                           written by a cluster); holes it fills are allocated\n"
+"  IMAGE fsck [--repair [--force]]\n"
+"                           check the volume (exit 1 if problems remain); --repair\n"
+"                           is refused while another host renews its heartbeat\n"
 "  IMAGE recover            wait up to a lease for dead hosts, replay their journals,\n"
 "                           break their locks and free their heartbeat slots\n\n"
-"SIZE takes a k/m/g/t suffix (powers of 1024). Exit: 0 ok, 1 failed, 2 usage.\n");
+"Other options:\n"
+"  --buffered-io   allow an image on a filesystem without direct I/O (tmpfs); only\n"
+"                  right when every host using it is a process on this machine\n\n"
+"Host identity: a host is named by $VMFS_HOST_ID if set (use it to act as several\n"
+"hosts on one machine, or to name this one), else /etc/machine-id. Identities may\n"
+"be shared (cloned machines): every command also draws a random nonce, so two\n"
+"commands at once are two hosts and never take each other's heartbeat slot.\n\n"
+"SIZE and OFFSET take a k/m/g/t suffix (powers of 1024). Exit: 0 ok, 1 failed,\n"
+"2 usage error.\n",
+		(unsigned long long)(vmfs_format_min_bytes(&def) >> 20),
+		(unsigned long long)(vmfs_format_min_bytes(&eight) >> 20));
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+int fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,19 +88,35 @@ static int fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-static int usage_err(const char *msg)
+int usage_err(const char *msg)
 {
 	fprintf(stderr, "vmkfstools: %s (see --help)\n", msg);
 	return EXIT_USAGE;
 }
 
-static bool parse_size(const char *s, uint64_t *out)
+int vfail(struct ctx *c, const char *path)
+{
+	const char *msg = vmfs_strerror(c->vol);
+
+	if (path && *path && !strstr(msg, path))
+		return fail("%s: %s", path, msg);
+	return fail("%s", msg);
+}
+
+int interrupted_fail(const char *what)
+{
+	return fail("%s: interrupted", what);
+}
+
+bool parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 	unsigned shift = 0;
 
 	errno = 0;
+	if (*s == '-' || *s == '+')
+		return false;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return false;
@@ -114,20 +135,22 @@ static bool parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool parse_alloc(const char *s, enum vmfs_alloc *a)
+static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
-	if (!s || !strcmp(s, "zeroedthick"))
-		*a = VMFS_ALLOC_ZEROED;
-	else if (!strcmp(s, "thin"))
-		*a = VMFS_ALLOC_THIN;
-	else if (!strcmp(s, "eagerzeroedthick"))
-		*a = VMFS_ALLOC_EAGER;
-	else
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
 		return false;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = (unsigned)v;
 	return true;
 }
 
-static void progress(void *arg, uint64_t done, uint64_t total)
+void progress(void *arg, uint64_t done, uint64_t total)
 {
 	const char *what = arg;
 
@@ -136,20 +159,53 @@ static void progress(void *arg, uint64_t done, uint64_t total)
 			(unsigned long long)(done >= total ? 100 : done * 100 / total));
 }
 
-static void progress_end(void)
+void progress_end(void)
 {
 	if (isatty(2))
 		fprintf(stderr, "\r%40s\r", "");
 }
 
-static int open_volume(struct ctx *c, bool rdonly)
+/* ---- the volume of one command ---- */
+
+static void on_signal(int sig)
 {
-	char err[256];
-	int rc = filedev_open(&c->fdv, c->image, 0, rdonly, err, sizeof(err));
+	(void)sig;
+	vmk_interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The device and the environment (identity, nonce) of one command. */
+int open_dev(struct ctx *c, uint64_t create_size, bool rdonly)
+{
+	char err[300];
+	int rc = filedev_open(&c->fdv, c->image, create_size,
+			      c->how | (rdonly ? FILEDEV_RDONLY : 0), err, sizeof(err));
 
 	if (rc)
 		return fail("%s", err);
-	host_env(&c->env);
+	if (host_env(&c->env)) {
+		filedev_close(&c->fdv);
+		return fail("cannot draw a random nonce: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int open_volume(struct ctx *c, bool rdonly)
+{
+	char err[256];
+	int rc = open_dev(c, 0, rdonly);
+
+	if (rc)
+		return rc;
 	rc = vmfs_mount(&c->fdv.dev, &c->env, rdonly ? VMFS_MOUNT_RDONLY : 0, &c->vol, err,
 			sizeof(err));
 	if (rc) {
@@ -162,371 +218,64 @@ static int open_volume(struct ctx *c, bool rdonly)
 		filedev_close(&c->fdv);
 		return fail("%s: cannot start the heartbeat thread", c->image);
 	}
+	if (!rdonly)
+		catch_signals();	/* Ctrl-C: finish the current step, then unmount */
 	return 0;
 }
 
-static int close_volume(struct ctx *c, int status)
+int close_volume(struct ctx *c, int status)
 {
+	unsigned n;
 	int rc;
 
 	host_renewer_stop(&c->renewer);
+	if (!status)
+		vmfs_housekeep(c->vol, &n);	/* recover hosts already seen dead */
 	rc = vmfs_unmount(c->vol);
-
 	filedev_close(&c->fdv);
 	if (rc && !status)
-		return fail("%s: unmount failed (%d)", c->image, rc);
+		return fail("%s: unmount failed (%d): the heartbeat slot is left for other hosts "
+			    "to recover", c->image, rc);
 	return status;
 }
 
-static int vfail(struct ctx *c, const char *path)
-{
-	return fail("%s: %s", path, vmfs_strerror(c->vol));
-}
-
-/* ---- filesystem commands ---- */
+/* ---- -C ---- */
 
 static int cmd_createfs(struct ctx *c, const struct opts *o)
 {
 	struct vmfs_format_opts fo = { .label = o->label, .block_size = (uint32_t)o->block_size,
-				       .max_hosts = o->max_hosts, .lease_timeout_s = o->lease };
-	char err[256];
+				       .max_hosts = o->max_hosts, .lease_timeout_s = o->lease,
+				       .force = o->force };
+	char err[512];
 	int rc;
 
 	if (strcmp(o->createfs, "vmfs6") && strcmp(o->createfs, "vmfs5"))
-		return usage_err("-C takes vmfs6");
-	if (o->block_size > 0xffffffffull)
-		return usage_err("bad block size");
-	rc = filedev_open(&c->fdv, c->image, o->image_size, false, err, sizeof(err));
+		return usage_err("-C takes vmfs6 (or vmfs5), the only filesystem type");
+	if (o->block_size && (o->block_size < 65536 || o->block_size > (64u << 20) ||
+			      (o->block_size & (o->block_size - 1))))
+		return usage_err("-b takes a power of two from 64k to 64m");
+	if (o->label && strlen(o->label) > VMFS_LABEL_MAX)
+		return usage_err("-S: the label is longer than 63 bytes");
+	rc = open_dev(c, o->image_size, false);
 	if (rc)
-		return fail("%s", err);
-	host_env(&c->env);
+		return rc;
 	rc = vmfs_format(&c->fdv.dev, &c->env, &fo, err, sizeof(err));
 	filedev_close(&c->fdv);
+	if (rc == -ENOSPC)
+		return fail("%s: cannot create filesystem: %s (these options need at least %llu "
+			    "MiB)", c->image, err,
+			    (unsigned long long)(vmfs_format_min_bytes(&fo) >> 20));
 	if (rc)
 		return fail("%s: cannot create filesystem: %s", c->image, err);
 	printf("Created VMFS volume '%s' on %s\n", o->label ? o->label : "", c->image);
 	return 0;
 }
 
-static void print_uuid(const uint8_t *u)
-{
-	for (int i = 0; i < 16; i++)
-		printf("%02x%s", u[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
-}
-
-static int cmd_queryfs(struct ctx *c)
-{
-	struct vmfs_statfs sf;
-	int rc = open_volume(c, true);
-
-	if (rc)
-		return rc;
-	if (vmfs_statfs(c->vol, &sf))
-		return close_volume(c, vfail(c, c->image));
-	printf("VMFS-6 (format %u.%u) file system on %s\n", sf.version_major, sf.version_minor,
-	       c->image);
-	printf("File system label (if any): %s\n", sf.label);
-	printf("Capacity %llu (%llu file blocks * %u), %llu available, file block size %u, "
-			"sub-block size %u\n",
-	       (unsigned long long)sf.capacity_bytes, (unsigned long long)sf.total[VMFS_RES_FB],
-	       sf.block_size, (unsigned long long)sf.free_bytes, sf.block_size, sf.sb_size);
-	printf("File descriptors %llu (%llu free), pointer blocks %llu (%llu free), sub-blocks "
-			"%llu (%llu free)\n",
-	       (unsigned long long)sf.total[VMFS_RES_FD], (unsigned long long)sf.free[VMFS_RES_FD],
-	       (unsigned long long)sf.total[VMFS_RES_PB], (unsigned long long)sf.free[VMFS_RES_PB],
-	       (unsigned long long)sf.total[VMFS_RES_SB], (unsigned long long)sf.free[VMFS_RES_SB]);
-	printf("UUID: ");
-	print_uuid(sf.uuid);
-	printf("\nMax hosts: %u, lease timeout: %u s\n", sf.max_hosts, sf.lease_timeout_s);
-	return close_volume(c, 0);
-}
-
-static const char *lock_mode_name(uint32_t m)
-{
-	static const char *const n[] = { "free", "exclusive", "read-only", "multi-writer" };
-
-	return m < 4 ? n[m] : "?";
-}
-
-static void print_lock(const char *what, const struct vmfs_lockrec *l)
-{
-	printf("%s: mode %s, version %llu", what, lock_mode_name(l->mode),
-	       (unsigned long long)l->version);
-	for (uint32_t i = 0; i < l->nholders && i < VMFS_LOCK_MAX_HOLDERS; i++)
-		printf("%s owner slot %u gen %llu", i ? "," : "", l->holders[i].slot,
-		       (unsigned long long)l->holders[i].hb_gen);
-	printf("\n");
-}
-
-static void print_cluster_locks(struct ctx *c)
-{
-	const struct vmfs_volhdr *h = vmfs_header(c->vol);
-	static const char *const tn[] = { "fd", "pointer-block", "sub-block", "file-block" };
-	struct vmfs_lockrec l;
-	char what[64];
-
-	for (unsigned t = 0; t < VMFS_RES_NTYPES; t++) {
-		for (uint32_t cl = 0; cl < h->reg[t].n_clusters; cl++) {
-			if (vmfs_cluster_lock_read(c->vol, t, cl, &l) || l.mode == VMFS_LOCK_FREE)
-				continue;
-			snprintf(what, sizeof(what), "%s cluster %u", tn[t], cl);
-			print_lock(what, &l);
-		}
-	}
-}
-
-static int cmd_lockinfo(struct ctx *c, const char *path)
-{
-	const struct vmfs_volhdr *h;
-	struct vmfs_hbslot hb;
-	struct vmfs_lockrec l;
-	int rc = open_volume(c, true);
-
-	if (rc)
-		return rc;
-	if (path) {
-		if (vmfs_file_lock_read(c->vol, path, &l))
-			return close_volume(c, vfail(c, path));
-		print_lock(path, &l);
-		return close_volume(c, 0);
-	}
-	h = vmfs_header(c->vol);
-	printf("Heartbeat region: %u slots, lease timeout %u "
-			"s\n", h->max_hosts, h->lease_timeout_s);
-	for (uint32_t s = 0; s < h->max_hosts; s++) {
-		if (vmfs_heartbeat_read(c->vol, s, &hb)) {
-			printf("slot %u: %s\n", s, vmfs_strerror(c->vol));
-			continue;
-		}
-		if (hb.magic != VMFS_MAGIC_HB)
-			continue;
-		printf("slot %u: %s host '%.63s' uuid "
-				"", s, hb.state == VMFS_HB_LIVE ? "live" : "free",
-		       hb.host_name);
-		print_uuid(hb.host_uuid);
-		printf(" gen %llu counter %llu\n", (unsigned long long)hb.generation,
-		       (unsigned long long)hb.counter);
-	}
-	print_cluster_locks(c);
-	return close_volume(c, 0);
-}
-
-static void fsck_report(void *arg, const char *msg)
-{
-	(void)arg;
-	printf("  %s\n", msg);
-}
-
-static int cmd_fsck(struct ctx *c, bool repair)
-{
-	struct vmfs_fsck_result res = { .report = fsck_report };
-	char err[256];
-	int rc = filedev_open(&c->fdv, c->image, 0, !repair, err, sizeof(err));
-
-	if (rc)
-		return fail("%s", err);
-	host_env(&c->env);
-	rc = vmfs_fsck(&c->fdv.dev, &c->env, repair ? VMFS_FSCK_REPAIR : 0, &res, err,
-		       sizeof(err));
-	filedev_close(&c->fdv);
-	if (rc)
-		return fail("%s: check failed: %s", c->image, err);
-	printf("%s: %u problem(s), %u repaired, %u journal transaction(s) replayed\n", c->image,
-	       res.problems, res.repaired, res.replayed);
-	return res.problems > res.repaired ? EXIT_FAIL : 0;
-}
-
-/* ---- virtual disk commands ---- */
-
-static int cmd_disk(struct ctx *c, const struct opts *o)
-{
-	struct vmfs_progress prog = { progress, NULL };
-	enum vmfs_alloc alloc;
-	uint64_t size = 0;
-	const char *path;
-	int rc;
-
-	if (o->nargs != 2)
-		return usage_err("this option takes IMAGE and one disk path");
-	path = o->args[1];
-	if (!parse_alloc(o->diskformat, &alloc))
-		return usage_err("-d takes thin, zeroedthick or eagerzeroedthick");
-	if ((o->create_disk && !parse_size(o->create_disk, &size)) ||
-	    (o->extend && !parse_size(o->extend, &size)))
-		return usage_err("bad SIZE");
-	rc = open_volume(c, false);
-	if (rc)
-		return rc;
-	if (o->create_disk) {
-		prog.arg = "create";
-		rc = vmfs_vmdk_create(c->vol, path, (size + 511) / 512 * 512, alloc, &prog);
-	} else if (o->clone_src) {
-		prog.arg = "clone";
-		rc = vmfs_vmdk_clone(c->vol, o->clone_src, path, alloc, &prog);
-	} else if (o->extend) {
-		struct vmfs_vmdk_info info;
-
-		/* without -d the disk keeps its kind: thin stays thin */
-		if (!o->diskformat && !vmfs_vmdk_info(c->vol, path, &info) && info.thin)
-			alloc = VMFS_ALLOC_THIN;
-		prog.arg = "extend";
-		rc = vmfs_vmdk_extend(c->vol, path, (size + 511) / 512 * 512, alloc, &prog);
-	} else if (o->delete_disk) {
-		rc = vmfs_vmdk_delete(c->vol, path);
-	} else {
-		rc = vmfs_vmdk_rename(c->vol, o->rename_src, path);
-	}
-	progress_end();
-	return close_volume(c, rc ? vfail(c, path) : 0);
-}
-
-/* ---- file commands ---- */
-
-static int ls_fn(void *arg, const char *name, const struct vmfs_stat *st)
-{
-	(void)arg;
-	printf("%c %04o %14llu %s%s\n", st->type == VMFS_FT_DIR ? 'd' : '-', st->perm & 07777,
-	       (unsigned long long)st->size, name, st->type == VMFS_FT_DIR ? "/" : "");
-	return 0;
-}
-
-static int do_stat(struct ctx *c, const char *path)
-{
-	static const char *const modes[] = { "inline", "sub-block", "file-block" };
-	struct vmfs_stat st;
-
-	if (vmfs_stat(c->vol, path, &st))
-		return vfail(c, path);
-	printf("%s: descriptor %u generation %u, %s, %s addressing, size %llu, allocated %llu\n",
-	       path, st.fd, st.gen, st.type == VMFS_FT_DIR ? "directory" : "file",
-	       st.mode < 3 ? modes[st.mode] : "?", (unsigned long long)st.size,
-	       (unsigned long long)st.alloc_bytes);
-	return 0;
-}
-
-static int copy_in(struct ctx *c, const char *host, const char *path)
-{
-	struct vmfs_progress prog = { progress, "copy-in" };
-	struct vmfs_file *f;
-	struct stat st;
-	uint8_t *buf = malloc(CHUNK);
-	int in = open(host, O_RDONLY | O_CLOEXEC), rc = 0;
-	uint64_t off = 0;
-
-	if (in < 0 || fstat(in, &st) || !buf) {
-		rc = fail("%s: %s", host, strerror(errno));
-		goto out;
-	}
-	if (vmfs_open(c->vol, path, VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_TRUNC, 0644, &f)) {
-		rc = vfail(c, path);
-		goto out;
-	}
-	for (ssize_t n; !rc && (n = pread(in, buf, CHUNK, (off_t)off)) > 0; off += (uint64_t)n) {
-		bool zero = true;
-
-		for (ssize_t i = 0; i < n && zero; i++)
-			zero = !buf[i];
-		if (!zero && vmfs_write(f, off, buf, (uint64_t)n) != n)
-			rc = vfail(c, path);
-		prog.fn(prog.arg, off + (uint64_t)n, (uint64_t)st.st_size);
-	}
-	if (!rc && (vmfs_truncate(f, off) || vmfs_fsync(f)))
-		rc = vfail(c, path);
-	vmfs_close(f);
-	progress_end();
-out:
-	if (in >= 0)
-		close(in);
-	free(buf);
-	return rc;
-}
-
-static int copy_out(struct ctx *c, const char *path, const char *host)
-{
-	struct vmfs_file *f;
-	struct vmfs_stat st;
-	uint8_t *buf = malloc(CHUNK);
-	int out = -1, rc = 0;
-	uint64_t off = 0;
-
-	if (!buf || vmfs_open(c->vol, path, VMFS_O_READ, 0, &f)) {
-		free(buf);
-		return vfail(c, path);
-	}
-	out = open(host, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0 || vmfs_fstat(f, &st))
-		rc = out < 0 ? fail("%s: %s", host, strerror(errno)) : vfail(c, path);
-	while (!rc && off < st.size && !vmfs_seek_data(f, off, &off) && off < st.size) {
-		int64_t n = vmfs_read(f, off, buf, CHUNK);
-
-		if (n <= 0 || pwrite(out, buf, (size_t)n, (off_t)off) != n)
-			rc = n <= 0 ? vfail(c, path) : fail("%s: %s", host, strerror(errno));
-		off += n > 0 ? (uint64_t)n : 0;
-		progress("copy-out", off, st.size);
-	}
-	if (!rc && ftruncate(out, (off_t)st.size))
-		rc = fail("%s: %s", host, strerror(errno));
-	progress_end();
-	vmfs_close(f);
-	if (out >= 0)
-		close(out);
-	free(buf);
-	return rc;
-}
-
-static int cat_file(struct ctx *c, const char *path)
-{
-	struct vmfs_file *f;
-	uint8_t *buf = malloc(CHUNK);
-	uint64_t off = 0;
-	int64_t n;
-
-	if (!buf || vmfs_open(c->vol, path, VMFS_O_READ, 0, &f)) {
-		free(buf);
-		return vfail(c, path);
-	}
-	while ((n = vmfs_read(f, off, buf, CHUNK)) > 0) {
-		fwrite(buf, 1, (size_t)n, stdout);
-		off += (uint64_t)n;
-	}
-	vmfs_close(f);
-	free(buf);
-	return n < 0 ? vfail(c, path) : 0;
-}
-
-static int write_at(struct ctx *c, const char *path, const char *offs, const char *host)
-{
-	struct vmfs_file *f;
-	uint64_t off;
-	uint8_t *buf = malloc(CHUNK);
-	int in = open(host, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t n;
-
-	if (!parse_size(offs, &off)) {
-		rc = usage_err("bad OFFSET");
-	} else if (in < 0 || !buf) {
-		rc = fail("%s: %s", host, strerror(errno));
-	} else if (vmfs_open(c->vol, path, VMFS_O_WRITE | VMFS_O_MULTIWRITER, 0, &f)) {
-		rc = vfail(c, path);
-	} else {
-		while (!rc && (n = read(in, buf, CHUNK)) > 0) {
-			if (vmfs_write(f, off, buf, (uint64_t)n) != n)
-				rc = vfail(c, path);
-			off += (uint64_t)n;
-		}
-		if (!rc && vmfs_fsync(f))
-			rc = vfail(c, path);
-		vmfs_close(f);
-	}
-	if (in >= 0)
-		close(in);
-	free(buf);
-	return rc;
-}
+/* ---- commands ---- */
 
 struct command {
 	const char *name, *alias;
-	int nargs;		/* operands after the command name */
+	int nargs;		/* operands after the command name; -1: 0 or 1 */
 	bool rdonly;
 };
 
@@ -552,31 +301,28 @@ static int do_recover(struct ctx *c)
 static int run_command(struct ctx *c, const struct command *cmd, char **a)
 {
 	const char *name = cmd->name;
-	int rc = 0;
 
 	if (!strcmp(name, "ls"))
-		rc = vmfs_readdir(c->vol, a[0] ? a[0] : "/", ls_fn, NULL) ? vfail(c, a[0] ? a[0] : "/") : 0;
-	else if (!strcmp(name, "stat"))
-		rc = do_stat(c, a[0]);
-	else if (!strcmp(name, "mkdir"))
-		rc = vmfs_mkdir(c->vol, a[0], 0755) ? vfail(c, a[0]) : 0;
-	else if (!strcmp(name, "rmdir"))
-		rc = vmfs_rmdir(c->vol, a[0]) ? vfail(c, a[0]) : 0;
-	else if (!strcmp(name, "rm"))
-		rc = vmfs_unlink(c->vol, a[0]) ? vfail(c, a[0]) : 0;
-	else if (!strcmp(name, "mv"))
-		rc = vmfs_rename(c->vol, a[0], a[1]) ? vfail(c, a[0]) : 0;
-	else if (!strcmp(name, "cp-in"))
-		rc = copy_in(c, a[0], a[1]);
-	else if (!strcmp(name, "cp-out"))
-		rc = copy_out(c, a[0], a[1]);
-	else if (!strcmp(name, "cat"))
-		rc = cat_file(c, a[0]);
-	else if (!strcmp(name, "write-at"))
-		rc = write_at(c, a[0], a[1], a[2]);
-	else if (!strcmp(name, "recover"))
-		rc = do_recover(c);
-	return rc;
+		return do_ls(c, a[0] ? a[0] : "/");
+	if (!strcmp(name, "stat"))
+		return do_stat(c, a[0]);
+	if (!strcmp(name, "mkdir"))
+		return vmfs_mkdir(c->vol, a[0], 0755) ? vfail(c, a[0]) : 0;
+	if (!strcmp(name, "rmdir"))
+		return vmfs_rmdir(c->vol, a[0]) ? vfail(c, a[0]) : 0;
+	if (!strcmp(name, "rm"))
+		return vmfs_unlink(c->vol, a[0]) ? vfail(c, a[0]) : 0;
+	if (!strcmp(name, "mv"))
+		return vmfs_rename(c->vol, a[0], a[1]) ? vfail(c, a[0]) : 0;
+	if (!strcmp(name, "cp-in"))
+		return copy_in(c, a[0], a[1]);
+	if (!strcmp(name, "cp-out"))
+		return copy_out(c, a[0], a[1]);
+	if (!strcmp(name, "cat"))
+		return cat_file(c, a[0]);
+	if (!strcmp(name, "write-at"))
+		return write_at(c, a[0], a[1], a[2]);
+	return do_recover(c);
 }
 
 static int cmd_subcommand(struct ctx *c, const struct opts *o)
@@ -592,7 +338,9 @@ static int cmd_subcommand(struct ctx *c, const struct opts *o)
 		if (cmd->nargs >= 0 ? n != cmd->nargs : n > 1)
 			return usage_err("wrong number of arguments for this command");
 		if (!strcmp(cmd->name, "fsck"))
-			return cmd_fsck(c, o->repair);
+			return cmd_fsck(c, o->repair, o->force);
+		if (o->repair)
+			return usage_err("--repair goes with fsck");
 		rc = open_volume(c, cmd->rdonly);
 		if (rc)
 			return rc;
@@ -604,7 +352,7 @@ static int cmd_subcommand(struct ctx *c, const struct opts *o)
 
 /* ---- options ---- */
 
-enum { OPT_IMAGE_SIZE = 256, OPT_MAX_HOSTS, OPT_LEASE, OPT_REPAIR };
+enum { OPT_IMAGE_SIZE = 256, OPT_MAX_HOSTS, OPT_LEASE, OPT_REPAIR, OPT_FORCE, OPT_BUFFERED };
 
 static const struct option long_opts[] = {
 	{ "createfs", required_argument, NULL, 'C' },
@@ -623,13 +371,13 @@ static const struct option long_opts[] = {
 	{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
 	{ "lease-timeout", required_argument, NULL, OPT_LEASE },
 	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "buffered-io", no_argument, NULL, OPT_BUFFERED },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int parse_opt(struct opts *o, int ch, const char *arg)
 {
-	uint64_t v;
-
 	switch (ch) {
 	case 'C': o->createfs = arg; break;
 	case 'S': o->label = arg; break;
@@ -643,18 +391,22 @@ static int parse_opt(struct opts *o, int ch, const char *arg)
 	case 'D': o->lockinfo = true; break;
 	case 'h': o->help = true; break;
 	case OPT_REPAIR: o->repair = true; break;
+	case OPT_FORCE: o->force = true; break;
+	case OPT_BUFFERED: o->buffered = true; break;
 	case 'b':
 	case OPT_IMAGE_SIZE:
-		if (!parse_size(arg, &v) || !v)
-			return usage_err("bad SIZE");
-		*(ch == 'b' ? &o->block_size : &o->image_size) = v;
+		if (!parse_size(arg, ch == 'b' ? &o->block_size : &o->image_size) ||
+		    !(ch == 'b' ? o->block_size : o->image_size))
+			return usage_err(ch == 'b' ? "-b: bad block size" :
+					 "--image-size: bad SIZE");
 		break;
 	case OPT_MAX_HOSTS:
+		if (!parse_uint(arg, 1, VMFS_MAX_HOSTS, &o->max_hosts))
+			return usage_err("--max-hosts takes a number from 1 to 256");
+		break;
 	case OPT_LEASE:
-		v = strtoul(arg, NULL, 10);
-		if (!v || v > 3600)
-			return usage_err("bad number");
-		*(ch == OPT_LEASE ? &o->lease : &o->max_hosts) = (unsigned)v;
+		if (!parse_uint(arg, 1, 3600, &o->lease))
+			return usage_err("--lease-timeout takes seconds from 1 to 3600");
 		break;
 	default:
 		return EXIT_USAGE;
@@ -703,5 +455,6 @@ int main(int argc, char **argv)
 	if (o.nargs < 1)
 		return usage_err("missing IMAGE");
 	c.image = o.args[0];
+	c.how = o.buffered ? FILEDEV_BUFFERED : 0;
 	return dispatch(&c, &o);
 }

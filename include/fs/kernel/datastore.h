@@ -7,7 +7,8 @@
  * (damaged, a newer version, no free heartbeat slot, 4Kn disk) is named
  * with the reason and skipped. A helper world renews every mounted
  * volume's heartbeat; a volume whose lease is lost refuses further writes
- * (VMFS fences itself) and is marked so.
+ * (VMFS fences itself) and is marked so. Another hands locks this host
+ * keeps to other hosts that ask for them, and does VMFS housekeeping.
  *
  * Calls on one volume must be serialised: take ds->lock around them.
  */
@@ -29,7 +30,11 @@ struct datastore {
 	struct mutex lock;		/* serialises calls on vol (not heartbeat renewals) */
 	struct mutex renew_lock;	/* serialises heartbeat renewals */
 	bool ats;			/* locks use COMPARE AND WRITE, not Disk Paxos */
-	volatile bool lease_lost;
+	unsigned renew_ms;		/* heartbeat renewal interval */
+	volatile bool lease_lost;	/* renewals failed, or (set under lock) unmounting */
+	bool service_due;		/* another host asked for a lock (atomic) */
+	bool service_failed;		/* the service world's last call failed (its own) */
+	uint64_t housekeep_ns;		/* the service world's next housekeeping (its own) */
 	struct datastore *next;
 };
 
@@ -37,7 +42,10 @@ struct datastore *datastore_first(void);
 unsigned datastore_count(void);
 /* By label or by path "/vmfs/volumes/<label>[/...]"; *rest gets the path inside (or NULL). */
 struct datastore *datastore_find(const char *name, const char **rest);
-/* Before unmounting: no more heartbeat renewals (lease_lost is then set). */
+/*
+ * Before unmounting, with ds->lock held: no more heartbeat renewals and no
+ * more service (lease_lost is then set).
+ */
 void datastore_stop_renewing(struct datastore *ds);
 /* The environment VMFS runs in on this host (memory, clocks, identity). */
 const struct vmfs_env *datastore_env(void);
