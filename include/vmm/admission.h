@@ -91,12 +91,14 @@ void cpu_admit_account(struct cpu_pool *p, unsigned nvcpus, uint32_t min_ppm, co
 /*
  * Before a VM's memory is set up: 0, or -ENOMEM (memory) / -ENOSPC (CPU
  * reservation or affinity) after logging why it is refused. On success
- * every vCPU has a host CPU: vm_admit_cpu().
+ * every vCPU has a host CPU: vm_admit_cpu(). usable: the CPUs that run
+ * VMs; allowed: those that may run this one (sched.cpu.affinity is
+ * applied here).
  */
-int vm_admit(struct vm *vm);
+int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed);
 /* The host CPU vm_admit() placed vCPU `id` on. */
 unsigned vm_admit_cpu(const struct vm *vm, unsigned id);
-/* vCPU `id`'s scheduling parameters (shares, reservation, limit per vCPU). */
+/* Each vCPU's scheduling parameters (its part of the VM's shares, reservation, limit). */
 struct sched_params vm_vcpu_sched_params(const struct vm *vm);
 /* Its reservation is backed now (guest_ram_reserve done). */
 void vm_admit_backed(struct vm *vm);
