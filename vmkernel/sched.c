@@ -134,7 +134,7 @@ struct world *world_create_sched(const char *name, void (*fn)(void *), void *arg
 	flags = spin_lock_irqsave(&runqueues[cpu].lock);
 	rq_timebase(&runqueues[cpu]);
 	sq_attach(&runqueues[cpu].q, &w->se, params, rdtsc());
-	enqueue(&runqueues[cpu], w, SQ_WOKEN);
+	enqueue(&runqueues[cpu], w, SQ_NEW);
 	spin_unlock_irqrestore(&runqueues[cpu].lock, flags);
 	smp_wake(cpu);
 	return w;

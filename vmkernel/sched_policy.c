@@ -215,6 +215,10 @@ void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enu
 		if (e->vt < floor)
 			e->vt = floor;
 		e->woke_at = now ? now : 1;
+	} else if (why == SQ_NEW) {
+		if (e->vt < q->vnow)
+			e->vt = q->vnow;
+		e->woke_at = 0;
 	} else {
 		e->woke_at = 0;
 	}

@@ -75,7 +75,8 @@ void sq_detach(struct sched_queue *q, struct sched_entity *e);
 
 enum sq_why {
 	SQ_PREEMPTED,	/* its run ended, it is still ready */
-	SQ_WOKEN,	/* it was blocked (or new) */
+	SQ_WOKEN,	/* it was blocked: it may get the wake-up boost */
+	SQ_NEW,		/* it was just created: it starts at the queue's virtual time */
 };
 void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enum sq_why why);
 /*

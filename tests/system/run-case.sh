@@ -29,8 +29,11 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 vms_platform="lapic lapic_noapicv.vmx pic_pit"
 vms_platform_io="rtc acpi pci fwcfg"
 # The resource manager on one host CPU: CPU-bound guests with shares 1:2:4 (low, normal,
-# high), one limited by sched.cpu.max and one with a reservation (sched.cpu.min).
-vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx"
+# high), one limited by sched.cpu.max and one with a reservation (sched.cpu.min); two that
+# admission control refuses (a reservation that does not fit beside it, an affinity
+# naming no CPU of the host). make bench runs the set with shares_waker.vmx added.
+vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx
+	bad_cpu_min.vmx bad_cpu_affinity.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -136,6 +139,10 @@ shares_checks() {
 		printf "shares 1:2:4 measured 1:%.3f:%.3f\n", r2, r4
 		exit !(r2 >= 2 * 0.98 && r2 <= 2 * 1.02 && r4 >= 4 * 0.98 && r4 <= 4 * 1.02)
 	}' > "$work/shares" || fail "CPU shares off by more than 2%: $(cat "$work/shares")"
+	grep -q "vm: bad_cpu_min: not started: its CPU reservation does not fit: vCPU 0 needs 7 MHz .* VMs may reserve 9 MHz of each 10 MHz CPU; reserved now (MHz): CPU 0 3" "$log" ||
+		fail "the CPU reservation that does not fit was not refused with the numbers"
+	grep -q "vm: bad_cpu_affinity: not started: sched.cpu.affinity leaves it no CPU that runs VMs" "$log" ||
+		fail "the affinity without a host CPU was not refused"
 }
 
 rm -f "$log.emulator"

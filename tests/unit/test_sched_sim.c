@@ -86,7 +86,7 @@ static struct sim_world *sim_add(const char *name, unsigned cpu, struct sched_pa
 	w->sleep = sleep;
 	w->left = burst;
 	sq_attach(&S.cpu[cpu].q, &w->se, &p, S.now);
-	sq_enqueue(&S.cpu[cpu].q, &w->se, S.now, SQ_WOKEN);
+	sq_enqueue(&S.cpu[cpu].q, &w->se, S.now, SQ_NEW);
 	return w;
 }
 
