@@ -43,7 +43,9 @@
  * covers a minimal run; sq_allowance() never lets a run outlast it. When
  * only throttled worlds are ready, sq_pick returns none and the time at
  * which one becomes eligible, and the CPU idles until then. Over any
- * interval T a limited world runs at most max * T plus one bucket.
+ * interval T a limited world runs at most max * T plus one bucket. A
+ * throttled world's tag is brought up to vnow: time it could not use is
+ * not banked, so it never comes back ahead of wakers within their share.
  *
  * Wake-up latency. A world that blocked (a halted vCPU woken by an
  * interrupt) re-enters up to wake_bonus of its own run time ahead of
@@ -289,6 +291,14 @@ void sq_charge(struct sched_queue *q, struct sched_entity *e, uint64_t ran, uint
 		/* An overrun is paid back, but at most one bucket of it. */
 		e->budget = b < -bucket_size(q, e) ? -bucket_size(q, e) : b;
 		e->budget_at = now;
+		/*
+		 * Throttled, it cannot use the time its weight would give it, so
+		 * it may not bank it either (as a sleeper may not): otherwise
+		 * its tag falls ever further behind and, each time its budget
+		 * comes back, it runs ahead of wakers that are within their share.
+		 */
+		if (e->budget < budget_threshold(q, e) && e->vt < q->vnow)
+			e->vt = q->vnow;
 	}
 }
 

@@ -415,6 +415,32 @@ static void test_phases(void **state)
 	assert_between(frac(q2, 300 * SEC), 0.28, 0.295, "phased world on CPU 1");
 }
 
+/*
+ * The Bochs set (tests/guests/shares*.vmx): a waker within its share must not wait behind
+ * the limited world, whose tag would fall behind while it is throttled if it banked the
+ * time it cannot use.
+ */
+static void test_waker_beside_limited(void **state)
+{
+	struct sim_world *wk, *lim;
+
+	(void)state;
+	sim_init(1);
+	sim_add("low", 0, vm(500, 0, 0), FOREVER, 0);
+	sim_add("normal", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_add("high", 0, vm(2000, 0, 0), FOREVER, 0);
+	lim = sim_add("limited", 0, vm(2000, 0, 100000), FOREVER, 0);
+	sim_add("reserved", 0, vm(500, 300000, 0), FOREVER, 0);
+	wk = sim_add("waker", 0, vm(2000, 0, 0), 400 * US, 5 * MS);
+	sim_run(SEC, 60 * SEC);
+	assert_true(wk->se.wakeups > 10000);
+	if (wk->se.wake_wait_max > S.cpu[0].q.gran + 2 * DT)
+		fail_msg("wake-up latency %llu ns", (unsigned long long)wk->se.wake_wait_max);
+	/* Its whole demand: 400 us per 5.4 ms. */
+	assert_between(frac(wk, 60 * SEC), 0.0735, 0.0745, "waker's share");
+	assert_between(frac(lim, 60 * SEC), 0.099, 0.1 + 0.02 / 60, "limited world");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_wakeup_boost_bounded),
 		cmocka_unit_test(test_host_not_starved),
 		cmocka_unit_test(test_phases),
+		cmocka_unit_test(test_waker_beside_limited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
