@@ -70,6 +70,34 @@ else
 	echo "VM-exit round trip: the bench guest did not report (see its log: $work/bench.serial)"
 fi
 
+# The CPU scheduler (docs/resource-manager.md): the vms-shares set of the system tests on one
+# Bochs CPU, plus an interrupt-driven guest. Share error: the largest deviation of the low,
+# normal and high guests' counts from 1:2:4. Wake-up latency: how late past a 5 ms timer the
+# halted guest's handler ran beside five CPU-bound guests (guest TSC = emulated instructions),
+# and the scheduler's own figure for the same vCPU, from its wake-up to running.
+g=$top/tests/guests
+sh "$top/tools/mkiso.sh" "$work/shares.iso" "$elf" "console=com1 test=vm_expectations" 0 \
+	"$top/build/guests/shares.elf" "$g/shares.vmx" "$g/shares_normal.vmx" "$g/shares_high.vmx" \
+	"$g/shares_limited.vmx" "$g/shares_reserved.vmx" "$g/shares_waker.vmx"
+sh "$top/tools/run-bochs.sh" "$work/shares.iso" "$work/shares.serial" 1 256 300 || true
+chunks() {
+	sed -n "s/.*\[$1\] shares: window [0-9]* ticks, \([0-9]*\) chunks.*/\1/p" "$work/shares.serial" | head -1
+}
+lo=$(chunks shares_low) mid=$(chunks shares_normal) hi=$(chunks shares_high)
+if [ -n "$lo" ] && [ -n "$mid" ] && [ -n "$hi" ]; then
+	awk -v lo="$lo" -v mid="$mid" -v hi="$hi" 'BEGIN {
+		e2 = (mid / lo / 2 - 1) * 100; e4 = (hi / lo / 4 - 1) * 100
+		e = e2 < 0 ? -e2 : e2; f = e4 < 0 ? -e4 : e4
+		printf "CPU shares 1:2:4 on one Bochs CPU (with a limited, a reserved and a waking VM beside): measured 1:%.3f:%.3f, share error %.2f%%\n", mid / lo, hi / lo, (e > f ? e : f)
+	}'
+	sed -n 's/.*\[shares_limited\] shares: window .* \([0-9]*\) permille.*/  limited to 100 permille: ran \1 permille/p' "$work/shares.serial"
+	sed -n 's/.*\[shares_reserved\] shares: window .* \([0-9]*\) permille.*/  reserving 300 permille: ran \1 permille/p' "$work/shares.serial"
+	sed -n 's/.*\[shares_waker\] shares: \(wake-up after .*\)/  guest-measured \1 (TSC ticks = emulated instructions)/p' "$work/shares.serial"
+	sed -n 's/.*vm: shares_waker: vCPU 0: .*; \([0-9]* wake-ups, from wake-up to running .*\)/  scheduler: \1/p' "$work/shares.serial"
+else
+	echo "CPU shares: the share guests did not report (see $work/shares.serial)"
+fi
+
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 

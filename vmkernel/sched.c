@@ -1,22 +1,28 @@
 /*
- * The world scheduler.
+ * The world scheduler: the mechanism. The policy (which world, how long)
+ * is vmkernel/sched_policy.c, whose essay explains the proportional share.
  *
- * Every CPU has a run queue (a FIFO of READY worlds) and an idle context:
- * the CPU's boot stack, which loops in sched_run() picking the next ready
- * world or halting. Worlds are pinned to the CPU they were created for, so
- * a world's per-CPU state (for a vCPU: its VMCS) never moves; the
- * resource manager will add migration.
+ * Every CPU has a run queue (the policy's sched_queue of the worlds on
+ * that CPU) and an idle context: the CPU's boot stack, which loops in
+ * sched_run() picking the next eligible world or halting. Worlds stay on
+ * the CPU they were created for, so a world's per-CPU state (for a vCPU:
+ * its VMCS) never moves; vCPUs are placed at VM start by CPU admission
+ * control (vmm/admission.c). Migration is not done yet.
  *
  * Switching: a world gives up the CPU by switching back to the idle
  * context (sched_switch), which then picks the next world. Going through
- * idle costs one extra switch but keeps every decision in one place.
+ * idle costs one extra switch but keeps every decision in one place. A
+ * world is charged for its run (its virtual time and limit budget
+ * advance) when it gives the CPU up, before it is queued again.
  *
- * Locking: rq->lock protects the queue and the state of every world on
- * that CPU. A world switches away with interrupts off; the idle context
- * re-enables them once the outgoing world's state is final.
- * Preemption is voluntary: the timer tick marks the slice as used up and
- * worlds check sched_should_yield() at safe points (a vCPU after each VM
- * exit; its guest is bounded by the VMX preemption timer).
+ * Locking: rq->lock protects the queue, the policy's entity and the state
+ * of every world on that CPU. A world switches away with interrupts off;
+ * the idle context re-enables them once the outgoing world's state is
+ * final. Preemption is voluntary: worlds check sched_should_yield() at
+ * safe points (a vCPU after each VM exit; its guest is bounded by the VMX
+ * preemption timer, set to sched_allowance_tsc()). Wake-ups on another
+ * CPU send it an IPI, which makes a running guest exit so that a waker
+ * the policy favours preempts within the granularity.
  */
 #define pr_fmt(fmt) "sched: " fmt
 #include <stdio.h>
@@ -37,7 +43,7 @@
 
 struct runqueue {
 	struct spinlock lock;
-	struct world *head, *tail;	/* READY worlds, lock */
+	struct sched_queue q;		/* READY worlds and all the CPU's worlds, lock */
 	struct world *current;		/* running world or NULL (idle), lock */
 	uint64_t idle_rsp;		/* idle context's saved stack pointer */
 	struct world *dead;		/* worlds to reclaim, lock */
@@ -56,33 +62,43 @@ static struct runqueue *this_rq(void)
 	return &runqueues[this_cpu_id()];
 }
 
-static void enqueue(struct runqueue *rq, struct world *w)
+/* The policy's time base once the TSC rate is known (before the first world on this CPU). */
+static void rq_timebase(struct runqueue *rq)
+{
+	ASSERT(spin_held_by_me(&rq->lock));
+	if (!rq->q.slice)
+		sq_set_timebase(&rq->q, tsc_hz() / 1000 ? tsc_hz() / 1000 : 1);
+}
+
+static void enqueue(struct runqueue *rq, struct world *w, enum sq_why why)
 {
 	ASSERT(spin_held_by_me(&rq->lock));
 	w->state = WORLD_READY;
-	w->next = NULL;
-	if (rq->tail)
-		rq->tail->next = w;
-	else
-		rq->head = w;
-	rq->tail = w;
+	sq_enqueue(&rq->q, &w->se, rdtsc(), why);
 }
 
-static struct world *dequeue(struct runqueue *rq)
+/* The running world w gives up the CPU: charge its run to the policy. rq->lock held. */
+static void charge(struct runqueue *rq, struct world *w)
 {
-	struct world *w = rq->head;
+	uint64_t now = rdtsc(), ran = now - w->slice_start;
 
-	if (w) {
-		rq->head = w->next;
-		if (!rq->head)
-			rq->tail = NULL;
-		w->next = NULL;
-	}
-	return w;
+	ASSERT(spin_held_by_me(&rq->lock));
+	sq_charge(&rq->q, &w->se, ran, now);
+	w->run_tsc += ran;
+	w->slice_start = now;
 }
 
 struct world *world_create(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
 			   const struct world_ops *ops, void *owner)
+{
+	static const struct sched_params host;
+
+	return world_create_sched(name, fn, arg, cpu, ops, owner, &host);
+}
+
+struct world *world_create_sched(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
+				 const struct world_ops *ops, void *owner,
+				 const struct sched_params *params)
 {
 	struct world *w;
 	uint64_t *sp;
@@ -116,7 +132,9 @@ struct world *world_create(const char *name, void (*fn)(void *), void *arg, unsi
 	sp[7] = 0;			/* keeps RSP = 8 mod 16 at world_entry */
 	w->rsp = (uint64_t)sp;
 	flags = spin_lock_irqsave(&runqueues[cpu].lock);
-	enqueue(&runqueues[cpu], w);
+	rq_timebase(&runqueues[cpu]);
+	sq_attach(&runqueues[cpu].q, &w->se, params, rdtsc());
+	enqueue(&runqueues[cpu], w, SQ_NEW);
 	spin_unlock_irqrestore(&runqueues[cpu].lock, flags);
 	smp_wake(cpu);
 	return w;
@@ -142,7 +160,6 @@ static void switch_to_idle(struct world *w)
 	ASSERT(!irq_enabled());
 	if (w->ops && w->ops->switch_out)
 		w->ops->switch_out(w);
-	w->run_tsc += rdtsc() - w->slice_start;
 	sched_switch(&w->rsp, rq->idle_rsp);
 }
 
@@ -153,6 +170,7 @@ void world_exit(void)
 
 	irq_disable();
 	spin_lock(&rq->lock);
+	charge(rq, w);
 	w->state = WORLD_DEAD;
 	spin_unlock(&rq->lock);
 	switch_to_idle(w);
@@ -169,7 +187,8 @@ void sched_yield(void)
 		return;
 	flags = irq_save();
 	spin_lock(&rq->lock);
-	enqueue(rq, w);
+	charge(rq, w);
+	enqueue(rq, w, SQ_PREEMPTED);
 	spin_unlock(&rq->lock);
 	switch_to_idle(w);
 	irq_restore(flags);
@@ -203,6 +222,7 @@ static void block(uint64_t tsc)
 		irq_restore(flags);
 		return;
 	}
+	charge(rq, w);
 	w->state = WORLD_BLOCKED;
 	if (tsc) {
 		w->wake_tsc = tsc;
@@ -235,7 +255,7 @@ void sched_wakeup(struct world *w)
 	if (w->state == WORLD_BLOCKED) {
 		if (w->wake_tsc)
 			unsleep(rq, w);
-		enqueue(rq, w);
+		enqueue(rq, w, SQ_WOKEN);
 		kick = true;
 	} else if (w->state != WORLD_DEAD) {
 		w->wake_pending = true;
@@ -254,8 +274,46 @@ bool sched_should_yield(void)
 {
 	struct runqueue *rq = this_rq();
 	struct world *w = rq->current;
+	unsigned long flags;
+	uint64_t now;
+	bool yes;
 
-	return w && rq->head && rdtsc() - w->slice_start >= sched_slice_tsc();
+	if (!w)
+		return false;
+	flags = spin_lock_irqsave(&rq->lock);
+	now = rdtsc();
+	yes = sq_should_preempt(&rq->q, &w->se, now - w->slice_start, now);
+	spin_unlock_irqrestore(&rq->lock, flags);
+	return yes;
+}
+
+uint64_t sched_allowance_tsc(void)
+{
+	struct runqueue *rq = this_rq();
+	struct world *w = rq->current;
+	unsigned long flags;
+	uint64_t now, a;
+
+	if (!w)
+		return sched_slice_tsc();
+	flags = spin_lock_irqsave(&rq->lock);
+	now = rdtsc();
+	a = sq_allowance(&rq->q, &w->se, now - w->slice_start, now);
+	spin_unlock_irqrestore(&rq->lock, flags);
+	return a;
+}
+
+void sched_world_stats(struct world *w, struct sched_world_stats *st)
+{
+	struct runqueue *rq = &runqueues[w->cpu];
+	unsigned long flags = spin_lock_irqsave(&rq->lock);
+
+	st->weight = w->se.weight;
+	st->run_tsc = w->run_tsc;
+	st->wakeups = w->se.wakeups;
+	st->wake_wait_max_tsc = w->se.wake_wait_max;
+	st->wake_wait_sum_tsc = w->se.wake_wait_sum;
+	spin_unlock_irqrestore(&rq->lock, flags);
 }
 
 /* Wake the sleepers whose deadline has passed; the earliest deadline left, or 0. */
@@ -276,7 +334,7 @@ static uint64_t wake_due(struct runqueue *rq)
 		*p = w->sleep_next;
 		w->wake_tsc = 0;
 		w->sleep_next = NULL;
-		enqueue(rq, w);
+		enqueue(rq, w, SQ_WOKEN);
 	}
 	return next;
 }
@@ -321,16 +379,24 @@ void sched_run(void)
 
 	ktimer_init(&rq->wake_timer, wake_timer_fire);
 	for (;;) {
+		struct sched_entity *e;
 		struct world *w;
+		uint64_t retry;
 
 		irq_disable();
 		spin_lock(&rq->lock);
-		w = dequeue(rq);
-		if (!w) {
+		rq_timebase(rq);
+		e = sq_pick(&rq->q, rdtsc(), &retry);
+		if (!e) {
+			/* Only limited worlds are ready: come back when one may run. */
+			if (retry && (!ktimer_pending(&rq->wake_timer) ||
+				      retry < rq->wake_timer.deadline))
+				ktimer_arm(&rq->wake_timer, retry);
 			spin_unlock(&rq->lock);
 			cpu_safe_halt();
 			continue;
 		}
+		w = (struct world *)((char *)e - offsetof(struct world, se));
 		w->state = WORLD_RUNNING;
 		rq->current = w;
 		spin_unlock(&rq->lock);
@@ -343,6 +409,7 @@ void sched_run(void)
 		spin_lock(&rq->lock);
 		rq->current = NULL;
 		if (w->state == WORLD_DEAD) {
+			sq_detach(&rq->q, &w->se);
 			w->next = rq->dead;
 			rq->dead = w;
 		}

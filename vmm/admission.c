@@ -1,6 +1,7 @@
 /*
- * Memory admission control: the host's pool of VM memory and the records
- * of the VMs admitted to it (see <vmm/admission.h> for the rules).
+ * Admission control: the host's pool of VM memory, its CPUs' reservations,
+ * and the records of the VMs admitted to them (see <vmm/admission.h> for
+ * the rules).
  *
  * The pool is sized once, at the first admission (after the vmkernel has
  * set itself up): what is free then, less the vmkernel's reserve. A VM's
@@ -8,8 +9,11 @@
  * from vm_admit() to vm_admit_release(), and the part of it that is not
  * backed yet, which other VMs' first touches must leave alone.
  *
+ * A VM's record also holds where its vCPUs were placed and the CPU
+ * reservation each holds there, until vm_admit_release().
+ *
  * Locking: adm_lock (irqsave: the gate runs on the EPT-violation path)
- * protects pool and recs.
+ * protects pool, cpus and recs.
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
@@ -17,7 +21,9 @@
 #include <vmkernel/kmem.h>
 #include <vmkernel/linebuf.h>
 #include <vmkernel/log.h>
+#include <vmkernel/percpu.h>
 #include <vmkernel/spinlock.h>
+#include <vmkernel/timer.h>
 #include <vmm/admission.h>
 #include <vmm/guest_mem.h>
 #include <vmm/vm.h>
@@ -28,12 +34,16 @@ struct adm_rec {
 	const struct vm *vm;
 	uint64_t reserved;	/* sched.mem.min + overhead */
 	uint64_t unbacked;	/* part of it not backed yet */
+	unsigned nvcpus;
+	uint32_t cpu_min_ppm;	/* CPU reservation of each vCPU */
+	unsigned cpu[VMCONFIG_VCPUS_MAX];	/* host CPU of each vCPU */
 };
 
 static struct spinlock adm_lock = SPINLOCK_INIT("admission");
 static struct mem_pool pool;		/* adm_lock */
 static bool pool_sized;			/* adm_lock */
 static struct adm_rec recs[VM_MAX];	/* adm_lock */
+static struct cpu_pool cpus;		/* adm_lock; sized with pool */
 
 static uint64_t unbacked_total(void)
 {
@@ -61,13 +71,37 @@ static void size_pool(void)
 	pool.reserve = mem_vmkernel_reserve(st.managed_bytes);
 	pool.capacity = st.free_bytes > pool.reserve ? st.free_bytes - pool.reserve : 0;
 	pool_sized = true;
+	cpus.ncpus = pcpu_count;
+	cpus.mhz = (uint32_t)((tsc_hz() + 500000) / 1000000) ? (uint32_t)((tsc_hz() + 500000) / 1000000) : 1;
+	pr_info("CPU for VMs: %u MHz (the TSC rate) on each CPU, of which VMs may reserve %u%% "
+		"(sched.cpu.min) and the rest is kept for the vmkernel\n", cpus.mhz,
+		SCHED_VM_CAPACITY_PPM / (SCHED_PPM / 100));
 	pr_info("memory for VMs: %llu MiB (%llu MiB free, %llu MiB kept for the vmkernel); "
 		"a VM's sched.mem.min is held for it, the rest of its memsize is backed on "
 		"first touch while memory lasts\n", (unsigned long long)(pool.capacity / MIB),
 		(unsigned long long)(st.free_bytes / MIB), (unsigned long long)(pool.reserve / MIB));
 }
 
-int vm_admit(struct vm *vm)
+/* Place the VM's vCPUs (adm_lock held); 0 or -ENOSPC with the reason in lb. */
+static int admit_cpu(struct vm *vm, struct adm_rec *r, uint64_t usable, uint64_t allowed,
+		     struct linebuf *lb)
+{
+	struct sched_params p = cpu_vcpu_params(vm->cfg.cpu_shares, vm->cfg.cpu_min_mhz,
+						vm->cfg.cpu_max_mhz, vm->cfg.numvcpus, cpus.mhz);
+	int err;
+
+	cpus.usable = usable;
+	err = cpu_admit_decide(&cpus, vm->cfg.numvcpus, p.min_ppm, allowed & vm->cfg.cpu_affinity,
+			       r->cpu, lb);
+	if (err)
+		return err;
+	r->nvcpus = vm->cfg.numvcpus;
+	r->cpu_min_ppm = p.min_ppm;
+	cpu_admit_account(&cpus, r->nvcpus, r->cpu_min_ppm, r->cpu, 1);
+	return 0;
+}
+
+int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed)
 {
 	uint64_t memsize = (uint64_t)vm->cfg.memsize_mb * MIB, min = (uint64_t)vm->cfg.mem_min_mb * MIB;
 	uint64_t overhead = mem_overhead_estimate(memsize, vm->cfg.numvcpus);
@@ -83,14 +117,42 @@ int vm_admit(struct vm *vm)
 	r = rec_of(NULL);
 	err = r ? mem_admit_decide(&pool, memsize, min, overhead, kmem_free_bytes(),
 				   unbacked_total(), &lb) : -ENOSPC;
+	if (!err)
+		err = admit_cpu(vm, r, usable, allowed, &lb);
 	if (!err) {
-		*r = (struct adm_rec){ vm, min + overhead, min };
+		r->vm = vm;
+		r->reserved = min + overhead;
+		r->unbacked = min;
 		pool.reserved += min + overhead;
 	}
 	spin_unlock_irqrestore(&adm_lock, flags);
-	if (err)
+	if (err) {
 		pr_err("%s: not started: %s\n", vm->name, r ? lb_str(&lb) : "too many VMs");
-	return err ? -ENOMEM : 0;
+		return err;
+	}
+	lb_reset(&lb);
+	for (unsigned i = 0; i < r->nvcpus && i < 8; i++)
+		lb_printf(&lb, "%s%u", i ? "," : "", r->cpu[i]);
+	pr_info("%s: CPU: shares %u, sched.cpu.min %u MHz, sched.cpu.max %u MHz%s; vCPUs on CPUs "
+		"%s%s\n", vm->name, vm->cfg.cpu_shares, vm->cfg.cpu_min_mhz, vm->cfg.cpu_max_mhz,
+		vm->cfg.cpu_max_mhz ? "" : " (none)", lb_str(&lb), r->nvcpus > 8 ? ",..." : "");
+	return 0;
+}
+
+unsigned vm_admit_cpu(const struct vm *vm, unsigned id)
+{
+	unsigned long flags = spin_lock_irqsave(&adm_lock);
+	struct adm_rec *r = rec_of(vm);
+	unsigned cpu = r && id < r->nvcpus ? r->cpu[id] : 0;
+
+	spin_unlock_irqrestore(&adm_lock, flags);
+	return cpu;
+}
+
+struct sched_params vm_vcpu_sched_params(const struct vm *vm)
+{
+	return cpu_vcpu_params(vm->cfg.cpu_shares, vm->cfg.cpu_min_mhz, vm->cfg.cpu_max_mhz,
+			       vm->cfg.numvcpus, cpus.mhz);
 }
 
 void vm_admit_backed(struct vm *vm)
@@ -110,6 +172,7 @@ void vm_admit_release(struct vm *vm)
 
 	if (r) {
 		pool.reserved -= r->reserved;
+		cpu_admit_account(&cpus, r->nvcpus, r->cpu_min_ppm, r->cpu, -1);
 		*r = (struct adm_rec){ 0 };
 	}
 	spin_unlock_irqrestore(&adm_lock, flags);
@@ -144,15 +207,7 @@ void vm_log_unapplied(struct vm *vm)
 
 	if (c->mem_max_mb)
 		lb_printf(&lb, " sched.mem.max=%u", c->mem_max_mb);
-	if (c->cpu_shares_level != VMCONFIG_SHARES_NORMAL)
-		lb_printf(&lb, " sched.cpu.shares=%u", c->cpu_shares);
-	if (c->cpu_min_mhz)
-		lb_printf(&lb, " sched.cpu.min=%u", c->cpu_min_mhz);
-	if (c->cpu_max_mhz)
-		lb_printf(&lb, " sched.cpu.max=%u", c->cpu_max_mhz);
-	if (c->cpu_affinity != ~0ULL)
-		lb_printf(&lb, " sched.cpu.affinity=%#llx", (unsigned long long)c->cpu_affinity);
 	if (lb_len(&lb))
-		pr_warn("%s: not applied yet (the resource manager will apply them):%s\n",
-			vm->name, lb_str(&lb));
+		pr_warn("%s: not applied yet (memory limits need the memory half of the resource "
+			"manager):%s\n", vm->name, lb_str(&lb));
 }

@@ -1,6 +1,7 @@
-/* The arithmetic of memory admission control (see <vmm/admission.h>). */
+/* The arithmetic of memory and CPU admission control (see <vmm/admission.h>). */
 #include <errno.h>
 #include <vmkernel/linebuf.h>
+#include <vmkernel/sched_policy.h>
 #include <vmm/admission.h>
 
 #define MIB (1ULL << 20)
@@ -65,4 +66,123 @@ int mem_admit_decide(const struct mem_pool *p, uint64_t memsize, uint64_t min, u
 bool mem_may_back(uint64_t free, uint64_t reserve, uint64_t unbacked)
 {
 	return free >= reserve + unbacked + 4 * KIB;
+}
+
+/* ---- CPU ---- */
+
+static unsigned long long ppm_to_mhz(uint64_t ppm, uint32_t cpu_mhz)
+{
+	return (unsigned long long)((ppm * cpu_mhz + SCHED_PPM / 2) / SCHED_PPM);
+}
+
+struct sched_params cpu_vcpu_params(uint32_t vm_shares, uint32_t min_mhz, uint32_t max_mhz,
+				    unsigned nvcpus, uint32_t cpu_mhz)
+{
+	struct sched_params p = { 0 };
+	uint64_t per_cpu = (uint64_t)(cpu_mhz ? cpu_mhz : 1) * (nvcpus ? nvcpus : 1);
+
+	p.shares = nvcpus && vm_shares / nvcpus ? vm_shares / nvcpus : 1;
+	/* A reservation is rounded up, a limit down: both err on the side of the promise. */
+	if (min_mhz) {
+		uint64_t ppm = ((uint64_t)min_mhz * SCHED_PPM + per_cpu - 1) / per_cpu;
+
+		p.min_ppm = ppm > UINT32_MAX ? UINT32_MAX : (uint32_t)ppm;
+	}
+	if (max_mhz) {
+		uint64_t ppm = (uint64_t)max_mhz * SCHED_PPM / per_cpu;
+
+		/* A limit of a whole CPU or more per vCPU limits nothing. */
+		p.max_ppm = ppm >= SCHED_PPM ? 0 : ppm ? (uint32_t)ppm : 1;
+	}
+	return p;
+}
+
+/* The better of two CPUs for one more vCPU of a VM that already has sib[c] vCPUs on CPU c. */
+static bool better_cpu(const unsigned *sib, const uint32_t *vcpus, const uint32_t *res, unsigned a,
+		       unsigned b)
+{
+	if (sib[a] != sib[b])
+		return sib[a] < sib[b];
+	if (vcpus[a] != vcpus[b])
+		return vcpus[a] < vcpus[b];
+	return res[a] < res[b];
+}
+
+static void list_cpus(struct linebuf *why, const struct cpu_pool *p, const uint32_t *res,
+		      uint64_t allowed)
+{
+	unsigned shown = 0;
+
+	for (unsigned c = 0; c < p->ncpus && c < 64; c++) {
+		if (!(allowed & (1ULL << c)))
+			continue;
+		if (shown++ == 8) {
+			lb_printf(why, ", ...");
+			break;
+		}
+		lb_printf(why, "%sCPU %u %llu", shown > 1 ? ", " : "", c, ppm_to_mhz(res[c], p->mhz));
+	}
+}
+
+int cpu_admit_decide(const struct cpu_pool *p, unsigned nvcpus, uint32_t min_ppm, uint64_t allowed,
+		     unsigned *cpu, struct linebuf *why)
+{
+	uint32_t res[CONFIG_MAX_CPUS], vcpus[CONFIG_MAX_CPUS];
+	unsigned sib[CONFIG_MAX_CPUS] = { 0 };
+	unsigned long long cap = ppm_to_mhz(SCHED_VM_CAPACITY_PPM, p->mhz);
+
+	allowed &= p->usable;
+	if (p->ncpus < 64)
+		allowed &= (1ULL << p->ncpus) - 1;
+	if (!allowed) {
+		lb_printf(why, "sched.cpu.affinity leaves it no CPU that runs VMs (CPUs able to: "
+			  "%#llx)", (unsigned long long)p->usable);
+		return -ENOSPC;
+	}
+	if (min_ppm > SCHED_VM_CAPACITY_PPM) {
+		lb_printf(why, "sched.cpu.min asks %llu MHz per vCPU, more than VMs may reserve of "
+			  "one CPU: %llu of its %u MHz (the rest is kept for the vmkernel)",
+			  ppm_to_mhz(min_ppm, p->mhz), cap, p->mhz);
+		return -ENOSPC;
+	}
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
+		res[c] = p->reserved_ppm[c];
+		vcpus[c] = p->vcpus[c];
+	}
+	for (unsigned i = 0; i < nvcpus; i++) {
+		unsigned best = CONFIG_MAX_CPUS;
+
+		for (unsigned c = 0; c < p->ncpus && c < 64; c++) {
+			if (!(allowed & (1ULL << c)) || res[c] + min_ppm > SCHED_VM_CAPACITY_PPM)
+				continue;
+			if (best == CONFIG_MAX_CPUS || better_cpu(sib, vcpus, res, c, best))
+				best = c;
+		}
+		if (best == CONFIG_MAX_CPUS) {
+			lb_printf(why, "its CPU reservation does not fit: vCPU %u needs %llu MHz "
+				  "(sched.cpu.min over %u vCPU(s)) and VMs may reserve %llu MHz of "
+				  "each %u MHz CPU; reserved now (MHz): ", i,
+				  ppm_to_mhz(min_ppm, p->mhz), nvcpus, cap, p->mhz);
+			list_cpus(why, p, res, allowed);
+			return -ENOSPC;
+		}
+		cpu[i] = best;
+		res[best] += min_ppm;
+		vcpus[best]++;
+		sib[best]++;
+	}
+	return 0;
+}
+
+void cpu_admit_account(struct cpu_pool *p, unsigned nvcpus, uint32_t min_ppm, const unsigned *cpu,
+		       int sign)
+{
+	for (unsigned i = 0; i < nvcpus; i++) {
+		unsigned c = cpu[i];
+
+		if (c >= CONFIG_MAX_CPUS)
+			continue;
+		p->reserved_ppm[c] += sign > 0 ? min_ppm : -min_ppm;
+		p->vcpus[c] += sign > 0 ? 1 : -1;
+	}
 }

@@ -178,7 +178,7 @@ static void set_preemption_timer(void)
 
 	if (caps->preemption_timer)
 		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-			     (uint32_t)(sched_slice_tsc() >> caps->preemption_timer_rate));
+			     (uint32_t)(sched_allowance_tsc() >> caps->preemption_timer_rate));
 }
 
 /* After an exit taken with host interrupts off: run host work the exit carried. */

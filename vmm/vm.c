@@ -295,6 +295,22 @@ static void report_counters(const struct vm *vm)
 	}
 }
 
+/* What the scheduler gave this vCPU, from its own world as it ends. */
+static void report_sched(struct vcpu *v)
+{
+	struct sched_world_stats st;
+	uint64_t us = tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1;
+
+	sched_world_stats(world_current(), &st);
+	pr_info("%s: vCPU %u: ran %llu ms on CPU %u, entitled to %u.%u%% of it at the end; %llu wake-ups, "
+		"from wake-up to running %llu TSC ticks at most, %llu on average (%llu us)\n",
+		v->vm->name, v->id, (unsigned long long)(st.run_tsc / us / 1000), v->host_cpu,
+		st.weight / 10000, st.weight / 1000 % 10, (unsigned long long)st.wakeups,
+		(unsigned long long)st.wake_wait_max_tsc,
+		(unsigned long long)(st.wakeups ? st.wake_wait_sum_tsc / st.wakeups : 0),
+		(unsigned long long)(st.wake_wait_max_tsc / us));
+}
+
 void vm_vcpu_done(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -302,6 +318,7 @@ void vm_vcpu_done(struct vcpu *v)
 	char outcome[48];
 	unsigned long flags;
 
+	report_sched(v);
 	flags = spin_lock_irqsave(&vm->lock);
 	spin_lock(&v->kick_lock);
 	v->world = NULL;	/* about to end: nobody may wake it any more */

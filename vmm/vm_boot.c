@@ -2,8 +2,9 @@
  * Creating VMs at boot. Every boot module whose name ends in ".vmx" is a
  * VM configuration; its guest.kernel (and guest.modules) name other boot
  * modules. A VM whose configuration or image is bad is reported and left
- * out; the others start. vCPUs are placed round-robin over the CPUs that
- * entered VMX operation.
+ * out; the others start. vCPUs are placed by CPU admission control
+ * (vmm/admission.c): inside sched.cpu.affinity, where their reservation
+ * fits, by load; they stay there.
  *
  * Every vCPU's world starts with the VM: the boot vCPU in the state its
  * loader chose, the others waiting for a start-up IPI (see vcpu_events.c).
@@ -39,7 +40,6 @@
 static struct spinlock vms_lock = SPINLOCK_INIT("vms");
 static struct vm *vms[VM_MAX];		/* vms_lock */
 static unsigned n_vms;			/* vms_lock */
-static unsigned next_cpu;		/* boot CPU only: round-robin placement */
 
 unsigned vm_count(void)
 {
@@ -51,18 +51,17 @@ struct vm *vm_get(unsigned i)
 	return i < vm_count() ? vms[i] : NULL;
 }
 
-static int pick_cpu(const struct vm *vm, unsigned *cpu)
+/* The CPUs that run VMs; with vm, those that may run it (speculation policy). */
+static uint64_t vm_cpus(const struct vm *vm)
 {
-	for (unsigned tries = 0; tries < pcpu_count; tries++) {
-		unsigned c = next_cpu++ % pcpu_count;
+	uint64_t m = 0;
 
+	for (unsigned c = 0; c < pcpu_count && c < 64; c++) {
 		if (pcpu_array[c].online && pcpu_array[c].vmx_ok && pcpu_array[c].vmm &&
-		    spec_cpu_allowed(c, vm)) {
-			*cpu = c;
-			return 0;
-		}
+		    (!vm || spec_cpu_free(c, vm)))
+			m |= 1ULL << c;
 	}
-	return -ENODEV;
+	return m;
 }
 
 struct vcpu *vcpu_create(struct vm *vm, unsigned id)
@@ -77,7 +76,10 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 	ktimer_init(&v->hc_timer, hc_timer_expired);
 	vm->vcpus[id] = v;	/* from here on vm_destroy_unstarted() frees it */
 	v->vmcs_pa = vmx_alloc_region();
-	if (!v->vmcs_pa || pick_cpu(vm, &v->host_cpu) || vcpu_fpu_alloc(v) ||
+	v->host_cpu = vm_admit_cpu(vm, id);
+	if (!spec_cpu_allowed(v->host_cpu, vm))	/* claims the core under spec.smt=isolate */
+		return NULL;
+	if (!v->vmcs_pa || vcpu_fpu_alloc(v) ||
 	    vlapic_init(&v->lapic, v, id, id == 0, tsc_hz()))
 		return NULL;
 	v->dr[4] = 0xffff0ff0ULL;	/* DR6 at reset */
@@ -88,12 +90,13 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned id)
 /* Start a vCPU's world. */
 int vcpu_start(struct vcpu *v)
 {
+	struct sched_params p = vm_vcpu_sched_params(v->vm);
 	char name[32];
 
 	snprintf(name, sizeof(name), "%.20s/vcpu%u", v->vm->name, v->id);
 	__atomic_fetch_add(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
 	/* The world publishes itself in v->world when it first runs (vcpu_run). */
-	if (!world_create(name, vcpu_run, v, v->host_cpu, vcpu_ops(), v)) {
+	if (!world_create_sched(name, vcpu_run, v, v->host_cpu, vcpu_ops(), v, &p)) {
 		__atomic_fetch_sub(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
 		return -ENOMEM;
 	}
@@ -256,7 +259,8 @@ static void vm_create(const struct boot_module *m)
 	}
 	vm->id = n_vms;
 	spin_unlock(&vms_lock);
-	if (vm_admit(vm)) {	/* its memory could not be held: refused, with the numbers */
+	/* Its memory or CPU reservation could not be held: refused, with the numbers. */
+	if (vm_admit(vm, vm_cpus(NULL), vm_cpus(vm))) {
 		kfree(vm);
 		return;
 	}

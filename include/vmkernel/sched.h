@@ -1,16 +1,19 @@
 /*
  * Worlds: every schedulable context (a vCPU, a vmkernel helper) is a world
- * with its own kernel stack. Each CPU runs its own round-robin queue of
- * the worlds assigned to it; a CPU with nothing ready halts until an
- * interrupt. The vmkernel knows nothing of what a world does: the VMM
- * passes hooks (world_ops) that run when its world is switched in or out
- * on a CPU, e.g. to make a VMCS current.
+ * with its own kernel stack. Each CPU runs its own queue of the worlds
+ * assigned to it, by proportional share (vmkernel/sched_policy.c: shares,
+ * reservations and limits as the resource manager sets them per world); a
+ * CPU with nothing eligible halts until an interrupt. The vmkernel knows
+ * nothing of what a world does: the VMM passes hooks (world_ops) that run
+ * when its world is switched in or out on a CPU, e.g. to make a VMCS
+ * current.
  */
 #ifndef SCHED_H
 #define SCHED_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <vmkernel/sched_policy.h>
 
 struct world;
 
@@ -27,22 +30,27 @@ struct world {
 	char name[32];
 	enum world_state state;		/* the CPU's run-queue lock */
 	unsigned int cpu;		/* the CPU it runs on (pinned) */
-	struct world *next;		/* run-queue link, run-queue lock */
+	struct world *next;		/* the CPU's dead list, run-queue lock */
+	struct sched_entity se;		/* the policy's view: tags, weight, budget; run-queue lock */
 	void (*fn)(void *);
 	void *arg;
 	const struct world_ops *ops;
 	void *owner;			/* the creator's object, e.g. a vCPU */
 	volatile bool wake_pending;	/* a wakeup raced with blocking */
-	uint64_t slice_start;		/* TSC when last switched in */
+	uint64_t slice_start;		/* TSC when last switched in (or charged) */
 	uint64_t run_tsc;		/* TSC cycles spent running */
 	uint64_t switches;
 	uint64_t wake_tsc;		/* sched_block_until deadline, 0 = none; run-queue lock */
 	struct world *sleep_next;	/* the CPU's sleeping list, run-queue lock */
 };
 
-/* Create a world that runs fn(arg) on CPU `cpu`; it starts READY. NULL if out of memory. */
+/* Create a host world that runs fn(arg) on CPU `cpu`; it starts READY. NULL if out of memory. */
 struct world *world_create(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
 			   const struct world_ops *ops, void *owner);
+/* The same with the resource manager's parameters (a vCPU's shares, reservation, limit). */
+struct world *world_create_sched(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
+				 const struct world_ops *ops, void *owner,
+				 const struct sched_params *params);
 struct world *world_current(void);
 /* End the calling world; its stack is reclaimed later. */
 void world_exit(void) __attribute__((noreturn));
@@ -56,10 +64,19 @@ void sched_block(void);
 void sched_wakeup(struct world *w);
 /* Block until sched_wakeup() or until the TSC passes `tsc` (a one-shot host timer). */
 void sched_block_until(uint64_t tsc);
-/* True when the calling world has used up its time slice. */
+/* True when the calling world should give up the CPU (slice used, a waker, limit reached). */
 bool sched_should_yield(void);
 /* Length of a time slice in TSC cycles. */
 uint64_t sched_slice_tsc(void);
+/* How long the calling world may run before sched_should_yield() may turn true (TSC, >= 1). */
+uint64_t sched_allowance_tsc(void);
+/* A world's scheduling figures, consistent with each other. */
+struct sched_world_stats {
+	uint32_t weight;		/* entitlement, ppm of its CPU */
+	uint64_t run_tsc;
+	uint64_t wakeups, wake_wait_max_tsc, wake_wait_sum_tsc;
+};
+void sched_world_stats(struct world *w, struct sched_world_stats *st);
 /* Called from the periodic timer interrupt. */
 void sched_tick(void);
 

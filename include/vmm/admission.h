@@ -1,6 +1,6 @@
 /*
- * Memory admission control (vmm/admission.c, with the arithmetic in
- * vmm/admission_calc.c).
+ * Admission control for memory and CPU (vmm/admission.c, with the
+ * arithmetic in vmm/admission_calc.c).
  *
  * Until the resource manager overcommits memory properly (sharing,
  * ballooning, swap), a VM's memory reservation (sched.mem.min plus an
@@ -18,7 +18,16 @@
  *    nothing else: host allocations (page tables, worlds, heap) still find
  *    the reserve.
  *
- * Locking: adm_lock protects the pool and the per-VM records.
+ * CPU: a VM's sched.cpu.min (MHz, the whole VM) is split evenly over its
+ * vCPUs, and each vCPU is placed at start on one host CPU (inside
+ * sched.cpu.affinity) where its part of the reservation still fits in the
+ * share of that CPU VMs may be entitled to (SCHED_VM_CAPACITY_PPM; the
+ * rest is the vmkernel's). Among those, the CPU with the fewest of this
+ * VM's vCPUs, then the fewest vCPUs, then the least reserved is chosen. A
+ * VM whose reservation does not fit is refused with the numbers. vCPUs
+ * stay on their CPU (no migration yet): see docs/resource-manager.md.
+ *
+ * Locking: adm_lock protects the pools and the per-VM records.
  */
 #ifndef VMM_ADMISSION_H
 #define VMM_ADMISSION_H
@@ -26,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vmkernel/config.h>
+#include <vmkernel/sched_policy.h>
 
 struct vm;
 struct linebuf;
@@ -52,10 +63,43 @@ int mem_admit_decide(const struct mem_pool *p, uint64_t memsize, uint64_t min, u
 /* May one more unreserved guest page be backed? */
 bool mem_may_back(uint64_t free, uint64_t reserve, uint64_t unbacked);
 
-/* ---- the host's pool (admission.c) ---- */
+/* The host's CPUs as CPU admission control sees them. */
+struct cpu_pool {
+	unsigned ncpus;
+	uint32_t mhz;				/* of one CPU: its TSC rate */
+	uint64_t usable;			/* bit n: CPU n runs vCPUs */
+	uint32_t reserved_ppm[CONFIG_MAX_CPUS];	/* admitted vCPU reservations per CPU */
+	uint32_t vcpus[CONFIG_MAX_CPUS];	/* vCPUs placed per CPU */
+};
 
-/* Before a VM's memory is set up: 0, or -ENOMEM after logging why it is refused. */
-int vm_admit(struct vm *vm);
+/* A vCPU's scheduling parameters from its VM's sched.cpu.* (shares and MHz of the whole VM). */
+struct sched_params cpu_vcpu_params(uint32_t vm_shares, uint32_t min_mhz, uint32_t max_mhz,
+				    unsigned nvcpus, uint32_t cpu_mhz);
+/*
+ * Place nvcpus vCPUs, each reserving min_ppm, on CPUs of `allowed`
+ * (affinity, already ANDed with what may run this VM): cpu[i] for vCPU i.
+ * 0, or -ENOSPC with the reason and the numbers in why. Changes nothing.
+ */
+int cpu_admit_decide(const struct cpu_pool *p, unsigned nvcpus, uint32_t min_ppm, uint64_t allowed,
+		     unsigned *cpu, struct linebuf *why);
+/* Record (sign 1) or give back (sign -1) a placement cpu_admit_decide() chose. */
+void cpu_admit_account(struct cpu_pool *p, unsigned nvcpus, uint32_t min_ppm, const unsigned *cpu,
+		       int sign);
+
+/* ---- the host's pools (admission.c) ---- */
+
+/*
+ * Before a VM's memory is set up: 0, or -ENOMEM (memory) / -ENOSPC (CPU
+ * reservation or affinity) after logging why it is refused. On success
+ * every vCPU has a host CPU: vm_admit_cpu(). usable: the CPUs that run
+ * VMs; allowed: those that may run this one (sched.cpu.affinity is
+ * applied here).
+ */
+int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed);
+/* The host CPU vm_admit() placed vCPU `id` on. */
+unsigned vm_admit_cpu(const struct vm *vm, unsigned id);
+/* Each vCPU's scheduling parameters (its part of the VM's shares, reservation, limit). */
+struct sched_params vm_vcpu_sched_params(const struct vm *vm);
 /* Its reservation is backed now (guest_ram_reserve done). */
 void vm_admit_backed(struct vm *vm);
 /* The VM is gone: its reservation goes back to the pool. */
@@ -64,7 +108,7 @@ void vm_admit_release(struct vm *vm);
 bool vm_mem_may_back(struct vm *vm);
 /* Why vm_mem_may_back() said no, with the numbers, for the stop reason. */
 void vm_mem_refusal(struct vm *vm, char *buf, size_t len);
-/* One line at VM start naming the sched.* keys that are parsed but not applied yet. */
+/* One line at VM start naming the sched.* keys that are parsed but not applied (sched.mem.max). */
 void vm_log_unapplied(struct vm *vm);
 
 #endif

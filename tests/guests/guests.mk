@@ -16,6 +16,8 @@ GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostil
 	hostile_hcall hostile_mmio hostile_fuzz
 # The PC platform, checked as an OS uses it.
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
+# The resource manager: CPU shares, limits and reservations.
+GUEST_NAMES32 += shares
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -28,6 +28,12 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 # each guest's clock measurements get a host CPU often enough.
 vms_platform="lapic lapic_noapicv.vmx pic_pit"
 vms_platform_io="rtc acpi pci fwcfg"
+# The resource manager on one host CPU: CPU-bound guests with shares 1:2:4 (low, normal,
+# high), one limited by sched.cpu.max and one with a reservation (sched.cpu.min); two that
+# admission control refuses (a reservation that does not fit beside it, an affinity
+# naming no CPU of the host). make bench runs the set with shares_waker.vmx added.
+vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx
+	bad_cpu_min.vmx bad_cpu_affinity.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -44,6 +50,7 @@ vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
+vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 vms-hostile*) hostile_profile "$profile" ;;
@@ -116,6 +123,26 @@ fail() {
 	echo "FAIL $name: $*"
 	tail -25 "$log" | sed 's/^/    | /'
 	exit 1
+}
+
+# vms-shares: the chunks each share guest counted in equal windows of its own TSC
+# (tests/guests/shares.c) must stand 1:2:4 within 2%.
+shares_checks() {
+	chunks() {
+		sed -n "s/.*\[$1\] shares: window [0-9]* ticks, \([0-9]*\) chunks.*/\1/p" "$log" | head -1
+	}
+	lo=$(chunks shares_low) mid=$(chunks shares_normal) hi=$(chunks shares_high)
+	[ -n "$lo" ] && [ -n "$mid" ] && [ -n "$hi" ] && [ "$lo" -gt 0 ] ||
+		fail "the share guests did not all report their chunks"
+	awk -v lo="$lo" -v mid="$mid" -v hi="$hi" 'BEGIN {
+		r2 = mid / lo; r4 = hi / lo
+		printf "shares 1:2:4 measured 1:%.3f:%.3f\n", r2, r4
+		exit !(r2 >= 2 * 0.98 && r2 <= 2 * 1.02 && r4 >= 4 * 0.98 && r4 <= 4 * 1.02)
+	}' > "$work/shares" || fail "CPU shares off by more than 2%: $(cat "$work/shares")"
+	grep -q "vm: bad_cpu_min: not started: its CPU reservation does not fit: vCPU 0 needs 7 MHz .* VMs may reserve 9 MHz of each 10 MHz CPU; reserved now (MHz): CPU 0 3" "$log" ||
+		fail "the CPU reservation that does not fit was not refused with the numbers"
+	grep -q "vm: bad_cpu_affinity: not started: sched.cpu.affinity leaves it no CPU that runs VMs" "$log" ||
+		fail "the affinity without a host CPU was not refused"
 }
 
 rm -f "$log.emulator"
@@ -218,6 +245,7 @@ if [ -n "$guests" ]; then
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
+	[ "$profile" = vms-shares ] && shares_checks
 	echo "PASS $name"
 	exit 0
 fi

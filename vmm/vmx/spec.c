@@ -19,7 +19,7 @@
  *    compiled with (-mindirect-branch=thunk) and the return stack buffer
  *    refilled after every VM exit (vmx_entry.S);
  *  - SMT: with spec.smt=isolate, vCPUs of different VMs never share a core
- *    (spec_cpu_allowed, used when vCPUs are placed).
+ *    (spec_cpu_free when vCPUs are placed, spec_cpu_allowed claims the core).
  *
  * A guest has its own IA32_SPEC_CTRL where the host CPU has one (the bits
  * the CPU enumerates: IBRS, STIBP, SSBD): reads and writes exit (the
@@ -186,6 +186,14 @@ static unsigned core_of(unsigned cpu)
  * May a vCPU of vm be placed on cpu? Under spec.smt=isolate a core runs
  * vCPUs of one VM only; the first VM placed on a core keeps it.
  */
+bool spec_cpu_free(unsigned cpu, const struct vm *vm)
+{
+	unsigned core = core_of(cpu);
+
+	return policy.smt != SPEC_SMT_ISOLATE || !smt_shift || !core_owner[core] ||
+	       core_owner[core] == vm;
+}
+
 bool spec_cpu_allowed(unsigned cpu, const struct vm *vm)
 {
 	unsigned core = core_of(cpu);

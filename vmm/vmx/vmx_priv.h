@@ -35,6 +35,8 @@ void spec_before_entry(struct vmm_cpu *vc, uint64_t guest_spec_ctrl);
 void spec_after_exit(struct vmm_cpu *vc);
 /* spec.smt=isolate: may a vCPU of vm be placed on cpu (claims its core for vm)? */
 bool spec_cpu_allowed(unsigned cpu, const struct vm *vm);
+/* The same question without claiming anything (placement looks at every CPU). */
+bool spec_cpu_free(unsigned cpu, const struct vm *vm);
 
 /* vmx.c */
 struct vmm_cpu *vmm_this_cpu(void);

@@ -1,0 +1,459 @@
+/*
+ * Host-side simulator of the CPU scheduler: the very policy the vmkernel
+ * runs (vmkernel/sched_policy.c) and the very placement of CPU admission
+ * control (vmm/admission_calc.c), driven by synthetic worlds over
+ * simulated minutes on several simulated CPUs.
+ *
+ * Time is in nanoseconds and advances in steps of 100 us. Like the
+ * vmkernel, a running world is looked at only when it would exit: when
+ * its allowance runs out (the VMX preemption timer), at the periodic tick
+ * (10 ms), when a wake-up on its CPU sends an IPI, or when it blocks. A
+ * world either computes for ever (a hog), or alternates runs of `burst`
+ * with blocked spells of `sleep` (I/O-bound, or phases of work and idle).
+ * Every step checks that no CPU idles while one of its ready worlds was
+ * eligible (work conservation, limits aside).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <vmkernel/linebuf.h>
+#include <vmkernel/sched_policy.h>
+#include <vmm/admission.h>
+
+#define US 1000ULL
+#define MS (1000 * US)
+#define SEC (1000 * MS)
+#define DT (100 * US)
+#define TICK (10 * MS)
+#define MAX_W 32
+#define MAX_CPU 8
+#define FOREVER UINT64_MAX
+
+struct sim_world {
+	struct sched_entity se;	/* first: the policy hands back its entity */
+	const char *name;
+	unsigned cpu;
+	uint64_t burst, sleep;	/* burst FOREVER: a hog */
+	uint64_t left;		/* of the current burst */
+	uint64_t wake_at;	/* blocked until; 0 = not blocked */
+	uint64_t ran;		/* in the measured window */
+	uint64_t demand;	/* time it wanted to run in the window (hogs: all of it) */
+};
+
+struct sim_cpu {
+	struct sched_queue q;
+	struct sim_world *cur;
+	uint64_t ran;		/* of the current run */
+	uint64_t check_at;	/* next time the running world exits */
+	bool kicked;		/* a wake-up on this CPU: an IPI */
+	uint64_t busy;		/* in the measured window */
+};
+
+struct sim {
+	struct sim_cpu cpu[MAX_CPU];
+	unsigned ncpus;
+	struct sim_world w[MAX_W];
+	unsigned n;
+	uint64_t now, window_from;
+};
+
+static struct sim S;
+
+static void sim_init(unsigned ncpus)
+{
+	memset(&S, 0, sizeof(S));
+	S.ncpus = ncpus;
+	S.now = 1;
+	for (unsigned c = 0; c < ncpus; c++)
+		sq_set_timebase(&S.cpu[c].q, MS);
+}
+
+/* Add a world; host worlds have shares 0. It starts ready. */
+static struct sim_world *sim_add(const char *name, unsigned cpu, struct sched_params p,
+				 uint64_t burst, uint64_t sleep)
+{
+	struct sim_world *w = &S.w[S.n++];
+
+	assert_true(S.n <= MAX_W && cpu < S.ncpus);
+	w->name = name;
+	w->cpu = cpu;
+	w->burst = burst;
+	w->sleep = sleep;
+	w->left = burst;
+	sq_attach(&S.cpu[cpu].q, &w->se, &p, S.now);
+	sq_enqueue(&S.cpu[cpu].q, &w->se, S.now, SQ_NEW);
+	return w;
+}
+
+static struct sched_params vm(uint32_t shares, uint32_t min_ppm, uint32_t max_ppm)
+{
+	return (struct sched_params){ .shares = shares, .min_ppm = min_ppm, .max_ppm = max_ppm };
+}
+
+static const struct sched_params host = { 0 };
+
+static void arm_check(struct sim_cpu *c)
+{
+	uint64_t a = sq_allowance(&c->q, &c->cur->se, c->ran, S.now);
+	uint64_t tick = (S.now / TICK + 1) * TICK;
+
+	c->check_at = S.now + a < tick ? S.now + a : tick;
+	c->kicked = false;
+}
+
+static void wake_due(void)
+{
+	for (unsigned i = 0; i < S.n; i++) {
+		struct sim_world *w = &S.w[i];
+
+		if (w->wake_at && w->wake_at <= S.now) {
+			w->wake_at = 0;
+			w->left = w->burst;
+			sq_enqueue(&S.cpu[w->cpu].q, &w->se, S.now, SQ_WOKEN);
+			S.cpu[w->cpu].kicked = true;
+		}
+	}
+}
+
+/* The running world on c exits: it blocks (burst done) or the policy may take the CPU. */
+static void exit_point(struct sim_cpu *c)
+{
+	struct sim_world *w = c->cur;
+
+	if (!w->left) {
+		sq_charge(&c->q, &w->se, c->ran, S.now);
+		w->wake_at = S.now + w->sleep;
+		c->cur = NULL;
+	} else if (sq_should_preempt(&c->q, &w->se, c->ran, S.now)) {
+		sq_charge(&c->q, &w->se, c->ran, S.now);
+		sq_enqueue(&c->q, &w->se, S.now, SQ_PREEMPTED);
+		c->cur = NULL;
+	} else {
+		arm_check(c);
+	}
+}
+
+static void step_cpu(struct sim_cpu *c)
+{
+	bool window = S.now >= S.window_from;
+
+	if (c->cur && (!c->cur->left || c->kicked || S.now >= c->check_at))
+		exit_point(c);
+	if (!c->cur) {
+		uint64_t retry;
+		struct sched_entity *e = sq_pick(&c->q, S.now, &retry);
+
+		if (!e) {
+			/* Idle: nothing eligible may be waiting. */
+			for (struct sched_entity *r = c->q.ready; r; r = r->next)
+				assert_true(retry != 0);
+			return;
+		}
+		c->cur = (struct sim_world *)e;
+		c->ran = 0;
+		arm_check(c);
+	}
+	c->ran += DT;
+	if (c->cur->left != FOREVER)
+		c->cur->left = c->cur->left > DT ? c->cur->left - DT : 0;
+	if (window) {
+		c->cur->ran += DT;
+		c->busy += DT;
+	}
+}
+
+static void sim_run(uint64_t warmup, uint64_t length)
+{
+	S.window_from = S.now + warmup;
+	for (uint64_t end = S.now + warmup + length; S.now < end; S.now += DT) {
+		if (S.now == S.window_from) {
+			/* Wake-up figures count from here: not the start, when all are new. */
+			for (unsigned i = 0; i < S.n; i++)
+				S.w[i].se.wake_wait_max = S.w[i].se.wake_wait_sum = S.w[i].se.wakeups = 0;
+		}
+		wake_due();
+		for (unsigned c = 0; c < S.ncpus; c++)
+			step_cpu(&S.cpu[c]);
+	}
+}
+
+static double frac(const struct sim_world *w, uint64_t length)
+{
+	return (double)w->ran / (double)length;
+}
+
+/* a/b within rel (e.g. 0.01 = 1%) of want. */
+static void assert_ratio(const struct sim_world *a, const struct sim_world *b, double want,
+			 double rel)
+{
+	double r = (double)a->ran / (double)b->ran;
+
+	if (r < want * (1 - rel) || r > want * (1 + rel))
+		fail_msg("%s/%s = %.4f, want %.2f +- %.1f%%", a->name, b->name, r, want, rel * 100);
+}
+
+static void assert_between(double v, double lo, double hi, const char *what)
+{
+	if (v < lo || v > hi)
+		fail_msg("%s = %.4f, want %.4f..%.4f", what, v, lo, hi);
+}
+
+/* Shares 1:2:4 on one CPU, next to an I/O-bound host world, over a simulated minute. */
+static void test_shares_one_cpu(void **state)
+{
+	struct sim_world *lo, *mid, *hi, *io;
+
+	(void)state;
+	sim_init(1);
+	lo = sim_add("low", 0, vm(500, 0, 0), FOREVER, 0);
+	mid = sim_add("normal", 0, vm(1000, 0, 0), FOREVER, 0);
+	hi = sim_add("high", 0, vm(2000, 0, 0), FOREVER, 0);
+	io = sim_add("host-io", 0, host, 200 * US, 10 * MS);
+	sim_run(SEC, 60 * SEC);
+	assert_ratio(mid, lo, 2.0, 0.01);
+	assert_ratio(hi, lo, 4.0, 0.01);
+	/* The host world got what it asked for (2%) at once each time. */
+	assert_between(frac(io, 60 * SEC), 0.0185, 0.021, "host I/O world's share");
+	if (io->se.wake_wait_max > S.cpu[0].q.gran + 2 * DT)
+		fail_msg("host wake-up latency %llu ns", (unsigned long long)io->se.wake_wait_max);
+	assert_true(S.cpu[0].busy == 60 * SEC);
+}
+
+/* Four CPUs, twelve hogs placed by admission control; proportions per CPU, nothing idle. */
+static void test_shares_many_cpus(void **state)
+{
+	static const uint32_t shares[12] = { 500, 1000, 2000, 1000, 1000, 3000,
+					     250, 750, 4000, 1234, 4321, 2000 };
+	struct cpu_pool pool = { .ncpus = 4, .mhz = 2000, .usable = 0xf };
+	char why[300];
+	struct linebuf lb = LINEBUF_INIT(why);
+
+	(void)state;
+	sim_init(4);
+	for (unsigned i = 0; i < 12; i++) {
+		unsigned cpu;
+
+		assert_int_equal(cpu_admit_decide(&pool, 1, 0, ~0ULL, &cpu, &lb), 0);
+		cpu_admit_account(&pool, 1, 0, &cpu, 1);
+		sim_add("hog", cpu, vm(shares[i], 0, 0), FOREVER, 0);
+	}
+	for (unsigned c = 0; c < 4; c++)
+		assert_int_equal(pool.vcpus[c], 3);	/* placed by load */
+	sim_run(SEC, 120 * SEC);
+	for (unsigned c = 0; c < 4; c++) {
+		struct sim_world *w[3];
+		unsigned k = 0;
+
+		assert_true(S.cpu[c].busy == 120 * SEC);
+		for (unsigned i = 0; i < S.n; i++) {
+			if (S.w[i].cpu == c)
+				w[k++] = &S.w[i];
+		}
+		assert_int_equal(k, 3);
+		assert_ratio(w[1], w[0], (double)w[1]->se.p.shares / w[0]->se.p.shares, 0.01);
+		assert_ratio(w[2], w[0], (double)w[2]->se.p.shares / w[0]->se.p.shares, 0.01);
+	}
+}
+
+/* A reserved world with tiny shares keeps its reservation against hogs with huge shares. */
+static void test_reservation_overload(void **state)
+{
+	struct sim_world *r;
+
+	(void)state;
+	for (int reserved = 0; reserved < 2; reserved++) {
+		sim_init(1);
+		r = sim_add("reserved", 0, vm(10, reserved ? 500000 : 0, 0), FOREVER, 0);
+		for (int i = 0; i < 3; i++)
+			sim_add("hog", 0, vm(100000, 0, 0), FOREVER, 0);
+		sim_add("host-io", 0, host, 500 * US, 5 * MS);
+		sim_run(SEC, 60 * SEC);
+		if (reserved)
+			assert_between(frac(r, 60 * SEC), 0.5, 1.0, "reserved share");
+		else	/* without it, the same world gets next to nothing: the test can fail */
+			assert_between(frac(r, 60 * SEC), 0.0, 0.001, "unreserved share");
+	}
+}
+
+/* A limit caps a world whether the CPU is otherwise idle or contended, without over-throttling. */
+static void test_limit_caps(void **state)
+{
+	struct sim_world *l, *h;
+
+	(void)state;
+	sim_init(1);
+	l = sim_add("limited", 0, vm(2000, 0, 200000), FOREVER, 0);
+	sim_add("host-io", 0, host, 100 * US, 20 * MS);
+	sim_run(SEC, 60 * SEC);
+	assert_between(frac(l, 60 * SEC), 0.195, 0.2 + 0.02 / 60, "limited alone");
+
+	sim_init(1);
+	l = sim_add("limited", 0, vm(100000, 0, 200000), FOREVER, 0);
+	h = sim_add("hog", 0, vm(10, 0, 0), FOREVER, 0);
+	sim_run(SEC, 60 * SEC);
+	assert_between(frac(l, 60 * SEC), 0.195, 0.2 + 0.02 / 60, "limited among hogs");
+	assert_between(frac(h, 60 * SEC), 0.79, 0.805, "the hog beside it");
+	/* Entitlement: a limited world's weight is capped at its limit, the rest goes on. */
+	assert_int_equal(l->se.weight, 200000);
+	assert_int_equal(h->se.weight, SCHED_VM_CAPACITY_PPM - 200000);
+}
+
+/* Affinity: vCPUs are placed only inside it, and a reservation that does not fit there is refused. */
+static void test_affinity(void **state)
+{
+	struct cpu_pool pool = { .ncpus = 4, .mhz = 1000, .usable = 0xf };
+	unsigned cpu[4];
+	char why[400];
+	struct linebuf lb = LINEBUF_INIT(why);
+
+	(void)state;
+	assert_int_equal(cpu_admit_decide(&pool, 2, 400000, 0x4, cpu, &lb), 0);
+	assert_int_equal(cpu[0], 2);
+	assert_int_equal(cpu[1], 2);
+	cpu_admit_account(&pool, 2, 400000, cpu, 1);
+	/* CPU 2 has 100 MHz left of its 900: a 200 MHz vCPU does not fit there. */
+	assert_int_equal(cpu_admit_decide(&pool, 1, 200000, 0x4, cpu, &lb), -ENOSPC);
+	assert_non_null(strstr(why, "vCPU 0 needs 200 MHz"));
+	assert_non_null(strstr(why, "VMs may reserve 900 MHz of each 1000 MHz CPU"));
+	assert_non_null(strstr(why, "CPU 2 800"));
+	/* Elsewhere it does; siblings are spread, away from the loaded CPU. */
+	lb_reset(&lb);
+	assert_int_equal(cpu_admit_decide(&pool, 3, 200000, 0x6, cpu, &lb), 0);
+	assert_int_equal(cpu[0], 1);
+	assert_int_equal(cpu[1], 1);	/* CPU 2 has no room */
+	assert_int_equal(cpu_admit_decide(&pool, 2, 0, 0xf, cpu, &lb), 0);
+	assert_true(cpu[0] != cpu[1] && cpu[0] != 2 && cpu[1] != 2);
+	lb_reset(&lb);
+	assert_int_equal(cpu_admit_decide(&pool, 1, 0, 0x30, cpu, &lb), -ENOSPC);
+	assert_non_null(strstr(why, "sched.cpu.affinity leaves it no CPU"));
+	lb_reset(&lb);
+	assert_int_equal(cpu_admit_decide(&pool, 1, 950000, 0xf, cpu, &lb), -ENOSPC);
+	assert_non_null(strstr(why, "950 MHz per vCPU"));
+
+	/* In the simulator: worlds run only where they were placed. */
+	sim_init(2);
+	struct sim_world *a = sim_add("pinned", 1, vm(1000, 0, 0), FOREVER, 0);
+	struct sim_world *b = sim_add("other", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_run(0, 10 * SEC);
+	assert_true(a->ran == 10 * SEC && b->ran == 10 * SEC);
+}
+
+/* A waker within its entitlement runs within one granule; a greedy waker gets no more than its share. */
+static void test_wakeup_boost_bounded(void **state)
+{
+	struct sim_world *io, *g, *h1;
+
+	(void)state;
+	sim_init(1);
+	io = sim_add("io", 0, vm(1000, 0, 0), 1 * MS, 4 * MS);
+	sim_add("hog", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_add("hog", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_run(SEC, 60 * SEC);
+	assert_true(io->se.wakeups > 10000);
+	if (io->se.wake_wait_max > S.cpu[0].q.gran + 2 * DT)
+		fail_msg("wake-up latency %llu ns", (unsigned long long)io->se.wake_wait_max);
+	assert_between(frac(io, 60 * SEC), 0.195, 0.201, "I/O world's share (its whole demand)");
+
+	sim_init(1);
+	g = sim_add("greedy", 0, vm(1000, 0, 0), 9 * MS, 500 * US);
+	h1 = sim_add("hog", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_add("hog", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_run(SEC, 60 * SEC);
+	assert_between(frac(g, 60 * SEC), 0.30, 1.0 / 3 + 0.005, "greedy waker's share");
+	assert_between(frac(h1, 60 * SEC), 1.0 / 3 - 0.005, 0.36, "hog beside the greedy waker");
+}
+
+/* Host worlds are never starved by VMs with huge shares and full reservations. */
+static void test_host_not_starved(void **state)
+{
+	struct sim_world *hh, *hio;
+
+	(void)state;
+	sim_init(1);
+	for (int i = 0; i < 8; i++)
+		sim_add("vm", 0, vm(1000000, SCHED_VM_CAPACITY_PPM / 8, 0), FOREVER, 0);
+	hh = sim_add("host-hog", 0, host, FOREVER, 0);
+	hio = sim_add("host-io", 0, host, 100 * US, 3 * MS);
+	sim_run(SEC, 60 * SEC);
+	assert_between(frac(hh, 60 * SEC), 0.08, 0.11, "CPU-bound host world");
+	assert_true(hio->ran > 0);
+	if (hio->se.wake_wait_max > S.cpu[0].q.gran + 2 * DT)
+		fail_msg("host wake-up latency %llu ns", (unsigned long long)hio->se.wake_wait_max);
+	/* Each VM world still gets its reservation (90% / 8, less what the host I/O took). */
+	for (unsigned i = 0; i < 8; i++)
+		assert_between(frac(&S.w[i], 60 * SEC), 0.105, 0.115, "reserved VM world");
+}
+
+/* Worlds with work and idle phases on two CPUs over five minutes: unused time flows by shares. */
+static void test_phases(void **state)
+{
+	struct sim_world *a, *b, *p, *q2, *h2;
+
+	(void)state;
+	sim_init(2);
+	a = sim_add("hogA", 0, vm(1000, 0, 0), FOREVER, 0);
+	b = sim_add("hogB", 0, vm(3000, 0, 0), FOREVER, 0);
+	p = sim_add("phased", 0, vm(4000, 0, 0), 2 * SEC, 3 * SEC);
+	sim_add("io", 0, vm(1000, 0, 0), 300 * US, 2 * MS);
+	q2 = sim_add("phased2", 1, vm(1000, 0, 0), 700 * MS, 1300 * MS);
+	h2 = sim_add("hog2", 1, vm(1000, 100000, 300000), FOREVER, 0);
+	sim_add("host", 1, host, 1 * MS, 10 * MS);
+	sim_run(SEC, 300 * SEC);
+	/* The two hogs keep their 1:3 whatever the phased and I/O worlds leave them. */
+	assert_ratio(b, a, 3.0, 0.01);
+	/* The phased world at 4/9 of CPU 0 while busy: 2 s of work per 4.5 + 3 s. */
+	assert_between(frac(p, 300 * SEC), 0.26, 0.27, "phased world on CPU 0");
+	/* CPU 0 never idles; CPU 1 idles only because hog2 is limited to 30%. */
+	assert_true(S.cpu[0].busy == 300 * SEC);
+	assert_between(frac(h2, 300 * SEC), 0.29, 0.301, "limited hog on CPU 1");
+	/* phased2 takes all hog2 and the host leave (~61%): 0.7 s of work per 1.15 + 1.3 s. */
+	assert_between(frac(q2, 300 * SEC), 0.28, 0.295, "phased world on CPU 1");
+}
+
+/*
+ * The Bochs set (tests/guests/shares*.vmx): a waker within its share must not wait behind
+ * the limited world, whose tag would fall behind while it is throttled if it banked the
+ * time it cannot use.
+ */
+static void test_waker_beside_limited(void **state)
+{
+	struct sim_world *wk, *lim;
+
+	(void)state;
+	sim_init(1);
+	sim_add("low", 0, vm(500, 0, 0), FOREVER, 0);
+	sim_add("normal", 0, vm(1000, 0, 0), FOREVER, 0);
+	sim_add("high", 0, vm(2000, 0, 0), FOREVER, 0);
+	lim = sim_add("limited", 0, vm(2000, 0, 100000), FOREVER, 0);
+	sim_add("reserved", 0, vm(500, 300000, 0), FOREVER, 0);
+	wk = sim_add("waker", 0, vm(2000, 0, 0), 400 * US, 5 * MS);
+	sim_run(SEC, 60 * SEC);
+	assert_true(wk->se.wakeups > 10000);
+	if (wk->se.wake_wait_max > S.cpu[0].q.gran + 2 * DT)
+		fail_msg("wake-up latency %llu ns", (unsigned long long)wk->se.wake_wait_max);
+	/* Its whole demand: 400 us per 5.4 ms. */
+	assert_between(frac(wk, 60 * SEC), 0.0735, 0.0745, "waker's share");
+	assert_between(frac(lim, 60 * SEC), 0.099, 0.1 + 0.02 / 60, "limited world");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shares_one_cpu),
+		cmocka_unit_test(test_shares_many_cpus),
+		cmocka_unit_test(test_reservation_overload),
+		cmocka_unit_test(test_limit_caps),
+		cmocka_unit_test(test_affinity),
+		cmocka_unit_test(test_wakeup_boost_bounded),
+		cmocka_unit_test(test_host_not_starved),
+		cmocka_unit_test(test_phases),
+		cmocka_unit_test(test_waker_beside_limited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

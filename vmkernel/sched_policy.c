@@ -1,0 +1,349 @@
+/*
+ * The CPU scheduling policy: which ready world runs next on one CPU, and
+ * for how long.
+ *
+ * Choice of algorithm. Each CPU runs start-time fair queuing (SFQ; Goyal,
+ * Vin and Cheng, "Start-time Fair Queuing: A Scheduling Algorithm for
+ * Integrated Services Packet Switching Networks", SIGCOMM 1996), applied
+ * to CPU time as their hierarchical CPU scheduler did (Goyal, Guo and Vin,
+ * OSDI 1996). Every world carries a virtual time `vt`, the start tag of its
+ * next run; running for t advances it by t / weight. The ready world with
+ * the smallest start tag runs next, for one slice. A world that was blocked
+ * re-enters at the queue's virtual time `vnow` (the tag of the last world
+ * picked), never behind it by more than a small bonus (below), so sleeping
+ * earns no credit to hoard. SFQ was chosen over the alternatives because:
+ *  - its fairness bound holds for any set of weights and for runs of any
+ *    length: two worlds backlogged over an interval receive service W_i,
+ *    W_j with |W_i/w_i - W_j/w_j| <= l_i/w_i + l_j/w_j, l being their
+ *    longest runs (here a slice). Stride and lottery scheduling have the
+ *    same long-run ratios but either need fixed quanta or give only
+ *    probabilistic bounds; credit schedulers (Xen credit, credit2) trade
+ *    accuracy for batch accounting at fixed periods, and the accuracy is
+ *    what sched.cpu.shares promises;
+ *  - it needs no global clock or period: a tag is updated when its world
+ *    stops running, so a world that blocks for an hour costs nothing;
+ *  - it is work-conserving, so an idle VM's entitlement flows to the
+ *    others in proportion to theirs, which is ESX's rule for unused shares.
+ *
+ * Weights are entitlements. A VM's vCPU worlds carry shares, a reservation
+ * and a limit (struct sched_params, per vCPU). sq_attach/sq_detach compute
+ * every VM world's entitlement on this CPU as ESX does: reservations first,
+ * then the rest of SCHED_VM_CAPACITY_PPM by shares among those below their
+ * limit, water-filling what a limited world cannot take. That entitlement,
+ * in ppm of the CPU, is the SFQ weight. Host worlds (console, I/O,
+ * heartbeat, tests) have the fixed weight SCHED_HOST_WEIGHT, which is what
+ * the capacity leaves over: when everything is busy, VM worlds receive
+ * exactly their entitlements and host worlds at least their 10%, so
+ * neither starves the other; when some are idle, the rest share out what
+ * they leave in proportion to weight.
+ *
+ * Limits are not work-conserving, so they are not weights alone: a limited
+ * world has a token bucket (budget) that fills at max_ppm of real time and
+ * holds at most limit_period's worth. It is eligible only while the budget
+ * covers a minimal run; sq_allowance() never lets a run outlast it. When
+ * only throttled worlds are ready, sq_pick returns none and the time at
+ * which one becomes eligible, and the CPU idles until then. Over any
+ * interval T a limited world runs at most max * T plus one bucket. A
+ * throttled world's tag is brought up to vnow: time it could not use is
+ * not banked, so it never comes back ahead of wakers within their share.
+ *
+ * Wake-up latency. A world that blocked (a halted vCPU woken by an
+ * interrupt) re-enters up to wake_bonus of its own run time ahead of
+ * vnow, as in BVT's warp (Duda and Cheriton, SOSP 1999), and preempts the
+ * running world once that has run `gran`. The bonus only applies while the
+ * waker is behind its fair share (its own tag is older than vnow - bonus),
+ * so frequent waking cannot get a world more than its entitlement: the
+ * boost is bounded by entitlement, and by one bonus per wake-up.
+ *
+ * Invariants: vnow never decreases; an entity is on the ready list iff
+ * `queued`; a running entity is on no list but `all`; a limited entity is
+ * never picked with a budget below one minimal run; weights are >= 1.
+ *
+ * Locking: none here. The vmkernel keeps one sched_queue per CPU inside
+ * its run queue; the run-queue lock protects the queue and every entity
+ * attached to it (see vmkernel/sched.c). The simulator is single-threaded.
+ */
+#include <stddef.h>
+#include <vmkernel/sched_policy.h>
+
+#define RAN_MAX (1ULL << 40)	/* longest run charged at once: keeps tags from overflowing */
+
+static bool limited(const struct sched_entity *e)
+{
+	return e->p.shares && e->p.max_ppm && e->p.max_ppm < SCHED_PPM;
+}
+
+/* A limited entity's bucket, in time x ppm. */
+static int64_t bucket_size(const struct sched_queue *q, const struct sched_entity *e)
+{
+	return (int64_t)(q->limit_period * e->p.max_ppm);
+}
+
+/* The least budget that makes a limited entity eligible: one minimal run, or the whole bucket. */
+static int64_t budget_threshold(const struct sched_queue *q, const struct sched_entity *e)
+{
+	int64_t gran = (int64_t)(q->gran * SCHED_PPM), size = bucket_size(q, e);
+
+	return gran < size ? gran : size;
+}
+
+/* e's budget at `now`, counting the refill since budget_at (time x ppm). */
+static int64_t budget_now(const struct sched_queue *q, const struct sched_entity *e, uint64_t now)
+{
+	uint64_t dt = now > e->budget_at ? now - e->budget_at : 0;
+	int64_t b;
+
+	if (dt > q->limit_period)
+		dt = q->limit_period;	/* the bucket is full by then anyway */
+	b = e->budget + (int64_t)(dt * e->p.max_ppm);
+	return b > bucket_size(q, e) ? bucket_size(q, e) : b;
+}
+
+static bool eligible(const struct sched_queue *q, const struct sched_entity *e, uint64_t now)
+{
+	return !limited(e) || budget_now(q, e, now) >= budget_threshold(q, e);
+}
+
+/* Entitlement of every VM entity on q (see the header): the weights. */
+static void entitle(struct sched_queue *q)
+{
+	uint64_t sum_min = 0, rest;
+	struct sched_entity *e;
+
+	for (e = q->all; e; e = e->all_next) {
+		if (!e->p.shares) {
+			e->weight = SCHED_HOST_WEIGHT;
+			continue;
+		}
+		e->weight = e->p.min_ppm;
+		e->capped = e->p.max_ppm && e->weight >= e->p.max_ppm;
+		sum_min += e->p.min_ppm;
+	}
+	rest = sum_min < SCHED_VM_CAPACITY_PPM ? SCHED_VM_CAPACITY_PPM - sum_min : 0;
+	/* Each round either gives out everything or caps one more entity. */
+	while (rest) {
+		uint64_t shares = 0, given = 0;
+		bool clamped = false;
+
+		for (e = q->all; e; e = e->all_next)
+			shares += e->p.shares && !e->capped ? e->p.shares : 0;
+		if (!shares)
+			break;
+		for (e = q->all; e; e = e->all_next) {
+			uint64_t add;
+
+			if (!e->p.shares || e->capped)
+				continue;
+			add = rest * e->p.shares / shares;
+			if (e->p.max_ppm && e->weight + add >= e->p.max_ppm) {
+				add = e->p.max_ppm - e->weight;
+				e->capped = true;
+				clamped = true;
+			}
+			e->weight += (uint32_t)add;
+			given += add;
+		}
+		rest -= given;
+		if (!clamped)
+			break;	/* what is left is rounding, less than one ppm per entity */
+	}
+	for (e = q->all; e; e = e->all_next) {
+		if (!e->weight)
+			e->weight = 1;
+	}
+}
+
+void sq_set_timebase(struct sched_queue *q, uint64_t units_per_ms)
+{
+	q->slice = 10 * units_per_ms;
+	q->gran = units_per_ms;
+	q->wake_bonus = 5 * units_per_ms;
+	q->limit_period = 100 * units_per_ms;
+}
+
+void sq_attach(struct sched_queue *q, struct sched_entity *e, const struct sched_params *p,
+	       uint64_t now)
+{
+	e->p = *p;
+	e->vt = q->vnow;
+	e->budget_at = now;
+	e->queued = false;
+	e->woke_at = 0;
+	e->next = NULL;
+	e->all_next = q->all;
+	q->all = e;
+	e->attached = true;
+	e->budget = limited(e) ? bucket_size(q, e) : 0;
+	entitle(q);
+}
+
+static void unqueue(struct sched_queue *q, struct sched_entity *e)
+{
+	for (struct sched_entity **pp = &q->ready; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	e->next = NULL;
+	e->queued = false;
+}
+
+void sq_detach(struct sched_queue *q, struct sched_entity *e)
+{
+	if (!e->attached)
+		return;
+	if (e->queued)
+		unqueue(q, e);
+	for (struct sched_entity **pp = &q->all; *pp; pp = &(*pp)->all_next) {
+		if (*pp == e) {
+			*pp = e->all_next;
+			break;
+		}
+	}
+	e->all_next = NULL;
+	e->attached = false;
+	entitle(q);
+}
+
+void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enum sq_why why)
+{
+	if (e->queued)
+		return;
+	if (why == SQ_WOKEN) {
+		uint64_t bonus = (q->wake_bonus << SCHED_VT_SHIFT) / e->weight;
+		uint64_t floor = q->vnow > bonus ? q->vnow - bonus : 0;
+
+		if (e->vt < floor)
+			e->vt = floor;
+		e->woke_at = now ? now : 1;
+	} else if (why == SQ_NEW) {
+		if (e->vt < q->vnow)
+			e->vt = q->vnow;
+		e->woke_at = 0;
+	} else {
+		e->woke_at = 0;
+	}
+	e->next = q->ready;
+	q->ready = e;
+	e->queued = true;
+}
+
+/* The eligible ready entity with the smallest tag; *retry_at as sq_pick's. */
+static struct sched_entity *best_ready(const struct sched_queue *q, uint64_t now,
+				       uint64_t *retry_at)
+{
+	struct sched_entity *best = NULL;
+
+	*retry_at = 0;
+	for (struct sched_entity *e = q->ready; e; e = e->next) {
+		if (!eligible(q, e, now)) {
+			int64_t missing = budget_threshold(q, e) - budget_now(q, e, now);
+			uint64_t at = now + ((uint64_t)missing + e->p.max_ppm - 1) / e->p.max_ppm;
+
+			if (!*retry_at || at < *retry_at)
+				*retry_at = at;
+			continue;
+		}
+		if (!best || e->vt < best->vt)
+			best = e;
+	}
+	return best;
+}
+
+struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retry_at)
+{
+	struct sched_entity *e = best_ready(q, now, retry_at);
+
+	if (*retry_at)
+		q->throttles++;
+	if (!e)
+		return NULL;
+	*retry_at = 0;
+	unqueue(q, e);
+	if (e->vt > q->vnow)
+		q->vnow = e->vt;
+	if (limited(e)) {
+		e->budget = budget_now(q, e, now);
+		e->budget_at = now;
+	}
+	if (e->woke_at) {
+		uint64_t wait = now > e->woke_at ? now - e->woke_at : 0;
+
+		e->wakeups++;
+		e->wake_wait_sum += wait;
+		if (wait > e->wake_wait_max)
+			e->wake_wait_max = wait;
+	}
+	return e;
+}
+
+void sq_charge(struct sched_queue *q, struct sched_entity *e, uint64_t ran, uint64_t now)
+{
+	if (ran > RAN_MAX)
+		ran = RAN_MAX;
+	e->vt += (ran << SCHED_VT_SHIFT) / e->weight;
+	e->ran += ran;
+	e->woke_at = 0;
+	if (limited(e)) {
+		int64_t b = budget_now(q, e, now) - (int64_t)(ran * SCHED_PPM);
+
+		/* An overrun is paid back, but at most one bucket of it. */
+		e->budget = b < -bucket_size(q, e) ? -bucket_size(q, e) : b;
+		e->budget_at = now;
+		/*
+		 * Throttled, it cannot use the time its weight would give it, so
+		 * it may not bank it either (as a sleeper may not): otherwise
+		 * its tag falls ever further behind and, each time its budget
+		 * comes back, it runs ahead of wakers that are within their share.
+		 */
+		if (e->budget < budget_threshold(q, e) && e->vt < q->vnow)
+			e->vt = q->vnow;
+	}
+}
+
+/* A limited running entity's budget left (time x ppm), counting the refill since its pick. */
+static int64_t budget_left(const struct sched_queue *q, const struct sched_entity *e,
+			   uint64_t ran, uint64_t now)
+{
+	return budget_now(q, e, now) - (int64_t)(ran * SCHED_PPM);
+}
+
+bool sq_should_preempt(const struct sched_queue *q, const struct sched_entity *e, uint64_t ran,
+		       uint64_t now)
+{
+	const struct sched_entity *best;
+	uint64_t retry_at;
+
+	if (limited(e) && budget_left(q, e, ran, now) <= 0)
+		return true;
+	best = best_ready(q, now, &retry_at);
+	if (!best)
+		return false;
+	if (ran >= q->slice)
+		return true;
+	/* A waker behind the running world's tag preempts it once it had a minimal run. */
+	return best->woke_at && ran >= q->gran &&
+	       best->vt < e->vt + (ran << SCHED_VT_SHIFT) / e->weight;
+}
+
+uint64_t sq_allowance(const struct sched_queue *q, const struct sched_entity *e, uint64_t ran,
+		      uint64_t now)
+{
+	uint64_t a = ran < q->slice ? q->slice - ran : q->slice, retry_at;
+	const struct sched_entity *best = best_ready(q, now, &retry_at);
+
+	/* A waker that will preempt e: the run ends when e has had its minimal run. */
+	if (best && best->woke_at && ran < q->gran &&
+	    best->vt < e->vt + (q->gran << SCHED_VT_SHIFT) / e->weight && q->gran - ran < a)
+		a = q->gran - ran;
+
+	if (limited(e)) {
+		int64_t left = budget_left(q, e, ran, now);
+		uint64_t t = left > 0 ? (uint64_t)left / SCHED_PPM : 0;
+
+		if (t < a)
+			a = t;
+	}
+	return a ? a : 1;
+}
