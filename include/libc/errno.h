@@ -14,6 +14,7 @@
 #define ENODEV 19
 #define EINVAL 22
 #define ENOSPC 28
+#define EROFS 30
 #define ERANGE 34
 #define ETIMEDOUT 110
 #define ENOTSUP 95
