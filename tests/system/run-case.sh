@@ -28,6 +28,9 @@ vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinne
 # each guest's clock measurements get a host CPU often enough.
 vms_platform="lapic lapic_noapicv.vmx pic_pit"
 vms_platform_io="rtc acpi pci fwcfg"
+# virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
+# the disk the first holds, and a hostile driver.
+vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -36,6 +39,7 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 . "$top/tests/system/hostile.sh"
 tests=all
 guests=
+datastore=
 case $profile in
 normal) extra= ;;
 crash) extra="crashtest=fault" ;;
@@ -44,6 +48,7 @@ vms-uni) extra= tests=vm_expectations guests=$vms_uni ;;
 vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
+vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 vms-hostile*) hostile_profile "$profile" ;;
@@ -76,6 +81,11 @@ if [ -n "$linux" ]; then
 fi
 # Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
 [ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
+# VMs with disks: the datastore as a boot module (a fresh copy of the image each run).
+if [ -n "$datastore" ]; then
+	cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
+	mods="$mods $work/vtest.vmfs"
+fi
 if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
@@ -116,6 +126,29 @@ fail() {
 	echo "FAIL $name: $*"
 	tail -25 "$log" | sed 's/^/    | /'
 	exit 1
+}
+
+# The disk refused with its holder named; each hostile malformation named in the log.
+virtio_checks() {
+	grep -q "datastore: mounted /vmfs/volumes/vtest from vtest.vmfs" "$log" ||
+		fail "the datastore module was not mounted"
+	grep -q "bad_disk_taken: scsi0:0: disk '/vmfs/volumes/vtest/virtio_blk/disk.vmdk' cannot be opened: .* is in use by VM 'virtio_blk' on this host" "$log" ||
+		fail "the second VM naming the same disk was not refused with the holder named"
+	for why in "descriptor chain longer than its table (a loop)" \
+		"more buffers in one request than the device takes" \
+		"buffer outside guest RAM (or in MMIO, or wrapping)" \
+		"buffer lengths add up past 4 GiB" "size 12, .*not a power of two" \
+		"ring misaligned or outside guest RAM" "queue 0 notified before DRIVER_OK" \
+		"head descriptor index outside the ring" "available index ran more than a ring ahead" \
+		"bad indirect descriptor" "device-readable buffer after a device-writable one" \
+		"without room for its header"; do
+		grep -q "virtio: hostile_virtio: virtio-blk 'scsi0:0': .*$why.*; the device needs a reset" "$log" ||
+			fail "hostile virtio case not named in the log: '$why'"
+	done
+	[ "$(grep -c "hostile_virtio: virtio-blk .*needs a reset" "$log")" -ge 13 ] ||
+		fail "fewer than 13 hostile virtio cases reported"
+	grep -q "virtio_blk: scsi0:0: closed /vmfs/volumes/vtest/virtio_blk/disk.vmdk" "$log" ||
+		fail "the disk was not closed when its VM ended"
 }
 
 rm -f "$log.emulator"
@@ -218,6 +251,7 @@ if [ -n "$guests" ]; then
 			fail "no exit counters printed for the running spinner (vmstat=1)"
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
+	[ "$profile" = vms-virtio ] && virtio_checks
 	echo "PASS $name"
 	exit 0
 fi
