@@ -35,6 +35,8 @@ vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
+# Linux with a virtio-blk disk on the test datastore: data written, rebooted, verified.
+linux_disk="linux/linux-disk"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
 . "$top/tests/system/hostile.sh"
 tests=all
@@ -51,6 +53,7 @@ vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
+linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=1 ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
