@@ -5,8 +5,8 @@
  *
  * virtio_blk.vmx: disks scsi0:0 (thin, writable) and scsi0:1 (read-only).
  *   Finds both devices, negotiates features, sets up MSI-X and queue 0,
- *   then: writes 64 KiB in a 16-buffer direct chain and reads it back
- *   through an indirect table; eight reads in flight at once; FLUSH;
+ *   then: writes 64 KiB in a direct chain and reads it back through an
+ *   indirect table; 112 KiB (more than the device's bounce buffer); eight reads in flight at once; FLUSH;
  *   GET_ID; a read past the capacity (IOERR) and an unknown request
  *   type (UNSUPP); DISCARD of a whole file block, which then reads as
  *   zeros; a write to the read-only disk (IOERR); interrupts arrived.
@@ -275,8 +275,9 @@ static bool wait_used(struct vdev *d, uint16_t want)
 
 /*
  * A request on slot s: header, n data buffers of `each` bytes from buf,
- * status. Direct chain at descriptor s*... (s < 1 for direct chains of up
- * to 16 descriptors), or one descriptor pointing at table ind[s].
+ * status. Either a direct chain in descriptors s..s+n+1 of the ring (only
+ * slot 0 is used so, and n + 2 <= QSZ), or one descriptor s pointing at
+ * the indirect table ind[s] (n + 2 <= QSZ entries).
  */
 static void build(struct vdev *d, unsigned int s, uint32_t type, uint64_t sector, uint8_t *buf,
 		  unsigned int n, uint32_t each, bool indirect)
@@ -325,12 +326,12 @@ static void check_rw(struct vdev *d)
 	bool match;
 
 	fill(data, 65536, 1);
-	CHECK_EQ(request(d, T_OUT, 100, data, 16, 4096, false), 0, "write_64k_direct");
+	CHECK_EQ(request(d, T_OUT, 100, data, 8, 8192, false), 0, "write_64k_direct");
 	__builtin_memset(back, 0, 65536);
 	CHECK_EQ(request(d, T_IN, 100, back, 16, 4096, true), 0, "read_64k_indirect");
 	match = !__builtin_memcmp(data, back, 65536);
 	CHECK(match, "read_back_matches");
-	/* a larger request than the device's bounce buffer: 128 KiB in 32 buffers */
+	/* a larger request than the device's bounce buffer: 112 KiB in 14 buffers */
 	fill(data, sizeof(data), 9);
 	CHECK_EQ(request(d, T_OUT, 1000, data, 14, 8192, true), 0, "write_112k");
 	__builtin_memset(back, 0, sizeof(back));
