@@ -492,11 +492,11 @@ void virtio_dev_destroy(struct vdev *d)
 				cpu_relax();
 		}
 		vd->io_world = NULL;
+		pr_info("%s: %s '%s': %llu notifications, %llu requests, %llu interrupts\n",
+			vd->dev.vm->name, vd->kind, vd->dev.name,
+			(unsigned long long)vd->notifies, (unsigned long long)vd->requests,
+			(unsigned long long)vd->interrupts);
 	}
-	pr_info("%s: %s '%s': %llu notifications, %llu requests, %llu interrupts\n",
-		vd->dev.vm->name, vd->kind, vd->dev.name,
-		(unsigned long long)vd->notifies, (unsigned long long)vd->requests,
-		(unsigned long long)vd->interrupts);
 	if (vd->ops->destroy)
 		vd->ops->destroy(vd);
 }
