@@ -24,76 +24,10 @@
 #include <vmm/vm.h>
 #include "../../vmm/vdev/virtio/virtio_priv.h"
 #include "vdev_fakes.h"
+#include "virtio_fakes.h"
 
 #define BAR4_AT 0xc0000000U
 #define BAR1_AT 0xc0100000U
-
-/* ---- what the transport needs from the vmkernel ---- */
-
-static struct world fake_world;
-static unsigned worlds_created, wakeups;
-
-bool guest_range_is_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	uint64_t ram = vm->ram_size < (64ULL << 20) ? vm->ram_size : (64ULL << 20);
-
-	return gpa < ram && len <= ram - gpa;
-}
-
-void mutex_init(struct mutex *m, const char *name)
-{
-	memset(m, 0, sizeof(*m));
-	m->name = name;
-}
-
-void mutex_lock(struct mutex *m)
-{
-	assert_false(m->held);
-	m->held = true;
-}
-
-void mutex_unlock(struct mutex *m)
-{
-	assert_true(m->held);
-	m->held = false;
-}
-
-struct world *world_create(const char *name, void (*fn)(void *), void *arg, unsigned cpu,
-			   const struct world_ops *ops, void *owner)
-{
-	(void)name, (void)fn, (void)arg, (void)cpu, (void)ops, (void)owner;
-	worlds_created++;
-	return &fake_world;
-}
-
-void sched_wakeup(struct world *w)
-{
-	assert_ptr_equal(w, &fake_world);
-	wakeups++;
-}
-
-struct world *world_current(void)
-{
-	return NULL;
-}
-
-void sched_block(void)
-{
-}
-
-void sched_yield(void)
-{
-}
-
-void world_exit(void)
-{
-	abort();
-}
-
-unsigned int pcpu_online_count(void)
-{
-	return 2;
-}
 
 /* ---- a device type for the test: one queue of 8; requests echo their length ---- */
 
