@@ -265,7 +265,8 @@ static const struct virtio_dev_ops blk_ops = {
 static int blk_open(struct virtio_blk *b, const struct vmconfig_disk *c)
 {
 	struct vm *vm = b->vd.dev.vm;
-	unsigned flags = (c->read_only ? VDISK_RDONLY : 0) | (c->multi_writer ? VDISK_MULTIWRITER : 0);
+	unsigned flags = (c->read_only ? VDISK_RDONLY : 0) |
+			 (c->multi_writer ? VDISK_MULTIWRITER : 0);
 	char err[200];
 	int rc = vdisk_attach(&b->disk, vm->name, NULL, c->file, flags, b->path, sizeof(b->path),
 			      err, sizeof(err));

@@ -210,7 +210,7 @@ static bool set_status(struct virtio_dev *vd, uint8_t val, bool *bad_features)
 		}
 	}
 	if ((add & VIRTIO_STATUS_DRIVER_OK) && !((old | val) & VIRTIO_STATUS_FEATURES_OK))
-		val &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;	/* not before features are agreed */
+		val &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;	/* not before features agree */
 	/* the driver cannot clear bits (only a reset can), nor set NEEDS_RESET */
 	vd->status = (uint8_t)(old | (val & ~VIRTIO_STATUS_NEEDS_RESET));
 	return (add & VIRTIO_STATUS_DRIVER_OK) && (vd->status & VIRTIO_STATUS_DRIVER_OK);
@@ -324,8 +324,8 @@ static void enable_queue(struct virtio_dev *vd, unsigned qi)
 	e = vqdev_enable(q, &vd->mem, vd->qmax);
 	spin_unlock_irqrestore(&vd->lock, flags);
 	if (e)
-		virtio_needs_reset(vd, "queue %u set up with size %u, rings at 0x%llx/0x%llx/0x%llx: "
-				   "%s", qi, q->size, (unsigned long long)q->desc,
+		virtio_needs_reset(vd, "queue %u set up with size %u, rings at "
+				   "0x%llx/0x%llx/0x%llx: %s", qi, q->size, (unsigned long long)q->desc,
 				   (unsigned long long)q->avail, (unsigned long long)q->used,
 				   vqdev_err_name(e));
 }
@@ -344,8 +344,12 @@ static void common_write(struct virtio_dev *vd, unsigned off, unsigned size, uin
 	flags = spin_lock_irqsave(&vd->lock);
 	qi = vd->queue_sel;
 	switch (field) {
-	case VIRTIO_COMMON_DFSELECT: vd->dfselect = (uint32_t)merge(vd->dfselect, shift, size, val); break;
-	case VIRTIO_COMMON_GFSELECT: vd->gfselect = (uint32_t)merge(vd->gfselect, shift, size, val); break;
+	case VIRTIO_COMMON_DFSELECT:
+		vd->dfselect = (uint32_t)merge(vd->dfselect, shift, size, val);
+		break;
+	case VIRTIO_COMMON_GFSELECT:
+		vd->gfselect = (uint32_t)merge(vd->gfselect, shift, size, val);
+		break;
 	case VIRTIO_COMMON_GF:
 		if (vd->gfselect < 2 && !(vd->status & VIRTIO_STATUS_FEATURES_OK))
 			vd->guest_features = merge(vd->guest_features, 32 * vd->gfselect + shift,
@@ -367,7 +371,7 @@ static void notify(struct virtio_dev *vd, uint64_t off)
 	unsigned q = (unsigned)(off / VIRTIO_NOTIFY_MULT);
 
 	if (q >= vd->nqueues)
-		return;		/* outside the notify region's queues: ignored, as unassigned space */
+		return;		/* past the notify region's queues: unassigned space */
 	if (!virtio_live(vd)) {
 		if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET))
 			virtio_needs_reset(vd, "queue %u notified before DRIVER_OK", q);
@@ -462,8 +466,8 @@ int virtio_dev_create(struct virtio_dev *vd, uint16_t device_id, uint32_t pci_cl
 		vqdev_reset(&vd->vq[i], vd->qmax);
 	}
 	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
-	vpci_init(&vd->f, &vd->dev, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + device_id),
-		  pci_class, 1);
+	vpci_init(&vd->f, &vd->dev, VIRTIO_PCI_VENDOR,
+		  (uint16_t)(VIRTIO_PCI_DEVICE_BASE + device_id), pci_class, 1);
 	vpci_set_subsystem(&vd->f, VIRTIO_PCI_VENDOR, 0x0040 | device_id);
 	if ((err = vpci_add_bar(&vd->f, VIRTIO_BAR, VPCI_BAR_MEM64, VIRTIO_BAR_SIZE, &bar_ops)) ||
 	    (err = vpci_add_msix(&vd->f, vd->nqueues + 1, VIRTIO_MSIX_BAR)) ||

@@ -266,7 +266,10 @@ static int chain_copy(const struct vq_chain *c, const struct vq_mem *m, bool wri
 			continue;
 		}
 		n = s->len - off < len ? s->len - off : len;
-		err = write ? m->write(m->ctx, s->gpa + off, p, n) : m->read(m->ctx, s->gpa + off, p, n);
+		if (write)
+			err = m->write(m->ctx, s->gpa + off, p, n);
+		else
+			err = m->read(m->ctx, s->gpa + off, p, n);
 		if (err)
 			return err;
 		p += n;
