@@ -49,6 +49,17 @@ dd if="$out/vmlinuz.tmp" bs=4096 iflag=skip_bytes skip="$start" \
 mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/tmp"
 cp "$work/bb/bin/busybox" "$work/root/bin/busybox"
 cp "$top/tests/linux/init" "$work/root/init"
+# The virtio block driver and what it needs (modules in Debian's kernel), for /init to load.
+mkdir -p "$work/root/lib/modules"
+for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
+	ko=$(ls "$work"/k/lib/modules/*/kernel/$m.ko* 2>/dev/null | head -1)
+	[ -n "$ko" ] || { echo "mklinux: the kernel package has no $m module" >&2; exit 1; }
+	case $ko in
+	*.xz) xz -dc "$ko" > "$work/root/lib/modules/$(basename "$m").ko" ;;
+	*) cp "$ko" "$work/root/lib/modules/$(basename "$m").ko" ;;
+	esac
+done
 # rdtsc: /init's boot-time marker (a static program with no C library).
 ${HOSTCC:-gcc} -static -nostdlib -O2 -fno-stack-protector -fno-pie -no-pie -Wall -Wextra \
 	-Werror -o "$work/root/bin/rdtsc" "$top/tests/linux/rdtsc.c"

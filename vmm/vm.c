@@ -333,6 +333,13 @@ void vm_vcpu_done(struct vcpu *v)
 	v->vmcs_ready = false;
 	if (vc->state_owner == v)
 		vc->state_owner = NULL;
+	/*
+	 * From here this world is a plain vmkernel world: restarting or tearing
+	 * down the VM may block it (a virtio device waits for its I/O world and
+	 * closes its disks through VMFS), and being switched back in must not
+	 * load the vCPU's state again.
+	 */
+	world_current()->ops = NULL;
 	if (__atomic_sub_fetch(&vm->running_vcpus, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RESTARTING) {

@@ -206,6 +206,11 @@ void vm_restart(struct vm *vm)
 	vm->restarts++;
 	pr_info("%s: guest reset (%s); booting it again (restart %u)\n", vm->name,
 		vm->stop_reason, vm->restarts);
+	/*
+	 * Devices first: one may be working on guest memory in its own world (a
+	 * virtio device's I/O world), and its reset waits for that to finish.
+	 */
+	vdev_reset_all(vm);
 	/* Its old pages are reused only once no CPU can hold translations to them. */
 	err = vm_flush_translations(vm) ? -EBUSY : 0;
 	if (!err) {
@@ -213,7 +218,6 @@ void vm_restart(struct vm *vm)
 		err = setup_memory(vm);
 	}
 	if (!err) {
-		vdev_reset_all(vm);
 		for (unsigned i = 0; i < vm->nvcpus; i++)
 			vcpu_reset(vm->vcpus[i]);
 		err = guest_load(vm);

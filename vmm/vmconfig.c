@@ -606,7 +606,7 @@ _Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 32, "seen mask and key_line
  * in the table above, so "serial#.*" covers the other ports and the rest.
  */
 static const char *const vmconfig_later[] = {
-	"scsi#.*", "scsi#:#.*", "sata#.*", "sata#:#.*", "ide#:#.*", "nvme#.*", "nvme#:#.*",
+	"sata#.*", "sata#:#.*", "ide#:#.*", "nvme#.*", "nvme#:#.*",
 	"floppy#.*", "ethernet#.*", "serial#.*", "parallel#.*", "usb.*", "ehci.*",
 	"sound.*", "pcibridge#.*", "vmci#.*", "nvram", "firmware",
 };
@@ -659,7 +659,9 @@ static int vmconfig_later_key(struct vmconfig_parser *p, size_t klen)
 
 static int vmconfig_dispatch(struct vmconfig_parser *p, size_t klen)
 {
+	char why[160];
 	unsigned int i;
+	int rc;
 
 	for (i = 0; i < VMCONFIG_ARRAY_SIZE(vmconfig_keys); i++) {
 		if (!vmconfig_ieq(p->keybuf, klen, vmconfig_keys[i].name))
@@ -671,6 +673,10 @@ static int vmconfig_dispatch(struct vmconfig_parser *p, size_t klen)
 		p->key_line[i] = p->line;
 		return vmconfig_keys[i].set(p);
 	}
+	rc = vmconfig_disk_key(p->cfg, p->keybuf, klen, p->val, p->vlen, p->line, why,
+			       sizeof(why));
+	if (rc)
+		return rc < 0 ? vmconfig_err(p, "%s", why) : 0;
 	for (i = 0; i < VMCONFIG_ARRAY_SIZE(vmconfig_later); i++) {
 		if (vmconfig_match(vmconfig_later[i], p->keybuf))
 			return vmconfig_later_key(p, klen);
@@ -841,6 +847,7 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		[VMCONFIG_SHARES_HIGH] = 2000,
 	};
 	struct vm_config *c = p->cfg;
+	char why[160];
 
 	p->line = 0;
 	p->key = NULL;
@@ -874,6 +881,10 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 	if (!c->kernel[0]) {
 		vmconfig_at(p, "guest.kernel");
 		return vmconfig_err(p, "is required (the name of the guest image's module)");
+	}
+	if (vmconfig_disk_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why))) {
+		p->key = p->keybuf;
+		return vmconfig_err(p, "%s", why);
 	}
 	if (c->cpu_shares_level != VMCONFIG_SHARES_CUSTOM)
 		c->cpu_shares = per_vcpu[c->cpu_shares_level] * c->numvcpus;

@@ -2,7 +2,7 @@
  * Datastores: finding and mounting VMFS volumes at boot, and keeping their
  * heartbeats (see include/datastore.h).
  *
- * The list is built once at INIT_LATE on the boot CPU and never shrinks;
+ * The list is built once at INIT_VMM on the boot CPU and never shrinks;
  * a datastore whose lease is lost stays listed, marked. The heartbeat
  * world runs on the last CPU and renews each volume at the interval VMFS
  * asks for; renewals are the one call VMFS allows concurrently with
@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <drivers/blkdisk.h>
+#include <drivers/ramdisk.h>
+#include <vmkernel/bootmod.h>
 #include <vmkernel/cpu.h>
 #include <fs/kernel/datastore.h>
 #include <vmkernel/hostid.h>
@@ -125,55 +127,57 @@ const struct vmfs_env *datastore_env(void)
 
 static void unique_label(struct datastore *ds, const char *label)
 {
-	snprintf(ds->label, sizeof(ds->label), "%s", label[0] ? label : ds->part->name);
+	snprintf(ds->label, sizeof(ds->label), "%s", label[0] ? label : ds->dev_name);
 	for (unsigned i = 1; datastore_find(ds->label, NULL); i++)
 		snprintf(ds->label, sizeof(ds->label), "%.50s (%u)", label, i);
 	if (strcmp(ds->label, label))
-		pr_warn("%s: label '%s' is taken; mounted as '%s'\n", ds->part->name, label,
+		pr_warn("%s: label '%s' is taken; mounted as '%s'\n", ds->dev_name, label,
 			ds->label);
 }
 
-static void try_mount(struct blk_part *p)
+/* Mount dev (named name for messages); part is its partition, or NULL for a boot module. */
+static bool try_mount(struct blockdev *dev, const char *name, struct blk_part *p)
 {
 	struct datastore *ds;
 	struct vmfs_statfs sf;
 	char err[200];
 	int rc;
 
-	if (p->disk->sdev->offline)
-		return;
 	ds = kzalloc(sizeof(*ds));
 	if (!ds)
-		return;
+		return false;
 	ds->part = p;
-	rc = vmfs_mount(&p->dev, datastore_env(), 0, &ds->vol, err, sizeof(err));
+	ds->dev = dev;
+	snprintf(ds->dev_name, sizeof(ds->dev_name), "%s", name);
+	rc = vmfs_mount(dev, datastore_env(), 0, &ds->vol, err, sizeof(err));
 	if (rc) {
-		pr_err("%s ('%s'): not mounted: %s\n", p->name, p->label, err);
+		pr_err("%s ('%s'): not mounted: %s\n", name, p ? p->label : "module", err);
 		kfree(ds);
-		return;
+		return false;
 	}
 	if (vmfs_statfs(ds->vol, &sf)) {
-		pr_err("%s: mounted but cannot be queried: %s; unmounted\n", p->name,
+		pr_err("%s: mounted but cannot be queried: %s; unmounted\n", name,
 		       vmfs_strerror(ds->vol));
 		vmfs_unmount(ds->vol);
 		kfree(ds);
-		return;
+		return false;
 	}
 	unique_label(ds, sf.label);
 	snprintf(ds->path, sizeof(ds->path), "/vmfs/volumes/%s", ds->label);
 	mutex_init(&ds->lock, "datastore");
 	mutex_init(&ds->renew_lock, "datastore renewal");
-	ds->ats = p->dev.ops->compare_and_write != NULL;
+	ds->ats = dev->ops->compare_and_write != NULL;
 	ds->renew_ms = vmfs_renew_interval_ms(ds->vol);
 	/* Published last: the heartbeat world walks the list without a lock. */
 	__atomic_store_n(stores_tail, ds, __ATOMIC_RELEASE);
 	stores_tail = &ds->next;
 	n_stores++;
 	pr_info("mounted %s from %s: VMFS %u.%u, %llu MiB, %llu MiB free, heartbeat slot %u of %u, "
-		"locking by %s\n", ds->path, p->name, sf.version_major, sf.version_minor,
+		"locking by %s\n", ds->path, name, sf.version_major, sf.version_minor,
 		(unsigned long long)(sf.capacity_bytes >> 20),
 		(unsigned long long)(sf.free_bytes >> 20), sf.slot, sf.max_hosts,
 		ds->ats ? "ATS (COMPARE AND WRITE)" : "Disk Paxos (no ATS on this device)");
+	return true;
 }
 
 /*
@@ -289,6 +293,42 @@ static void heartbeat_world(void *arg)
 		env_sleep(NULL, renew_all());
 }
 
+static bool is_vmfs_module(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 5 && !strcmp(name + n - 5, ".vmfs");
+}
+
+/* VMFS volumes handed over as boot modules ("NAME.vmfs"), each from its own RAM copy. */
+static void mount_modules(bool *world)
+{
+	for (unsigned i = 0; i < bootmod_count(); i++) {
+		const struct boot_module *m = bootmod_get(i);
+		struct blockdev *dev;
+
+		if (!is_vmfs_module(m->name))
+			continue;
+		dev = ramdisk_create(m->data, m->size);
+		if (!dev) {
+			pr_err("%s: no memory for its RAM copy (or not whole sectors); not mounted\n",
+			       m->name);
+			continue;
+		}
+		if (!try_mount(dev, m->name, NULL)) {
+			ramdisk_destroy(dev);
+			continue;
+		}
+		if (n_stores && !*world) {
+			*world = world_create("vmfs-heartbeat", heartbeat_world, NULL,
+					      pcpu_online_count() - 1, NULL, NULL);
+			if (!*world)
+				pr_err("cannot start the heartbeat world; leases will lapse\n");
+		}
+		renew_all();
+	}
+}
+
 static int datastore_scan(void)
 {
 	unsigned candidates = 0;
@@ -302,7 +342,8 @@ static int datastore_scan(void)
 			if (d->block_size != 512)
 				pr_warn("%s: 4Kn disk: 512-byte sectors are emulated; do not share this "
 					"disk between hosts\n", p->name);
-			try_mount(p);
+			if (!p->disk->sdev->offline)
+				try_mount(&p->dev, p->name, p);
 			/*
 			 * The world keeps the leases once the boot is done (and now, on another
 			 * CPU); until then each mount also renews the volumes mounted before.
@@ -323,6 +364,8 @@ static int datastore_scan(void)
 	}
 	if (candidates)
 		pr_info("%u of %u VMFS partition(s) mounted\n", n_stores, candidates);
+	mount_modules(&world);
 	return 0;
 }
-INIT_LEVEL(datastore_scan, INIT_LATE);
+/* Before INIT_LATE, where VMs start and open their disks on these datastores. */
+INIT_LEVEL(datastore_scan, INIT_VMM);

@@ -131,7 +131,7 @@ KTEST(storage_datastores)
 		}
 		wrong += bad;
 		pr_info("%s: wrote, flushed, read back and verified %u bytes (%s)%s\n", ds->path,
-			KT_BYTES, ds->part->name, bad ? ", but its device was meant to fail" : "");
+			KT_BYTES, ds->dev_name, bad ? ", but its device was meant to fail" : "");
 	}
 	kfree(buf);
 	KT_ASSERT_EQ(wrong, 0);

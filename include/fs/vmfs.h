@@ -172,6 +172,12 @@ int vmfs_fsync(struct vmfs_file *f);
 int vmfs_fstat(struct vmfs_file *f, struct vmfs_stat *st);
 /* First offset >= off that may hold data (not a hole), or the size: like SEEK_DATA. */
 int vmfs_seek_data(struct vmfs_file *f, uint64_t off, uint64_t *data_off);
+/*
+ * Deallocate the file blocks wholly inside [off, off + len): they read as
+ * zeros again and their space is free (fs/vmfs_punch.c). Partial blocks
+ * and files smaller than a block are left as they are. The size does not change.
+ */
+int vmfs_punch(struct vmfs_file *f, uint64_t off, uint64_t len);
 struct vmfs_volume *vmfs_file_volume(struct vmfs_file *f);
 /*
  * Where [off, off + len) of the file lies on the device: *dev_off is the

@@ -14,6 +14,7 @@
 #define ENODEV 19
 #define EINVAL 22
 #define ENOSPC 28
+#define EROFS 30
 #define ERANGE 34
 #define EPROTO 71
 #define EMSGSIZE 90

@@ -81,6 +81,52 @@ enum vmconfig_break {
 	VMCONFIG_BREAK_CONTROL,		/* invalid control field: VMLAUNCH fails (VMfailValid) */
 };
 
+/*
+ * Disks (vmconfig_disk.c): VMware's SCSI keys name them, scsiN.virtualDev
+ * chooses the device model. "virtio-blk" (our value) makes every disk
+ * scsiN:M of that adapter its own virtio-blk PCI device.
+ */
+struct vm_config;
+
+#define VMCONFIG_SCSI_BUSES	4	/* scsi0..scsi3 */
+#define VMCONFIG_SCSI_UNITS	16	/* scsiN:0..scsiN:15, 7 excluded (the adapter's own ID) */
+#define VMCONFIG_DISKS_MAX	4	/* disks a VM may have */
+#define VMCONFIG_DISK_SLOTS	8	/* scsiN:M named in one file (present or not) */
+#define VMCONFIG_PATH_MAX	256	/* buffer size: a disk's fileName up to 255 bytes */
+
+enum vmconfig_disk_key {
+	VMCONFIG_DK_PRESENT, VMCONFIG_DK_FILENAME, VMCONFIG_DK_DEVICETYPE, VMCONFIG_DK_MODE,
+	VMCONFIG_DK_SHARING, VMCONFIG_DK_READONLY, VMCONFIG_DK_COUNT
+};
+
+struct vmconfig_scsi {
+	bool present;				/* scsiN.present */
+	bool virtio_blk;			/* scsiN.virtualDev = "virtio-blk" */
+	unsigned int present_line, dev_line;	/* where they were set, 0 if not */
+};
+
+struct vmconfig_disk {
+	uint8_t bus, unit;			/* scsiN:M */
+	bool present;				/* scsiN:M.present */
+	bool read_only;				/* scsiN:M.readOnly (our key) */
+	bool multi_writer;			/* scsiN:M.sharing = "multi-writer" */
+	char file[VMCONFIG_PATH_MAX];		/* scsiN:M.fileName, as written */
+	unsigned int line[VMCONFIG_DK_COUNT];	/* where each key was set, 0 if not */
+};
+
+/*
+ * A disk key (scsiN.*, scsiN:M.*): 1 if it was one and is fine, 0 if it is
+ * not a disk key, -EINVAL with the reason in why. key is as written.
+ */
+int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const char *val,
+		      size_t vlen, unsigned int line, char *why, size_t whylen);
+/*
+ * After the last line: check the disks and keep only the present ones
+ * (c->disks[0..c->ndisks-1]). On -EINVAL, key/line name what is wrong.
+ */
+int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned int *line,
+			 char *why, size_t whylen);
+
 struct vmconfig_expect {
 	enum vmconfig_expect_kind kind;
 	uint8_t status;				/* VMCONFIG_EXPECT_EXIT */
@@ -116,6 +162,10 @@ struct vm_config {
 	char console[VMCONFIG_CONSOLE_MAX][VMCONFIG_CONSOLE_LEN];
 	unsigned int nconsole;
 	enum vmconfig_break test_break;		/* test.break */
+	struct vmconfig_scsi scsi[VMCONFIG_SCSI_BUSES];
+	struct vmconfig_disk disks[VMCONFIG_DISK_SLOTS];	/* present ones first after parse */
+	unsigned int ndisks;			/* after parse: present disks */
+	unsigned int ndisk_slots;		/* while parsing: slots in use */
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };
 

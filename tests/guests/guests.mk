@@ -14,6 +14,8 @@ GUEST_NAMES32 := cpuid msr cr portio exceptions interrupts memtouch vmcall badac
 # Hostile guests (docs/security.md): each attack class a guest can try, contained.
 GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostile_leak \
 	hostile_hcall hostile_mmio hostile_fuzz
+# Virtio devices, driven well and badly (virtio_blk; hostile_virtio.vmx uses its image).
+GUEST_NAMES32 += virtio_blk
 # The PC platform, checked as an OS uses it.
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 # The resource manager: CPU shares, limits and reservations.
@@ -35,7 +37,19 @@ GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
 GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))
 
-guests: $(GUEST_ELFS)
+guests: $(GUEST_ELFS) $(GUEST_OUT)/vtest.vmfs
+
+# The datastore the virtio guests' disks live on, handed over as a boot module
+# (a module named *.vmfs is mounted as a datastore): thin VMDKs, empty.
+$(GUEST_OUT)/vtest.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S vtest --image-size 32m --max-hosts 2 \
+		$@.tmp >/dev/null && \
+	for d in virtio_blk hostile linux; do build/vmkfstools $@.tmp mkdir /$$d || exit 1; done && \
+	build/vmkfstools -c 16m -d thin $@.tmp /virtio_blk/disk.vmdk >/dev/null && \
+	build/vmkfstools -c 4m -d thin $@.tmp /virtio_blk/ro.vmdk >/dev/null && \
+	build/vmkfstools -c 4m -d thin $@.tmp /hostile/disk.vmdk >/dev/null && \
+	build/vmkfstools -c 8m -d thin $@.tmp /linux/disk.vmdk >/dev/null && mv $@.tmp $@
 
 $(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -34,14 +34,20 @@ vms_platform_io="rtc acpi pci fwcfg"
 # naming no CPU of the host). make bench runs the set with shares_waker.vmx added.
 vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx
 	bad_cpu_min.vmx bad_cpu_affinity.vmx"
+# virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
+# the disk the first holds, and a hostile driver.
+vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
+# Linux with a virtio-blk disk on the test datastore: data written, rebooted, verified.
+linux_disk="linux/linux-disk"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
 . "$top/tests/system/hostile.sh"
 tests=all
 guests=
+datastore=
 case $profile in
 normal) extra= ;;
 crash) extra="crashtest=fault" ;;
@@ -51,8 +57,10 @@ vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
+vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
+linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=1 ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -83,6 +91,11 @@ if [ -n "$linux" ]; then
 fi
 # Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
 [ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
+# VMs with disks: the datastore as a boot module (a fresh copy of the image each run).
+if [ -n "$datastore" ]; then
+	cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
+	mods="$mods $work/vtest.vmfs"
+fi
 if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
@@ -143,6 +156,29 @@ shares_checks() {
 		fail "the CPU reservation that does not fit was not refused with the numbers"
 	grep -q "vm: bad_cpu_affinity: not started: sched.cpu.affinity leaves it no CPU that runs VMs" "$log" ||
 		fail "the affinity without a host CPU was not refused"
+}
+
+# The disk refused with its holder named; each hostile malformation named in the log.
+virtio_checks() {
+	grep -q "datastore: mounted /vmfs/volumes/vtest from vtest.vmfs" "$log" ||
+		fail "the datastore module was not mounted"
+	grep -q "bad_disk_taken: scsi0:0: disk '/vmfs/volumes/vtest/virtio_blk/disk.vmdk' cannot be opened: .* is in use by VM 'virtio_blk' on this host" "$log" ||
+		fail "the second VM naming the same disk was not refused with the holder named"
+	for why in "descriptor chain longer than its table (a loop)" \
+		"more buffers in one request than the device takes" \
+		"buffer outside guest RAM (or in MMIO, or wrapping)" \
+		"buffer lengths add up past 4 GiB" "size 12, .*not a power of two" \
+		"ring misaligned or outside guest RAM" "queue 0 notified before DRIVER_OK" \
+		"head descriptor index outside the ring" "available index ran more than a ring ahead" \
+		"bad indirect descriptor" "device-readable buffer after a device-writable one" \
+		"without room for its header"; do
+		grep -q "virtio: hostile_virtio: virtio-blk 'scsi0:0': .*$why.*; the device needs a reset" "$log" ||
+			fail "hostile virtio case not named in the log: '$why'"
+	done
+	[ "$(grep -c "hostile_virtio: virtio-blk .*needs a reset" "$log")" -ge 13 ] ||
+		fail "fewer than 13 hostile virtio cases reported"
+	grep -q "virtio_blk: scsi0:0: closed /vmfs/volumes/vtest/virtio_blk/disk.vmdk" "$log" ||
+		fail "the disk was not closed when its VM ended"
 }
 
 rm -f "$log.emulator"
@@ -246,6 +282,7 @@ if [ -n "$guests" ]; then
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
+	[ "$profile" = vms-virtio ] && virtio_checks
 	echo "PASS $name"
 	exit 0
 fi

@@ -502,8 +502,7 @@ static void test_expect(void **state)
 static void test_vmware_keys_not_supported(void **state)
 {
 	static const char *const keys[] = {
-		"scsi0.present", "scsi0.virtualDev", "scsi0:0.present", "scsi0:15.fileName",
-		"ethernet0.present", "ethernet0.virtualDev", "ethernet0.networkName",
+		"scsi0:0.writeThrough", "scsi1:2.redo", "ethernet0.present", "ethernet0.virtualDev", "ethernet0.networkName",
 		"ethernet0.addressType", "ethernet0.generatedAddress", "floppy0.present",
 		"ide0:0.present", "ide0:0.fileName", "ide1:0.deviceType", "sata0.present",
 		"sata0:1.fileName", "usb.present", "sound.present", "nvram", "firmware",
@@ -544,9 +543,57 @@ static void test_present_false_accepted(void **state)
 		   "vm1.vmx:2:", "not supported yet", NULL);
 	/* The list of such keys is bounded. */
 	for (i = 0, o = 0; i < 17; i++)
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "scsi0:%u.present=\"FALSE\"\n",
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "sata0:%u.present=\"FALSE\"\n",
 				      i);
 	expect_err(text, "vm1.vmx:17:", "more than 16", NULL);
+}
+
+static void test_disks(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(KERNEL "scsi0.present = \"TRUE\"\nscsi0.virtualDev = \"virtio-blk\"\n"
+			       "scsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"vm1.vmdk\"\n"
+			       "scsi0:1.present = \"FALSE\"\nscsi0:1.fileName = \"old.vmdk\"\n"
+			       "SCSI0:2.Present = \"true\"\nscsi0:2.FILENAME = \"/vmfs/volumes/ds 1/a b.vmdk\"\n"
+			       "scsi0:2.readOnly = \"TRUE\"\nscsi0:2.sharing = \"multi-writer\"\n"
+			       "scsi0:2.deviceType = \"scsi-hardDisk\"\nscsi0:2.mode = \"persistent\"\n"), 0);
+	assert_int_equal(cfg.ndisks, 2);
+	assert_string_equal(cfg.disks[0].file, "vm1.vmdk");
+	assert_int_equal(cfg.disks[0].unit, 0);
+	assert_false(cfg.disks[0].read_only);
+	assert_string_equal(cfg.disks[1].file, "/vmfs/volumes/ds 1/a b.vmdk");
+	assert_int_equal(cfg.disks[1].unit, 2);
+	assert_true(cfg.disks[1].read_only);
+	assert_true(cfg.disks[1].multi_writer);
+	/* no disks at all, an adapter alone */
+	assert_int_equal(parse(KERNEL "scsi1.present = \"TRUE\"\nscsi1.virtualDev = \"virtio-blk\"\n"), 0);
+	assert_int_equal(cfg.ndisks, 0);
+#define A0 "scsi0.present = \"TRUE\"\nscsi0.virtualDev = \"virtio-blk\"\n"
+	expect_err(KERNEL A0 "scsi0:0.present = \"TRUE\"\n", "vm1.vmx:4: key \"scsi0:0.present\"",
+		   "needs a fileName", NULL);
+	expect_err(KERNEL A0 "scsi0:0.fileName = \"a.vmdk\"\n", "vm1.vmx:4: key \"scsi0:0.fileName\"",
+		   "no present = \"TRUE\"", NULL);
+	expect_err(KERNEL "scsi0.present = \"TRUE\"\nscsi0:0.present = \"TRUE\"\n"
+		   "scsi0:0.fileName = \"a.vmdk\"\n", "key \"scsi0.virtualDev\"", "virtio-blk", NULL);
+	expect_err(KERNEL "scsi0.virtualDev = \"virtio-blk\"\nscsi0:0.present = \"TRUE\"\n"
+		   "scsi0:0.fileName = \"a.vmdk\"\n", "key \"scsi0.present\"", "must be present", NULL);
+	expect_err(KERNEL "scsi0.virtualDev = \"pvscsi\"\n", "vm1.vmx:2:", "not supported yet", NULL);
+	expect_err(KERNEL "scsi0.virtualDev = \"floppy\"\n", "not a disk adapter model", NULL);
+	expect_err(KERNEL "scsi0:7.present = \"TRUE\"\n", "not unit 7", NULL);
+	expect_err(KERNEL "scsi0:16.present = \"TRUE\"\n", "scsi0:0 to scsi3:15", NULL);
+	expect_err(KERNEL "scsi4.present = \"TRUE\"\n", "only scsi0 to scsi3", NULL);
+	expect_err(KERNEL "scsi0:0.mode = \"independent-nonpersistent\"\n", "not supported yet", NULL);
+	expect_err(KERNEL "scsi0:0.sharing = \"maybe\"\n", "not \"none\" or \"multi-writer\"", NULL);
+	expect_err(KERNEL "scsi0:0.readOnly = \"1\"\n", "neither TRUE nor FALSE", NULL);
+	expect_err(KERNEL "scsi0:0.fileName = \"a\"\nscsi0:0.FileName = \"b\"\n", "vm1.vmx:3:",
+		   "duplicate key (first set on line 2)", NULL);
+	expect_err(KERNEL "scsi0:0.fileName = \"\"\n", "1 to 255 characters", NULL);
+	expect_err(KERNEL A0 "scsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"a\"\n"
+		   "scsi0:1.present = \"TRUE\"\nscsi0:1.fileName = \"a\"\n"
+		   "scsi0:2.present = \"TRUE\"\nscsi0:2.fileName = \"a\"\n"
+		   "scsi0:3.present = \"TRUE\"\nscsi0:3.fileName = \"a\"\n"
+		   "scsi0:4.present = \"TRUE\"\nscsi0:4.fileName = \"a\"\n", "more than 4 disks", NULL);
+#undef A0
 }
 
 static void test_hostile_nul(void **state)
@@ -711,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_break),
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
+		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_hostile_nul),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_many_lines),

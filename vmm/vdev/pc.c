@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) "vm: " fmt
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
@@ -48,6 +49,21 @@ static const struct pc_device pc_devices[] = {
 	{ .type = "pc-reset", .args = { .name = "reset" } },
 };
 
+/* The configuration's disks: one virtio-blk PCI device each (slots from 4 up). */
+static int create_disks(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vmconfig_disk *c = &vm->cfg.disks[i];
+		char name[16];
+		struct vdev_args a = { .name = name, .extra = c };
+
+		snprintf(name, sizeof(name), "scsi%u:%u", c->bus, c->unit);
+		if (!vdev_create(vm, "virtio-blk", &a))
+			return -ENODEV;
+	}
+	return 0;
+}
+
 int machine_create_devices(struct vm *vm)
 {
 	for (unsigned i = 0; i < sizeof(pc_devices) / sizeof(pc_devices[0]); i++) {
@@ -58,7 +74,7 @@ int machine_create_devices(struct vm *vm)
 		if (!vdev_create(vm, p->type, &p->args))
 			return -ENODEV;
 	}
-	return 0;
+	return create_disks(vm);
 }
 
 /*

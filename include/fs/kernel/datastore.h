@@ -2,13 +2,18 @@
  * Datastores: the VMFS volumes the vmkernel found on its disks and mounted
  * at boot, each under /vmfs/volumes/<label> (drivers/block/datastore.c).
  *
- * At INIT_LATE every GPT partition of VMFS type is offered to vmfs_mount()
+ * At INIT_VMM (before VMs start at INIT_LATE) every GPT partition of VMFS type is offered to vmfs_mount()
  * with this host's identity (hostid.h); a volume that cannot be mounted
  * (damaged, a newer version, no free heartbeat slot, 4Kn disk) is named
  * with the reason and skipped. A helper world renews every mounted
  * volume's heartbeat; a volume whose lease is lost refuses further writes
  * (VMFS fences itself) and is marked so. Another hands locks this host
  * keeps to other hosts that ask for them, and does VMFS housekeeping.
+ *
+ * Until every disk is reached through a native driver, a VMFS volume may
+ * also come as a multiboot2 module whose name ends in ".vmfs": it is
+ * mounted from a RAM copy the same way, after the disks (the copy's
+ * changes last as long as this boot).
  *
  * Calls on one volume must be serialised: take ds->lock around them.
  */
@@ -25,7 +30,9 @@ struct vmfs_env;
 struct datastore {
 	char label[64];
 	char path[96];			/* "/vmfs/volumes/<label>" */
-	struct blk_part *part;
+	struct blk_part *part;		/* the partition, or NULL for a boot module */
+	char dev_name[64];		/* the partition's or the module's name */
+	struct blockdev *dev;
 	struct vmfs_volume *vol;
 	struct mutex lock;		/* serialises calls on vol (not heartbeat renewals) */
 	struct mutex renew_lock;	/* serialises heartbeat renewals */
