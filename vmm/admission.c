@@ -72,7 +72,9 @@ static void size_pool(void)
 	pool.capacity = st.free_bytes > pool.reserve ? st.free_bytes - pool.reserve : 0;
 	pool_sized = true;
 	cpus.ncpus = pcpu_count;
-	cpus.mhz = (uint32_t)((tsc_hz() + 500000) / 1000000) ? (uint32_t)((tsc_hz() + 500000) / 1000000) : 1;
+	cpus.mhz = (uint32_t)((tsc_hz() + 500000) / 1000000);	/* MHz, rounded */
+	if (!cpus.mhz)
+		cpus.mhz = 1;
 	pr_info("CPU for VMs: %u MHz (the TSC rate) on each CPU, of which VMs may reserve %u%% "
 		"(sched.cpu.min) and the rest is kept for the vmkernel\n", cpus.mhz,
 		SCHED_VM_CAPACITY_PPM / (SCHED_PPM / 100));

@@ -59,7 +59,7 @@ struct sched_queue {
 
 /* ---- one CPU's queue ---- */
 
-/* Time units per millisecond: slice 10 ms, granularity 1 ms, wake bonus 5 ms, limit period 100 ms. */
+/* Time units per ms: slice 10 ms, granularity 1 ms, wake bonus 5 ms, limit period 100 ms. */
 void sq_set_timebase(struct sched_queue *q, uint64_t units_per_ms);
 /*
  * A world joins this CPU (then sq_enqueue it) or leaves it (not running).

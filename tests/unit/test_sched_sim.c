@@ -42,7 +42,6 @@ struct sim_world {
 	uint64_t left;		/* of the current burst */
 	uint64_t wake_at;	/* blocked until; 0 = not blocked */
 	uint64_t ran;		/* in the measured window */
-	uint64_t demand;	/* time it wanted to run in the window (hogs: all of it) */
 };
 
 struct sim_cpu {
@@ -303,7 +302,7 @@ static void test_limit_caps(void **state)
 	assert_int_equal(h->se.weight, SCHED_VM_CAPACITY_PPM - 200000);
 }
 
-/* Affinity: vCPUs are placed only inside it, and a reservation that does not fit there is refused. */
+/* Affinity: vCPUs are placed only inside it; a reservation that does not fit there is refused. */
 static void test_affinity(void **state)
 {
 	struct cpu_pool pool = { .ncpus = 4, .mhz = 1000, .usable = 0xf };
@@ -343,7 +342,7 @@ static void test_affinity(void **state)
 	assert_true(a->ran == 10 * SEC && b->ran == 10 * SEC);
 }
 
-/* A waker within its entitlement runs within one granule; a greedy waker gets no more than its share. */
+/* A waker within its share runs within one granule; a greedy waker gets no more than its share. */
 static void test_wakeup_boost_bounded(void **state)
 {
 	struct sim_world *io, *g, *h1;
