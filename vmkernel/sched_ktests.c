@@ -190,5 +190,11 @@ KTEST(sched_limit)
 		(unsigned long long)(spin_st.run_tsc[0] * 1000 / t));
 	/* At most 20% of the second plus one 100 ms bucket at 20%, plus the stop's slack. */
 	KT_ASSERT(spin_st.run_tsc[0] <= t / 5 + t / 50 + t / 50);
-	KT_ASSERT(spin_st.run_tsc[0] >= t / 5 - t / 50);
+	/*
+	 * It comes back after each throttle. The floor is loose on purpose: under
+	 * QEMU the TSC follows the host's clock, and time the emulator thread
+	 * loses on a busy host while the world is eligible is lost to it (its
+	 * bucket holds 100 ms), so only "runs far less than its limit" is a bug.
+	 */
+	KT_ASSERT(spin_st.run_tsc[0] >= t / 10);
 }
