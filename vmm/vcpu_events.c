@@ -34,6 +34,7 @@
 #define pr_fmt(fmt) "vcpu: " fmt
 #include <vmkernel/apic.h>
 #include <vmkernel/cpu.h>
+#include <vmkernel/log.h>
 #include <vmkernel/percpu.h>
 #include <vmkernel/sched.h>
 #include <vmkernel/trap.h>
@@ -105,6 +106,19 @@ static void reinject(struct vcpu *v)
 
 	if (!vmx_decode_event(v->exit.idt_vectoring, &ev) &&
 	    !vmx_reinject(&ev, v->exit.idt_error, v->exit.insn_len, &o) && o.info) {
+		static bool warned;
+
+		/*
+		 * An interrupt whose delivery began had IF set in the state the
+		 * exit saved. If not, the guest is about to take an interrupt with
+		 * interrupts off (a nested handler on a held lock): say so, once.
+		 */
+		if (ev.type == VMX_EVENT_EXT_INTR && !guest_if() && !warned) {
+			warned = true;
+			pr_warn("%s vCPU %u: re-delivering interrupt vector %#x with RFLAGS.IF "
+				"clear (RIP %#lx, RFLAGS %#lx)\n", v->vm->name, v->id, ev.vector,
+				vmcs_readnat(VMCS_GUEST_RIP), vmcs_readnat(VMCS_GUEST_RFLAGS));
+		}
 		inject(o.info);
 		if (o.write_error)
 			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, o.error);
