@@ -44,7 +44,8 @@
  * together share the log's guest budget (log_guest_budget), and its lines
  * wait in a ring of its own (CONSOLE_RING bytes) for the console world.
  * Past any of these its lines are dropped and counted, and the count is
- * printed (at most once a second) with its next line: a chatty or hostile
+ * printed (at most once a second) with its next line, and at the VM's end
+ * for whatever the last report did not cover: a chatty or hostile
  * guest can neither drown the log nor make a host CPU wait for the UART.
  */
 #define CONSOLE_BURST	100
@@ -151,6 +152,24 @@ void vm_console_write(struct vm *vm, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		console_char(vm, con, src, s[i]);
 	spin_unlock_irqrestore(&con->lock, flags);
+}
+
+/* At the VM's end: lines dropped since the last report are reported now, not never. */
+static void console_report_dropped(struct vm *vm)
+{
+	struct vm_console *con = vm->console;
+	unsigned long flags;
+	uint64_t dropped;
+
+	if (!con)
+		return;
+	flags = spin_lock_irqsave(&con->lock);
+	dropped = con->dropped;
+	con->dropped = 0;
+	spin_unlock_irqrestore(&con->lock, flags);
+	if (dropped)
+		pr_warn("[%s] (%llu lines of output dropped: too fast)\n", vm->name,
+			(unsigned long long)dropped);
 }
 
 void vm_console_putc(struct vm *vm, char c)
@@ -346,6 +365,7 @@ void vm_vcpu_done(struct vcpu *v)
 		vm_restart(vm);		/* the last vCPU out boots the VM again */
 		return;
 	}
+	console_report_dropped(vm);
 	vm_outcome(vm, outcome, sizeof(outcome));
 	pr_info("%s: ended (%s): %s; %llu KiB of guest RAM was backed\n", vm->name, outcome,
 		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
