@@ -16,25 +16,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <drivers/virtio_hw.h>
 #include <vmkernel/spinlock.h>
 
 struct pci_dev;
-
-/* Device status (2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE	1
-#define VIRTIO_STATUS_DRIVER		2
-#define VIRTIO_STATUS_DRIVER_OK		4
-#define VIRTIO_STATUS_FEATURES_OK	8
-#define VIRTIO_STATUS_NEEDS_RESET	64
-#define VIRTIO_STATUS_FAILED		128
-
-/* Transport feature bits (6) */
-#define VIRTIO_F_INDIRECT_DESC		28
-#define VIRTIO_F_EVENT_IDX		29
-#define VIRTIO_F_VERSION_1		32
-#define VIRTIO_F_ACCESS_PLATFORM	33
-
-#define VIRTIO_MSI_NO_VECTOR		0xffff
 
 /* Split virtqueue layout (2.6) */
 struct vq_desc {

@@ -21,37 +21,26 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <drivers/virtio_hw.h>
 #include <vmkernel/mutex.h>
 #include <vmkernel/spinlock.h>
 #include <vmm/vdev.h>
 #include <vmm/virtqueue.h>
 #include <vmm/vpci.h>
 
-/* Virtio 1.x constants (OASIS virtio v1.1: 2.1 status, 4.1.4 PCI capabilities, 6 features) */
+/* Device-side virtio 1.x constants (OASIS virtio v1.1: 4.1.4 PCI capabilities); status and
+ * feature bits are in <drivers/virtio_hw.h> */
 #define VIRTIO_PCI_VENDOR		0x1af4
 #define VIRTIO_PCI_DEVICE_BASE		0x1040	/* + device type: a modern-only device */
 #define VIRTIO_ID_NET			1
 #define VIRTIO_ID_BLOCK			2
 #define VIRTIO_ID_RNG			4
 
-#define VIRTIO_STATUS_ACKNOWLEDGE	1
-#define VIRTIO_STATUS_DRIVER		2
-#define VIRTIO_STATUS_DRIVER_OK		4
-#define VIRTIO_STATUS_FEATURES_OK	8
-#define VIRTIO_STATUS_NEEDS_RESET	64
-#define VIRTIO_STATUS_FAILED		128
-
-#define VIRTIO_F_INDIRECT_DESC		28
-#define VIRTIO_F_EVENT_IDX		29
-#define VIRTIO_F_VERSION_1		32
-
 #define VIRTIO_PCI_CAP_VENDOR		0x09	/* PCI capability ID: vendor-specific */
 #define VIRTIO_PCI_CAP_COMMON_CFG	1
 #define VIRTIO_PCI_CAP_NOTIFY_CFG	2
 #define VIRTIO_PCI_CAP_ISR_CFG		3
 #define VIRTIO_PCI_CAP_DEVICE_CFG	4
-
-#define VIRTIO_MSI_NO_VECTOR		0xffff
 
 /* Common configuration structure (4.1.4.3), offsets */
 #define VIRTIO_COMMON_DFSELECT		0x00
