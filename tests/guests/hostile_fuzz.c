@@ -10,7 +10,7 @@
  *
  * Every fault the CPU or the hypervisor raises is caught and counted.
  * Left out are only the operations whose documented effect is to end or
- * freeze this guest: the debug-exit and reset ports, HC_EXIT, the local
+ * freeze this guest: the debug-exit, reset and ACPI sleep ports, HC_EXIT, the local
  * APIC's ICR (an INIT to itself), HLT with interrupts off, and CR0.PE/PG/WP
  * (its own paging). The host must never fault, the other VMs must finish,
  * and this one must survive: it ends with exit:0 and its counts.
@@ -43,9 +43,13 @@ static uint32_t rnd(void)
 
 static bool port_allowed(uint16_t p)
 {
-	/* debug-exit, 8042 reset, fast reset, PCI reset, and the console's own port */
+	/*
+	 * debug-exit, 8042 reset, fast reset, PCI reset, the ACPI PM1a control
+	 * register (SLP_EN with SLP_TYP 5 powers the VM off), and the console's
+	 * own port
+	 */
 	return !((p >= 0xf0 && p <= 0xff) || p == 0x64 || p == 0x92 || (p >= 0xcf8 && p <= 0xcff) ||
-		 (p >= 0x3f8 && p <= 0x3ff));
+		 (p >= 0x604 && p <= 0x605) || (p >= 0x3f8 && p <= 0x3ff));
 }
 
 static void count(int vec)
