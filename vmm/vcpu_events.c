@@ -160,7 +160,7 @@ static int take_external(struct vcpu *v, bool take)
 }
 
 /* APIC virtualization: tell the CPU the highest pending vector and which EOIs must exit. */
-static void sync_apicv(struct vcpu *v)
+static int sync_apicv(struct vcpu *v)
 {
 	int irr = vlapic_highest_irr(&v->lapic);
 	uint16_t status = vmcs_read16(VMCS_GUEST_INTR_STATUS);
@@ -181,16 +181,36 @@ static void sync_apicv(struct vcpu *v)
 			vmcs_write_checked(fields[i], lo | (hi << 32), "EOI-exit bitmap", __func__);
 		}
 	}
+	return irr;
+}
+
+/*
+ * APIC virtualization: a vector the CPU would deliver (RVI above PPR) that
+ * the guest cannot take at this entry (IF clear, an STI or MOV-SS shadow,
+ * or the event being injected now clears IF) waits behind interrupt-window
+ * exiting, which holds virtual-interrupt delivery back (SDM 3C 29.2.1)
+ * until the window exit; the next entry then lets the CPU deliver it.
+ * Architecturally the CPU would wait for IF by itself; Bochs does not in
+ * one case: a host interrupt arriving in guest mode with a virtual
+ * interrupt pending delivers the virtual one whatever IF is (its
+ * InterruptAcknowledge), so a 2-vCPU Linux guest took an edge interrupt
+ * inside its own handler and deadlocked on the descriptor lock. The cost
+ * is one exit when a vector waits behind IF=0; nothing when none waits.
+ */
+static bool apicv_held_back(struct vcpu *v, int rvi, bool injecting)
+{
+	return rvi > 0 && ((unsigned)rvi & 0xf0) > (vlapic_ppr(&v->lapic) & 0xf0) &&
+	       (injecting || !guest_can_take_irq());
 }
 
 void vcpu_inject_events(struct vcpu *v)
 {
 	bool event = true;	/* an event other than an external interrupt goes first */
-	int vec, waiting;
+	int vec, waiting, rvi = -1;
 
 	vlapic_merge_posted(&v->lapic);
 	if (v->apicv)
-		sync_apicv(v);
+		rvi = sync_apicv(v);
 	if (v->exit.idt_vectoring & INTR_INFO_VALID) {
 		reinject(v);
 	} else if (v->pending_exc) {
@@ -212,7 +232,8 @@ void vcpu_inject_events(struct vcpu *v)
 		waiting = take_external(v, false);
 	}
 	/* Whatever is still waiting: exit as soon as the guest can take it. */
-	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING, waiting >= 0);
+	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING,
+		     waiting >= 0 || (v->apicv && apicv_held_back(v, rvi, event)));
 	if (v->pin_ctls & PIN_VIRTUAL_NMIS)
 		set_proc_ctl(v, PROC_NMI_WINDOW_EXITING,
 			     __atomic_load_n(&v->lapic.nmi_pending, __ATOMIC_ACQUIRE));
