@@ -364,11 +364,22 @@ void vlapic_accept(struct vlapic *l, const struct apic_msg *m)
 				vec_clear(l, APIC_TMR, m->vector);
 			__atomic_store_n(&l->tmr_changed, true, __ATOMIC_RELEASE);
 		}
+		/*
+		 * A vector already pending (posted, or in IRR) gains nothing from
+		 * another kick: the vCPU delivers it once it can, as a CPU merges
+		 * repeated edges of one vector.
+		 */
 		if (__atomic_load_n(&l->hw_assist, __ATOMIC_ACQUIRE)) {
-			__atomic_fetch_or(&l->pir[m->vector / 32], 1U << (m->vector % 32),
-					  __ATOMIC_SEQ_CST);
+			uint32_t bit = 1U << (m->vector % 32);
+			uint32_t old = __atomic_fetch_or(&l->pir[m->vector / 32], bit,
+							 __ATOMIC_SEQ_CST);
+
 			__atomic_store_n(&l->posted, true, __ATOMIC_SEQ_CST);
+			if ((old & bit) || vec_test(l, APIC_IRR, m->vector))
+				break;
 		} else {
+			if (vec_test(l, APIC_IRR, m->vector))
+				break;
 			vec_set(l, APIC_IRR, m->vector);
 		}
 		kick(l);
