@@ -159,12 +159,44 @@ static int take_external(struct vcpu *v, bool take)
 	return vec;
 }
 
-/* APIC virtualization: tell the CPU the highest pending vector and which EOIs must exit. */
-static int sync_apicv(struct vcpu *v)
+/*
+ * APIC virtualization: a vector the CPU would deliver (above PPR) while the
+ * guest cannot take it (IF clear, an STI or MOV-SS shadow, or the event
+ * injected at this entry clears IF) is held back. Architecturally the CPU
+ * waits for IF by itself; Bochs does not in one case: a host interrupt
+ * arriving in guest mode with a virtual interrupt pending delivers the
+ * virtual one whatever IF is (its InterruptAcknowledge), so a 2-vCPU Linux
+ * guest took an edge interrupt inside its own handler and deadlocked on
+ * the descriptor lock. Held back means:
+ *  - RVI is written as 0, so the CPU has nothing to deliver; IRR in the
+ *    virtual-APIC page is untouched (the guest reads it as it is);
+ *  - interrupt-window exiting brings the vCPU back the moment IF is set,
+ *    and the next entry restores RVI. That is one exit per held-back
+ *    vector. A guest that stays at IF=0 through many exits (a polling
+ *    loop, the hostile fuzz guest) would keep window exiting armed for
+ *    long, which costs nothing on hardware but sends every instruction
+ *    through Bochs's slow event path; after APICV_HOLD_WINDOW entries in
+ *    a row the window stays off and the vector waits for the next exit
+ *    that finds IF set (at the latest the preemption timer's slice end).
+ */
+#define APICV_HOLD_WINDOW 64
+
+static bool apicv_held_back(struct vcpu *v, int irr, bool injecting)
+{
+	return irr > 0 && ((unsigned)irr & 0xf0) > (vlapic_ppr(&v->lapic) & 0xf0) &&
+	       (injecting || !guest_can_take_irq());
+}
+
+/*
+ * Tell the CPU the highest pending vector (RVI; 0 while held back) and
+ * which EOIs must exit. Returns whether to arm interrupt-window exiting.
+ */
+static bool sync_apicv(struct vcpu *v, bool injecting)
 {
 	int irr = vlapic_highest_irr(&v->lapic);
+	bool held = apicv_held_back(v, irr, injecting);
 	uint16_t status = vmcs_read16(VMCS_GUEST_INTR_STATUS);
-	uint16_t want = (uint16_t)((status & 0xff00) | (irr > 0 ? irr : 0));
+	uint16_t want = (uint16_t)((status & 0xff00) | (irr > 0 && !held ? irr : 0));
 
 	if (want != status)
 		vmcs_write16(VMCS_GUEST_INTR_STATUS, want);
@@ -181,36 +213,20 @@ static int sync_apicv(struct vcpu *v)
 			vmcs_write_checked(fields[i], lo | (hi << 32), "EOI-exit bitmap", __func__);
 		}
 	}
-	return irr;
-}
-
-/*
- * APIC virtualization: a vector the CPU would deliver (RVI above PPR) that
- * the guest cannot take at this entry (IF clear, an STI or MOV-SS shadow,
- * or the event being injected now clears IF) waits behind interrupt-window
- * exiting, which holds virtual-interrupt delivery back (SDM 3C 29.2.1)
- * until the window exit; the next entry then lets the CPU deliver it.
- * Architecturally the CPU would wait for IF by itself; Bochs does not in
- * one case: a host interrupt arriving in guest mode with a virtual
- * interrupt pending delivers the virtual one whatever IF is (its
- * InterruptAcknowledge), so a 2-vCPU Linux guest took an edge interrupt
- * inside its own handler and deadlocked on the descriptor lock. The cost
- * is one exit when a vector waits behind IF=0; nothing when none waits.
- */
-static bool apicv_held_back(struct vcpu *v, int rvi, bool injecting)
-{
-	return rvi > 0 && ((unsigned)rvi & 0xf0) > (vlapic_ppr(&v->lapic) & 0xf0) &&
-	       (injecting || !guest_can_take_irq());
+	if (!held) {
+		v->apicv_held = 0;
+		return false;
+	}
+	return ++v->apicv_held <= APICV_HOLD_WINDOW;
 }
 
 void vcpu_inject_events(struct vcpu *v)
 {
 	bool event = true;	/* an event other than an external interrupt goes first */
-	int vec, waiting, rvi = -1;
+	bool window = false;	/* APICv: a held-back vector wants interrupt-window exiting */
+	int vec, waiting;
 
 	vlapic_merge_posted(&v->lapic);
-	if (v->apicv)
-		rvi = sync_apicv(v);
 	if (v->exit.idt_vectoring & INTR_INFO_VALID) {
 		reinject(v);
 	} else if (v->pending_exc) {
@@ -229,11 +245,13 @@ void vcpu_inject_events(struct vcpu *v)
 	    (vec = take_external(v, true)) >= 0) {
 		inject(INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint8_t)vec);
 		v->injected_irqs++;
+		event = true;
 		waiting = take_external(v, false);
 	}
+	if (v->apicv)
+		window = sync_apicv(v, event);
 	/* Whatever is still waiting: exit as soon as the guest can take it. */
-	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING,
-		     waiting >= 0 || (v->apicv && apicv_held_back(v, rvi, event)));
+	set_proc_ctl(v, PROC_INTR_WINDOW_EXITING, waiting >= 0 || window);
 	if (v->pin_ctls & PIN_VIRTUAL_NMIS)
 		set_proc_ctl(v, PROC_NMI_WINDOW_EXITING,
 			     __atomic_load_n(&v->lapic.nmi_pending, __ATOMIC_ACQUIRE));
