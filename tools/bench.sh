@@ -98,6 +98,29 @@ else
 	echo "CPU shares: the share guests did not report (see $work/shares.serial)"
 fi
 
+# Spinning vCPUs (docs/resource-manager.md): two vCPUs of one VM hand a ticket lock back and
+# forth 300 times on one Bochs CPU, with PAUSE-loop exiting and without (the same guest, the
+# key off); each alone in its own run. Guest TSC ticks = emulated instructions.
+for v in spinlock spinlock_nople; do
+	sh "$top/tools/mkiso.sh" "$work/$v.iso" "$elf" "console=com1 test=vm_expectations" 0 \
+		"$top/build/guests/spinlock.elf" "$g/$v.vmx"
+	sh "$top/tools/run-bochs.sh" "$work/$v.iso" "$work/$v.serial" 1 256 300 || true
+done
+handoff() {
+	sed -n 's/.*\[[a-z_]*\] spinlock: 300 lock hand-offs in \([0-9]*\) guest TSC.*/\1/p' \
+		"$work/$1.serial" | head -1
+}
+ple=$(handoff spinlock) nople=$(handoff spinlock_nople)
+if [ -n "$ple" ] && [ -n "$nople" ]; then
+	awk -v a="$ple" -v b="$nople" 'BEGIN {
+		printf "Spinlock, 2 vCPUs on one Bochs CPU, 300 hand-offs: %d guest TSC ticks with PAUSE-loop exiting, %d without: %.2fx faster\n", a, b, b / a
+	}'
+	grep -h "vm: spinlock[_a-z]*: vCPU [01]: [0-9]* exits" "$work/spinlock.serial" \
+		"$work/spinlock_nople.serial" | sed 's/.*vm: /  /'
+else
+	echo "Spinlock: the guest did not report (see $work/spinlock.serial, $work/spinlock_nople.serial)"
+fi
+
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 

@@ -177,7 +177,8 @@ void world_exit(void)
 	panic("dead world %s was switched in", w->name);
 }
 
-void sched_yield(void)
+/* The running world stays ready and gives up the CPU; `why` tells the policy how to queue it. */
+static void requeue_current(enum sq_why why)
 {
 	struct runqueue *rq = this_rq();
 	struct world *w = rq->current;
@@ -188,10 +189,20 @@ void sched_yield(void)
 	flags = irq_save();
 	spin_lock(&rq->lock);
 	charge(rq, w);
-	enqueue(rq, w, SQ_PREEMPTED);
+	enqueue(rq, w, why);
 	spin_unlock(&rq->lock);
 	switch_to_idle(w);
 	irq_restore(flags);
+}
+
+void sched_yield(void)
+{
+	requeue_current(SQ_PREEMPTED);
+}
+
+void sched_yield_turn(void)
+{
+	requeue_current(SQ_YIELDED);
 }
 
 static void unsleep(struct runqueue *rq, struct world *w)

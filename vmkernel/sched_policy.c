@@ -55,6 +55,16 @@
  * so frequent waking cannot get a world more than its entitlement: the
  * boost is bounded by entitlement, and by one bonus per wake-up.
  *
+ * Yielding. A vCPU that spins (the CPU's PAUSE-loop exiting saw it) is
+ * most likely waiting for a sibling vCPU that holds a lock and is not
+ * running. It is queued as SQ_YIELDED: the next pick on its CPU takes any
+ * other eligible entity first, a sibling included, and the flag is gone
+ * after that one pick. Passed over, its tag is brought up to the tag of
+ * the entity picked instead, so a yield forfeits that turn and banks no
+ * credit to come back with: a vCPU that keeps spinning gets less than its
+ * entitlement, time it would only have spent waiting. Alone on its CPU (or
+ * beside throttled entities only), a yielder simply runs on.
+ *
  * Invariants: vnow never decreases; an entity is on the ready list iff
  * `queued`; a running entity is on no list but `all`; a limited entity is
  * never picked with a budget below one minimal run; weights are >= 1.
@@ -224,6 +234,7 @@ void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enu
 	} else {
 		e->woke_at = 0;
 	}
+	e->yielded = why == SQ_YIELDED;
 	e->next = q->ready;
 	q->ready = e;
 	e->queued = true;
@@ -233,7 +244,7 @@ void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enu
 static struct sched_entity *best_ready(const struct sched_queue *q, uint64_t now,
 				       uint64_t *retry_at)
 {
-	struct sched_entity *best = NULL;
+	struct sched_entity *best = NULL, *yielder = NULL;
 
 	*retry_at = 0;
 	for (struct sched_entity *e = q->ready; e; e = e->next) {
@@ -245,10 +256,14 @@ static struct sched_entity *best_ready(const struct sched_queue *q, uint64_t now
 				*retry_at = at;
 			continue;
 		}
-		if (!best || e->vt < best->vt)
+		if (e->yielded) {
+			if (!yielder || e->vt < yielder->vt)
+				yielder = e;
+		} else if (!best || e->vt < best->vt) {
 			best = e;
+		}
 	}
-	return best;
+	return best ? best : yielder;
 }
 
 struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retry_at)
@@ -261,6 +276,16 @@ struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retr
 		return NULL;
 	*retry_at = 0;
 	unqueue(q, e);
+	/*
+	 * A yield passes one turn, not more: whoever was passed over competes
+	 * again, from the queue's virtual time, so that it banks nothing.
+	 */
+	e->yielded = false;
+	for (struct sched_entity *r = q->ready; r; r = r->next) {
+		if (r->yielded && r->vt < e->vt)
+			r->vt = e->vt;
+		r->yielded = false;
+	}
 	if (e->vt > q->vnow)
 		q->vnow = e->vt;
 	if (limited(e)) {

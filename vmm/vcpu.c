@@ -251,11 +251,13 @@ static bool vcpu_step(struct vcpu *v)
 	host_event(v);
 	irq_enable();
 	act = vmexit_dispatch(v);
-	if (act == EXIT_SKIP || act == EXIT_BLOCK)
+	if (act == EXIT_SKIP || act == EXIT_BLOCK || act == EXIT_YIELD)
 		skip_instruction(v);
 	if (act == EXIT_BLOCK)
 		vcpu_halt(v);
 	v->exit_tsc += rdtsc() - t0;
+	if (act == EXIT_YIELD)
+		sched_yield_turn();
 	return act != EXIT_STOP_VM;
 }
 

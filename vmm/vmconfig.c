@@ -432,6 +432,11 @@ static int vmconfig_set_apicv(struct vmconfig_parser *p)
 	return vmconfig_bool(p, &p->cfg->apicv);
 }
 
+static int vmconfig_set_ple(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->pause_loop_exiting);
+}
+
 static int vmconfig_set_pcidev(struct vmconfig_parser *p)
 {
 	return vmconfig_bool(p, &p->cfg->test_pcidev);
@@ -591,6 +596,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "guest.type", vmconfig_set_guest_type },
 	{ "guest.reboot", vmconfig_set_reboot },
 	{ "monitor.apicv", vmconfig_set_apicv },
+	{ "monitor.pauseLoopExiting", vmconfig_set_ple },
 	{ "test.skip", vmconfig_set_skip },
 	{ "test.console", vmconfig_set_console },
 	{ "test.pcidev", vmconfig_set_pcidev },
@@ -802,6 +808,7 @@ static void vmconfig_defaults(struct vm_config *c)
 	c->serial0_present = true;
 	c->guest_type = VMCONFIG_GUEST_MULTIBOOT;
 	c->apicv = true;
+	c->pause_loop_exiting = true;
 	c->reboot = VMCONFIG_REBOOT_RESTART;
 	c->expect.kind = VMCONFIG_EXPECT_NONE;
 }

@@ -59,6 +59,8 @@ void world_exit(void) __attribute__((noreturn));
 void sched_run(void) __attribute__((noreturn));
 /* Give the CPU to the next ready world (if any) and come back later. */
 void sched_yield(void);
+/* Give this turn to any other ready world of this CPU (a spinning vCPU); the share is kept. */
+void sched_yield_turn(void);
 /* Block the calling world until sched_wakeup(); returns at once if a wakeup is pending. */
 void sched_block(void);
 void sched_wakeup(struct world *w);

@@ -37,6 +37,7 @@ struct sched_entity {
 	bool queued;			/* on the ready list */
 	bool attached;			/* on the queue's list of all its entities */
 	bool capped;			/* entitlement: reached its limit (scratch) */
+	bool yielded;			/* SQ_YIELDED: passed over at the next pick if others can run */
 	struct sched_entity *next;	/* ready list */
 	struct sched_entity *all_next;	/* every entity attached to the queue */
 	/* statistics */
@@ -77,6 +78,9 @@ enum sq_why {
 	SQ_PREEMPTED,	/* its run ended, it is still ready */
 	SQ_WOKEN,	/* it was blocked: it may get the wake-up boost */
 	SQ_NEW,		/* it was just created: it starts at the queue's virtual time */
+	SQ_YIELDED,	/* it gave its turn away (a spinning vCPU): the next pick takes
+			 * any other eligible entity first, and its tag catches up
+			 * with that one's (a yield banks nothing) */
 };
 void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enum sq_why why);
 /*

@@ -48,6 +48,7 @@ enum exit_action {
 	EXIT_RESUME,		/* re-enter the guest at the same RIP */
 	EXIT_SKIP,		/* the instruction was emulated: advance RIP, then re-enter */
 	EXIT_BLOCK,		/* advance RIP, then wait for an interrupt (HLT) */
+	EXIT_YIELD,		/* advance RIP, then give this turn to another world (a spin) */
 	EXIT_STOP_VM,		/* stop the whole VM; vcpu->vm->stop_reason says why */
 };
 

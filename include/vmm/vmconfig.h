@@ -153,6 +153,7 @@ struct vm_config {
 	char modules[VMCONFIG_MAX_MODULES][VMCONFIG_MODNAME_MAX];	/* guest.modules */
 	unsigned int nmodules;
 	bool apicv;				/* monitor.apicv: use the CPU's APIC virtualization */
+	bool pause_loop_exiting;		/* monitor.pauseLoopExiting: yield spinning vCPUs */
 	bool test_pcidev;			/* test.pcidev: the PCI test device (tests only) */
 	enum vmconfig_reboot reboot;		/* guest.reboot */
 	struct vmconfig_expect expect;		/* test.expect */

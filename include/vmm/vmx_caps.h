@@ -70,6 +70,7 @@ struct vmx_caps {
 	bool vpid, invvpid, invvpid_addr, invvpid_single, invvpid_all, invvpid_single_globals;
 	bool unrestricted_guest, virt_apic_access, apicv, rdtscp, invpcid, xsaves;
 	bool vmfunc, vmfunc_eptp_switching;
+	bool pause_loop_exiting;
 
 	/* Pin-based controls and IA32_VMX_MISC */
 	bool preemption_timer;

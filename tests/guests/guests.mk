@@ -19,7 +19,7 @@ GUEST_NAMES32 += virtio_blk
 # The PC platform, checked as an OS uses it.
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 # The resource manager: CPU shares, limits and reservations.
-GUEST_NAMES32 += shares
+GUEST_NAMES32 += shares spinlock
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -22,7 +22,7 @@ tmo=${SYSTEM_TIMEOUT:-180}
 vms_uni="cpuid msr cr portio exceptions vmcall insns long64 hostile_vmx mbinfo mmio
 	broken_state.vmx broken_control.vmx bad_config.vmx bad_image.vmx"
 vms_smp="cpuid interrupts memtouch hostile_msr_port triplefault badaccess spinner smp2
-	memtouch_reserved.vmx chatty"
+	memtouch_reserved.vmx chatty spinlock spinlock_nople.vmx"
 # The emulated PC platform (local APIC, PIC, PIT, RTC, ACPI, PCI, fw_cfg): guests that
 # check each device as an OS relies on it (tests/guests/README.md). Two sets, so that
 # each guest's clock measurements get a host CPU often enough.
@@ -279,6 +279,14 @@ if [ -n "$guests" ]; then
 			fail "too many of the chatty guest's lines reached the log"
 		grep -q "vmstat: spinner vCPU 0: [0-9]* exits" "$log" ||
 			fail "no exit counters printed for the running spinner (vmstat=1)"
+		# PAUSE-loop exiting where the CPU offers it: the spinning vCPU of the
+		# lock test yields (PAUSE exits); with the key off it never exits on PAUSE.
+		if grep -q "vmx: VT-x on .*PAUSE-loop exiting" "$log"; then
+			grep "vm: spinlock: vCPU [01]: [0-9]* exits" "$log" | grep -q "PAUSE [1-9]" ||
+				fail "the spinlock guest's waiting vCPUs never took a PAUSE-loop exit"
+		fi
+		grep "vm: spinlock_nople: vCPU [01]: [0-9]* exits" "$log" | grep -q "PAUSE [1-9]" &&
+			fail "spinlock_nople took PAUSE exits with monitor.pauseLoopExiting = FALSE"
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks

@@ -440,6 +440,39 @@ static void test_waker_beside_limited(void **state)
 	assert_between(frac(lim, 60 * SEC), 0.099, 0.1 + 0.02 / 60, "limited world");
 }
 
+/*
+ * A yield (PAUSE-loop exit) gives one turn to another ready world, even one
+ * with a later tag, and banks nothing: the yielder's tag catches up with
+ * the world picked instead. Alone, a yielder runs on.
+ */
+static void test_yield_passes_one_turn(void **state)
+{
+	struct sched_queue q = { 0 };
+	struct sched_entity a = { 0 }, b = { 0 };
+	struct sched_params p = vm(1000, 0, 0);
+	uint64_t retry;
+
+	(void)state;
+	sq_set_timebase(&q, MS);
+	sq_attach(&q, &a, &p, 1);
+	sq_attach(&q, &b, &p, 1);
+	a.vt = 1000;		/* a is well ahead of its share, b behind */
+	b.vt = 5000;
+	sq_enqueue(&q, &b, 1, SQ_PREEMPTED);
+	sq_enqueue(&q, &a, 1, SQ_YIELDED);
+	assert_ptr_equal(sq_pick(&q, 1, &retry), &b);
+	assert_int_equal(a.vt, 5000);		/* passed over: it banks nothing */
+	assert_false(a.yielded);
+	sq_charge(&q, &b, MS, 2 * MS);
+	sq_enqueue(&q, &b, 2 * MS, SQ_PREEMPTED);
+	assert_true(b.vt > a.vt);
+	assert_ptr_equal(sq_pick(&q, 2 * MS, &retry), &a);	/* one turn only */
+	/* Alone on the queue, a yielder runs on. */
+	sq_detach(&q, &b);
+	sq_enqueue(&q, &a, 3 * MS, SQ_YIELDED);
+	assert_ptr_equal(sq_pick(&q, 3 * MS, &retry), &a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_host_not_starved),
 		cmocka_unit_test(test_phases),
 		cmocka_unit_test(test_waker_beside_limited),
+		cmocka_unit_test(test_yield_passes_one_turn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

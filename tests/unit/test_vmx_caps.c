@@ -390,7 +390,7 @@ static void test_summary(void **state)
 	assert_int_equal(vmx_caps_summary(&caps, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "VT-x rev 0x4: EPT (4-level, WB, 2M, 1G, A/D, INVEPT), "
 			    "VPID (INVVPID), unrestricted guest, preemption timer (TSC/32), "
-			    "APICv, posted interrupts, true controls");
+			    "APICv, posted interrupts, PAUSE-loop exiting, true controls");
 
 	/* Truncation is reported and the string stays terminated. */
 	memset(small, 'x', sizeof(small));

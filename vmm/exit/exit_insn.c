@@ -33,10 +33,16 @@ enum exit_action handle_invd_wbinvd(struct vcpu *v)
 	return EXIT_SKIP;
 }
 
+/*
+ * PAUSE: only PAUSE-loop exiting makes it exit (vmx/vmcs.c). The guest is
+ * spinning, most likely on a lock whose holder is a sibling vCPU that is
+ * not running: give the turn away, so that a sibling queued on this CPU
+ * runs next. The spin continues when the turn comes back.
+ */
 enum exit_action handle_pause(struct vcpu *v)
 {
 	(void)v;
-	return EXIT_SKIP;
+	return EXIT_YIELD;
 }
 
 static unsigned guest_cpl(void)

@@ -57,6 +57,19 @@ static bool use_apicv(const struct vcpu *v, const struct vmx_caps *caps)
 	return v->vm->cfg.apicv && v->vm->apic_access_pa && caps->apicv && caps->virt_apic_access;
 }
 
+/*
+ * PAUSE-loop exiting (where the CPU offers it): PAUSEs at CPL 0 no more
+ * than PLE_GAP TSC cycles apart form one loop; a loop longer than
+ * PLE_WINDOW cycles exits, and the vCPU gives its turn away (exit/
+ * exit_insn.c). A guest kernel's spinlock waits on a lock holder that is
+ * not running, most likely a descheduled sibling vCPU. The values are the
+ * ones KVM has long defaulted to: a gap that any real spin loop's
+ * iterations fit in, and a window (about 1-2 us) well above an
+ * uncontended critical section.
+ */
+#define PLE_GAP		128
+#define PLE_WINDOW	4096
+
 static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 {
 	uint32_t pin, proc, proc2, exit, entry;
@@ -64,6 +77,7 @@ static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 	uint32_t proc_apic = apicv ? PROC_TPR_SHADOW : PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING;
 	uint32_t proc2_apic = apicv ? PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT |
 				      PROC2_VIRT_INTR_DELIVERY : 0;
+	uint32_t proc2_ple = v->vm->cfg.pause_loop_exiting ? PROC2_PAUSE_LOOP_EXITING : 0;
 	const struct ctl_choice sets[] = {
 		{ "pin-based", VMCS_PIN_BASED_CTLS,
 		  PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER,
@@ -77,7 +91,8 @@ static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 		  PROC_TSC_OFFSETTING | proc_apic, &caps->proc },
 		{ "secondary processor-based", VMCS_PROC_BASED_CTLS2,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_VPID |
-		  PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | proc2_apic,
+		  PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | proc2_apic |
+		  proc2_ple,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | proc2_apic, &caps->proc2 },
 		{ "VM-exit", VMCS_EXIT_CTLS,
 		  EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_IA32_EFER |
@@ -98,6 +113,10 @@ static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 	vmcs_write32(VMCS_PIN_BASED_CTLS, pin);
 	vmcs_write32(VMCS_PROC_BASED_CTLS, proc);
 	vmcs_write32(VMCS_PROC_BASED_CTLS2, proc2);
+	if (proc2 & PROC2_PAUSE_LOOP_EXITING) {
+		vmcs_write32(VMCS_PLE_GAP, PLE_GAP);
+		vmcs_write32(VMCS_PLE_WINDOW, PLE_WINDOW);
+	}
 	vmcs_write32(VMCS_EXIT_CTLS, exit);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
 	v->pin_ctls = pin;

@@ -55,6 +55,7 @@
 #define PROC2_VPID		(1U << 5)
 #define PROC2_UNRESTRICTED	(1U << 7)
 #define PROC2_VINTR_DELIVERY	(1U << 9)
+#define PROC2_PLE		(1U << 10)
 #define PROC2_INVPCID		(1U << 12)
 #define PROC2_VMFUNC		(1U << 13)
 #define PROC2_XSAVES		(1U << 20)
@@ -263,6 +264,7 @@ static int decode_features(const struct vmx_msrs *m, struct vmx_caps *c)
 	c->unrestricted_guest = p2 & PROC2_UNRESTRICTED;
 	c->invpcid = p2 & PROC2_INVPCID;
 	c->xsaves = p2 & PROC2_XSAVES;
+	c->pause_loop_exiting = p2 & PROC2_PLE;
 	/* Virtual-interrupt delivery needs the TPR shadow; posted interrupts need
 	 * virtual-interrupt delivery and "acknowledge interrupt on exit". */
 	c->apicv = (c->proc.allowed1 & PROC_TPR_SHADOW) && (p2 & PROC2_APIC_REG_VIRT) &&
@@ -472,6 +474,8 @@ int vmx_caps_summary(const struct vmx_caps *c, char *buf, size_t len)
 		sb_item(&sb, "APICv");
 	if (c->posted_interrupts)
 		sb_item(&sb, "posted interrupts");
+	if (c->pause_loop_exiting)
+		sb_item(&sb, "PAUSE-loop exiting");
 	if (c->true_ctls)
 		sb_item(&sb, "true controls");
 	return lb_truncated(&sb.lb) ? -ENOSPC : 0;
@@ -497,6 +501,7 @@ static const struct caps_field caps_fields[] = {
 	CAPS_FIELD(rdtscp), CAPS_FIELD(invpcid), CAPS_FIELD(xsaves), CAPS_FIELD(vmfunc),
 	CAPS_FIELD(vmfunc_eptp_switching), CAPS_FIELD(preemption_timer),
 	CAPS_FIELD(preemption_timer_rate), CAPS_FIELD(posted_interrupts),
+	CAPS_FIELD(pause_loop_exiting),
 	CAPS_FIELD(store_efer_lma), CAPS_FIELD(act_hlt), CAPS_FIELD(act_shutdown),
 	CAPS_FIELD(act_wait_sipi), CAPS_FIELD(cr3_targets), CAPS_FIELD(max_msr_list),
 	CAPS_FIELD(mseg_revision),
