@@ -47,7 +47,7 @@ struct vmconfig_parser {
 	size_t vlen;
 	char shown[VMCONFIG_SHOW_MAX + 8];	/* the value quoted for messages */
 	uint64_t seen;				/* bit i: vmconfig_keys[i] was set */
-	unsigned int key_line[32];		/* line of each vmconfig_keys[] entry */
+	unsigned int key_line[64];		/* line of each vmconfig_keys[] entry */
 	char ignored[VMCONFIG_MAX_IGNORED][VMCONFIG_KEY_MAX];	/* lower case */
 	unsigned int nignored;
 };
@@ -604,7 +604,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "test.break", vmconfig_set_break },
 };
 
-_Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 32, "seen mask and key_line[] too small");
+_Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 64, "seen mask and key_line[] too small");
 
 /*
  * VMware keys we know but do not support yet (lower case; '#' matches one or
