@@ -548,6 +548,37 @@ static void test_present_false_accepted(void **state)
 	expect_err(text, "vm1.vmx:17:", "more than 16", NULL);
 }
 
+/* rng0.*: the entropy device and its rate limit. */
+static void test_rng(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(KERNEL), 0);
+	assert_false(cfg.rng.present);
+	assert_int_equal(parse(KERNEL "rng0.present = \"TRUE\"\n"), 0);
+	assert_true(cfg.rng.present);
+	assert_int_equal(cfg.rng.rate, VMCONFIG_RNG_RATE_DEFAULT);
+	assert_int_equal(parse(KERNEL "RNG0.Present = \"true\"\nrng0.rate = \"1024\"\n"), 0);
+	assert_int_equal(cfg.rng.rate, 1024);
+	assert_int_equal(parse(KERNEL "rng0.present = \"FALSE\"\n"), 0);
+	assert_false(cfg.rng.present);
+	expect_err(KERNEL "rng0.present = \"yes\"\n", "vm1.vmx:2:", "\"rng0.present\"",
+		   "neither TRUE nor FALSE", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.present = \"TRUE\"\n", "vm1.vmx:3:",
+		   "duplicate key (first set on line 2)", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"1023\"\n", "vm1.vmx:3:",
+		   "\"rng0.rate\"", "from 1024 to 67108864 bytes per second", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"67108865\"\n", "bytes per second",
+		   NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"99999999999999\"\n",
+		   "bytes per second", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"1k\"\n", "bytes per second", NULL);
+	expect_err(KERNEL "rng0.rate = \"4096\"\n", "vm1.vmx:2:", "\"rng0.rate\"",
+		   "no entropy device to apply it to", NULL);
+	expect_err(KERNEL "rng1.present = \"TRUE\"\n", "one entropy device, rng0", NULL);
+	expect_err(KERNEL "rng0.backend = \"x\"\n", "not a key of the entropy device", NULL);
+	expect_err(KERNEL "rngx = \"x\"\n", "unknown key", NULL);
+}
+
 static void test_disks(void **state)
 {
 	(void)state;
@@ -759,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
 		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_hostile_nul),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_many_lines),
