@@ -115,8 +115,12 @@ struct vmconfig_disk {
 };
 
 /*
- * A disk key (scsiN.*, scsiN:M.*): 1 if it was one and is fine, 0 if it is
- * not a disk key, -EINVAL with the reason in why. key is as written.
+ * A disk key (scsiN.*, scsiN:M.*, vmx.directory): 1 if it was one and is
+ * fine, 0 if it is not a disk key, -EINVAL with the reason in why. key is
+ * as written. A relative fileName resolves against the .vmx's directory on
+ * its datastore; a .vmx handed over as a boot module has none, so it names
+ * one with vmx.directory ("/vmfs/volumes/<datastore>/<dir>"), or its
+ * relative fileNames are an error.
  */
 int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const char *val,
 		      size_t vlen, unsigned int line, char *why, size_t whylen);
@@ -189,6 +193,9 @@ struct vm_config {
 	unsigned int ndisks;			/* after parse: present disks */
 	unsigned int ndisk_slots;		/* while parsing: slots in use */
 	struct vmconfig_rng rng;		/* rng0.* */
+	/* vmx.directory: the datastore directory relative disk fileNames resolve against */
+	char vmx_dir[VMCONFIG_PATH_MAX];
+	unsigned int vmx_dir_line;
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };
 
