@@ -98,6 +98,9 @@ else
 	echo "CPU shares: the share guests did not report (see $work/shares.serial)"
 fi
 
+# virtio-blk: a request's round trip and sequential throughput against the datastore path.
+sh "$top/tools/bench-virtio.sh"
+
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 

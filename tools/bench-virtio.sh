@@ -1,0 +1,37 @@
+#!/bin/sh
+# bench-virtio.sh (make bench): virtio-blk figures in Bochs. The virtio_blk test guest
+# in its bench mode (tests/guests/virtio_bench.vmx) on the thin disk of the test
+# datastore, booted with vdisk.bench=4: the vmkernel first does the same sequential I/O
+# on the same VMDK through vdisk.h (vmm/vdev/vdisk_bench.c). Under Bochs the TSC counts
+# emulated instructions, so the round trips are path lengths and the MB/s are in
+# emulated time: figures to compare with each other, not hardware speeds.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+s=$work/virtio_bench.serial
+cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
+sh "$top/tools/mkiso.sh" "$work/vb.iso" "$top/build/vmkernel.elf" \
+	"console=com1 test=vm_expectations vdisk.bench=4" 0 \
+	"$top/build/guests/virtio_blk.elf" "$top/tests/guests/virtio_bench.vmx" "$work/vtest.vmfs"
+sh "$top/tools/run-bochs.sh" "$work/vb.iso" "$s" 2 256 900 || true
+if ! grep -q '\[virtio_bench\] virtio_blk: bench: read_4k_rtt' "$s"; then
+	echo "virtio-blk in Bochs: the bench guest did not report (its log: tools/bench-virtio.sh)"
+	exit 0
+fi
+g() { sed -n "s/.*\[virtio_bench\] virtio_blk: $1.*/\1/p" "$s" | head -1; }
+echo "virtio-blk in Bochs (2 CPUs; guest RDTSC = emulated instructions):"
+printf '  notify exit round trip (idle queue, fewest of 16): %s TSC ticks\n' \
+	"$(g 'notify round trip \([0-9]*\) TSC')"
+printf '  4 KiB read round trip, guest view (notify, I/O world, disk read, MSI-X, HLT wake-up): fewest %s, median %s TSC ticks\n' \
+	"$(g 'bench: read_4k_rtt fewest \([0-9]*\) ')" "$(g 'bench: read_4k_rtt fewest [0-9]* median \([0-9]*\) ')"
+host=$(sed -n 's/.*vdisk-bench: virtio_bench: scsi0:0: seq_write \([0-9]*\) bytes in \([0-9]*\) ns, seq_read [0-9]* bytes in \([0-9]*\) ns.*/\1 \2 \3/p' "$s" | head -1)
+for op in write read; do
+	gl=$(sed -n "s/.*\[virtio_bench\] virtio_blk: bench: seq_$op \([0-9]*\) bytes in \([0-9]*\) TSC ticks at \([0-9]*\) Hz.*/\1 \2 \3/p" "$s" | head -1)
+	echo "$op $gl $host" | awk '{
+		op = $1; gb = $2; gt = $3; hz = $4; hb = $5; hns = (op == "write") ? $6 : $7
+		if (gt == "" || hns == "" || gt == 0 || hns == 0 || hz == 0) { printf "  sequential %s: no figure\n", op; exit }
+		g = gb / (gt / hz) / 1e6; h = hb / (hns / 1e9) / 1e6
+		printf "  sequential %s, 64 KiB requests, %d MiB: guest via virtio-blk %.2f MB/s, vmkernel on the same VMDK %.2f MB/s, guest/vmkernel = %.2f\n", op, gb / 1048576, g, h, g / h
+	}'
+done
