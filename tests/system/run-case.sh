@@ -190,6 +190,8 @@ linux_disk_checks() {
 		fail "the entropy device handed over no bytes"
 	command -v qemu-img >/dev/null ||
 		fail "qemu-img is not installed (Debian qemu-utils; tools/deps.sh test installs it)"
+	[ -x /sbin/e2fsck ] && [ -x /sbin/debugfs ] ||
+		fail "e2fsck or debugfs is not installed (Debian e2fsprogs; tools/deps.sh test installs it)"
 	v=$top/build/vmkfstools img=$out/$name.disk.img x=$work/x
 	mkdir -p "$x"
 	"$top/build/mkdisk" extract "$img" 1 "$x/vol.img" >/dev/null ||
