@@ -26,12 +26,21 @@ printf '  notify exit round trip (idle queue, fewest of 16): %s TSC ticks\n' \
 printf '  4 KiB read round trip, guest view (notify, I/O world, disk read, MSI-X, HLT wake-up): fewest %s, median %s TSC ticks\n' \
 	"$(g 'bench: read_4k_rtt fewest \([0-9]*\) ')" "$(g 'bench: read_4k_rtt fewest [0-9]* median \([0-9]*\) ')"
 host=$(sed -n 's/.*vdisk-bench: virtio_bench: scsi0:0: seq_write \([0-9]*\) bytes in \([0-9]*\) ns, seq_read [0-9]* bytes in \([0-9]*\) ns.*/\1 \2 \3/p' "$s" | head -1)
+raw=$(sed -n 's/.*vdisk-bench: virtio_bench: scsi0:0: raw_write \([0-9]*\) bytes in \([0-9]*\) ns, raw_read [0-9]* bytes in \([0-9]*\) ns.*/\1 \2 \3/p' "$s" | head -1)
+echo "  sequential I/O, 64 KiB requests one at a time, MB/s of emulated time: the guest through"
+echo "  virtio-blk / the vmkernel on the same VMDK / the datastore's raw device (the same bytes"
+echo "  at its end, read and written back), and the guest's share of each:"
 for op in write read; do
 	gl=$(sed -n "s/.*\[virtio_bench\] virtio_blk: bench: seq_$op \([0-9]*\) bytes in \([0-9]*\) TSC ticks at \([0-9]*\) Hz.*/\1 \2 \3/p" "$s" | head -1)
-	echo "$op $gl $host" | awk '{
-		op = $1; gb = $2; gt = $3; hz = $4; hb = $5; hns = (op == "write") ? $6 : $7
-		if (gt == "" || hns == "" || gt == 0 || hns == 0 || hz == 0) { printf "  sequential %s: no figure\n", op; exit }
-		g = gb / (gt / hz) / 1e6; h = hb / (hns / 1e9) / 1e6
-		printf "  sequential %s, 64 KiB requests, %d MiB: guest via virtio-blk %.2f MB/s, vmkernel on the same VMDK %.2f MB/s, guest/vmkernel = %.2f\n", op, gb / 1048576, g, h, g / h
+	echo "$op ${gl:-x x x} ${host:-x x x} ${raw:-x x x}" | awk '
+	function rate(b, ns) { return (ns + 0 > 0) ? b / (ns / 1e9) / 1e6 : 0 }
+	{
+		op = $1; gb = $2; gt = $3; hz = $4
+		hb = $5; hns = (op == "write") ? $6 : $7
+		rb = $8; rns = (op == "write") ? $9 : $10
+		if (gt + 0 == 0 || hz + 0 == 0) { printf "    %s: no figure from the guest\n", op; exit }
+		g = gb / (gt / hz) / 1e6; h = rate(hb, hns); r = rate(rb, rns)
+		printf "    %s, %d MiB: %.2f / %.2f / %.2f MB/s; guest/VMDK %s, guest/raw %s\n", op,
+			gb / 1048576, g, h, r, h ? sprintf("%.2f", g / h) : "-", r ? sprintf("%.2f", g / r) : "-"
 	}'
 done

@@ -21,9 +21,10 @@ int vdisk_attach(struct vdisk *d, const char *vm, const char *vmx_dir, const cha
 /*
  * make bench: with the kernel option vdisk.bench=MiB, time writing and
  * reading the disk's first MiB megabytes through vdisk.h (its data is
- * overwritten) and log the figures (vmm/vdev/vdisk_bench.c).
+ * overwritten) and as much raw I/O on its datastore's device (path: the
+ * disk's /vmfs/volumes/... path), and log the figures (vmm/vdev/vdisk_bench.c).
  */
-void vdisk_bench(struct vdisk *d, const char *vm, const char *dev);
+void vdisk_bench(struct vdisk *d, const char *vm, const char *dev, const char *path);
 /* Close it (flushing a writable disk) and forget who held it. */
 void vdisk_detach(struct vdisk *d);
 

@@ -52,9 +52,9 @@ void vdisk_detach(struct vdisk *d)
 }
 
 /* make bench's measurement at open (vdisk.bench=): not part of these tests. */
-void vdisk_bench(struct vdisk *d, const char *vmname, const char *dev)
+void vdisk_bench(struct vdisk *d, const char *vmname, const char *dev, const char *path)
 {
-	(void)d, (void)vmname, (void)dev;
+	(void)d, (void)vmname, (void)dev, (void)path;
 }
 
 static uint64_t rd(unsigned off, unsigned size)

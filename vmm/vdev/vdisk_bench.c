@@ -10,10 +10,21 @@
  * thin disk's blocks and is not counted: the guest writes into
  * allocated blocks as well. Only for measurements: the disk's data is
  * overwritten.
+ *
+ * The datastore's raw backing is measured too, as the floor under both:
+ * the same number of bytes at the end of the datastore's block device,
+ * each 64 KiB read and at once written back unchanged (then flushed),
+ * with the datastore's lock held throughout so that no VMFS call of
+ * this host runs in between; the bytes written are the bytes read, so
+ * the volume's contents do not change. (Another host sharing the volume
+ * could write there meanwhile: a bench runs with one host.)
  */
 #define pr_fmt(fmt) "vdisk-bench: " fmt
 #include <stdio.h>
+#include <drivers/blockdev.h>
+#include <fs/kernel/datastore.h>
 #include <vmkernel/bootmod.h>
+#include <vmkernel/mutex.h>
 #include <vmkernel/kmem.h>
 #include <vmkernel/log.h>
 #include <vmkernel/timer.h>
@@ -40,7 +51,42 @@ static int pass(struct vdisk *d, bool write, uint64_t bytes, uint8_t *buf, uint6
 	return rc;
 }
 
-void vdisk_bench(struct vdisk *d, const char *vm, const char *dev)
+/* The datastore's device: each 64 KiB of the last `bytes` read, then written back. */
+static int raw(const char *path, uint64_t bytes, uint8_t *buf, uint64_t *rns, uint64_t *wns)
+{
+	const char *rest;
+	struct datastore *ds = datastore_find(path, &rest);
+	struct blockdev *bd = ds ? ds->dev : NULL;
+	uint32_t per;
+	uint64_t lba0, t0;
+	int rc = 0;
+
+	if (!bd || CHUNK % bd->sector_size || bytes / bd->sector_size > bd->sectors)
+		return -1;
+	per = CHUNK / bd->sector_size;
+	lba0 = bd->sectors - bytes / bd->sector_size;
+	*rns = *wns = 0;
+	mutex_lock(&ds->lock);
+	for (uint64_t off = 0; off < bytes && !rc; off += CHUNK) {
+		uint64_t lba = lba0 + off / bd->sector_size;
+
+		t0 = time_ns();
+		rc = bd->ops->read(bd, lba, per, buf);
+		*rns += time_ns() - t0;
+		t0 = time_ns();
+		if (!rc)
+			rc = bd->ops->write(bd, lba, per, buf);
+		*wns += time_ns() - t0;
+	}
+	t0 = time_ns();
+	if (!rc && bd->ops->flush)
+		rc = bd->ops->flush(bd);
+	*wns += time_ns() - t0;
+	mutex_unlock(&ds->lock);
+	return rc;
+}
+
+void vdisk_bench(struct vdisk *d, const char *vm, const char *dev, const char *path)
 {
 	const char *v = bootparam_get("vdisk.bench");
 	uint64_t mib = 0, bytes, wns, rns, tmp;
@@ -67,6 +113,14 @@ void vdisk_bench(struct vdisk *d, const char *vm, const char *dev)
 	else
 		pr_info("%s: %s: seq_write %llu bytes in %llu ns, seq_read %llu bytes in %llu ns "
 			"(64 KiB requests, from the vmkernel)\n", vm, dev,
+			(unsigned long long)bytes, (unsigned long long)wns,
+			(unsigned long long)bytes, (unsigned long long)rns);
+	if (raw(path, bytes, buf, &rns, &wns))
+		pr_warn("%s: %s: the datastore's device of %s could not be measured\n", vm, dev,
+			path);
+	else
+		pr_info("%s: %s: raw_write %llu bytes in %llu ns, raw_read %llu bytes in %llu ns "
+			"(64 KiB requests, the datastore's device)\n", vm, dev,
 			(unsigned long long)bytes, (unsigned long long)wns,
 			(unsigned long long)bytes, (unsigned long long)rns);
 	kfree(buf);

@@ -278,7 +278,7 @@ static int blk_open(struct virtio_blk *b, const struct vmconfig_disk *c)
 		return rc;
 	}
 	b->attached = true;
-	vdisk_bench(&b->disk, vm->name, b->vd.dev.name);
+	vdisk_bench(&b->disk, vm->name, b->vd.dev.name, b->path);
 	pr_info("%s: %s: %s, %llu MiB, %s, %s\n", vm->name, b->vd.dev.name, b->path,
 		(unsigned long long)(b->disk.sectors >> 11), b->disk.thin ? "thin" : "thick",
 		c->read_only ? "read-only" : c->multi_writer ? "multi-writer" : "exclusive lock");
