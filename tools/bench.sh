@@ -121,6 +121,9 @@ else
 	echo "Spinlock: the guest did not report (see $work/spinlock.serial, $work/spinlock_nople.serial)"
 fi
 
+# virtio-blk: a request's round trip and sequential throughput against the datastore path.
+sh "$top/tools/bench-virtio.sh"
+
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 

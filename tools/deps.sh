@@ -7,7 +7,7 @@ build="gcc make binutils gzip grub-common grub-pc-bin grub-efi-amd64-bin xorriso
 emu="qemu-system-x86 qemu-utils ovmf ipxe-qemu seabios bochs bochsbios vgabios"
 case "${1:-build}" in
 build) want=$build ;;
-test) want="$build $emu libcmocka-dev clang libclang-rt-14-dev cpio xz-utils" ;;
+test) want="$build $emu libcmocka-dev clang libclang-rt-14-dev cpio xz-utils e2fsprogs" ;;
 run) want="$build $emu" ;;
 *) echo "deps.sh: unknown group '$1' (build, test, run)" >&2; exit 2 ;;
 esac

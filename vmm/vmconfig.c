@@ -681,6 +681,9 @@ static int vmconfig_dispatch(struct vmconfig_parser *p, size_t klen)
 	}
 	rc = vmconfig_disk_key(p->cfg, p->keybuf, klen, p->val, p->vlen, p->line, why,
 			       sizeof(why));
+	if (!rc)
+		rc = vmconfig_rng_key(p->cfg, p->keybuf, klen, p->val, p->vlen, p->line, why,
+				      sizeof(why));
 	if (rc)
 		return rc < 0 ? vmconfig_err(p, "%s", why) : 0;
 	for (i = 0; i < VMCONFIG_ARRAY_SIZE(vmconfig_later); i++) {
@@ -889,7 +892,8 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		vmconfig_at(p, "guest.kernel");
 		return vmconfig_err(p, "is required (the name of the guest image's module)");
 	}
-	if (vmconfig_disk_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why))) {
+	if (vmconfig_disk_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why)) ||
+	    vmconfig_rng_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why))) {
 		p->key = p->keybuf;
 		return vmconfig_err(p, "%s", why);
 	}

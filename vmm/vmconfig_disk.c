@@ -13,6 +13,12 @@
  * Every disk key is checked as its line is read (duplicates included);
  * whole-disk rules (a present disk needs a fileName and a present
  * virtio-blk adapter) are checked once the file is read.
+ *
+ * Relative fileNames. VMware resolves them against the .vmx's own
+ * directory. A .vmx handed over as a boot module has no directory, so
+ * vmx.directory (our key) names the datastore directory it stands for;
+ * a relative fileName without one, and a vmx.directory no relative
+ * fileName uses, are errors here rather than surprises at VM start.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -165,6 +171,33 @@ static int disk_value(struct vmconfig_disk *d, enum vmconfig_disk_key k, const c
 	}
 }
 
+/* vmx.directory: "/vmfs/volumes/<label>[/<dir>...]", no "." or "..", no control characters. */
+static int vmx_directory(struct vm_config *c, const char *v, size_t vn, unsigned line, char *why,
+			 size_t len)
+{
+	static const char vols[] = "/vmfs/volumes/";
+	size_t n = sizeof(vols) - 1;
+
+	if (duplicate(&c->vmx_dir_line, line, why, len))
+		return -EINVAL;
+	if (vn >= sizeof(c->vmx_dir) || vn <= n || memcmp(v, vols, n) || v[n] == '/')
+		return bad(why, len, "\"%.40s\" is not a datastore directory "
+			   "(/vmfs/volumes/<datastore>/<directory>, at most 255 characters)", v);
+	for (size_t i = 0; i < vn; i++) {
+		bool start = i == 0 || v[i - 1] == '/';
+		size_t rest = vn - i;
+
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return bad(why, len, "a directory may not hold control characters%s", "");
+		if (start && v[i] == '.' && (rest == 1 || v[i + 1] == '/' ||
+		    (v[i + 1] == '.' && (rest == 2 || v[i + 2] == '/'))))
+			return bad(why, len, "\".\" and \"..\" are not allowed in a directory%s", "");
+	}
+	memcpy(c->vmx_dir, v, vn);
+	c->vmx_dir[vn] = '\0';
+	return 1;
+}
+
 int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const char *val,
 		      size_t vlen, unsigned int line, char *why, size_t whylen)
 {
@@ -172,6 +205,8 @@ int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const c
 	unsigned bus, unit, k;
 	struct vmconfig_disk *d;
 
+	if (ieq(key, klen, "vmx.directory"))
+		return vmx_directory(c, val, vlen, line, why, whylen);
 	if (klen < 6 || !ieq(key, 4, "scsi"))
 		return 0;
 	if (!small_num(key, klen, &i, 100, &bus) || i >= klen)
@@ -206,6 +241,7 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 			 char *why, size_t whylen)
 {
 	unsigned n = 0;
+	bool relative = false;
 
 	for (unsigned i = 0; i < c->ndisk_slots; i++) {
 		struct vmconfig_disk *d = &c->disks[i];
@@ -231,6 +267,16 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 				   "\"virtio-blk\"%s" : "the adapter of a present disk must be "
 				   "present%s", "");
 		}
+		if (d->file[0] != '/') {
+			relative = true;
+			if (!c->vmx_dir[0]) {
+				snprintf(key, keylen, "scsi%u:%u.fileName", d->bus, d->unit);
+				*line = d->line[VMCONFIG_DK_FILENAME];
+				return bad(why, whylen, "\"%.60s\" is relative, and this .vmx has no "
+					   "directory on a datastore: set vmx.directory or give "
+					   "/vmfs/volumes/<datastore>/<path>", d->file);
+			}
+		}
 		if (n == VMCONFIG_DISKS_MAX)
 			return bad(why, whylen, "more than 4 disks%s", "");
 		if (n != i)
@@ -238,5 +284,11 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 		n++;
 	}
 	c->ndisks = n;
+	if (c->vmx_dir_line && !relative) {
+		snprintf(key, keylen, "vmx.directory");
+		*line = c->vmx_dir_line;
+		return bad(why, whylen, "no present disk has a relative fileName to resolve "
+			   "against it%s", "");
+	}
 	return 0;
 }

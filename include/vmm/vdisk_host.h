@@ -18,6 +18,13 @@ struct vdisk;
  */
 int vdisk_attach(struct vdisk *d, const char *vm, const char *vmx_dir, const char *file,
 		 unsigned flags, char *full, size_t fulllen, char *err, size_t errlen);
+/*
+ * make bench: with the kernel option vdisk.bench=MiB, time writing and
+ * reading the disk's first MiB megabytes through vdisk.h (its data is
+ * overwritten) and as much raw I/O on its datastore's device (path: the
+ * disk's /vmfs/volumes/... path), and log the figures (vmm/vdev/vdisk_bench.c).
+ */
+void vdisk_bench(struct vdisk *d, const char *vm, const char *dev, const char *path);
 /* Close it (flushing a writable disk) and forget who held it. */
 void vdisk_detach(struct vdisk *d);
 

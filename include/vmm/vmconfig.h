@@ -115,8 +115,12 @@ struct vmconfig_disk {
 };
 
 /*
- * A disk key (scsiN.*, scsiN:M.*): 1 if it was one and is fine, 0 if it is
- * not a disk key, -EINVAL with the reason in why. key is as written.
+ * A disk key (scsiN.*, scsiN:M.*, vmx.directory): 1 if it was one and is
+ * fine, 0 if it is not a disk key, -EINVAL with the reason in why. key is
+ * as written. A relative fileName resolves against the .vmx's directory on
+ * its datastore; a .vmx handed over as a boot module has none, so it names
+ * one with vmx.directory ("/vmfs/volumes/<datastore>/<dir>"), or its
+ * relative fileNames are an error.
  */
 int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const char *val,
 		      size_t vlen, unsigned int line, char *why, size_t whylen);
@@ -126,6 +130,28 @@ int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const c
  */
 int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned int *line,
 			 char *why, size_t whylen);
+
+/*
+ * The virtio entropy device (vmconfig_rng.c): rng0.present (default
+ * FALSE) gives the VM a virtio-rng device; rng0.rate caps the bytes per
+ * second it hands over (our keys: VMware has no such device).
+ */
+#define VMCONFIG_RNG_RATE_DEFAULT	65536u		/* bytes per second */
+#define VMCONFIG_RNG_RATE_MIN		1024u
+#define VMCONFIG_RNG_RATE_MAX		(64u << 20)
+
+struct vmconfig_rng {
+	bool present;				/* rng0.present */
+	uint32_t rate;				/* rng0.rate, bytes/s; default after parse */
+	unsigned int present_line, rate_line;	/* where they were set, 0 if not */
+};
+
+/* rng0.*: 1 if it was such a key and is fine, 0 if not one, -EINVAL with why. */
+int vmconfig_rng_key(struct vm_config *c, const char *key, size_t klen, const char *val,
+		     size_t vlen, unsigned int line, char *why, size_t whylen);
+/* After the last line: defaults, and rng0.rate without a present device is an error. */
+int vmconfig_rng_finish(struct vm_config *c, char *key, size_t keylen, unsigned int *line,
+			char *why, size_t whylen);
 
 struct vmconfig_expect {
 	enum vmconfig_expect_kind kind;
@@ -167,6 +193,10 @@ struct vm_config {
 	struct vmconfig_disk disks[VMCONFIG_DISK_SLOTS];	/* present ones first after parse */
 	unsigned int ndisks;			/* after parse: present disks */
 	unsigned int ndisk_slots;		/* while parsing: slots in use */
+	struct vmconfig_rng rng;		/* rng0.* */
+	/* vmx.directory: the datastore directory relative disk fileNames resolve against */
+	char vmx_dir[VMCONFIG_PATH_MAX];
+	unsigned int vmx_dir_line;
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */
 };
 

@@ -45,11 +45,10 @@ $(GUEST_OUT)/vtest.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S vtest --image-size 32m --max-hosts 2 \
 		$@.tmp >/dev/null && \
-	for d in virtio_blk hostile linux; do build/vmkfstools $@.tmp mkdir /$$d || exit 1; done && \
+	for d in virtio_blk hostile; do build/vmkfstools $@.tmp mkdir /$$d || exit 1; done && \
 	build/vmkfstools -c 16m -d thin $@.tmp /virtio_blk/disk.vmdk >/dev/null && \
 	build/vmkfstools -c 4m -d thin $@.tmp /virtio_blk/ro.vmdk >/dev/null && \
-	build/vmkfstools -c 4m -d thin $@.tmp /hostile/disk.vmdk >/dev/null && \
-	build/vmkfstools -c 8m -d thin $@.tmp /linux/disk.vmdk >/dev/null && mv $@.tmp $@
+	build/vmkfstools -c 4m -d thin $@.tmp /hostile/disk.vmdk >/dev/null && mv $@.tmp $@
 
 $(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

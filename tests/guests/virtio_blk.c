@@ -11,6 +11,8 @@
  *   type (UNSUPP); DISCARD of a whole file block, which then reads as
  *   zeros; a write to the read-only disk (IOERR); interrupts arrived.
  *
+ * virtio_bench.vmx (cmdline "bench"): make bench's figures (bench() below).
+ *
  * hostile_virtio.vmx (cmdline "hostile"): one malformation per case, each
  *   after a fresh reset and set-up: a descriptor loop, a chain longer
  *   than the device takes, buffers in MMIO and past RAM, lengths past
@@ -453,6 +455,78 @@ static void driver_checks(void)
 	dev_reset(&devs[1]);
 }
 
+/*
+ * make bench (cmdline "bench", tests/guests/virtio_bench.vmx): figures for
+ * the log, not checks. Under Bochs the TSC counts emulated instructions,
+ * so each is a path length. The 4 KiB read round trip is what a guest
+ * waits for one request: the notification's exit, the I/O world's
+ * wake-up and its disk read, the used ring and the MSI-X interrupt that
+ * ends the guest's HLT. Then BENCH_MIB MiB are written (then flushed) and
+ * read in 64 KiB requests, one at a time, and the bytes and TSC ticks
+ * printed with the TSC rate; tools/bench.sh turns them into MB/s and
+ * sets them against the same I/O the vmkernel does on the same VMDK
+ * (vdisk.bench=, vmm/vdev/vdisk_bench.c).
+ */
+#define BENCH_MIB 4
+#define BENCH_RTT_RUNS 32
+
+static void bench_rtt(struct vdev *d)
+{
+	uint64_t t[BENCH_RTT_RUNS];
+	unsigned int ok = 0;
+
+	for (unsigned int i = 0; i < BENCH_RTT_RUNS; i++) {
+		uint64_t t0 = rdtsc();
+
+		ok += request(d, T_IN, 8 * i, back, 1, 4096, false) == 0;
+		t[i] = rdtsc() - t0;
+	}
+	CHECK_EQ(ok, BENCH_RTT_RUNS, "bench_reads");
+	for (unsigned int i = 1; i < BENCH_RTT_RUNS; i++) {	/* insertion sort */
+		uint64_t v = t[i];
+		unsigned int j = i;
+
+		for (; j && t[j - 1] > v; j--)
+			t[j] = t[j - 1];
+		t[j] = v;
+	}
+	gprintf("virtio_blk: bench: read_4k_rtt fewest %llu median %llu TSC ticks (of %u)\n",
+		(unsigned long long)t[0], (unsigned long long)t[BENCH_RTT_RUNS / 2],
+		BENCH_RTT_RUNS);
+}
+
+static void bench_seq(struct vdev *d, bool write)
+{
+	const uint32_t chunk = 65536, n = BENCH_MIB * 1048576 / chunk;
+	uint64_t t0 = rdtsc(), ticks;
+	unsigned int ok = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		ok += request(d, write ? T_OUT : T_IN, (uint64_t)i * (chunk / 512),
+			      write ? data : back, 8, chunk / 8, true) == 0;
+	if (write)
+		ok += request(d, T_FLUSH, 0, data, 0, 0, false) == 0;
+	ticks = rdtsc() - t0;
+	CHECKF(ok == n + (write ? 1u : 0u), write ? "bench_seq_write" : "bench_seq_read", "%u of %u",
+	       ok, n);
+	gprintf("virtio_blk: bench: seq_%s %u bytes in %llu TSC ticks at %llu Hz (64 KiB requests)\n",
+		write ? "write" : "read", BENCH_MIB * 1048576, (unsigned long long)ticks,
+		(unsigned long long)tsc_rate);
+}
+
+static void bench(void)
+{
+	CHECK(ndev >= 1 && dev_init(&devs[0]), "bench_init");
+	if (ndev < 1)
+		return;
+	measure_notify(&devs[0]);
+	fill(data, sizeof(data), 5);
+	bench_seq(&devs[0], true);
+	bench_seq(&devs[0], false);
+	bench_rtt(&devs[0]);
+	dev_reset(&devs[0]);
+}
+
 /* ---- the hostile driver ---- */
 
 /* After a malformation: NEEDS_RESET and a configuration interrupt. */
@@ -594,6 +668,8 @@ void guest_main(void)
 	find_devices();
 	if (cmdline_has("hostile"))
 		hostile_checks();
+	else if (cmdline_has("bench"))
+		bench();
 	else
 		driver_checks();
 	lapic_write(LAPIC_TMICT, 0);

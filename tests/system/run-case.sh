@@ -41,7 +41,8 @@ vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
-# Linux with a virtio-blk disk on the test datastore: data written, rebooted, verified.
+# Linux with a virtio-blk disk on a datastore on an IDE disk (disk_datastore below): a
+# filesystem written, rebooted, verified; then read back on the host (linux_disk_checks).
 linux_disk="linux/linux-disk"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
 . "$top/tests/system/hostile.sh"
@@ -60,7 +61,7 @@ vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
-linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=1 ;;
+linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=disk ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -92,10 +93,26 @@ fi
 # Boots that run every in-kernel test carry the VMFS volume the filesystem test mounts.
 [ "$tests" = all ] && mods="$mods $top/build/vmfs.img"
 # VMs with disks: the datastore as a boot module (a fresh copy of the image each run).
-if [ -n "$datastore" ]; then
+if [ "$datastore" = 1 ]; then
 	cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
 	mods="$mods $work/vtest.vmfs"
 fi
+# ... or on a disk Bochs attaches to its IDE controller (as a server's local disk): a GPT
+# with datastore "vtest" holding linux/disk.vmdk (8 MiB, thin). The image is kept after
+# the run ($out/$name.disk.img) and read back on the host by linux_disk_checks.
+disk_datastore() {
+	[ "$emu" = bochs ] || { echo "FAIL $name: a disk-backed datastore needs bochs"; exit 1; }
+	v=$top/build/vmkfstools
+	"$v" -C vmfs6 -S vtest --image-size 61m --max-hosts 2 "$work/vol.img" >/dev/null &&
+		"$v" "$work/vol.img" mkdir /linux &&
+		"$v" -c 8m -d thin "$work/vol.img" /linux/disk.vmdk >/dev/null &&
+		rm -f "$out/$name.disk.img" &&
+		"$top/build/mkdisk" create "$out/$name.disk.img" 63m "vtest:vmfs:61m:$work/vol.img" \
+			>/dev/null || { echo "FAIL $name: cannot make the datastore disk"; exit 1; }
+	# 63 MiB = 128 cylinders x 16 heads x 63 sectors, as Bochs wants for a flat image
+	export BOCHS_EXTRA="ata0-slave: type=disk, path=$out/$name.disk.img, mode=flat, cylinders=128, heads=16, spt=63"
+}
+[ "$datastore" = disk ] && disk_datastore
 if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
@@ -156,6 +173,46 @@ shares_checks() {
 		fail "the CPU reservation that does not fit was not refused with the numbers"
 	grep -q "vm: bad_cpu_affinity: not started: sched.cpu.affinity leaves it no CPU that runs VMs" "$log" ||
 		fail "the affinity without a host CPU was not refused"
+}
+
+# linux-disk: the datastore came from the IDE disk, the VM used both devices, and the
+# disk left behind holds what the guest wrote, read by the host's own tools: vmkfstools
+# lists and copies out the VMDK, qemu-img reads it as a VMDK (the same bytes as its flat
+# extent), e2fsck finds the guest's ext2 clean and debugfs reads the file back.
+linux_disk_checks() {
+	grep -q "datastore: mounted /vmfs/volumes/vtest from .*:1: VMFS" "$log" ||
+		fail "the datastore on the IDE disk was not mounted"
+	grep -q "linux-disk: scsi0:0: /vmfs/volumes/vtest/linux/disk.vmdk, 8 MiB, thin" "$log" ||
+		fail "the disk was not opened at its path relative to vmx.directory"
+	grep -q "virtio-rng: linux-disk: rng0: entropy from RD\(SEED\|RAND\)" "$log" ||
+		fail "the entropy device did not name a hardware source"
+	grep -q "virtio-rng: linux-disk: rng0: [1-9][0-9]* bytes handed over" "$log" ||
+		fail "the entropy device handed over no bytes"
+	command -v qemu-img >/dev/null ||
+		fail "qemu-img is not installed (Debian qemu-utils; tools/deps.sh test installs it)"
+	[ -x /sbin/e2fsck ] && [ -x /sbin/debugfs ] ||
+		fail "e2fsck or debugfs is not installed (Debian e2fsprogs; tools/deps.sh test installs it)"
+	v=$top/build/vmkfstools img=$out/$name.disk.img x=$work/x
+	mkdir -p "$x"
+	"$top/build/mkdisk" extract "$img" 1 "$x/vol.img" >/dev/null ||
+		fail "cannot extract the VMFS partition from $img"
+	"$v" "$x/vol.img" fsck >"$x/fsck" 2>&1 || fail "vmkfstools fsck: $(tail -1 "$x/fsck")"
+	"$v" "$x/vol.img" ls /linux 2>&1 | grep -q "disk.vmdk" ||
+		fail "vmkfstools does not list /linux/disk.vmdk"
+	"$v" "$x/vol.img" cp-out /linux/disk.vmdk "$x/disk.vmdk" &&
+		"$v" "$x/vol.img" cp-out /linux/disk-flat.vmdk "$x/disk-flat.vmdk" ||
+		fail "vmkfstools cp-out of the disk failed"
+	qemu-img info "$x/disk.vmdk" >"$x/info" 2>&1 || fail "qemu-img info: $(tail -1 "$x/info")"
+	grep -q "file format: vmdk" "$x/info" && grep -q "virtual size: 8 MiB" "$x/info" ||
+		fail "qemu-img does not see an 8 MiB VMDK: $(tr '\n' ' ' < "$x/info")"
+	qemu-img compare -q -f vmdk -F raw "$x/disk.vmdk" "$x/disk-flat.vmdk" ||
+		fail "qemu-img reads the VMDK differently from its flat extent"
+	qemu-img convert -f vmdk -O raw "$x/disk.vmdk" "$x/disk.raw" || fail "qemu-img convert failed"
+	/sbin/e2fsck -fn "$x/disk.raw" >"$x/e2fsck" 2>&1 ||
+		fail "the guest's filesystem is not clean: $(tail -3 "$x/e2fsck" | tr '\n' ' ')"
+	sum=$(/sbin/debugfs -R "cat /data" "$x/disk.raw" 2>/dev/null | md5sum | awk '{print $1}')
+	[ "$sum" = "$(seq 1 100000 | md5sum | awk '{print $1}')" ] ||
+		fail "the file the guest wrote reads back on the host with MD5 $sum"
 }
 
 # The disk refused with its holder named; each hostile malformation named in the log.
@@ -291,6 +348,7 @@ if [ -n "$guests" ]; then
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
 	[ "$profile" = vms-virtio ] && virtio_checks
+	[ "$profile" = linux-disk ] && linux_disk_checks
 	echo "PASS $name"
 	exit 0
 fi

@@ -548,6 +548,37 @@ static void test_present_false_accepted(void **state)
 	expect_err(text, "vm1.vmx:17:", "more than 16", NULL);
 }
 
+/* rng0.*: the entropy device and its rate limit. */
+static void test_rng(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(KERNEL), 0);
+	assert_false(cfg.rng.present);
+	assert_int_equal(parse(KERNEL "rng0.present = \"TRUE\"\n"), 0);
+	assert_true(cfg.rng.present);
+	assert_int_equal(cfg.rng.rate, VMCONFIG_RNG_RATE_DEFAULT);
+	assert_int_equal(parse(KERNEL "RNG0.Present = \"true\"\nrng0.rate = \"1024\"\n"), 0);
+	assert_int_equal(cfg.rng.rate, 1024);
+	assert_int_equal(parse(KERNEL "rng0.present = \"FALSE\"\n"), 0);
+	assert_false(cfg.rng.present);
+	expect_err(KERNEL "rng0.present = \"yes\"\n", "vm1.vmx:2:", "\"rng0.present\"",
+		   "neither TRUE nor FALSE", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.present = \"TRUE\"\n", "vm1.vmx:3:",
+		   "duplicate key (first set on line 2)", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"1023\"\n", "vm1.vmx:3:",
+		   "\"rng0.rate\"", "from 1024 to 67108864 bytes per second", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"67108865\"\n", "bytes per second",
+		   NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"99999999999999\"\n",
+		   "bytes per second", NULL);
+	expect_err(KERNEL "rng0.present = \"TRUE\"\nrng0.rate = \"1k\"\n", "bytes per second", NULL);
+	expect_err(KERNEL "rng0.rate = \"4096\"\n", "vm1.vmx:2:", "\"rng0.rate\"",
+		   "no entropy device to apply it to", NULL);
+	expect_err(KERNEL "rng1.present = \"TRUE\"\n", "one entropy device, rng0", NULL);
+	expect_err(KERNEL "rng0.backend = \"x\"\n", "not a key of the entropy device", NULL);
+	expect_err(KERNEL "rngx = \"x\"\n", "unknown key", NULL);
+}
+
 static void test_disks(void **state)
 {
 	(void)state;
@@ -556,8 +587,10 @@ static void test_disks(void **state)
 			       "scsi0:1.present = \"FALSE\"\nscsi0:1.fileName = \"old.vmdk\"\n"
 			       "SCSI0:2.Present = \"true\"\nscsi0:2.FILENAME = \"/vmfs/volumes/ds 1/a b.vmdk\"\n"
 			       "scsi0:2.readOnly = \"TRUE\"\nscsi0:2.sharing = \"multi-writer\"\n"
-			       "scsi0:2.deviceType = \"scsi-hardDisk\"\nscsi0:2.mode = \"persistent\"\n"), 0);
+			       "scsi0:2.deviceType = \"scsi-hardDisk\"\nscsi0:2.mode = \"persistent\"\n"
+			       "vmx.directory = \"/vmfs/volumes/ds1/vm1\"\n"), 0);
 	assert_int_equal(cfg.ndisks, 2);
+	assert_string_equal(cfg.vmx_dir, "/vmfs/volumes/ds1/vm1");
 	assert_string_equal(cfg.disks[0].file, "vm1.vmdk");
 	assert_int_equal(cfg.disks[0].unit, 0);
 	assert_false(cfg.disks[0].read_only);
@@ -588,11 +621,36 @@ static void test_disks(void **state)
 	expect_err(KERNEL "scsi0:0.fileName = \"a\"\nscsi0:0.FileName = \"b\"\n", "vm1.vmx:3:",
 		   "duplicate key (first set on line 2)", NULL);
 	expect_err(KERNEL "scsi0:0.fileName = \"\"\n", "1 to 255 characters", NULL);
-	expect_err(KERNEL A0 "scsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"a\"\n"
+	expect_err(KERNEL A0 "vmx.directory = \"/vmfs/volumes/d\"\n"
+		   "scsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"a\"\n"
 		   "scsi0:1.present = \"TRUE\"\nscsi0:1.fileName = \"a\"\n"
 		   "scsi0:2.present = \"TRUE\"\nscsi0:2.fileName = \"a\"\n"
 		   "scsi0:3.present = \"TRUE\"\nscsi0:3.fileName = \"a\"\n"
 		   "scsi0:4.present = \"TRUE\"\nscsi0:4.fileName = \"a\"\n", "more than 4 disks", NULL);
+	/* relative fileNames: against vmx.directory, which a boot-module .vmx must give */
+#define D0 A0 "scsi0:0.present = \"TRUE\"\n"
+	expect_err(KERNEL D0 "scsi0:0.fileName = \"vm1/a.vmdk\"\n", "vm1.vmx:5: key \"scsi0:0.fileName\"",
+		   "\"vm1/a.vmdk\" is relative", "set vmx.directory", NULL);
+	assert_int_equal(parse(KERNEL D0 "scsi0:0.fileName = \"a.vmdk\"\n"
+			       "vmx.directory = \"/vmfs/volumes/ds1/\"\n"), 0);
+	assert_int_equal(parse(KERNEL D0 "scsi0:0.fileName = \"a.vmdk\"\n"
+			       "vmx.directory = \"/vmfs/volumes/ds1\"\n"), 0);
+	expect_err(KERNEL D0 "scsi0:0.fileName = \"/vmfs/volumes/ds1/a.vmdk\"\n"
+		   "vmx.directory = \"/vmfs/volumes/ds1/x\"\n", "vm1.vmx:6: key \"vmx.directory\"",
+		   "no present disk has a relative fileName", NULL);
+	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes/\"\n", "vm1.vmx:2:",
+		   "not a datastore directory", NULL);
+	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes//x\"\n", "not a datastore directory", NULL);
+	expect_err(KERNEL "vmx.directory = \"/tmp/x\"\n", "not a datastore directory", NULL);
+	expect_err(KERNEL "vmx.directory = \"ds1/x\"\n", "not a datastore directory", NULL);
+	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes/ds1/../ds2\"\n", "\"..\" are not allowed",
+		   NULL);
+	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes/ds1/.\"\n", "are not allowed", NULL);
+	assert_int_equal(parse(KERNEL D0 "scsi0:0.fileName = \"a.vmdk\"\n"
+			       "vmx.directory = \"/vmfs/volumes/ds1/..x/.y\"\n"), 0);
+	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes/a\"\nvmx.directory = \"/vmfs/volumes/a\"\n",
+		   "duplicate key", NULL);
+#undef D0
 #undef A0
 }
 
@@ -759,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
 		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_hostile_nul),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_many_lines),

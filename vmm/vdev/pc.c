@@ -64,6 +64,16 @@ static int create_disks(struct vm *vm)
 	return 0;
 }
 
+/* rng0.present: the entropy device (docs/guest-platform.md). */
+static int create_rng(struct vm *vm)
+{
+	struct vdev_args a = { .name = "rng0", .extra = &vm->cfg.rng };
+
+	if (!vm->cfg.rng.present)
+		return 0;
+	return vdev_create(vm, "virtio-rng", &a) ? 0 : -ENODEV;
+}
+
 int machine_create_devices(struct vm *vm)
 {
 	for (unsigned i = 0; i < sizeof(pc_devices) / sizeof(pc_devices[0]); i++) {
@@ -74,7 +84,9 @@ int machine_create_devices(struct vm *vm)
 		if (!vdev_create(vm, p->type, &p->args))
 			return -ENODEV;
 	}
-	return create_disks(vm);
+	if (create_disks(vm))
+		return -ENODEV;
+	return create_rng(vm);
 }
 
 /*

@@ -268,7 +268,8 @@ static int blk_open(struct virtio_blk *b, const struct vmconfig_disk *c)
 	unsigned flags = (c->read_only ? VDISK_RDONLY : 0) |
 			 (c->multi_writer ? VDISK_MULTIWRITER : 0);
 	char err[200];
-	int rc = vdisk_attach(&b->disk, vm->name, NULL, c->file, flags, b->path, sizeof(b->path),
+	const char *dir = vm->cfg.vmx_dir[0] ? vm->cfg.vmx_dir : NULL;
+	int rc = vdisk_attach(&b->disk, vm->name, dir, c->file, flags, b->path, sizeof(b->path),
 			      err, sizeof(err));
 
 	if (rc) {
@@ -277,6 +278,7 @@ static int blk_open(struct virtio_blk *b, const struct vmconfig_disk *c)
 		return rc;
 	}
 	b->attached = true;
+	vdisk_bench(&b->disk, vm->name, b->vd.dev.name, b->path);
 	pr_info("%s: %s: %s, %llu MiB, %s, %s\n", vm->name, b->vd.dev.name, b->path,
 		(unsigned long long)(b->disk.sectors >> 11), b->disk.thin ? "thin" : "thick",
 		c->read_only ? "read-only" : c->multi_writer ? "multi-writer" : "exclusive lock");

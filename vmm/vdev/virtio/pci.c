@@ -474,7 +474,10 @@ int virtio_dev_create(struct virtio_dev *vd, uint16_t device_id, uint32_t pci_cl
 	    (err = add_cap(vd, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_COMMON_AT, VIRTIO_COMMON_SIZE,
 			   false)) ||
 	    (err = add_cap(vd, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_ISR_AT, 4, false)) ||
-	    (err = add_cap(vd, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_DEVICE_AT, vd->cfg_size, false)) ||
+	    /* no device configuration, no capability: a driver refuses one of length 0 */
+	    (vd->cfg_size &&
+	     (err = add_cap(vd, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_DEVICE_AT, vd->cfg_size,
+			    false))) ||
 	    (err = add_cap(vd, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_NOTIFY_AT,
 			   vd->nqueues * VIRTIO_NOTIFY_MULT, true)))
 		return err;
