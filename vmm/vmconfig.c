@@ -47,7 +47,7 @@ struct vmconfig_parser {
 	size_t vlen;
 	char shown[VMCONFIG_SHOW_MAX + 8];	/* the value quoted for messages */
 	uint64_t seen;				/* bit i: vmconfig_keys[i] was set */
-	unsigned int key_line[32];		/* line of each vmconfig_keys[] entry */
+	unsigned int key_line[64];		/* line of each vmconfig_keys[] entry */
 	char ignored[VMCONFIG_MAX_IGNORED][VMCONFIG_KEY_MAX];	/* lower case */
 	unsigned int nignored;
 };
@@ -306,6 +306,36 @@ static int vmconfig_set_cpu_shares(struct vmconfig_parser *p)
 	if (c->cpu_shares_level != VMCONFIG_SHARES_CUSTOM)
 		return 0;
 	return vmconfig_uint(p, 1, VMCONFIG_SHARES_MAX, &c->cpu_shares);
+}
+
+/* ESX's memory shares: low, normal, high = 5, 10, 20 per MiB of memsize, or a number. */
+static int vmconfig_set_mem_shares(struct vmconfig_parser *p)
+{
+	struct vm_config *c = p->cfg;
+
+	if (vmconfig_is(p, "low"))
+		c->mem_shares_level = VMCONFIG_SHARES_LOW;
+	else if (vmconfig_is(p, "normal"))
+		c->mem_shares_level = VMCONFIG_SHARES_NORMAL;
+	else if (vmconfig_is(p, "high"))
+		c->mem_shares_level = VMCONFIG_SHARES_HIGH;
+	else if (p->vlen && !vmconfig_digit(p->val[0]))
+		return vmconfig_err(p, "%s is not low, normal, high or a number", p->shown);
+	else
+		c->mem_shares_level = VMCONFIG_SHARES_CUSTOM;
+	if (c->mem_shares_level != VMCONFIG_SHARES_CUSTOM)
+		return 0;
+	return vmconfig_uint(p, 1, VMCONFIG_MEM_SHARES_MAX, &c->mem_shares);
+}
+
+static int vmconfig_set_pshare(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->pshare);
+}
+
+static int vmconfig_set_pshare_salt(struct vmconfig_parser *p)
+{
+	return vmconfig_text(p, p->cfg->pshare_salt);
 }
 
 static int vmconfig_set_cpu_min(struct vmconfig_parser *p)
@@ -576,6 +606,9 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "memsize", vmconfig_set_memsize },
 	{ "sched.mem.min", vmconfig_set_mem_min },
 	{ "sched.mem.max", vmconfig_set_mem_max },
+	{ "sched.mem.shares", vmconfig_set_mem_shares },
+	{ "sched.mem.pshare.enable", vmconfig_set_pshare },
+	{ "sched.mem.pshare.salt", vmconfig_set_pshare_salt },
 	{ "numvcpus", vmconfig_set_numvcpus },
 	{ "sched.cpu.shares", vmconfig_set_cpu_shares },
 	{ "sched.cpu.min", vmconfig_set_cpu_min },
@@ -598,7 +631,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "test.break", vmconfig_set_break },
 };
 
-_Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 32, "seen mask and key_line[] too small");
+_Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 64, "seen mask and key_line[] too small");
 
 /*
  * VMware keys we know but do not support yet (lower case; '#' matches one or
@@ -799,6 +832,8 @@ static void vmconfig_defaults(struct vm_config *c)
 	c->numvcpus = 1;
 	c->cpu_shares_level = VMCONFIG_SHARES_NORMAL;
 	c->cpu_affinity = ~0ULL;
+	c->mem_shares_level = VMCONFIG_SHARES_NORMAL;
+	c->pshare = true;
 	c->serial0_present = true;
 	c->guest_type = VMCONFIG_GUEST_MULTIBOOT;
 	c->apicv = true;
@@ -846,6 +881,9 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		[VMCONFIG_SHARES_NORMAL] = 1000, [VMCONFIG_SHARES_LOW] = 500,
 		[VMCONFIG_SHARES_HIGH] = 2000,
 	};
+	static const uint32_t per_mib[] = {
+		[VMCONFIG_SHARES_NORMAL] = 10, [VMCONFIG_SHARES_LOW] = 5, [VMCONFIG_SHARES_HIGH] = 20,
+	};
 	struct vm_config *c = p->cfg;
 	char why[160];
 
@@ -888,6 +926,8 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 	}
 	if (c->cpu_shares_level != VMCONFIG_SHARES_CUSTOM)
 		c->cpu_shares = per_vcpu[c->cpu_shares_level] * c->numvcpus;
+	if (c->mem_shares_level != VMCONFIG_SHARES_CUSTOM)
+		c->mem_shares = per_mib[c->mem_shares_level] * c->memsize_mb;
 	return 0;
 }
 

@@ -100,15 +100,13 @@ int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed);
 unsigned vm_admit_cpu(const struct vm *vm, unsigned id);
 /* Each vCPU's scheduling parameters (its part of the VM's shares, reservation, limit). */
 struct sched_params vm_vcpu_sched_params(const struct vm *vm);
-/* Its reservation is backed now (guest_ram_reserve done). */
-void vm_admit_backed(struct vm *vm);
 /* The VM is gone: its reservation goes back to the pool. */
 void vm_admit_release(struct vm *vm);
 /* Guest RAM fault path: may vm back one more page beyond its reservation? */
 bool vm_mem_may_back(struct vm *vm);
-/* Why vm_mem_may_back() said no, with the numbers, for the stop reason. */
-void vm_mem_refusal(struct vm *vm, char *buf, size_t len);
-/* One line at VM start naming the sched.* keys that are parsed but not applied (sched.mem.max). */
+/* Why a page was refused (-ENOMEM: the host; -EDQUOT: sched.mem.max), for the stop reason. */
+void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len);
+/* At VM start: what sched.mem.max does, and the sched.mem.* keys parsed but not applied. */
 void vm_log_unapplied(struct vm *vm);
 
 #endif

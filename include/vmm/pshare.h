@@ -34,7 +34,7 @@ struct pshare_ops {
 	void *(*virt)(void *ctx, uint64_t pa);		/* a host page's contents */
 	void *(*node_alloc)(void *ctx, size_t size);	/* zeroed, or NULL */
 	void (*node_free)(void *ctx, void *node);
-	uint64_t (*page_alloc)(void *ctx);		/* a host page for a COW copy, or 0 */
+	uint64_t (*page_alloc)(void *ctx, void *who);	/* a page for who's COW copy, or 0 */
 	void (*page_free)(void *ctx, uint64_t pa);
 };
 
@@ -83,11 +83,13 @@ enum pshare_merge_result pshare_merge(struct pshare_table *t, struct ept *e, uin
 /*
  * A write to the shared page at gpa: give it a private writable page. The
  * last guest page of a frame takes the frame back (no copy); others get a
- * copy. 0, with *flush true when the old read-only translation must be
- * flushed from other CPUs before the write is seen; -ENOMEM when no page
- * was given (nothing changed); -EINVAL if gpa maps no shared frame.
+ * copy, from ops->page_alloc(ctx, who). 0, with *flush true when the old
+ * read-only translation must be flushed from other CPUs before the write
+ * is seen and *zero if the frame held zeros; -ENOMEM when no page was
+ * given (nothing changed); -EINVAL if gpa maps no shared frame.
  */
-int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, bool *flush);
+int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, void *who, bool *flush,
+		 bool *zero);
 /* A shared frame unmapped with its VM: true if that was its last reference (free hpa). */
 bool pshare_release(struct pshare_table *t, uint64_t hpa);
 

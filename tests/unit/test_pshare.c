@@ -58,8 +58,9 @@ static void ops_node_free(void *ctx, void *node)
 	free(node);
 }
 
-static uint64_t ops_page_alloc(void *ctx)
+static uint64_t ops_page_alloc(void *ctx, void *who)
 {
+	assert_ptr_equal(who, ctx);
 	return fp_alloc(&((struct env *)ctx)->fp);
 }
 
@@ -125,11 +126,11 @@ static enum pshare_merge_result scan(struct env *v, int i, uint64_t gpa, uint64_
 static int guest_write(struct env *v, int i, uint64_t gpa, unsigned off, uint8_t val)
 {
 	unsigned perms;
-	bool flush;
+	bool flush, zero;
 	uint64_t hpa = hpa_of(v, i, gpa, &perms);
 
 	if (perms & EPT_SHARED) {
-		int err = pshare_break(&v->t, &v->e[i], gpa, &flush);
+		int err = pshare_break(&v->t, &v->e[i], gpa, v, &flush, &zero);
 
 		if (err)
 			return err;
@@ -234,7 +235,7 @@ static void test_merge_and_break(void **state)
 	struct env *v = env_new();
 	uint64_t p0, p1, hpa;
 	unsigned perms;
-	bool flush;
+	bool flush, zero;
 
 	(void)state;
 	p0 = back(v, 0, 0x1000, 0x5a);
@@ -262,8 +263,9 @@ static void test_merge_and_break(void **state)
 				 PSHARE_SKIPPED);
 	}
 	/* A write to a page of a two-page frame: a copy, the other page unchanged. */
-	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x7000, &flush), 0);
+	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x7000, v, &flush, &zero), 0);
 	assert_true(flush);
+	assert_false(zero);
 	hpa = hpa_of(v, 0, 0x7000, &perms);
 	assert_true(hpa != p0);
 	assert_int_equal(perms, EPT_R | EPT_W | EPT_X);
@@ -271,14 +273,14 @@ static void test_merge_and_break(void **state)
 	assert_int_equal(((uint8_t *)fp_virt(&v->fp, p0))[0], 0x5a);
 	assert_int_equal(((uint8_t *)fp_virt(&v->fp, hpa))[1], 0x5a);
 	/* The last page takes its frame back: no copy, nothing to flush. */
-	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x1000, &flush), 0);
+	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x1000, v, &flush, &zero), 0);
 	assert_false(flush);
 	assert_int_equal(hpa_of(v, 0, 0x1000, &perms), p0);
 	assert_int_equal(perms, EPT_R | EPT_W | EPT_X);
 	assert_null(pshare_find_pa(&v->t, p0));
 	/* Breaking what is not shared is refused. */
-	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x1000, &flush), -EINVAL);
-	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x3000, &flush), -EINVAL);
+	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x1000, v, &flush, &zero), -EINVAL);
+	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x3000, v, &flush, &zero), -EINVAL);
 	check_refs(v);
 	env_free(v);
 }
@@ -333,7 +335,7 @@ static void test_failures(void **state)
 	struct env *v = env_new();
 	uint64_t p0, hpa;
 	unsigned perms;
-	bool flush;
+	bool flush, zero;
 
 	(void)state;
 	p0 = back(v, 0, 0x1000, 0x66);
@@ -348,7 +350,7 @@ static void test_failures(void **state)
 	assert_int_equal(scan(v, 0, 0x2000, 1), PSHARE_MERGED);
 	/* No page for a copy: -ENOMEM and the page still maps the frame. */
 	v->fp.fail_after = 0;
-	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x2000, &flush), -ENOMEM);
+	assert_int_equal(pshare_break(&v->t, &v->e[0], 0x2000, v, &flush, &zero), -ENOMEM);
 	hpa = hpa_of(v, 0, 0x2000, &perms);
 	assert_int_equal(hpa, p0);
 	assert_int_equal(perms, EPT_R | EPT_X | EPT_SHARED);

@@ -221,7 +221,8 @@ undo:
 	return PSHARE_SKIPPED;
 }
 
-int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, bool *flush)
+int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, void *who, bool *flush,
+		 bool *zero)
 {
 	struct pshare_frame *f;
 	uint64_t hpa, np;
@@ -230,11 +231,13 @@ int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, bool *flus
 
 	gpa &= ~(PAGE - 1);
 	*flush = false;
+	*zero = false;
 	if (leaf4k(e, gpa, &hpa, &perms, &mt) || !(perms & EPT_SHARED))
 		return -EINVAL;
 	f = pshare_find_pa(t, hpa);
 	if (!f)
 		return -EINVAL;
+	*zero = f->zero;
 	if (f->refs == 1) {
 		/* The last page of the frame takes it back: same bytes, same frame, only W added. */
 		err = ept_remap(e, gpa, hpa, PAGE, EPT_R | EPT_W | EPT_X, mt);
@@ -242,7 +245,7 @@ int pshare_break(struct pshare_table *t, struct ept *e, uint64_t gpa, bool *flus
 			pshare_put(t, f);
 		return err;
 	}
-	np = t->ops->page_alloc(t->ops->ctx);
+	np = t->ops->page_alloc(t->ops->ctx, who);
 	if (!np)
 		return -ENOMEM;
 	memcpy(t->ops->virt(t->ops->ctx, np), t->ops->virt(t->ops->ctx, hpa), PAGE);
