@@ -196,9 +196,8 @@ bool vm_mem_may_back(struct vm *vm)
 void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len)
 {
 	if (err == -EDQUOT) {
-		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB are backed, "
-			 "and it may have no more (ballooning and swapping, which would let it run "
-			 "on, are not built yet)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
+		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB backed "
+			 "(no ballooning or swapping yet)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
 		return;
 	}
 	snprintf(buf, len, "guest RAM exhausted: %llu MiB free on the host, %llu MiB kept for the "

@@ -137,6 +137,7 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
 	struct vm_ram *ram = kzalloc(sizeof(*ram));
+	const char *why;
 	int err;
 
 	if (!ram)
@@ -149,7 +150,9 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 	}
 	ram->min_pages = ((uint64_t)vm->cfg.mem_min_mb << 20) / PAGE_SIZE_4K;
 	ram->max_pages = ((uint64_t)vm->cfg.mem_max_mb << 20) / PAGE_SIZE_4K;
-	ram->pshare = vm->cfg.pshare;
+	ram->pshare = pshare_vm_allowed(vm, &why);
+	if (!ram->pshare && vm->cfg.pshare && !vm->restarts)
+		pr_info("%s: page sharing off for this VM: %s\n", vm->name, why);
 	ram->domain = pshare_domain(vm);
 	ram->vm = vm;
 	__atomic_store_n(&vm->private_pages, 0, __ATOMIC_RELAXED);

@@ -55,6 +55,7 @@
 #include <vmkernel/spinlock.h>
 #include <vmkernel/timer.h>
 #include <vmkernel/bootmod.h>
+#include <vmkernel/platform.h>
 #include <vmm/guest_mem.h>
 #include <vmm/pc_layout.h>
 #include <vmm/pshare.h>
@@ -167,6 +168,37 @@ uint64_t pshare_domain(const struct vm *vm)
 	spin_unlock_irqrestore(&salt_lock, flags);
 	/* More salts than VMs cannot happen (each VM names one); if it did: its own. */
 	return i < SALTS_MAX ? (1ULL << 32) + i : vm->id + 1;
+}
+
+/*
+ * May this VM's pages be shared here? Bochs (2.7) does not record the
+ * IDT-vectoring information of a virtual interrupt (APICv's
+ * virtual-interrupt delivery) whose delivery causes a VM exit: the field
+ * keeps whatever event was recorded last, so the VMM would re-deliver
+ * the wrong vector after an EPT violation on a write-protected stack
+ * page. Real CPUs record it (SDM 3C 28.2.4). So under Bochs a VM that
+ * uses the CPU's APIC virtualization keeps its pages private.
+ */
+bool pshare_vm_allowed(const struct vm *vm, const char **why)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+
+	*why = NULL;
+	if (!vm->cfg.pshare) {
+		*why = "sched.mem.pshare.enable is FALSE";
+		return false;
+	}
+	if (!scan_rate) {
+		*why = "pshare.rate=0 on the kernel command line";
+		return false;
+	}
+	if (!strcmp(platform_name(), "Bochs") && vm->cfg.apicv && caps->apicv &&
+	    caps->virt_apic_access) {
+		*why = "Bochs misreports an EPT violation during virtual-interrupt delivery "
+		       "(monitor.apicv = \"FALSE\" allows sharing here)";
+		return false;
+	}
+	return true;
 }
 
 /* ---- TLB shootdown ---- */
@@ -352,30 +384,49 @@ static bool scannable(struct vm *vm)
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING && vm->cfg.pshare;
 }
 
-/* Scan up to `budget` backed pages of vm; returns how many it looked at. */
-static unsigned scan_vm(struct vm *vm, unsigned budget)
+/* One batch of vm: returns the pages looked at, 0 when the VM is not to be scanned. */
+static unsigned scan_batch(struct vm *vm, unsigned want)
 {
 	static struct batch b;	/* the scanner's own (one world) */
-	unsigned done = 0;
+	unsigned looked = 0;
 	struct vm_ram *ram;
 
 	mutex_lock(&scan_mutex);
 	ram = __atomic_load_n(&vm->ram, __ATOMIC_ACQUIRE);
-	while (ram && done < budget && scannable(vm)) {
-		unsigned want = budget - done < PSHARE_BATCH ? budget - done : PSHARE_BATCH;
-
-		done += pick(vm, ram, want, &b);
-		if (!b.n)
-			continue;
-		if (guest_ept_shootdown(vm)) {
+	if (ram && ram->pshare && scannable(vm)) {
+		looked = pick(vm, ram, want, &b);
+		if (!b.n) {
+			/* nothing to share in this stretch */
+		} else if (guest_ept_shootdown(vm)) {
 			unpick(ram, &b);
-			break;
+		} else {
+			merge(vm, ram, &b);
+			release(vm, &b);
 		}
-		merge(vm, ram, &b);
-		release(vm, &b);
 	}
 	mutex_unlock(&scan_mutex);
-	return done;
+	return looked;
+}
+
+/*
+ * Scan up to `budget` backed pages of vm, a batch at a time, giving the
+ * CPU away between batches when others want it (host worlds are not
+ * preempted).
+ */
+static void scan_vm(struct vm *vm, unsigned budget)
+{
+	unsigned done = 0;
+
+	while (done < budget) {
+		unsigned want = budget - done < PSHARE_BATCH ? budget - done : PSHARE_BATCH;
+		unsigned looked = scan_batch(vm, want);
+
+		if (!looked)
+			return;
+		done += looked;
+		if (sched_should_yield())
+			sched_yield();
+	}
 }
 
 static void scan_world(void *arg)
@@ -404,7 +455,8 @@ static void scan_world(void *arg)
 	}
 }
 
-static int pshare_init_world(void)
+/* Before any VM: the table, the mutex and the rate (pshare.rate=). */
+static int pshare_setup(void)
 {
 	const char *v = bootparam_get("pshare.rate");
 
@@ -423,6 +475,12 @@ static int pshare_init_world(void)
 		}
 		scan_rate = r;
 	}
+	return 0;
+}
+INIT_LEVEL(pshare_setup, INIT_SUBSYS);
+
+static int pshare_init_world(void)
+{
 	if (!scan_rate) {
 		pr_info("page sharing off (pshare.rate=0)\n");
 		return 0;
