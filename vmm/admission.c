@@ -6,8 +6,9 @@
  * The pool is sized once, at the first admission (after the vmkernel has
  * set itself up): what is free then, less the vmkernel's reserve. A VM's
  * record holds its reservation (sched.mem.min plus the overhead estimate)
- * from vm_admit() to vm_admit_release(), and the part of it that is not
- * backed yet, which other VMs' first touches must leave alone.
+ * from vm_admit() to vm_admit_release(). The part of sched.mem.min the
+ * VM does not hold in private pages (vm->private_pages, which guest_mem.c
+ * keeps) is computed when asked: other VMs' first touches leave it alone.
  *
  * A VM's record also holds where its vCPUs were placed and the CPU
  * reservation each holds there, until vm_admit_release().
