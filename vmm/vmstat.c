@@ -2,8 +2,10 @@
  * Exit counters of running VMs, readable while they run: with vmstat=N on
  * the kernel command line a world prints, every N seconds, one line per
  * vCPU of every running VM: total exits, the most frequent exit reasons,
- * and the share of its CPU time spent handling exits. (Counters are
- * written only by the vCPU's own world; aligned 64-bit reads are atomic.)
+ * and the share of its CPU time spent handling exits (counters are
+ * written only by the vCPU's own world; aligned 64-bit reads are atomic);
+ * then one line of each running VM's memory (also printed when a VM ends)
+ * and one of the host's page sharing (docs/resource-manager.md, Memory).
  */
 #define pr_fmt(fmt) "vmstat: " fmt
 #include <stdio.h>
@@ -59,7 +61,6 @@ void vm_note_overhead(struct vm *vm)
 void vm_log_memory(struct vm *vm, const char *prefix)
 {
 	struct guest_ram_stats st;
-	struct pshare_stats ps;
 	char line[320];
 	struct linebuf lb = LINEBUF_INIT(line);
 
@@ -74,6 +75,12 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 			  "took the frame back", (unsigned long long)st.scanned,
 			  (unsigned long long)st.cow_copies, (unsigned long long)st.cow_reowns);
 	pr_info("%s\n", lb_str(&lb));
+}
+
+void vm_log_pshare(void)
+{
+	struct pshare_stats ps;
+
 	pshare_get_stats(&ps);
 	if (ps.refs)
 		pr_info("page sharing: %llu guest pages share %llu frames (%llu zero pages in %llu "
@@ -103,6 +110,7 @@ static void vmstat_world(void *arg)
 			if (running)
 				vm_log_memory(vm, "");
 		}
+		vm_log_pshare();
 	}
 }
 

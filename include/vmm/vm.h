@@ -87,8 +87,10 @@ void vm_free_hw(struct vm *vm);
 void vm_restart(struct vm *vm);
 void vm_destroy_devices(struct vm *vm);
 
-/* vmstat.c: its memory, one line (and the host's page sharing); prefix may be "" */
+/* vmstat.c: its memory, one line; prefix may be "" */
 void vm_log_memory(struct vm *vm, const char *prefix);
+/* The host's page-sharing figures, one line (if anything is shared). */
+void vm_log_pshare(void);
 void vm_note_overhead(struct vm *vm);
 
 /* vm.c */
