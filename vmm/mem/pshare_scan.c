@@ -192,7 +192,7 @@ bool pshare_vm_allowed(const struct vm *vm, const char **why)
 		*why = "pshare.rate=0 on the kernel command line";
 		return false;
 	}
-	if (!strcmp(platform_name(), "Bochs") && vm->cfg.apicv && caps->apicv &&
+	if (!strcmp(platform_name(), "Bochs") && vm->cfg.apicv && caps && caps->apicv &&
 	    caps->virt_apic_access) {
 		*why = "Bochs misreports an EPT violation during virtual-interrupt delivery "
 		       "(monitor.apicv = \"FALSE\" allows sharing here)";
@@ -485,7 +485,7 @@ static int pshare_init_world(void)
 		pr_info("page sharing off (pshare.rate=0)\n");
 		return 0;
 	}
-	if (!vmx_host_caps()->ept)
+	if (!vmx_host_caps() || !vmx_host_caps()->ept)
 		return 0;	/* no VMs on this host */
 	pr_info("page sharing: scanning %lu pages/s, in batches of %u, within each VM (and "
 		"between VMs of one sched.mem.pshare.salt)\n", scan_rate, PSHARE_BATCH);
