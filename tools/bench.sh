@@ -127,6 +127,9 @@ sh "$top/tools/bench-virtio.sh"
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 
+# Page sharing: memory reclaimed for N identical Linux VMs (docs/resource-manager.md, Memory).
+sh "$top/tools/bench-pshare.sh"
+
 # The filesystem: throughput against raw I/O, metadata rates, locks, recovery.
 echo "VMFS (host tool on an image file; tests/fs/bench.sh):"
 BENCH_MB=${BENCH_MB:-64} sh "$top/tests/fs/bench.sh" 2>&1 | sed 's/^/  /'

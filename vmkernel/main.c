@@ -186,7 +186,7 @@ static void parse_cmdline(void)
 	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
 					     "hostname", "storage.expect_fail",
 					     "storage.multihost", "storage.bench", "vdisk.bench",
-					     "spec.l1d_flush", "spec.smt", "spec.v2" };
+					     "spec.l1d_flush", "spec.smt", "spec.v2", "pshare.rate" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

@@ -6,8 +6,9 @@
  * The pool is sized once, at the first admission (after the vmkernel has
  * set itself up): what is free then, less the vmkernel's reserve. A VM's
  * record holds its reservation (sched.mem.min plus the overhead estimate)
- * from vm_admit() to vm_admit_release(), and the part of it that is not
- * backed yet, which other VMs' first touches must leave alone.
+ * from vm_admit() to vm_admit_release(). The part of sched.mem.min the
+ * VM does not hold in private pages (vm->private_pages, which guest_mem.c
+ * keeps) is computed when asked: other VMs' first touches leave it alone.
  *
  * A VM's record also holds where its vCPUs were placed and the CPU
  * reservation each holds there, until vm_admit_release().
@@ -33,7 +34,7 @@
 struct adm_rec {
 	const struct vm *vm;
 	uint64_t reserved;	/* sched.mem.min + overhead */
-	uint64_t unbacked;	/* part of it not backed yet */
+	uint64_t min;		/* sched.mem.min, bytes */
 	unsigned nvcpus;
 	uint32_t cpu_min_ppm;	/* CPU reservation of each vCPU */
 	unsigned cpu[VMCONFIG_VCPUS_MAX];	/* host CPU of each vCPU */
@@ -45,12 +46,24 @@ static bool pool_sized;			/* adm_lock */
 static struct adm_rec recs[VM_MAX];	/* adm_lock */
 static struct cpu_pool cpus;		/* adm_lock; sized with pool */
 
+/*
+ * The part of a reservation the VM does not hold in pages of its own: not
+ * backed yet, or given up to page sharing (a write may take it back any
+ * time). Other VMs' first touches must leave that much free.
+ */
+static uint64_t unbacked(const struct adm_rec *r)
+{
+	uint64_t held = guest_ram_private_pages(r->vm) * 4096;
+
+	return r->min > held ? r->min - held : 0;
+}
+
 static uint64_t unbacked_total(void)
 {
 	uint64_t u = 0;
 
 	for (unsigned i = 0; i < VM_MAX; i++)
-		u += recs[i].vm ? recs[i].unbacked : 0;
+		u += recs[i].vm ? unbacked(&recs[i]) : 0;
 	return u;
 }
 
@@ -124,7 +137,7 @@ int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed)
 	if (!err) {
 		r->vm = vm;
 		r->reserved = min + overhead;
-		r->unbacked = min;
+		r->min = min;
 		pool.reserved += min + overhead;
 	}
 	spin_unlock_irqrestore(&adm_lock, flags);
@@ -157,16 +170,6 @@ struct sched_params vm_vcpu_sched_params(const struct vm *vm)
 			       vm->cfg.numvcpus, cpus.mhz);
 }
 
-void vm_admit_backed(struct vm *vm)
-{
-	unsigned long flags = spin_lock_irqsave(&adm_lock);
-	struct adm_rec *r = rec_of(vm);
-
-	if (r)
-		r->unbacked = 0;
-	spin_unlock_irqrestore(&adm_lock, flags);
-}
-
 void vm_admit_release(struct vm *vm)
 {
 	unsigned long flags = spin_lock_irqsave(&adm_lock);
@@ -184,15 +187,20 @@ bool vm_mem_may_back(struct vm *vm)
 {
 	unsigned long flags = spin_lock_irqsave(&adm_lock);
 	struct adm_rec *r = rec_of(vm);
-	uint64_t others = unbacked_total() - (r ? r->unbacked : 0);
+	uint64_t others = unbacked_total() - (r ? unbacked(r) : 0);
 	bool ok = mem_may_back(kmem_free_bytes(), pool.reserve, others);
 
 	spin_unlock_irqrestore(&adm_lock, flags);
 	return ok;
 }
 
-void vm_mem_refusal(struct vm *vm, char *buf, size_t len)
+void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len)
 {
+	if (err == -EDQUOT) {
+		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB backed "
+			 "(no ballooning or swapping yet)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
+		return;
+	}
 	snprintf(buf, len, "guest RAM exhausted: %llu MiB free on the host, %llu MiB kept for the "
 		 "vmkernel; this VM holds %llu MiB of its memsize %u MiB (sched.mem.min %u MiB)",
 		 (unsigned long long)(kmem_free_bytes() / MIB),
@@ -204,12 +212,13 @@ void vm_mem_refusal(struct vm *vm, char *buf, size_t len)
 void vm_log_unapplied(struct vm *vm)
 {
 	const struct vm_config *c = &vm->cfg;
-	char line[200];
-	struct linebuf lb = LINEBUF_INIT(line);
 
-	if (c->mem_max_mb)
-		lb_printf(&lb, " sched.mem.max=%u", c->mem_max_mb);
-	if (lb_len(&lb))
-		pr_warn("%s: not applied yet (memory limits need the memory half of the resource "
-			"manager):%s\n", vm->name, lb_str(&lb));
+	if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb)
+		pr_info("%s: sched.mem.max %u MiB is a hard cap: touching more of its memsize %u "
+			"MiB stops the VM (no ballooning or swapping yet)\n", vm->name,
+			c->mem_max_mb, c->memsize_mb);
+	if (c->mem_shares_level != VMCONFIG_SHARES_NORMAL)
+		pr_warn("%s: sched.mem.shares=%u not applied yet: memory shares only decide whom "
+			"ballooning and swapping reclaim from, and neither is built yet\n", vm->name,
+			c->mem_shares);
 }

@@ -217,6 +217,19 @@ static bool entry_failed(struct vcpu *v)
 	return false;
 }
 
+/*
+ * This CPU may cache the VM's translations from now on: TLB shootdowns
+ * (page sharing) must reach it. Set with a full barrier before the entry,
+ * so a shootdown that does not see the bit made its EPT change first.
+ */
+static void vcpu_note_cpu(struct vm *vm)
+{
+	uint64_t bit = 1ULL << (this_cpu_id() & 63);
+
+	if (!(__atomic_load_n(&vm->ept_cpus, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(&vm->ept_cpus, bit, __ATOMIC_SEQ_CST);
+}
+
 /* One entry and exit; returns false when the vCPU must stop. */
 static bool vcpu_step(struct vcpu *v)
 {
@@ -234,6 +247,7 @@ static bool vcpu_step(struct vcpu *v)
 	irq_disable();
 	/* From here on a kick must IPI this CPU: events are read after this store. */
 	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+	vcpu_note_cpu(v->vm);
 	vcpu_inject_events(v);
 	set_preemption_timer();
 	if (!v->launched)

@@ -369,6 +369,8 @@ void vm_vcpu_done(struct vcpu *v)
 	vm_outcome(vm, outcome, sizeof(outcome));
 	pr_info("%s: ended (%s): %s; %llu KiB of guest RAM was backed\n", vm->name, outcome,
 		vm->stop_reason, (unsigned long long)(guest_ram_pages(vm) * 4));
+	vm_log_memory(vm, "at its end: ");
+	vm_log_pshare();
 	report_counters(vm);
 	vm_destroy_devices(vm);
 	vm_release_memory(vm);

@@ -159,7 +159,6 @@ static int setup_memory(struct vm *vm)
 			       "memory\n", vm->name, vm->cfg.mem_min_mb);
 			return err;
 		}
-		vm_admit_backed(vm);
 	}
 	return setup_apic_access(vm);
 }
@@ -188,6 +187,7 @@ static int vm_setup(struct vm *vm)
 	if (err)
 		return err;
 	vdev_log_all(vm);
+	vm_note_overhead(vm);
 	vm->tsc_offset = -(int64_t)rdtsc();	/* the guest's TSC starts at 0 */
 	vm->state = VM_RUNNING;
 	return start_vcpus(vm);

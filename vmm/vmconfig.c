@@ -308,6 +308,36 @@ static int vmconfig_set_cpu_shares(struct vmconfig_parser *p)
 	return vmconfig_uint(p, 1, VMCONFIG_SHARES_MAX, &c->cpu_shares);
 }
 
+/* ESX's memory shares: low, normal, high = 5, 10, 20 per MiB of memsize, or a number. */
+static int vmconfig_set_mem_shares(struct vmconfig_parser *p)
+{
+	struct vm_config *c = p->cfg;
+
+	if (vmconfig_is(p, "low"))
+		c->mem_shares_level = VMCONFIG_SHARES_LOW;
+	else if (vmconfig_is(p, "normal"))
+		c->mem_shares_level = VMCONFIG_SHARES_NORMAL;
+	else if (vmconfig_is(p, "high"))
+		c->mem_shares_level = VMCONFIG_SHARES_HIGH;
+	else if (p->vlen && !vmconfig_digit(p->val[0]))
+		return vmconfig_err(p, "%s is not low, normal, high or a number", p->shown);
+	else
+		c->mem_shares_level = VMCONFIG_SHARES_CUSTOM;
+	if (c->mem_shares_level != VMCONFIG_SHARES_CUSTOM)
+		return 0;
+	return vmconfig_uint(p, 1, VMCONFIG_MEM_SHARES_MAX, &c->mem_shares);
+}
+
+static int vmconfig_set_pshare(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->pshare);
+}
+
+static int vmconfig_set_pshare_salt(struct vmconfig_parser *p)
+{
+	return vmconfig_text(p, p->cfg->pshare_salt);
+}
+
 static int vmconfig_set_cpu_min(struct vmconfig_parser *p)
 {
 	return vmconfig_uint(p, 0, VMCONFIG_MHZ_MAX, &p->cfg->cpu_min_mhz);
@@ -581,6 +611,9 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "memsize", vmconfig_set_memsize },
 	{ "sched.mem.min", vmconfig_set_mem_min },
 	{ "sched.mem.max", vmconfig_set_mem_max },
+	{ "sched.mem.shares", vmconfig_set_mem_shares },
+	{ "sched.mem.pshare.enable", vmconfig_set_pshare },
+	{ "sched.mem.pshare.salt", vmconfig_set_pshare_salt },
 	{ "numvcpus", vmconfig_set_numvcpus },
 	{ "sched.cpu.shares", vmconfig_set_cpu_shares },
 	{ "sched.cpu.min", vmconfig_set_cpu_min },
@@ -808,6 +841,8 @@ static void vmconfig_defaults(struct vm_config *c)
 	c->numvcpus = 1;
 	c->cpu_shares_level = VMCONFIG_SHARES_NORMAL;
 	c->cpu_affinity = ~0ULL;
+	c->mem_shares_level = VMCONFIG_SHARES_NORMAL;
+	c->pshare = true;
 	c->serial0_present = true;
 	c->guest_type = VMCONFIG_GUEST_MULTIBOOT;
 	c->apicv = true;
@@ -856,6 +891,9 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		[VMCONFIG_SHARES_NORMAL] = 1000, [VMCONFIG_SHARES_LOW] = 500,
 		[VMCONFIG_SHARES_HIGH] = 2000,
 	};
+	static const uint32_t per_mib[] = {
+		[VMCONFIG_SHARES_NORMAL] = 10, [VMCONFIG_SHARES_LOW] = 5, [VMCONFIG_SHARES_HIGH] = 20,
+	};
 	struct vm_config *c = p->cfg;
 	char why[160];
 
@@ -899,6 +937,8 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 	}
 	if (c->cpu_shares_level != VMCONFIG_SHARES_CUSTOM)
 		c->cpu_shares = per_vcpu[c->cpu_shares_level] * c->numvcpus;
+	if (c->mem_shares_level != VMCONFIG_SHARES_CUSTOM)
+		c->mem_shares = per_mib[c->mem_shares_level] * c->memsize_mb;
 	return 0;
 }
 

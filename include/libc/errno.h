@@ -19,6 +19,7 @@
 #define EPROTO 71
 #define EMSGSIZE 90
 #define ETIMEDOUT 110
+#define EDQUOT 122
 #define ENOTSUP 95
 
 #endif

@@ -2,21 +2,24 @@
  * Admission control for memory and CPU (vmm/admission.c, with the
  * arithmetic in vmm/admission_calc.c).
  *
- * Until the resource manager overcommits memory properly (sharing,
- * ballooning, swap), a VM's memory reservation (sched.mem.min plus an
- * estimate of the VMM's own overhead for it) is held for it from start to
- * end, and the vmkernel keeps a reserve of its own that guests never
- * touch:
+ * Memory is admitted, then backed on first touch and shared where pages
+ * are identical (mem/pshare.c); nothing takes memory back from a running
+ * VM yet (no ballooning, no swap). A VM's memory reservation
+ * (sched.mem.min plus an estimate of the VMM's own overhead for it) is
+ * held for it from start to end, and the vmkernel keeps a reserve of its
+ * own that guests never touch:
  *
  *  - a VM starts only if every admitted reservation, its own included,
  *    plus the vmkernel reserve fit in the host's memory, and only if its
  *    memsize could be held at all; otherwise it is refused with the
  *    numbers, and the other VMs start;
- *  - guest RAM beyond a reservation is backed on first touch only while
- *    free memory stays above the vmkernel reserve and the reservations not
- *    yet backed; a touch past that stops that VM, with the numbers, and
- *    nothing else: host allocations (page tables, worlds, heap) still find
- *    the reserve.
+ *  - the part of a reservation a VM does not hold in pages of its own
+ *    (not backed yet, or given up to page sharing) stays promised to it;
+ *  - guest RAM beyond a reservation is backed on first touch (or on a
+ *    copy-on-write break) only while free memory stays above the
+ *    vmkernel reserve and the others' promised reservations; a touch past
+ *    that stops that VM, with the numbers, and nothing else: host
+ *    allocations (page tables, worlds, heap) still find the reserve.
  *
  * CPU: a VM's sched.cpu.min (MHz, the whole VM) is split evenly over its
  * vCPUs, and each vCPU is placed at start on one host CPU (inside
@@ -100,15 +103,13 @@ int vm_admit(struct vm *vm, uint64_t usable, uint64_t allowed);
 unsigned vm_admit_cpu(const struct vm *vm, unsigned id);
 /* Each vCPU's scheduling parameters (its part of the VM's shares, reservation, limit). */
 struct sched_params vm_vcpu_sched_params(const struct vm *vm);
-/* Its reservation is backed now (guest_ram_reserve done). */
-void vm_admit_backed(struct vm *vm);
 /* The VM is gone: its reservation goes back to the pool. */
 void vm_admit_release(struct vm *vm);
 /* Guest RAM fault path: may vm back one more page beyond its reservation? */
 bool vm_mem_may_back(struct vm *vm);
-/* Why vm_mem_may_back() said no, with the numbers, for the stop reason. */
-void vm_mem_refusal(struct vm *vm, char *buf, size_t len);
-/* One line at VM start naming the sched.* keys that are parsed but not applied (sched.mem.max). */
+/* Why a page was refused (-ENOMEM: the host; -EDQUOT: sched.mem.max), for the stop reason. */
+void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len);
+/* At VM start: what sched.mem.max does, and the sched.mem.* keys parsed but not applied. */
 void vm_log_unapplied(struct vm *vm);
 
 #endif

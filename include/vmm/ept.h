@@ -18,6 +18,12 @@
 #define EPT_W		2U
 #define EPT_X		4U
 #define EPT_PERMS	(EPT_R | EPT_W | EPT_X)
+/*
+ * Not a permission: or'd into perms for ept_map/ept_remap, and reported by
+ * ept_lookup, it marks a leaf that maps a shared frame (bit EPT_SW_SHARED,
+ * which the CPU ignores). Page sharing keeps such leaves read-only.
+ */
+#define EPT_SHARED	0x80U
 
 /* Or'd into a memtype argument / reported by ept_lookup: the leaf sets ignore-PAT. */
 #define EPT_MEMTYPE_IGNORE_PAT	0x100U

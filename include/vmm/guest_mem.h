@@ -17,7 +17,22 @@ int guest_ram_init(struct vm *vm, uint64_t size);
 int guest_ram_reserve(struct vm *vm, uint64_t bytes);
 void guest_ram_destroy(struct vm *vm);
 uint64_t guest_eptp(struct vm *vm);
+/* Guest RAM pages backed (touched): private and shared. */
 uint64_t guest_ram_pages(const struct vm *vm);
+/* Guest RAM pages backed by a host page of their own (lock-free read, for admission). */
+uint64_t guest_ram_private_pages(const struct vm *vm);
+
+/* One VM's memory as the resource manager counts it (docs/resource-manager.md). */
+struct guest_ram_stats {
+	uint64_t private_pages;		/* backed by a page of their own */
+	uint64_t shared_pages;		/* mapping a shared frame (page sharing) */
+	uint64_t zero_pages;		/* of those, all zeros */
+	uint64_t cow_copies;		/* writes to shared pages that took a copy */
+	uint64_t cow_reowns;		/* ... that took the frame back (no other page had it) */
+	uint64_t scanned;		/* pages the sharing scanner looked at */
+	uint64_t ept_tables;		/* EPT table pages */
+};
+void guest_ram_stats(struct vm *vm, struct guest_ram_stats *st);
 /* Back gpa with a host page if it is guest RAM and not yet backed: 0, or -EFAULT if not RAM. */
 int guest_ram_fault(struct vm *vm, uint64_t gpa);
 bool guest_is_ram(const struct vm *vm, uint64_t gpa);

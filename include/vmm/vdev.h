@@ -127,6 +127,8 @@ int vdev_bus_init(struct vm *vm);
 struct vdev *vdev_create(struct vm *vm, const char *type, const struct vdev_args *a);
 void vdev_reset_all(struct vm *vm);
 void vdev_bus_destroy(struct vm *vm);	/* destroys every instance */
+/* Bytes of the bus and its device instances (the VM's overhead; not buffers devices allocate). */
+size_t vdev_bus_bytes(struct vm *vm);
 struct vdev *vdev_find(struct vm *vm, const char *name);
 /* The VM's devices and their ranges, one log line each (VM start). */
 void vdev_log_all(struct vm *vm);

@@ -64,6 +64,9 @@ struct vm {
 	struct vm_irq *irq;			/* its interrupt wiring (vdev/irq.c) */
 	int64_t tsc_offset;			/* guest TSC = host TSC + tsc_offset */
 	uint64_t apic_access_pa;		/* APICv: the page EPT maps at the xAPIC base */
+	uint64_t private_pages;			/* atomic: mirror of its RAM's, for admission */
+	uint64_t overhead_bytes;		/* the VMM's own memory for it but EPT tables (start) */
+	uint64_t ept_cpus;			/* atomic: bit n: CPU n entered the VM (TLB shootdown) */
 	struct vm_console *console;
 	bool finished;				/* every vCPU has ended; atomic */
 	/* Test judgement of its console (vm_ktest.c), under console->lock */
@@ -83,6 +86,12 @@ void vm_free_hw(struct vm *vm);
 /* Boot the VM again after a guest reset (the last vCPU world to end calls it). */
 void vm_restart(struct vm *vm);
 void vm_destroy_devices(struct vm *vm);
+
+/* vmstat.c: its memory, one line; prefix may be "" */
+void vm_log_memory(struct vm *vm, const char *prefix);
+/* The host's page-sharing figures, one line (if anything is shared). */
+void vm_log_pshare(void);
+void vm_note_overhead(struct vm *vm);
 
 /* vm.c */
 void vm_stop(struct vm *vm, enum vmconfig_stop_reason kind, int status, const char *fmt, ...)

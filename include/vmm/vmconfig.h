@@ -28,6 +28,8 @@
 #define VMCONFIG_VCPUS_MAX	64
 #define VMCONFIG_HOST_CPUS_MAX	64	/* host CPU numbers in sched.cpu.affinity: 0..63 */
 #define VMCONFIG_SHARES_MAX	1000000
+#define VMCONFIG_MEM_SHARES_MAX	100000000	/* sched.mem.shares: 20 per MiB of 65536 MiB fits */
+#define VMCONFIG_SALT_MAX	VMCONFIG_NAME_MAX	/* sched.mem.pshare.salt, NUL included */
 #define VMCONFIG_MHZ_MAX	1000000	/* sched.cpu.min / sched.cpu.max */
 #define VMCONFIG_ERR_MAX	256
 
@@ -165,6 +167,10 @@ struct vm_config {
 	uint32_t memsize_mb;			/* memsize: 1..65536, default 64 */
 	uint32_t mem_min_mb;			/* sched.mem.min: 0..memsize, default 0 */
 	uint32_t mem_max_mb;			/* sched.mem.max: 0 = unlimited (default) */
+	uint32_t mem_shares;			/* effective sched.mem.shares of the whole VM */
+	enum vmconfig_shares_level mem_shares_level;
+	bool pshare;				/* sched.mem.pshare.enable: default true */
+	char pshare_salt[VMCONFIG_SALT_MAX];	/* sched.mem.pshare.salt; "" = share only within */
 	uint32_t numvcpus;			/* 1..64, default 1 */
 	uint32_t cpu_shares;			/* effective shares of the whole VM */
 	enum vmconfig_shares_level cpu_shares_level;

@@ -20,6 +20,8 @@ GUEST_NAMES32 += virtio_blk
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 # The resource manager: CPU shares, limits and reservations.
 GUEST_NAMES32 += shares spinlock
+# The resource manager: memory (page sharing).
+GUEST_NAMES32 += pshare
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))

@@ -34,6 +34,10 @@ vms_platform_io="rtc acpi pci fwcfg"
 # naming no CPU of the host). make bench runs the set with shares_waker.vmx added.
 vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx
 	bad_cpu_min.vmx bad_cpu_affinity.vmx"
+# The resource manager's memory half on two host CPUs: two VMs with one page-sharing salt
+# that fill pages with zeros and one pattern, wait for the scanner, then write into shared
+# pages (tests/guests/pshare.c), and a VM stopped at its sched.mem.max.
+vms_pshare="pshare pshare_b.vmx pshare_max.vmx"
 # virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
 # the disk the first holds, and a hostile driver.
 vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
@@ -58,6 +62,7 @@ vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
+vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
@@ -215,6 +220,33 @@ linux_disk_checks() {
 		fail "the file the guest wrote reads back on the host with MD5 $sum"
 }
 
+# vms-pshare: what each sharing VM's end line says it shared, what the host table held, and
+# the VM stopped at its limit (docs/resource-manager.md, Memory).
+pshare_checks() {
+	for vm in pshare_a pshare_b; do
+		line=$(grep "vmstat: $vm: at its end: memory: memsize 16 MiB; backed" "$log" | head -1)
+		[ -n "$line" ] || fail "no memory line at the end of $vm"
+		shared=$(echo "$line" | sed -n 's/.*, shared \([0-9]*\) KiB (\([0-9]*\) KiB zero pages).*/\1/p')
+		zero=$(echo "$line" | sed -n 's/.*, shared \([0-9]*\) KiB (\([0-9]*\) KiB zero pages).*/\2/p')
+		copied=$(echo "$line" | sed -n 's/.*writes to shared pages: \([0-9]*\) copied.*/\1/p')
+		overhead=$(echo "$line" | sed -n 's/.*; overhead \([0-9]*\) KiB.*/\1/p')
+		# 4 MiB of the 512 zero and 512 pattern pages, less the few the guest wrote.
+		[ -n "$shared" ] && [ "$shared" -ge 3900 ] && [ "$zero" -ge 1900 ] ||
+			fail "$vm shared too little: $line"
+		[ -n "$copied" ] && [ "$copied" -ge 2 ] || fail "$vm: no copy-on-write break counted: $line"
+		[ -n "$overhead" ] && [ "$overhead" -ge 64 ] || fail "$vm: no overhead counted: $line"
+	done
+	grep -q "vmstat: page sharing: [0-9]* guest pages share [0-9]* frames ([0-9]* zero pages in [0-9]* frames): [0-9]* KiB saved" "$log" ||
+		fail "no host page-sharing figures"
+	grep -q "pshare: page sharing: scanning 16384 pages/s" "$log" || fail "the scanner did not start"
+	grep -q "vm: pshare_a: sched.mem.shares=320 not applied yet" "$log" ||
+		fail "sched.mem.shares was not reported as not applied"
+	grep -q "pshare_max: ended (stopped:killed): vCPU 0: touching guest-physical .*sched.mem.max reached: 4 MiB of its memsize 16 MiB" "$log" ||
+		fail "the VM past its sched.mem.max was not stopped with the reason"
+	grep -q "vmm: pshare_max: page sharing off for this VM: Bochs misreports an EPT violation during virtual-interrupt delivery" "$log" ||
+		fail "the VM with APIC virtualization under Bochs was not kept out of page sharing"
+}
+
 # The disk refused with its holder named; each hostile malformation named in the log.
 virtio_checks() {
 	grep -q "datastore: mounted /vmfs/volumes/vtest from vtest.vmfs" "$log" ||
@@ -347,6 +379,7 @@ if [ -n "$guests" ]; then
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
+	[ "$profile" = vms-pshare ] && pshare_checks
 	[ "$profile" = vms-virtio ] && virtio_checks
 	[ "$profile" = linux-disk ] && linux_disk_checks
 	echo "PASS $name"

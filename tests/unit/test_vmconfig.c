@@ -310,6 +310,31 @@ static void test_sched(void **state)
 	expect_err(KERNEL "sched.mem.min=\"65\"\n", "more than memsize (64 MiB)", NULL);
 	expect_err(KERNEL "sched.mem.min=\"32\"\n\nsched.mem.max=\"16\"\n", "vm1.vmx:4:",
 		   "less than sched.mem.min", NULL);
+
+	/* Memory shares: ESX's 5, 10, 20 per MiB of memsize, or a number. */
+	assert_int_equal(parse(KERNEL "memsize=\"100\"\n"), 0);
+	assert_int_equal(cfg.mem_shares, 1000);
+	assert_true(cfg.pshare);
+	assert_string_equal(cfg.pshare_salt, "");
+	assert_int_equal(parse(KERNEL "sched.mem.shares=\"high\"\nmemsize=\"100\"\n"), 0);
+	assert_int_equal(cfg.mem_shares, 2000);
+	assert_int_equal(parse(KERNEL "sched.mem.shares=\"low\"\n"), 0);
+	assert_int_equal(cfg.mem_shares, 320);
+	assert_int_equal(parse(KERNEL "sched.mem.shares=\"777\"\n"), 0);
+	assert_int_equal(cfg.mem_shares, 777);
+	expect_err(KERNEL "sched.mem.shares=\"lots\"\n", "vm1.vmx:2:", "not low, normal, high",
+		   NULL);
+	expect_err(KERNEL "sched.mem.shares=\"0\"\n", "from 1 to 100000000", NULL);
+	/* Page sharing: on by default, per VM; a salt opts into sharing between VMs. */
+	assert_int_equal(parse(KERNEL "sched.mem.pshare.enable=\"FALSE\"\n"
+			       "sched.mem.pshare.salt=\"web tier\"\n"), 0);
+	assert_false(cfg.pshare);
+	assert_string_equal(cfg.pshare_salt, "web tier");
+	expect_err(KERNEL "sched.mem.pshare.enable=\"maybe\"\n", "vm1.vmx:2:",
+		   "\"sched.mem.pshare.enable\"", NULL);
+	expect_err(KERNEL "sched.mem.pshare.salt=\"\"\n", "vm1.vmx:2:", "printable", NULL);
+	expect_err(KERNEL "sched.mem.pshare.salt=\"a\"\nsched.mem.pshare.salt=\"b\"\n",
+		   "vm1.vmx:3:", NULL);
 }
 
 static void test_affinity(void **state)

@@ -60,10 +60,10 @@ enum exit_action handle_ept_violation(struct vcpu *v)
 
 	if (!err)
 		return EXIT_RESUME;
-	if (err == -ENOMEM) {
+	if (err == -ENOMEM || err == -EDQUOT) {
 		char why[200];
 
-		vm_mem_refusal(v->vm, why, sizeof(why));
+		vm_mem_refusal(v->vm, err, why, sizeof(why));
 		vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1, "vCPU %u: touching guest-physical %#llx: %s",
 			v->id, (unsigned long long)e->gpa, why);
 		return EXIT_STOP_VM;

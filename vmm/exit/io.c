@@ -20,6 +20,7 @@
 #include <vmkernel/log.h>
 #include <vmkernel/paging.h>
 #include <vmkernel/sched.h>
+#include <vmm/admission.h>
 #include <vmm/guest_walk.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
@@ -189,8 +190,19 @@ static bool span_copy(struct vcpu *v, const struct string_op *op, uint64_t la,
 	uint8_t *b = (uint8_t *)val;
 
 	for (unsigned i = 0, off = 0; i < s->n; off += s->len[i], i++) {
-		if (to_guest ? guest_write(v->vm, s->gpa[i], b + off, s->len[i]) :
-			       guest_read(v->vm, s->gpa[i], b + off, s->len[i])) {
+		int err = to_guest ? guest_write(v->vm, s->gpa[i], b + off, s->len[i]) :
+				     guest_read(v->vm, s->gpa[i], b + off, s->len[i]);
+
+		if (err == -ENOMEM || err == -EDQUOT) {
+			/* Backing the page (or its copy-on-write break) was refused. */
+			char why[200];
+
+			vm_mem_refusal(v->vm, err, why, sizeof(why));
+			vm_stop(v->vm, VMCONFIG_STOP_KILLED, -1, "vCPU %u: string I/O into "
+				"guest-physical %#llx: %s", v->id, (unsigned long long)s->gpa[i], why);
+			return false;
+		}
+		if (err) {
 			stop_not_ram(v, op, la, s->gpa[i]);
 			return false;
 		}

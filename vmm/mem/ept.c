@@ -30,7 +30,7 @@ _Static_assert((EPT_MEMTYPE_IGNORE_PAT & (EPT_MEMTYPE_MASK >> EPT_MEMTYPE_SHIFT)
 	       "ignore-PAT flag is outside the memory-type field");
 
 #define LEAF_BITS_ALLOWED	(EPT_RWX | EPT_MEMTYPE_MASK | EPT_IGNORE_PAT | EPT_ACCESSED | \
-				 EPT_DIRTY)
+				 EPT_DIRTY | EPT_SW_SHARED)
 
 static const char *const level_name[] = { "?", "PTE", "PDE", "PDPTE", "PML4E" };
 
@@ -170,7 +170,7 @@ static int map_common(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, 
 	if (!e->pt.root_pa)
 		return eptfail(e, -EINVAL, "map gpa 0x%llx: not initialised",
 			       (unsigned long long)gpa);
-	if ((perms & ~EPT_PERMS) || !perms)
+	if ((perms & ~(EPT_PERMS | EPT_SHARED)) || !(perms & EPT_PERMS))
 		return eptfail(e, -EINVAL, "map gpa 0x%llx: bad permissions 0x%x",
 			       (unsigned long long)gpa, perms);
 	if ((perms & EPT_W) && !(perms & EPT_R))
@@ -183,7 +183,8 @@ static int map_common(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, 
 		return eptfail(e, -EINVAL, "map gpa 0x%llx: hpa 0x%llx size 0x%llx beyond "
 			       "MAXPHYADDR %u", (unsigned long long)gpa, (unsigned long long)hpa,
 			       (unsigned long long)size, bits);
-	leaf = perms | ((uint64_t)mt << EPT_MEMTYPE_SHIFT) |
+	leaf = (perms & EPT_PERMS) | ((perms & EPT_SHARED) ? EPT_SW_SHARED : 0) |
+	       ((uint64_t)mt << EPT_MEMTYPE_SHIFT) |
 	       ((memtype & EPT_MEMTYPE_IGNORE_PAT) ? EPT_IGNORE_PAT : 0);
 	return pgt_map(&e->pt, gpa, hpa, size, leaf, flags);
 }
@@ -224,7 +225,7 @@ int ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, unsigned *perms
 	if (err)
 		return err;
 	if (perms)
-		*perms = (unsigned)(bits & EPT_PERMS);
+		*perms = (unsigned)(bits & EPT_PERMS) | ((bits & EPT_SW_SHARED) ? EPT_SHARED : 0);
 	if (memtype)
 		*memtype = (unsigned)((bits & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT) |
 			   ((bits & EPT_IGNORE_PAT) ? EPT_MEMTYPE_IGNORE_PAT : 0);

@@ -40,6 +40,7 @@ struct vdev_bus {
 	unsigned seq;			/* odd while a writer changes a table */
 	struct bus_table pio, mmio;
 	struct vdev *devices;		/* lock; list in creation order */
+	size_t bytes;			/* lock: device instances' sizes, for overhead */
 };
 
 extern const struct vdev_type *const __start_vdev_types[], *const __stop_vdev_types[];
@@ -257,6 +258,7 @@ struct vdev *vdev_create(struct vm *vm, const char *type, const struct vdev_args
 		return NULL;
 	}
 	flags = spin_lock_irqsave(&vm->bus->lock);
+	vm->bus->bytes += t->size;
 	for (tail = &vm->bus->devices; *tail; tail = &(*tail)->next)
 		;
 	*tail = d;
@@ -281,6 +283,20 @@ void vdev_reset_all(struct vm *vm)
 		if (d->type->reset)
 			d->type->reset(d);
 	}
+}
+
+size_t vdev_bus_bytes(struct vm *vm)
+{
+	struct vdev_bus *b = vm->bus;
+	unsigned long flags;
+	size_t n;
+
+	if (!b)
+		return 0;
+	flags = spin_lock_irqsave(&b->lock);
+	n = sizeof(*b) + b->bytes;
+	spin_unlock_irqrestore(&b->lock, flags);
+	return n;
 }
 
 void vdev_bus_destroy(struct vm *vm)
