@@ -1,2 +1,2 @@
 UNIT_TESTS += test_vmconfig
-test_vmconfig_SRCS := tests/unit/test_vmconfig.c vmm/vmconfig.c vmm/vmconfig_disk.c
+test_vmconfig_SRCS := tests/unit/test_vmconfig.c vmm/vmconfig.c vmm/vmconfig_disk.c vmm/vmconfig_net.c
