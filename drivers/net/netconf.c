@@ -238,10 +238,15 @@ static int statement(struct netconf *c, const char *f, unsigned ln, const char *
 {
 	static struct line l;	/* the parse runs once, at boot (or in a test) */
 	const char *why = NULL;
+	size_t i = 0;
 
+	while (i < n && blank(s[i]))
+		i++;
+	if (i < n && s[i] == '#')
+		return 0;
 	if (split(s, n, &l, &why))
 		return fail(c, f, ln, why, "", "");
-	if (!l.n || l.w[0][0] == '#')
+	if (!l.n)
 		return 0;
 	if (!strcmp(l.w[0], "vswitch"))
 		return st_vswitch(c, f, ln, &l);

@@ -37,6 +37,9 @@ vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_r
 # virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
 # the disk the first holds, and a hostile driver.
 vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
+# virtio-net on the host's switches (port groups from tests/guests/net.conf): a sender and
+# an echo VM on "VM Network", a VM on VLAN 20 that must hear nothing, a hostile driver.
+vms_net="virtio_net net_echo.vmx net_isolated.vmx net_hostile.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -48,6 +51,7 @@ linux_disk="linux/linux-disk"
 tests=all
 guests=
 datastore=
+netconf=
 case $profile in
 normal) extra= ;;
 crash) extra="crashtest=fault" ;;
@@ -58,6 +62,7 @@ vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
+vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.conf ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=1 ;;
@@ -96,6 +101,8 @@ if [ -n "$datastore" ]; then
 	cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
 	mods="$mods $work/vtest.vmfs"
 fi
+# The host's switches and port groups, as a boot module named net.conf.
+[ -n "$netconf" ] && mods="$mods $top/$netconf"
 if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
@@ -179,6 +186,36 @@ virtio_checks() {
 		fail "fewer than 13 hostile virtio cases reported"
 	grep -q "virtio_blk: scsi0:0: closed /vmfs/volumes/vtest/virtio_blk/disk.vmdk" "$log" ||
 		fail "the disk was not closed when its VM ended"
+}
+
+net_checks() {
+	grep -q "net: vswitch vSwitch0: port group 'VLAN 20', VLAN 20," "$log" ||
+		fail "the port groups of net.conf were not created"
+	grep -q "net_sender: ethernet0: virtio-net, MAC 00:50:56:00:00:0a (static), port group 'VM Network' on vSwitch0, VLAN 0" "$log" ||
+		fail "the sender's NIC was not listed at VM start"
+	grep -q "net_hostile: ethernet1: virtio-net, MAC 00:0c:29:..:..:.. (generated)" "$log" ||
+		fail "the generated address was not listed"
+	grep -q "vm 'net_sender' ethernet0 asked for promiscuous mode; port group 'VM Network' rejects it" "$log" ||
+		fail "the refused promiscuous mode was not logged"
+	for why in tx-header-short tx-buffer-writable tx-gso-not-negotiated tx-csum-bad \
+		tx-oversize rx-buffers-too-small ctrl-malformed ctrl-unknown-command \
+		ctrl-mac-table-malformed; do
+		grep -q "virtio-net: net_hostile: ethernet0: dropped ($why)" "$log" ||
+			fail "hostile virtio-net case not named in the log: '$why'"
+	done
+	for why in "queue 0 (receive): buffer 0 is device-readable" \
+		"queue 1 (transmit): descriptor chain longer than its table" \
+		"queue 2 (control): command 0 has no room for its ack byte"; do
+		grep -qF "net_hostile: virtio-net 'ethernet0': $why" "$log" ||
+			fail "hostile virtio-net ring case not named in the log: '$why'"
+	done
+	grep -q "vm 'net_hostile' ethernet0 sent a frame from 00:50:56:00:00:0b, not its own address" "$log" ||
+		fail "the forged transmit was not named"
+	grep -q "net_sender: ethernet0: port on vSwitch0 'VM Network': tx [1-9][0-9]* frames" "$log" ||
+		fail "the sender's port counters were not logged at its end"
+	grep "net_isolated: ethernet0: port on vSwitch0 'VLAN 20':" "$log" | grep -q "rx 0 frames" &&
+		grep -q "net_isolated: ethernet0: port on vSwitch0 'VLAN 20': tx [1-9]" "$log" ||
+		fail "the VM on VLAN 20 received frames, or its counters were not logged"
 }
 
 rm -f "$log.emulator"
@@ -283,6 +320,7 @@ if [ -n "$guests" ]; then
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
 	[ "$profile" = vms-virtio ] && virtio_checks
+	[ "$profile" = vms-net ] && net_checks
 	echo "PASS $name"
 	exit 0
 fi

@@ -35,7 +35,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.pg[0].vlan, 0);
 	assert_false(c.pg[0].policy.promiscuous || c.pg[0].policy.mac_changes ||
 		     c.pg[0].policy.forged_transmits);
-	assert_int_equal(parse("# nothing\n\n   \n"), 0);
+	assert_int_equal(parse("# nothing\n\n   \n  # a comment of more than eight words, \"quoted\n"),
+			 0);
 	assert_int_equal(c.npg, 1);
 }
 

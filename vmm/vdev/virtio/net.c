@@ -397,7 +397,7 @@ static void tx_one(struct virtio_net *n)
 		return;
 	}
 	if (len > n->frame_max) {
-		drop(n, DROP_TX_OVERSIZE, "a frame of %u bytes, more than %u (the switch's MTU)",
+		drop(n, DROP_TX_OVERSIZE, "a frame of %u bytes, more than %u (the switch's MTU with header and tag)",
 		     (unsigned)(len > 0xffffffffu ? 0xffffffffu : len), n->frame_max);
 		return;
 	}
