@@ -122,8 +122,8 @@ static int nic_value(struct vmconfig_nic *d, enum vmconfig_nic_key k, const char
 		else if (ieq(v, vn, "generated"))
 			d->static_mac = false;
 		else if (ieq(v, vn, "vpx"))
-			return bad(why, len, "\"%s\" (vCenter-assigned) is not supported (\"static\" "
-				   "or \"generated\")", v);
+			return bad(why, len, "\"%s\" (vCenter-assigned) is not supported "
+				   "(\"static\" or \"generated\")", v);
 		else
 			return bad(why, len, "\"%s\" is not \"static\" or \"generated\"", v);
 		return 1;
@@ -170,8 +170,8 @@ int vmconfig_net_key(struct vm_config *c, const char *key, size_t klen, const ch
 		if (ieq(key + i, klen - i, nic_key_names[k]))
 			break;
 	if (k == VMCONFIG_NK_COUNT)
-		return bad(why, whylen, "not supported (ethernetN.present, virtualDev, networkName, "
-			   "addressType, address)%s", "");
+		return bad(why, whylen, "not supported (ethernetN.present, virtualDev, "
+			   "networkName, addressType, address)%s", "");
 	if (index >= VMCONFIG_ETH_SLOTS || digits > 1)
 		return bad(why, whylen, "NICs are ethernet0 to ethernet9%s", "");
 	d = slot(c, index);

@@ -207,15 +207,15 @@ static int st_portgroup(struct netconf *c, const char *f, unsigned ln, const str
 			swname = v;
 		} else if (keyval(l->w[k], "vlan", &v)) {
 			if (!number(v, 0, VSW_VLAN_TRUNK, &pg.vlan))
-				return fail(c, f, ln, "vlan=%s is not a number from 0 to 4095 (4095: "
-					    "the guest tags its own frames)%s", v, "");
+				return fail(c, f, ln, "vlan=%s is not a number from 0 to 4095 "
+					    "(4095: the guest tags its own frames)%s", v, "");
 		} else {
 			if (policy_word(c, f, ln, l->w[k], &pg.policy, &m))
 				return -EINVAL;
 			if (!m)
-				return fail(c, f, ln, "portgroup: unknown setting '%s' (vswitch=, "
-					    "vlan=, promiscuous=, mac_changes=, forged_transmits=)%s",
-					    l->w[k], "");
+				return fail(c, f, ln, "portgroup: unknown setting '%s' "
+					    "(vswitch=, vlan=, promiscuous=, mac_changes=, "
+					    "forged_transmits=)%s", l->w[k], "");
 		}
 	}
 	sw = find_sw(c, swname);
@@ -280,10 +280,11 @@ int netconf_parse(const char *file, const char *text, size_t len, struct netconf
 			    NETCONF_DEFAULT_SWITCH, "");
 	if (find_pg(out, NETCONF_DEFAULT_PG) < 0) {
 		if (out->npg == NETCONF_PORTGROUPS_MAX)
-			return fail(out, file, line, "no room for port group '%s' beside 32 others%s",
-				    NETCONF_DEFAULT_PG, "");
+			return fail(out, file, line, "no room for port group '%s' beside 32 "
+				    "others%s", NETCONF_DEFAULT_PG, "");
 		out->pg[out->npg] = (struct netconf_portgroup){
-			.name = NETCONF_DEFAULT_PG, .sw = (unsigned)find_sw(out, NETCONF_DEFAULT_SWITCH) };
+			.name = NETCONF_DEFAULT_PG,
+			.sw = (unsigned)find_sw(out, NETCONF_DEFAULT_SWITCH) };
 		out->npg++;
 	}
 	return 0;

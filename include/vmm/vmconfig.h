@@ -198,7 +198,7 @@ struct vm_config {
 	struct vmconfig_disk disks[VMCONFIG_DISK_SLOTS];	/* present ones first after parse */
 	unsigned int ndisks;			/* after parse: present disks */
 	unsigned int ndisk_slots;		/* while parsing: slots in use */
-	struct vmconfig_nic nics[VMCONFIG_ETH_SLOTS];	/* present ones first after parse */
+	struct vmconfig_nic nics[VMCONFIG_ETH_SLOTS];	/* present first after parse */
 	unsigned int nnics;			/* after parse: present NICs */
 	unsigned int nnic_slots;		/* while parsing: slots in use */
 	char err[VMCONFIG_ERR_MAX];		/* set when vmconfig_parse() fails */

@@ -120,11 +120,13 @@ static void irq_handler(struct trap_frame *f)
 
 /* ---- registers ---- */
 
-static void w8(struct nic *d, unsigned int off, uint8_t v) { *(volatile uint8_t *)(d->common + off) = v; }
-static void w16(struct nic *d, unsigned int off, uint16_t v) { *(volatile uint16_t *)(d->common + off) = v; }
-static void w32(struct nic *d, unsigned int off, uint32_t v) { *(volatile uint32_t *)(d->common + off) = v; }
-static uint8_t r8(struct nic *d, unsigned int off) { return *(volatile uint8_t *)(d->common + off); }
-static uint32_t r32(struct nic *d, unsigned int off) { return *(volatile uint32_t *)(d->common + off); }
+#define REG(d, off, type) (*(volatile type *)((d)->common + (off)))
+
+static void w8(struct nic *d, unsigned int off, uint8_t v) { REG(d, off, uint8_t) = v; }
+static void w16(struct nic *d, unsigned int off, uint16_t v) { REG(d, off, uint16_t) = v; }
+static void w32(struct nic *d, unsigned int off, uint32_t v) { REG(d, off, uint32_t) = v; }
+static uint8_t r8(struct nic *d, unsigned int off) { return REG(d, off, uint8_t); }
+static uint32_t r32(struct nic *d, unsigned int off) { return REG(d, off, uint32_t); }
 
 static void w64(struct nic *d, unsigned int off, uint64_t v)
 {
@@ -393,7 +395,8 @@ static uint8_t ctrl(struct nic *d, uint8_t cls, uint8_t cmd, const void *data, u
 	ctrlmem[s][1] = cmd;
 	__builtin_memcpy(ctrlmem[s] + 2, data, n);
 	acks[s] = 0xee;
-	q->desc[h % QSZ] = (struct desc){ (uintptr_t)ctrlmem[s], 2 + n, D_NEXT, (uint16_t)((h + 1) % QSZ) };
+	q->desc[h % QSZ] = (struct desc){ (uintptr_t)ctrlmem[s], 2 + n, D_NEXT,
+					  (uint16_t)((h + 1) % QSZ) };
 	q->desc[(h + 1) % QSZ] = (struct desc){ (uintptr_t)&acks[s], 1, D_WRITE, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = (uint16_t)(h % QSZ);
 	__asm__ volatile("" ::: "memory");

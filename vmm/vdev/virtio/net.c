@@ -89,9 +89,9 @@
 #define NET_QUEUE_SIZE			256
 #define NET_MAX_SEGS			64
 #define RX_SLOTS			64	/* frames waiting for the guest's buffers */
-#define RX_BUFS_MAX			32	/* receive buffers one frame may fill (MRG_RXBUF) */
-#define TX_BATCH			128	/* frames per turn before the I/O world lets others run */
-#define REPORTS_EACH			3	/* log lines per drop reason, then at powers of two */
+#define RX_BUFS_MAX			32	/* buffers one frame may fill (MRG_RXBUF) */
+#define TX_BATCH			128	/* frames per turn, then others run */
+#define REPORTS_EACH			3	/* lines per drop reason, then powers of two */
 
 struct net_hdr {
 	uint8_t flags;
@@ -205,7 +205,7 @@ static int deliver(void *ctx, const struct vsw_frame *f)
 	}
 	s = &n->slot[n->rx_tail % RX_SLOTS];
 	spin_unlock_irqrestore(&n->rxlock, fl);
-	/* the slot at tail is deliver()'s until tail moves (one sender at a time: the switch lock) */
+	/* the slot at tail is deliver()'s until tail moves (one sender: the switch lock) */
 	vsw_frame_copy(f, s->data);
 	s->len = (uint32_t)len;
 	s->meta = f->meta;
@@ -289,8 +289,8 @@ static int rx_one(struct virtio_net *n, struct rx_slot *s)
 		}
 		if (nb == RX_BUFS_MAX || (!mrg && c->in_len < total)) {
 			vqdev_unpop(q, (uint16_t)(nb + 1));
-			drop(n, DROP_RX_SMALL, "a frame of %u bytes does not fit %u receive buffers",
-			     s->len, nb + 1);
+			drop(n, DROP_RX_SMALL, "a frame of %u bytes does not fit %u receive "
+			     "buffers", s->len, nb + 1);
 			return 1;
 		}
 		k = c->in_len < total - off ? (uint32_t)c->in_len : total - off;
@@ -352,7 +352,7 @@ static void rx_process(struct virtio_net *n)
 		if (rc < 0)
 			return;
 		if (!rc) {
-			/* no buffers: ask for a notification, then look once more (it may have raced) */
+			/* no buffers: ask for a notification, then look once more (a race) */
 			vqdev_want_notify(q, &n->vd.mem);
 			if (vqdev_has_work(q, &n->vd.mem))
 				continue;
@@ -397,7 +397,8 @@ static void tx_one(struct virtio_net *n)
 		return;
 	}
 	if (len > n->frame_max) {
-		drop(n, DROP_TX_OVERSIZE, "a frame of %u bytes, more than %u (the switch's MTU with header and tag)",
+		drop(n, DROP_TX_OVERSIZE, "a frame of %u bytes, more than %u (the switch's MTU "
+		     "with header and tag)",
 		     (unsigned)(len > 0xffffffffu ? 0xffffffffu : len), n->frame_max);
 		return;
 	}
