@@ -49,10 +49,12 @@ dd if="$out/vmlinuz.tmp" bs=4096 iflag=skip_bytes skip="$start" \
 mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/tmp"
 cp "$work/bb/bin/busybox" "$work/root/bin/busybox"
 cp "$top/tests/linux/init" "$work/root/init"
-# The virtio block driver and what it needs (modules in Debian's kernel), for /init to load.
+# The virtio block and network drivers and what they need (modules in Debian's kernel), for
+# /init to load.
 mkdir -p "$work/root/lib/modules"
 for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
-	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
+	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
+	net/core/failover drivers/net/net_failover drivers/net/virtio_net; do
 	ko=$(ls "$work"/k/lib/modules/*/kernel/$m.ko* 2>/dev/null | head -1)
 	[ -n "$ko" ] || { echo "mklinux: the kernel package has no $m module" >&2; exit 1; }
 	case $ko in

@@ -46,6 +46,8 @@ linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port tripl
 linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/linux-softapic"
 # Linux with a virtio-blk disk on the test datastore: data written, rebooted, verified.
 linux_disk="linux/linux-disk"
+# Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
+linux_net="linux/linux-net-a linux/linux-net-b"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
 . "$top/tests/system/hostile.sh"
 tests=all
@@ -66,6 +68,7 @@ vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.c
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=1 ;;
+linux-net) extra= tests=vm_expectations guests=$linux_net ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
