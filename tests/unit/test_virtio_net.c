@@ -31,7 +31,7 @@
 #define F_CSUM (1ULL << 0)
 #define F_GUEST_CSUM (1ULL << 1)
 #define F_MRG (1ULL << 15)
-#define F_CTRL (1ULL << 17 | 1ULL << 18)
+#define F_CTRL (1ULL << 17 | 1ULL << 18 | 1ULL << 23)
 #define F_V1 (1ULL << 32)
 
 static struct vswitch *sw;
@@ -476,6 +476,13 @@ static void test_ctrl(void **state)
 	assert_int_equal(ctrl(1, table, sizeof(table)), 0);
 	send(0, 60);
 	assert_int_equal(receive(1, hdr, got), 60);
+	/* a new address (CTRL_MAC_ADDR): the port group rejects MAC changes, so it is blocked */
+	assert_int_equal(ctrl(1, (const uint8_t *)"\x01\x01\x00\x50\x56\x00\x00\x44", 8), 0);
+	assert_true(fake_log_has("port group 'VM Network' rejects MAC address changes"));
+	assert_int_equal(rd(&nic[1], VIRTIO_DEVICE_AT + 5, 1), 0x44);
+	build((const uint8_t *)"\x00\x50\x56\x00\x00\x44", mac0, 60, 1);
+	send(0, 60);
+	assert_int_equal(receive(1, hdr, got), 0);
 	/* bad commands: ERR, named */
 	assert_int_equal(ctrl(1, (const uint8_t *)"\x00\x00", 2), 1);
 	assert_true(fake_log_has("ethernet1: dropped (ctrl-malformed)"));
@@ -524,6 +531,11 @@ static void test_bad_frames(void **state)
 	send(0, 100);
 	assert_true(rd(&nic[1], VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_true(fake_log_has("queue 0 (receive): buffer 0 is device-readable"));
+	/* a receive buffer shorter than the header */
+	nic_init(1, F_V1 | F_MRG, 8);
+	send(0, 100);
+	assert_true(rd(&nic[1], VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(fake_log_has("buffer 0 of 8 bytes, shorter than the 12-byte header"));
 	stop();
 }
 

@@ -35,7 +35,10 @@
  * resets. rxlock (a spinlock, taken inside the switch's lock) guards the
  * backlog's indices; the slots between head and tail belong to the I/O
  * world, the rest to deliver(). The receive filter state is the I/O
- * world's (io_lock).
+ * world's (io_lock). deliver() wakes the I/O world with rxlock held, and
+ * teardown sets `closing` under rxlock before it stops that world, so no
+ * wake-up reaches a world that has ended; the port leaves the switch
+ * (after which no deliver() runs) before the backlog is freed.
  */
 #define pr_fmt(fmt) "virtio-net: " fmt
 #include <errno.h>
@@ -149,7 +152,8 @@ struct virtio_net {
 	uint8_t cfg[CFG_SIZE];
 	unsigned frame_max;		/* header + tag + the switch's MTU */
 
-	struct spinlock rxlock;		/* rx_head, rx_tail */
+	struct spinlock rxlock;		/* rx_head, rx_tail, closing */
+	bool closing;			/* the VM is going: deliver() takes nothing */
 	struct rx_slot slot[RX_SLOTS];
 	unsigned rx_head, rx_tail;	/* free-running; tail - head frames waiting */
 	uint8_t *slot_mem;
@@ -199,7 +203,7 @@ static int deliver(void *ctx, const struct vsw_frame *f)
 	if (!virtio_live(&n->vd) || len > n->frame_max)
 		return -ENOSPC;
 	fl = spin_lock_irqsave(&n->rxlock);
-	if (n->rx_tail - n->rx_head >= RX_SLOTS) {
+	if (n->closing || n->rx_tail - n->rx_head >= RX_SLOTS) {
 		spin_unlock_irqrestore(&n->rxlock, fl);
 		return -ENOSPC;
 	}
@@ -211,8 +215,9 @@ static int deliver(void *ctx, const struct vsw_frame *f)
 	s->meta = f->meta;
 	fl = spin_lock_irqsave(&n->rxlock);
 	n->rx_tail++;
+	if (!n->closing)
+		virtio_kick(&n->vd, Q_RX);
 	spin_unlock_irqrestore(&n->rxlock, fl);
-	virtio_kick(&n->vd, Q_RX);
 	return 0;
 }
 
@@ -286,6 +291,12 @@ static int rx_one(struct virtio_net *n, struct rx_slot *s)
 		if (got <= 0) {
 			vqdev_unpop(q, (uint16_t)nb);
 			return got;
+		}
+		if (!nb && c->in_len < sizeof(h)) {
+			virtio_needs_reset(&n->vd, "queue 0 (receive): buffer %u of %u bytes, "
+					   "shorter than the 12-byte header", c->head,
+					   (unsigned)c->in_len);
+			return -1;
 		}
 		if (nb == RX_BUFS_MAX || (!mrg && c->in_len < total)) {
 			vqdev_unpop(q, (uint16_t)(nb + 1));
@@ -642,10 +653,14 @@ static void net_reset(struct virtio_dev *vd)
 	rx_flush_backlog(n);
 }
 
+static void net_disconnect(struct virtio_net *n);
+
+/* The I/O world has ended: off the switch, then free the backlog. */
 static void net_free(struct virtio_dev *vd)
 {
 	struct virtio_net *n = (struct virtio_net *)vd;
 
+	net_disconnect(n);
 	kfree(n->slot_mem);
 	kfree(n->txbuf);
 	n->slot_mem = n->txbuf = NULL;
@@ -667,7 +682,7 @@ static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 		       "does not start\n", vm->name, n->vd.dev.name, c->network);
 		return -ENOENT;
 	}
-	snprintf(n->pg, sizeof(n->pg), "%s", c->network);
+	memcpy(n->pg, c->network, sizeof(n->pg));
 	n->frame_max = VSW_ETH_HLEN + VSW_VLAN_HLEN + vswitch_mtu(n->sw);
 	n->slot_mem = kmalloc((size_t)RX_SLOTS * n->frame_max);
 	n->txbuf = kmalloc(n->frame_max);
@@ -675,7 +690,6 @@ static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 		return -ENOMEM;
 	for (unsigned i = 0; i < RX_SLOTS; i++)
 		n->slot[i].data = n->slot_mem + (size_t)i * n->frame_max;
-	spin_init(&n->rxlock, "virtio-net rx");
 	snprintf(owner, sizeof(owner), "vm '%.24s' %s", vm->name, n->vd.dev.name);
 	fmt_mac(mac, sizeof(mac), n->mac);
 	n->port = vswitch_connect(n->sw, c->network, VSW_PORT_VNIC, n->mac, owner, &port_ops, n,
@@ -702,6 +716,7 @@ static int net_create(struct vdev *d, const struct vdev_args *a)
 
 	n->vd.ops = &net_ops;
 	n->vd.kind = "virtio-net";
+	spin_init(&n->rxlock, "virtio-net rx");
 	if (!c)
 		return -EINVAL;
 	memcpy(n->mac, c->mac, VSW_ETH_ALEN);
@@ -727,16 +742,16 @@ static int net_create(struct vdev *d, const struct vdev_args *a)
 	return virtio_dev_create(&n->vd, VIRTIO_ID_NET, 0x020000);	/* network, Ethernet */
 }
 
-static void net_destroy(struct vdev *d)
+/* Log the port's counters and leave the switch: no deliver() runs once this returns. */
+static void net_disconnect(struct virtio_net *n)
 {
-	struct virtio_net *n = (struct virtio_net *)d;
+	struct vdev *d = &n->vd.dev;
 	struct vsw_counters k;
 	char drops[400];
 	size_t at = 0;
 
 	if (n->port) {
 		vswitch_port_counters(n->port, &k);
-		/* off the switch first: no deliver() runs once this returns */
 		vswitch_disconnect(n->port);
 		n->port = NULL;
 		drops[0] = '\0';
@@ -756,7 +771,16 @@ static void net_destroy(struct vdev *d)
 			(unsigned long long)k.rx_drop_blocked,
 			(unsigned long long)k.promisc_refused, at ? drops : " none");
 	}
-	virtio_dev_destroy(d);
+}
+
+static void net_destroy(struct vdev *d)
+{
+	struct virtio_net *n = (struct virtio_net *)d;
+	unsigned long fl = spin_lock_irqsave(&n->rxlock);
+
+	n->closing = true;
+	spin_unlock_irqrestore(&n->rxlock, fl);
+	virtio_dev_destroy(d);	/* stops the I/O world, then net_free() */
 }
 
 static const struct vdev_type virtio_net_type = {
