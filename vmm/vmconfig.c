@@ -646,7 +646,7 @@ _Static_assert(VMCONFIG_ARRAY_SIZE(vmconfig_keys) <= 64, "seen mask and key_line
  */
 static const char *const vmconfig_later[] = {
 	"sata#.*", "sata#:#.*", "ide#:#.*", "nvme#.*", "nvme#:#.*",
-	"floppy#.*", "ethernet#.*", "serial#.*", "parallel#.*", "usb.*", "ehci.*",
+	"floppy#.*", "serial#.*", "parallel#.*", "usb.*", "ehci.*",
 	"sound.*", "pcibridge#.*", "vmci#.*", "nvram", "firmware",
 };
 
@@ -716,6 +716,9 @@ static int vmconfig_dispatch(struct vmconfig_parser *p, size_t klen)
 			       sizeof(why));
 	if (!rc)
 		rc = vmconfig_rng_key(p->cfg, p->keybuf, klen, p->val, p->vlen, p->line, why,
+				      sizeof(why));
+	if (!rc)
+		rc = vmconfig_net_key(p->cfg, p->keybuf, klen, p->val, p->vlen, p->line, why,
 				      sizeof(why));
 	if (rc)
 		return rc < 0 ? vmconfig_err(p, "%s", why) : 0;
@@ -932,6 +935,10 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 	}
 	if (vmconfig_disk_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why)) ||
 	    vmconfig_rng_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why))) {
+		p->key = p->keybuf;
+		return vmconfig_err(p, "%s", why);
+	}
+	if (vmconfig_net_finish(c, p->keybuf, sizeof(p->keybuf), &p->line, why, sizeof(why))) {
 		p->key = p->keybuf;
 		return vmconfig_err(p, "%s", why);
 	}

@@ -107,6 +107,8 @@ enum vq_err vqdev_enable(struct virtqueue_dev *q, const struct vq_mem *m, uint16
  */
 enum vq_err vqdev_pop(struct virtqueue_dev *q, const struct vq_mem *m, struct vq_chain *c);
 /* Return a request: `len` bytes were written into its device-writable buffers. */
+/* Give back the last n chains taken (the device could not use them yet). */
+void vqdev_unpop(struct virtqueue_dev *q, uint16_t n);
 enum vq_err vqdev_push(struct virtqueue_dev *q, const struct vq_mem *m, uint16_t head,
 		    uint32_t len);
 /* After pushing: does the driver want an interrupt now (flags or event index)? */

@@ -16,6 +16,9 @@ GUEST_NAMES32 += hostile_debug hostile_strio hostile_memhog hostile_flood hostil
 	hostile_hcall hostile_mmio hostile_fuzz
 # Virtio devices, driven well and badly (virtio_blk; hostile_virtio.vmx uses its image).
 GUEST_NAMES32 += virtio_blk
+# virtio-net on the host's switches: two VMs exchange frames, one on another VLAN hears
+# nothing, a hostile driver (net_*.vmx use its image).
+GUEST_NAMES32 += virtio_net
 # The PC platform, checked as an OS uses it.
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 # The resource manager: CPU shares, limits and reservations.

@@ -41,6 +41,9 @@ vms_pshare="pshare pshare_b.vmx pshare_max.vmx"
 # virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
 # the disk the first holds, and a hostile driver.
 vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
+# virtio-net on the host's switches (port groups from tests/guests/net.conf): a sender and
+# an echo VM on "VM Network", a VM on VLAN 20 that must hear nothing, a hostile driver.
+vms_net="virtio_net net_echo.vmx net_isolated.vmx net_hostile.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -48,11 +51,14 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 # Linux with a virtio-blk disk on a datastore on an IDE disk (disk_datastore below): a
 # filesystem written, rebooted, verified; then read back on the host (linux_disk_checks).
 linux_disk="linux/linux-disk"
+# Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
+linux_net="linux/linux-net-a linux/linux-net-b"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
 . "$top/tests/system/hostile.sh"
 tests=all
 guests=
 datastore=
+netconf=
 case $profile in
 normal) extra= ;;
 crash) extra="crashtest=fault" ;;
@@ -64,9 +70,11 @@ vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
+vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.conf ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=disk ;;
+linux-net) extra= tests=vm_expectations guests=$linux_net ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -118,6 +126,8 @@ disk_datastore() {
 	export BOCHS_EXTRA="ata0-slave: type=disk, path=$out/$name.disk.img, mode=flat, cylinders=128, heads=16, spt=63"
 }
 [ "$datastore" = disk ] && disk_datastore
+# The host's switches and port groups, as a boot module named net.conf.
+[ -n "$netconf" ] && mods="$mods $top/$netconf"
 if [ -n "$extra" ] || [ -n "$guests" ]; then
 	iso=$work/case.iso
 	# shellcheck disable=SC2086
@@ -270,6 +280,36 @@ virtio_checks() {
 		fail "the disk was not closed when its VM ended"
 }
 
+net_checks() {
+	grep -q "net: vswitch vSwitch0: port group 'VLAN 20', VLAN 20," "$log" ||
+		fail "the port groups of net.conf were not created"
+	grep -q "net_sender: ethernet0: virtio-net, MAC 00:50:56:00:00:0a (static), port group 'VM Network' on vSwitch0, VLAN 0" "$log" ||
+		fail "the sender's NIC was not listed at VM start"
+	grep -q "net_hostile: ethernet1: virtio-net, MAC 00:0c:29:..:..:.. (generated)" "$log" ||
+		fail "the generated address was not listed"
+	grep -q "vm 'net_sender' ethernet0 asked for promiscuous mode; port group 'VM Network' rejects it" "$log" ||
+		fail "the refused promiscuous mode was not logged"
+	for why in tx-header-short tx-buffer-writable tx-gso-not-negotiated tx-csum-bad \
+		tx-oversize rx-buffers-too-small ctrl-malformed ctrl-unknown-command \
+		ctrl-mac-table-malformed; do
+		grep -q "virtio-net: net_hostile: ethernet0: dropped ($why)" "$log" ||
+			fail "hostile virtio-net case not named in the log: '$why'"
+	done
+	for why in "queue 0 (receive): buffer 0 is device-readable" \
+		"queue 1 (transmit): descriptor chain longer than its table" \
+		"queue 2 (control): command 0 has no room for its ack byte"; do
+		grep -qF "net_hostile: virtio-net 'ethernet0': $why" "$log" ||
+			fail "hostile virtio-net ring case not named in the log: '$why'"
+	done
+	grep -q "vm 'net_hostile' ethernet0 sent a frame from 00:50:56:00:00:0b, not its own address" "$log" ||
+		fail "the forged transmit was not named"
+	grep -q "net_sender: ethernet0: port on vSwitch0 'VM Network': tx [1-9][0-9]* frames" "$log" ||
+		fail "the sender's port counters were not logged at its end"
+	grep "net_isolated: ethernet0: port on vSwitch0 'VLAN 20':" "$log" | grep -q "rx 0 frames" &&
+		grep -q "net_isolated: ethernet0: port on vSwitch0 'VLAN 20': tx [1-9]" "$log" ||
+		fail "the VM on VLAN 20 received frames, or its counters were not logged"
+}
+
 rm -f "$log.emulator"
 case $emu in
 qemu)
@@ -382,6 +422,7 @@ if [ -n "$guests" ]; then
 	[ "$profile" = vms-pshare ] && pshare_checks
 	[ "$profile" = vms-virtio ] && virtio_checks
 	[ "$profile" = linux-disk ] && linux_disk_checks
+	[ "$profile" = vms-net ] && net_checks
 	echo "PASS $name"
 	exit 0
 fi

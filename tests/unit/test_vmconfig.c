@@ -527,11 +527,10 @@ static void test_expect(void **state)
 static void test_vmware_keys_not_supported(void **state)
 {
 	static const char *const keys[] = {
-		"scsi0:0.writeThrough", "scsi1:2.redo", "ethernet0.present", "ethernet0.virtualDev", "ethernet0.networkName",
-		"ethernet0.addressType", "ethernet0.generatedAddress", "floppy0.present",
+		"scsi0:0.writeThrough", "scsi1:2.redo", "floppy0.present",
 		"ide0:0.present", "ide0:0.fileName", "ide1:0.deviceType", "sata0.present",
 		"sata0:1.fileName", "usb.present", "sound.present", "nvram", "firmware",
-		"ethernet1.present", "pciBridge0.present", "vmci0.present", "ehci.present",
+		"pciBridge0.present", "vmci0.present", "ehci.present",
 	};
 	char text[128];
 	unsigned int i;
@@ -547,6 +546,75 @@ static void test_vmware_keys_not_supported(void **state)
 	expect_err("scsi0:x.present = \"FALSE\"\n", "unknown key", NULL);
 	expect_err("nvram.x = \"FALSE\"\n", "unknown key", NULL);
 	expect_err("ide0.present = \"FALSE\"\n", "unknown key", NULL);
+}
+
+static void test_nics(void **state)
+{
+	uint8_t g0[6], g1[6];
+
+	(void)state;
+	/* defaults: virtio-net, "VM Network", a generated address from the name and index */
+	assert_int_equal(parse(KERNEL "ethernet0.present = \"TRUE\"\n"
+			       "ethernet2.present = \"TRUE\"\nethernet2.virtualDev = \"virtio-net\"\n"
+			       "ethernet2.networkName = \"Lab 10\"\n"), 0);
+	assert_int_equal(cfg.nnics, 2);
+	assert_int_equal(cfg.nics[0].index, 0);
+	assert_string_equal(cfg.nics[0].network, "VM Network");
+	assert_false(cfg.nics[0].static_mac);
+	vmconfig_net_generate_mac("vm1", 0, g0);
+	vmconfig_net_generate_mac("vm1", 2, g1);
+	assert_memory_equal(cfg.nics[0].mac, g0, 6);
+	assert_memory_equal(cfg.nics[1].mac, g1, 6);
+	assert_memory_not_equal(g0, g1, 6);
+	assert_int_equal(g0[0], 0x00);
+	assert_int_equal(g0[1], 0x0c);
+	assert_int_equal(g0[2], 0x29);
+	vmconfig_net_generate_mac("vm2", 0, g1);
+	assert_memory_not_equal(g0, g1, 6);
+	assert_string_equal(cfg.nics[1].network, "Lab 10");
+	/* static addresses: VMware's range only */
+	assert_int_equal(parse(KERNEL "ethernet0.present = \"TRUE\"\n"
+			       "ethernet0.addressType = \"static\"\n"
+			       "ethernet0.address = \"00:50:56:3F:00:01\"\n"), 0);
+	assert_true(cfg.nics[0].static_mac);
+	assert_int_equal(cfg.nics[0].mac[3], 0x3f);
+	assert_int_equal(cfg.nics[0].mac[5], 0x01);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.addressType = \"static\"\n"
+		   "ethernet0.address = \"00:50:56:40:00:01\"\n", "vm1.vmx:4: key "
+		   "\"ethernet0.address\"", "outside VMware's static range", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.addressType = \"static\"\n"
+		   "ethernet0.address = \"00:50:56:00:01\"\n", "is not a MAC address", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.addressType = \"static\"\n",
+		   "vm1.vmx:3: key \"ethernet0.addressType\"", "needs ethernetN.address", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.address = \"00:50:56:00:00:01\"\n",
+		   "vm1.vmx:3: key \"ethernet0.address\"", "only used with addressType", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet1.present = \"TRUE\"\n"
+		   "ethernet0.addressType = \"static\"\nethernet0.address = \"00:50:56:00:00:01\"\n"
+		   "ethernet1.addressType = \"static\"\nethernet1.address = \"00:50:56:00:00:01\"\n",
+		   "ethernet1.present", "the same MAC address as ethernet0", NULL);
+	/* VMware's models: a clear refusal */
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"vmxnet3\"\n",
+		   "vm1.vmx:3: key \"ethernet0.virtualDev\"", "\"vmxnet3\" is not supported (only "
+		   "\"virtio-net\")", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"e1000\"\n",
+		   "\"e1000\" is not supported", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"rtl\"\n",
+		   "is not a NIC model", NULL);
+	expect_err(KERNEL "ethernet0.addressType = \"vpx\"\n", "vCenter-assigned", NULL);
+	expect_err(KERNEL "ethernet0.networkName = \"VM Network\"\n",
+		   "vm1.vmx:2: key \"ethernet0.present\"", "no present", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.present = \"TRUE\"\n",
+		   "duplicate key (first set on line 2)", NULL);
+	expect_err(KERNEL "ethernet0.generatedAddress = \"00:0c:29:00:00:01\"\n",
+		   "\"ethernet0.generatedAddress\": not supported", NULL);
+	expect_err(KERNEL "ethernet10.present = \"TRUE\"\n", "ethernet0 to ethernet9", NULL);
+	expect_err(KERNEL "ethernet0.networkName = \"\"\n", "1 to 31 characters", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet1.present = \"TRUE\"\n"
+		   "ethernet2.present = \"TRUE\"\nethernet3.present = \"TRUE\"\n"
+		   "ethernet4.present = \"TRUE\"\n", "more than 4 NICs", NULL);
+	/* present = FALSE: no NIC */
+	assert_int_equal(parse(KERNEL "ethernet0.present = \"FALSE\"\n"), 0);
+	assert_int_equal(cfg.nnics, 0);
 }
 
 static void test_present_false_accepted(void **state)
@@ -841,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_break),
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
+		cmocka_unit_test(test_nics),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_hostile_nul),

@@ -25,3 +25,12 @@ test_virtio_rng_SRCS := tests/unit/test_virtio_rng.c tests/unit/virtio_fakes.c \
 	vmkernel/lib/linebuf.c vmkernel/lib/fmt.c vmm/vdev/ioapic.c vmm/vdev/pci/host.c \
 	vmm/vdev/pci/func.c vmm/vdev/reset.c vmm/mem/pc_layout.c vmm/vdev/virtio/pci.c \
 	vmm/vdev/virtio/virtqueue.c vmm/vdev/virtio/rng.c
+
+# virtio-net: two NICs of one VM on a real virtual switch, driven through their rings.
+UNIT_TESTS += test_virtio_net
+test_virtio_net_SRCS := tests/unit/test_virtio_net.c tests/unit/virtio_fakes.c \
+	tests/unit/vdev_fakes.c vmm/vdev/bus.c vmm/vdev/irq.c vmm/vdev/lapic.c \
+	vmkernel/lib/linebuf.c vmkernel/lib/fmt.c vmm/vdev/ioapic.c vmm/vdev/pci/host.c \
+	vmm/vdev/pci/func.c vmm/vdev/reset.c vmm/mem/pc_layout.c vmm/vdev/virtio/pci.c \
+	vmm/vdev/virtio/virtqueue.c vmm/vdev/virtio/net.c drivers/net/vswitch.c \
+	drivers/net/vswitch_fdb.c drivers/net/vswitch_frame.c

@@ -74,6 +74,21 @@ static int create_rng(struct vm *vm)
 	return vdev_create(vm, "virtio-rng", &a) ? 0 : -ENODEV;
 }
 
+/* The configuration's NICs: one virtio-net PCI device each, a port on its port group. */
+static int create_nics(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.nnics; i++) {
+		const struct vmconfig_nic *c = &vm->cfg.nics[i];
+		char name[16];
+		struct vdev_args a = { .name = name, .extra = c };
+
+		snprintf(name, sizeof(name), "ethernet%u", c->index);
+		if (!vdev_create(vm, "virtio-net", &a))
+			return -ENODEV;
+	}
+	return 0;
+}
+
 int machine_create_devices(struct vm *vm)
 {
 	for (unsigned i = 0; i < sizeof(pc_devices) / sizeof(pc_devices[0]); i++) {
@@ -84,7 +99,7 @@ int machine_create_devices(struct vm *vm)
 		if (!vdev_create(vm, p->type, &p->args))
 			return -ENODEV;
 	}
-	if (create_disks(vm))
+	if (create_disks(vm) || create_nics(vm))
 		return -ENODEV;
 	return create_rng(vm);
 }

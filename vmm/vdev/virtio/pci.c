@@ -164,6 +164,16 @@ static void kick(struct virtio_dev *vd, unsigned q)
 	sched_wakeup(vd->io_world);
 }
 
+void virtio_kick(struct virtio_dev *vd, unsigned q)
+{
+	struct world *w = __atomic_load_n(&vd->io_world, __ATOMIC_ACQUIRE);
+
+	if (!w || __atomic_load_n(&vd->io_stop, __ATOMIC_ACQUIRE))
+		return;		/* no I/O world yet: the driver's first notification starts the work */
+	__atomic_fetch_or(&vd->kicks, 1U << q, __ATOMIC_RELEASE);
+	sched_wakeup(w);
+}
+
 /* ---- reset and status ---- */
 
 /* Back to the power-on state: waits for the request the I/O world is working on. */

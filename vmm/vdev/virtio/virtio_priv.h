@@ -128,6 +128,11 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool virtio_live(const struct virtio_dev *vd);
 bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit);
+/*
+ * Work for queue q that did not come from the driver (a frame arrived for
+ * a NIC): wakes the I/O world if it runs. Any context, interrupts off too.
+ */
+void virtio_kick(struct virtio_dev *vd, unsigned q);
 /* A used buffer on queue q: interrupt if the driver wants one now. */
 void virtio_queue_done(struct virtio_dev *vd, unsigned q);
 

@@ -198,6 +198,11 @@ enum vq_err vqdev_pop(struct virtqueue_dev *q, const struct vq_mem *m, struct vq
 	return VQ_OK;
 }
 
+void vqdev_unpop(struct virtqueue_dev *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
 enum vq_err vqdev_push(struct virtqueue_dev *q, const struct vq_mem *m, uint16_t head, uint32_t len)
 {
 	uint32_t elem[2] = { head, len };
