@@ -45,7 +45,7 @@
 #include <vmkernel/spinlock.h>
 #include <vmkernel/timer.h>
 
-#define CPU_RING_BYTES		(16 * 1024)
+#define CPU_RING_BYTES		(64 * 1024)	/* a burst of VM ends: a dozen VMs, 5 lines each */
 #define DRAIN_IDLE_US		10000
 #define FLUSH_WAIT_S		10
 /* All guests together: about half of a 115200-baud UART, in bursts of 16 KiB. */

@@ -186,7 +186,8 @@ static void parse_cmdline(void)
 	static const char *const known[] = { "console", "loglevel", "test", "maxcpus", "crashtest", "vmstat",
 					     "hostname", "storage.expect_fail",
 					     "storage.multihost", "storage.bench", "vdisk.bench",
-					     "spec.l1d_flush", "spec.smt", "spec.v2", "pshare.rate" };
+					     "spec.l1d_flush", "spec.smt", "spec.v2", "pshare.rate",
+					     "vmtest.wait" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
 

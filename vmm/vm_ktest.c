@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "vmtest: " fmt
 #include <stdio.h>
 #include <string.h>
+#include <vmkernel/bootmod.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/ktest.h>
 #include <vmkernel/log.h>
@@ -22,6 +23,25 @@
 #include <vmm/vm.h>
 
 #define WAIT_S 600	/* emulated seconds; Bochs runs far slower than real time */
+#define WAIT_S_MAX 86400
+
+/* How long the VMs may take: vmtest.wait=S (emulated seconds), else WAIT_S. */
+static uint64_t wait_s(void)
+{
+	const char *v = bootparam_get("vmtest.wait");
+	unsigned long long s = 0;
+	const char *p;
+
+	if (!v)
+		return WAIT_S;
+	for (p = v; *p >= '0' && *p <= '9' && s <= WAIT_S_MAX; p++)
+		s = s * 10 + (unsigned long long)(*p - '0');
+	if (*p || p == v || !s || s > WAIT_S_MAX) {
+		pr_warn("vmtest.wait=%s: needs seconds, 1-%u; using %u\n", v, WAIT_S_MAX, WAIT_S);
+		return WAIT_S;
+	}
+	return s;
+}
 
 /* "check NAME: skipped (...)": NAME, or NULL. */
 static bool skipped_check(const char *line, char *name, size_t len)
@@ -94,7 +114,7 @@ static bool all_ended(bool include_running)
 
 static bool wait_all(bool include_running)
 {
-	uint64_t deadline = time_ns() + WAIT_S * 1000000000ULL;
+	uint64_t deadline = time_ns() + wait_s() * 1000000000ULL;
 
 	while (!all_ended(include_running)) {
 		if (time_ns() > deadline)
