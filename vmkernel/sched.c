@@ -205,6 +205,13 @@ void sched_yield_turn(void)
 	requeue_current(SQ_YIELDED);
 }
 
+bool sched_world_waits_here(struct world *w)
+{
+	/* A hint, read without the lock: a stale answer costs one turn at most. */
+	return __atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORLD_READY &&
+	       __atomic_load_n(&w->cpu, __ATOMIC_RELAXED) == this_cpu_id();
+}
+
 static void unsleep(struct runqueue *rq, struct world *w)
 {
 	for (struct world **p = &rq->sleepers; *p; p = &(*p)->sleep_next) {

@@ -61,6 +61,8 @@ void sched_run(void) __attribute__((noreturn));
 void sched_yield(void);
 /* Give this turn to any other ready world of this CPU (a spinning vCPU); the share is kept. */
 void sched_yield_turn(void);
+/* Is w ready (not running, not blocked) on the calling CPU's queue? A hint, not locked. */
+bool sched_world_waits_here(struct world *w);
 /* Block the calling world until sched_wakeup(); returns at once if a wakeup is pending. */
 void sched_block(void);
 void sched_wakeup(struct world *w);

@@ -95,7 +95,6 @@ struct vcpu {
 	bool exc_has_error;
 	uint32_t exc_error;
 	bool apicv;			/* this vCPU runs with the CPU's APIC virtualization */
-	uint32_t apicv_held;		/* entries in a row with a vector held back (vcpu_events.c) */
 	struct ktimer hc_timer;		/* HC_SET_TIMER: a fixed interrupt through the LAPIC */
 	uint8_t hc_timer_vector;
 	uint64_t hc_timer_deadline;	/* 0 = off; hc_timer fires only if it still matches */

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/log.h>
+#include <vmkernel/sched.h>
+#include <vmkernel/spinlock.h>
 #include <vmm/vcpu_fpu.h>
+#include <vmm/vm.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/vmx_decode.h>
@@ -34,15 +37,31 @@ enum exit_action handle_invd_wbinvd(struct vcpu *v)
 }
 
 /*
- * PAUSE: only PAUSE-loop exiting makes it exit (vmx/vmcs.c). The guest is
- * spinning, most likely on a lock whose holder is a sibling vCPU that is
- * not running: give the turn away, so that a sibling queued on this CPU
- * runs next. The spin continues when the turn comes back.
+ * PAUSE: only PAUSE-loop exiting makes it exit (vmx/vmcs.c, SMP VMs only).
+ * The guest is spinning, most likely on a lock whose holder is a sibling
+ * vCPU that is not running. If a sibling waits in this CPU's queue, give
+ * the turn away so that it can run; otherwise (the siblings run elsewhere
+ * or are halted: the vCPU may be waiting for an interrupt, or a holder
+ * running on another CPU) keep spinning, as the CPU would.
  */
 enum exit_action handle_pause(struct vcpu *v)
 {
-	(void)v;
-	return EXIT_YIELD;
+	struct vm *vm = v->vm;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *s = vm->vcpus[i];
+		unsigned long flags;
+		bool waits;
+
+		if (!s || s == v)
+			continue;
+		flags = spin_lock_irqsave(&s->kick_lock);
+		waits = s->world && sched_world_waits_here(s->world);
+		spin_unlock_irqrestore(&s->kick_lock, flags);
+		if (waits)
+			return EXIT_YIELD;
+	}
+	return EXIT_SKIP;
 }
 
 static unsigned guest_cpl(void)

@@ -77,7 +77,9 @@ static int setup_controls(struct vcpu *v, const struct vmx_caps *caps)
 	uint32_t proc_apic = apicv ? PROC_TPR_SHADOW : PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING;
 	uint32_t proc2_apic = apicv ? PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT |
 				      PROC2_VIRT_INTR_DELIVERY : 0;
-	uint32_t proc2_ple = v->vm->cfg.pause_loop_exiting ? PROC2_PAUSE_LOOP_EXITING : 0;
+	/* A spinning vCPU of a uniprocessor VM has no sibling to yield to. */
+	uint32_t proc2_ple = v->vm->cfg.pause_loop_exiting && v->vm->nvcpus > 1 ?
+			     PROC2_PAUSE_LOOP_EXITING : 0;
 	const struct ctl_choice sets[] = {
 		{ "pin-based", VMCS_PIN_BASED_CTLS,
 		  PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER,
