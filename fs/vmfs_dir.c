@@ -261,6 +261,7 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 		fill_entry(&b->ent[i], name, nlen, fd, gen, type);
 		b->nused++;
 		d->mtime_ns = vmfs_now(vol);
+		d->dir_ver++;	/* lockless readers' cached blocks: stale */
 		vmfs_txn_dirty(txn, (uint8_t *)b);
 		vmfs_txn_dirty(txn, (uint8_t *)d);
 		return 0;
@@ -274,9 +275,12 @@ int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 	uint64_t blk_off = ent_off - ent_off % VMFS_MD_BLOCK;
 	unsigned i = (unsigned)((ent_off - blk_off - 32) / 272);
 	struct vmfs_dirblk *b;
+	struct vmfs_fd *d;
 	uint8_t *data;
 	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, vmfs_fd_off(txn->vol, dir), &data);
 
+	if (!rc)
+		rc = vmfs_fd_get(txn, dir, &d);
 	if (rc)
 		return rc;
 	b = (struct vmfs_dirblk *)data;
@@ -284,7 +288,10 @@ int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 		return vmfs_seterr(txn->vol, -EIO, "internal: removing empty directory entry");
 	memset(&b->ent[i], 0, sizeof(b->ent[i]));
 	b->nused--;
+	d->mtime_ns = vmfs_now(txn->vol);
+	d->dir_ver++;	/* lockless readers' cached blocks: stale */
 	vmfs_txn_dirty(txn, data);
+	vmfs_txn_dirty(txn, (uint8_t *)d);
 	return 0;
 }
 
@@ -330,7 +337,9 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 	if (!rc) {	/* the descriptor just read, not a second read of it */
 		struct find_arg a = { name, len, &e, NULL };
 
+		vmfs_cache_peek_begin(vol, txn, &d);	/* its blocks may be kept */
 		rc = find_result(vol, dir_walk_fd(vol, txn, &d, find_fn, &a), name, len);
+		vmfs_cache_peek_end(vol, rc && rc != -ENOENT);
 	}
 	if (!rc)
 		*cur = e.fd;

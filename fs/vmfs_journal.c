@@ -436,15 +436,21 @@ static int read_record(struct vmfs_volume *vol, const struct replay_pos *p, stru
 	return 1;
 }
 
+/* Write a record's images home; directory descriptors last (vmfs_cache_peek_begin). */
 static int apply_record(struct vmfs_volume *vol, const struct vmfs_jtxn *d, const uint8_t *buf)
 {
-	for (uint32_t i = 0; i < d->nrec; i++) {
-		int rc = vmfs_dev_write(vol, d->rec[i].off, buf + (uint64_t)i * VMFS_MD_BLOCK,
-					d->rec[i].len);
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < d->nrec; i++) {
+			const uint8_t *img = buf + (uint64_t)i * VMFS_MD_BLOCK;
+			int rc;
 
-		if (rc)
-			return rc;
-		vmfs_cache_forget(vol, d->rec[i].off, d->rec[i].len);
+			if (vmfs_dirfd_block(img, d->rec[i].len) != (pass == 1))
+				continue;
+			rc = vmfs_dev_write(vol, d->rec[i].off, img, d->rec[i].len);
+			if (rc)
+				return rc;
+			vmfs_cache_forget(vol, d->rec[i].off, d->rec[i].len);
+		}
 	}
 	return 0;
 }

@@ -110,6 +110,10 @@ struct vmfs_cbuf;
 struct vmfs_cache {
 	struct vmfs_cbuf *slots;
 	uint64_t nslots, count, ndirty, nunlogged, max, hand, hits;
+	/* lockless path walks (vmfs_cache_peek_begin): the directory being read, as
+	 * its descriptor was just read from the disk; pguard 0 = none */
+	uint64_t pguard, pver;
+	uint32_t pgen, pcrc;
 };
 
 /* How long a lock acquisition may wait for a holder. */
@@ -314,6 +318,10 @@ unsigned vmfs_cache_collect_unlogged(struct vmfs_volume *vol, struct vmfs_txn *t
 				     unsigned room);
 void vmfs_cache_forget(struct vmfs_volume *vol, uint64_t off, uint64_t len);
 int vmfs_cache_writeback(struct vmfs_volume *vol);
+void vmfs_cache_peek_begin(struct vmfs_volume *vol, struct vmfs_txn *txn,
+			   const struct vmfs_fd *dir);
+void vmfs_cache_peek_end(struct vmfs_volume *vol, bool failed);
+bool vmfs_dirfd_block(const void *data, uint32_t len);
 bool vmfs_cache_full(const struct vmfs_volume *vol);
 
 /* Unlocked reads may see another host's transaction half home: retry a few times. */

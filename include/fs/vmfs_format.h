@@ -353,7 +353,8 @@ struct vmfs_fd {
 	uint32_t perm;
 	uint32_t parent;	/* directory holding the entry (root: itself) */
 	uint64_t npb;		/* pointer blocks owned */
-	uint8_t reserved[256 - 80];
+	uint64_t dir_ver;	/* directories: +1 on every change of an entry or of the blocks */
+	uint8_t reserved[256 - 88];
 	union {
 		uint64_t addr[VMFS_FD_NADDR];
 		uint8_t inline_data[VMFS_INLINE_MAX];
