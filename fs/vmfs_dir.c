@@ -112,12 +112,15 @@ static int dir_walk_fd(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 
 	if (!rc && d->type != VMFS_FT_DIR)
 		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", d->index);
+	if (!rc)
+		vmfs_cache_peek_begin(vol, txn, d);	/* lockless: its blocks may be kept */
 	for (uint32_t blk = 0; !rc && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_read(vol, txn, d, blk, b, &off);
 		for (unsigned i = 0; !rc && i < VMFS_DIRENT_PER_BLOCK; i++)
 			if (b->ent[i].fd)
 				rc = fn(arg, &b->ent[i], off + 32 + (uint64_t)i * 272);
 	}
+	vmfs_cache_peek_end(vol, rc < 0);
 	vmfs_free(vol, b);
 	return rc;
 }
@@ -337,9 +340,7 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 	if (!rc) {	/* the descriptor just read, not a second read of it */
 		struct find_arg a = { name, len, &e, NULL };
 
-		vmfs_cache_peek_begin(vol, txn, &d);	/* its blocks may be kept */
 		rc = find_result(vol, dir_walk_fd(vol, txn, &d, find_fn, &a), name, len);
-		vmfs_cache_peek_end(vol, rc && rc != -ENOENT);
 	}
 	if (!rc)
 		*cur = e.fd;

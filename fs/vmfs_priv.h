@@ -400,6 +400,8 @@ void vmfs_fill_stat(const struct vmfs_volume *vol, const struct vmfs_fd *f, stru
 /* vmfs_namei.c */
 int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, uint32_t perm,
 		     uint32_t *out);
+int vmfs_create_at(struct vmfs_volume *vol, uint32_t dir, const char *name, size_t nlen,
+		   const char *path, uint8_t type, uint32_t perm, uint32_t *out);
 
 /* vmfs_dir.c */
 int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,
