@@ -341,11 +341,20 @@ bool vmfs_dirfd_block(const void *data, uint32_t len)
 	return len == sizeof(*f) && f->magic == VMFS_MAGIC_FD && f->type == VMFS_FT_DIR;
 }
 
+static bool cluster_block(const struct vmfs_cbuf *b)
+{
+	uint32_t magic;
+
+	memcpy(&magic, b->data, sizeof(magic));
+	return magic == VMFS_MAGIC_CLUS;
+}
+
 /*
- * Write every dirty block home (caller flushes); they become clean.
- * Directory descriptors go last, after every block (vmfs_cache_peek_begin).
+ * Write dirty blocks home (caller flushes); they become clean. all: every
+ * one, else all but cluster headers (vmfs_journal_publish). Directory
+ * descriptors go last, after every block (vmfs_cache_peek_begin).
  */
-int vmfs_cache_writeback(struct vmfs_volume *vol)
+int vmfs_cache_writeback(struct vmfs_volume *vol, bool all)
 {
 	struct vmfs_cache *c = &vol->cache;
 
@@ -355,7 +364,8 @@ int vmfs_cache_writeback(struct vmfs_volume *vol)
 			int rc;
 
 			if (!b->off || !b->dirty || b->unlogged ||
-			    vmfs_dirfd_block(b->data, b->len) != (pass == 1))
+			    vmfs_dirfd_block(b->data, b->len) != (pass == 1) ||
+			    (!all && cluster_block(b)))
 				continue;
 			rc = vmfs_dev_write(vol, b->off, b->data, b->len);
 			if (rc)

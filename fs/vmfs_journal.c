@@ -183,8 +183,13 @@ int vmfs_journal_before_reuse(struct vmfs_volume *vol)
 	return vol->free_seq > vol->jdurable ? vmfs_journal_flush(vol) : 0;
 }
 
-/* Make every commit durable and write what it changed home (visible to other hosts). */
-int vmfs_journal_publish(struct vmfs_volume *vol)
+/*
+ * Make every commit durable and write what it changed home, so that hosts
+ * reading without locks see it: everything but cluster headers, which
+ * only a holder of the cluster's lock reads (it gets the lock after our
+ * checkpoint, or replays our journal first). all: cluster headers too.
+ */
+static int publish(struct vmfs_volume *vol, bool all)
 {
 	int rc;
 
@@ -193,12 +198,17 @@ int vmfs_journal_publish(struct vmfs_volume *vol)
 	vol->published_at = vmfs_mono(vol);
 	rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 : vmfs_journal_flush(vol);
 	if (!rc && vol->cache.ndirty) {
-		rc = vmfs_cache_writeback(vol);
+		rc = vmfs_cache_writeback(vol, all);
 		vol->home_unflushed = true;
 	}
 	if (rc)
 		vol->failed = true;	/* replay at the next mount finishes the job */
 	return rc;
+}
+
+int vmfs_journal_publish(struct vmfs_volume *vol)
+{
+	return publish(vol, false);
 }
 
 /*
@@ -213,7 +223,7 @@ int vmfs_journal_checkpoint(struct vmfs_volume *vol)
 	    !vol->jbase)
 		return vol->failed ? vmfs_seterr(vol, -EIO, "an earlier metadata write failed: "
 						 "unmount and mount again to replay the journal") : 0;
-	rc = vmfs_journal_publish(vol);
+	rc = publish(vol, true);
 	if (!rc && vol->home_unflushed)		/* home durable before the tail moves */
 		rc = vmfs_dev_flush(vol);
 	vol->home_unflushed = false;

@@ -317,7 +317,7 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 unsigned vmfs_cache_collect_unlogged(struct vmfs_volume *vol, struct vmfs_txn *txn,
 				     unsigned room);
 void vmfs_cache_forget(struct vmfs_volume *vol, uint64_t off, uint64_t len);
-int vmfs_cache_writeback(struct vmfs_volume *vol);
+int vmfs_cache_writeback(struct vmfs_volume *vol, bool all);
 void vmfs_cache_peek_begin(struct vmfs_volume *vol, struct vmfs_txn *txn,
 			   const struct vmfs_fd *dir);
 void vmfs_cache_peek_end(struct vmfs_volume *vol, bool failed);
