@@ -113,6 +113,7 @@ void vmfs_held_remove(struct vmfs_volume *vol, struct vmfs_held *h)
 	struct vmfs_heldtab *t = &vol->heldtab;
 	uint64_t mask = t->nslots - 1, i = (uint64_t)(h - t->slots), j = i;
 
+	t->nlazy -= h->lazy;
 	memset(h, 0, sizeof(*h));
 	t->count--;
 	for (;;) {
@@ -215,10 +216,33 @@ static bool used_by_txn(const struct vmfs_volume *vol, uint64_t off)
  * (two hosts each waiting inside one for a lock the other keeps unused must
  * not wait forever), but never one guarding a block the transaction holds.
  */
+static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle);
+
+/* Another host is on the volume: write the in-use marks a host alone left out. */
+static int mark_lazy(struct vmfs_volume *vol)
+{
+	struct vmfs_heldtab *t = &vol->heldtab;
+	int rc = 0;
+
+	for (uint64_t i = 0; !rc && t->nlazy && i < t->nslots; i++) {
+		struct vmfs_held *h = &t->slots[i];
+
+		if (h->off && h->lazy) {
+			h->lazy = false;
+			t->nlazy--;
+			rc = mark_idle(vol, h, false);
+		}
+	}
+	return rc;
+}
+
 int vmfs_want_service(struct vmfs_volume *vol)
 {
 	uint64_t gen = __atomic_load_n(&vol->wants_gen, __ATOMIC_ACQUIRE);
 	int rc = 0;
+
+	if (vol->heldtab.nlazy && !vmfs_alone(vol) && (rc = mark_lazy(vol)))
+		return rc;
 
 	if (gen == vol->wants_seen || !vol->wants || vol->in_service)
 		return 0;
@@ -298,14 +322,37 @@ static uint64_t idle_wait_ns(const struct vmfs_volume *vol)
 	return 3ull * vmfs_renew_interval_ms(vol) * 1000000ull + 200000000ull;
 }
 
-/* Set or clear the idle flag of a record we hold exclusively. */
+/*
+ * Set or clear the idle flag of a record we hold exclusively.
+ *
+ * The flag only tells another host whether to fail an open at once (the
+ * file is in use here) or to ask for the lock and wait (we merely keep it);
+ * it decides nothing about who holds the lock, and we hand over only locks
+ * nothing uses. So a host alone on the volume does not write "in use" when
+ * it starts using a kept lock, nor "unused" when it stops (lazy): a file
+ * created, written and closed costs no lock-record write. Once another host
+ * is seen (vmfs_want_service) the lazy marks are written; a host that asked
+ * meanwhile waited, and is then told the file is in use, or gets it after
+ * the close.
+ */
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 {
 	struct vmfs_lockrec rec = h->rec;
 	int rc;
 
-	if (h->mode != VMFS_LOCK_EXCL || (h->rec.idle != 0) == idle)
+	if (h->mode != VMFS_LOCK_EXCL)
 		return 0;
+	if (h->lazy) {
+		h->lazy = false;
+		vol->heldtab.nlazy--;
+	}
+	if ((h->rec.idle != 0) == idle)
+		return 0;
+	if (!idle && h->rec.idle && vmfs_alone(vol)) {
+		h->lazy = true;
+		vol->heldtab.nlazy++;
+		return 0;
+	}
 	rec.idle = idle;
 	rc = vmfs_lock_write_own(vol, h->off, &h->rec, &rec);
 	if (!rc)
@@ -471,7 +518,9 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 			vmfs_want_post(vol, off, bi.slot, bi.gen);
 		if (wait == VMFS_LW_NOWAIT && bi.alive && !bi.idle)
 			break;		/* really in use elsewhere */
-		if (vmfs_mono(vol) - start > (bi.idle && wait == VMFS_LW_NOWAIT ?
+		/* a holder keeping it unused answers soon if it is alive; if it is
+		 * not seen alive, watch it until it is judged (it may be dead) */
+		if (vmfs_mono(vol) - start > (bi.idle && bi.alive && wait == VMFS_LW_NOWAIT ?
 					      idle_wait_ns(vol) : limit))
 			break;
 		vmfs_want_service(vol);	/* never sit on what the holder may be waiting for */

@@ -89,12 +89,14 @@ struct vmfs_held {
 	uint32_t epoch;		/* validity of what the cache holds under it */
 	uint8_t kind;
 	uint64_t stamp;		/* last use, for giving back the oldest */
+	bool lazy;		/* in use, but the record still says unused (vmfs_held.c) */
 	struct vmfs_lockrec rec;	/* the record as we last wrote it */
 };
 
 struct vmfs_heldtab {
 	struct vmfs_held *slots;
 	uint64_t nslots, count, clock;
+	uint64_t nlazy;		/* entries marked lazy */
 };
 
 /* Who holds a lock we could not take. */
