@@ -23,6 +23,17 @@
  * (vmfs_journal.c defers the record of a transaction that links new file
  * data until the next flush); it is never written home before it is logged.
  *
+ * Blocks of a directory we do not hold, read by a lockless path walk or
+ * lookup (vmfs_dir.c), are kept too ("peek" blocks), tagged with the state
+ * of the directory they were read under: its descriptor's generation,
+ * dir_ver and checksum, as read from the disk just before. Such a block is
+ * served only inside a walk that has just read the same descriptor again
+ * (vmfs_cache_peek_begin). It is right because every change of an entry
+ * changes the descriptor (dir_ver), and every writer of a directory's home
+ * location writes the descriptor after the blocks (vmfs_cache_writeback,
+ * the journal replay): blocks read after a descriptor are never older than
+ * it, so blocks kept under an unchanged descriptor are still current.
+ *
  * Single-threaded like the rest of a volume; the heartbeat thread never
  * touches it.
  */
