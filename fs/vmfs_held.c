@@ -28,7 +28,9 @@
  * An exclusive file or directory lock kept unused says so on disk (the
  * record's idle flag, written by its holder alone): a host wanting it then
  * asks and waits instead of failing at once with -EBUSY as it does for a
- * file that is really open elsewhere.
+ * file that is really open elsewhere. A host alone on the volume leaves that
+ * flag as it is while it uses a kept file lock, and writes it only once
+ * another host appears (mark_idle).
  */
 #include "vmfs_priv.h"
 
@@ -211,11 +213,6 @@ static bool used_by_txn(const struct vmfs_volume *vol, uint64_t off)
 	return false;
 }
 
-/*
- * Hand over unused locks other hosts asked for. Inside a transaction too
- * (two hosts each waiting inside one for a lock the other keeps unused must
- * not wait forever), but never one guarding a block the transaction holds.
- */
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle);
 
 /* Another host is on the volume: write the in-use marks a host alone left out. */
@@ -236,6 +233,13 @@ static int mark_lazy(struct vmfs_volume *vol)
 	return rc;
 }
 
+/*
+ * Hand over unused locks other hosts asked for. Inside a transaction too
+ * (two hosts each waiting inside one for a lock the other keeps unused must
+ * not wait forever), but never one guarding a block the transaction holds.
+ * First, if another host has appeared, write the in-use marks left out
+ * while we were alone (mark_idle).
+ */
 int vmfs_want_service(struct vmfs_volume *vol)
 {
 	uint64_t gen = __atomic_load_n(&vol->wants_gen, __ATOMIC_ACQUIRE);
@@ -243,7 +247,6 @@ int vmfs_want_service(struct vmfs_volume *vol)
 
 	if (vol->heldtab.nlazy && !vmfs_alone(vol) && (rc = mark_lazy(vol)))
 		return rc;
-
 	if (gen == vol->wants_seen || !vol->wants || vol->in_service)
 		return 0;
 	__atomic_store_n(&vol->wants_seen, gen, __ATOMIC_RELEASE);
