@@ -646,6 +646,43 @@ static void test_lockless_walk_keeps_dir_blocks(void **state)
 	memdev_free(m);
 }
 
+/*
+ * A host alone does not write the in-use mark of a kept file lock; once
+ * another host is on the volume it does, and the other host's open of the
+ * file in use fails with -EBUSY; after the close the lock is handed over.
+ */
+static void test_lazy_in_use_mark(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b;
+	struct vmfs_file *f, *g;
+	struct vmfs_lockrec l;
+	uint64_t w;
+
+	(void)state;
+	tl_write_file(a, "/x", "x", 0, 1);	/* created, closed: kept unused */
+	w = m->writes;
+	assert_int_equal(vmfs_open(a, "/x", VMFS_O_WRITE, 0, &f), 0);
+	assert_int_equal(m->writes, w);		/* alone: no lock-record write */
+	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
+	assert_int_equal(l.idle, 1);
+	b = tl_mount(m, 2);
+	memdev_advance(LEASE_NS / 32);
+	assert_int_equal(vmfs_release_wanted(a), 0);	/* a sees b: writes the mark */
+	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
+	assert_int_equal(l.idle, 0);
+	tl_keep_alive(a, true);
+	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), -EBUSY);
+	assert_int_equal(vmfs_close(f), 0);
+	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), 0);	/* handed over */
+	assert_int_equal(vmfs_close(g), 0);
+	tl_keep_alive(a, false);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(vmfs_unmount(a), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_ats_lock_adversarial),
 		cmocka_unit_test(test_arb_corruption),
 		cmocka_unit_test(test_lockless_walk_keeps_dir_blocks),
+		cmocka_unit_test(test_lazy_in_use_mark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
