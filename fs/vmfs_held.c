@@ -115,7 +115,8 @@ void vmfs_held_remove(struct vmfs_volume *vol, struct vmfs_held *h)
 	struct vmfs_heldtab *t = &vol->heldtab;
 	uint64_t mask = t->nslots - 1, i = (uint64_t)(h - t->slots), j = i;
 
-	t->nlazy -= h->lazy;
+	t->nlazy -= h->lazy != 0;
+	t->nlazy_alone -= h->lazy == 1;
 	memset(h, 0, sizeof(*h));
 	t->count--;
 	for (;;) {
@@ -215,7 +216,7 @@ static bool used_by_txn(const struct vmfs_volume *vol, uint64_t off)
 
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle);
 
-/* Another host is on the volume: write the in-use marks a host alone left out. */
+/* Write the in-use marks left out (those of new files stay out until a publication). */
 static int mark_lazy(struct vmfs_volume *vol)
 {
 	struct vmfs_heldtab *t = &vol->heldtab;
@@ -224,13 +225,21 @@ static int mark_lazy(struct vmfs_volume *vol)
 	for (uint64_t i = 0; !rc && t->nlazy && i < t->nslots; i++) {
 		struct vmfs_held *h = &t->slots[i];
 
-		if (h->off && h->lazy) {
-			h->lazy = false;
-			t->nlazy--;
+		if (h->off && h->lazy)
 			rc = mark_idle(vol, h, false);
-		}
 	}
 	return rc;
+}
+
+/*
+ * A publication is about to make new names visible to other hosts: the
+ * files created since the last one and in use get their in-use marks first
+ * (unless we are alone).
+ */
+int vmfs_held_before_publish(struct vmfs_volume *vol)
+{
+	vol->npub++;
+	return vol->heldtab.nlazy && !vmfs_alone(vol) ? mark_lazy(vol) : 0;
 }
 
 /*
@@ -245,7 +254,7 @@ int vmfs_want_service(struct vmfs_volume *vol)
 	uint64_t gen = __atomic_load_n(&vol->wants_gen, __ATOMIC_ACQUIRE);
 	int rc = 0;
 
-	if (vol->heldtab.nlazy && !vmfs_alone(vol) && (rc = mark_lazy(vol)))
+	if (vol->heldtab.nlazy_alone && !vmfs_alone(vol) && (rc = mark_lazy(vol)))
 		return rc;
 	if (gen == vol->wants_seen || !vol->wants || vol->in_service)
 		return 0;
@@ -332,11 +341,14 @@ static uint64_t idle_wait_ns(const struct vmfs_volume *vol)
  * file is in use here) or to ask for the lock and wait (we merely keep it);
  * it decides nothing about who holds the lock, and we hand over only locks
  * nothing uses. So a host alone on the volume does not write "in use" when
- * it starts using a kept lock, nor "unused" when it stops (lazy): a file
+ * it starts using a kept lock, nor "unused" when it stops (lazy, 1): a file
  * created, written and closed costs no lock-record write. Once another host
  * is seen (vmfs_want_service) the lazy marks are written; a host that asked
  * meanwhile waited, and is then told the file is in use, or gets it after
- * the close.
+ * the close. Nor does any host mark a file it created (in a descriptor whose
+ * lock it kept) until its next publication (lazy, 2): before that no other
+ * host can find the file's name, and the publication writes the marks of
+ * such files still in use before the directory goes home.
  */
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 {
@@ -346,14 +358,16 @@ static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 	if (h->mode != VMFS_LOCK_EXCL)
 		return 0;
 	if (h->lazy) {
-		h->lazy = false;
 		vol->heldtab.nlazy--;
+		vol->heldtab.nlazy_alone -= h->lazy == 1;
+		h->lazy = 0;
 	}
 	if ((h->rec.idle != 0) == idle)
 		return 0;
-	if (!idle && h->rec.idle && vmfs_alone(vol)) {
-		h->lazy = true;
+	if (!idle && h->rec.idle && (h->born == vol->npub + 1 || vmfs_alone(vol))) {
+		h->lazy = h->born == vol->npub + 1 ? 2 : 1;
 		vol->heldtab.nlazy++;
+		vol->heldtab.nlazy_alone += h->lazy == 1;
 		return 0;
 	}
 	rec.idle = idle;
@@ -576,6 +590,7 @@ int vmfs_lock_take_new(struct vmfs_volume *vol, uint64_t off, uint8_t kind, bool
 
 	if (h && h->mode == VMFS_LOCK_EXCL && !h->refs) {
 		h->kind = kind;
+		h->born = vol->npub + 1;
 		return mark_idle(vol, h, idle);
 	}
 	rc = lock_get(vol, off, VMFS_LOCK_EXCL, VMFS_LW_WAIT, kind, idle, "new descriptor");

@@ -196,7 +196,10 @@ static int publish(struct vmfs_volume *vol, bool all)
 	if (vol->rdonly || vol->failed || !vol->jbase)
 		return 0;
 	vol->published_at = vmfs_mono(vol);
-	rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 : vmfs_journal_flush(vol);
+	rc = vmfs_held_before_publish(vol);
+	if (!rc)
+		rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 :
+		     vmfs_journal_flush(vol);
 	if (!rc && vol->cache.ndirty) {
 		rc = vmfs_cache_writeback(vol, all);
 		vol->home_unflushed = true;

@@ -89,14 +89,15 @@ struct vmfs_held {
 	uint32_t epoch;		/* validity of what the cache holds under it */
 	uint8_t kind;
 	uint64_t stamp;		/* last use, for giving back the oldest */
-	bool lazy;		/* in use, but the record still says unused (vmfs_held.c) */
+	uint8_t lazy;		/* in use, the record says unused: 1 we are alone, 2 new file */
+	uint64_t born;		/* a new file's lock: vol->npub at its creation + 1, else 0 */
 	struct vmfs_lockrec rec;	/* the record as we last wrote it */
 };
 
 struct vmfs_heldtab {
 	struct vmfs_held *slots;
 	uint64_t nslots, count, clock;
-	uint64_t nlazy;		/* entries marked lazy */
+	uint64_t nlazy, nlazy_alone;	/* entries marked lazy; lazy 1 */
 };
 
 /* Who holds a lock we could not take. */
@@ -168,6 +169,7 @@ struct vmfs_volume {
 	bool home_unflushed;		/* home writes since the last flush */
 	uint64_t free_seq;		/* last record freeing data units (durable before reuse) */
 	uint64_t published_at;		/* monotonic time of the last publication */
+	uint64_t npub;			/* publications made */
 	uint64_t wseq;			/* counts writes and commits (atomic): read-ahead validity */
 	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
@@ -295,6 +297,7 @@ struct vmfs_held *vmfs_held_add(struct vmfs_volume *vol, uint64_t off, uint32_t 
 void vmfs_held_remove(struct vmfs_volume *vol, struct vmfs_held *h);
 void vmfs_held_destroy(struct vmfs_volume *vol);
 int vmfs_held_trim(struct vmfs_volume *vol);
+int vmfs_held_before_publish(struct vmfs_volume *vol);
 uint32_t vmfs_lock_epoch(struct vmfs_volume *vol, uint64_t off);
 int vmfs_lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum vmfs_lock_wait wait,
 		  uint8_t kind, const char *what);
