@@ -676,6 +676,17 @@ static void test_lazy_in_use_mark(void **state)
 	assert_int_equal(vmfs_close(f), 0);
 	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), 0);	/* handed over */
 	assert_int_equal(vmfs_close(g), 0);
+	/* not alone: a file a creates is marked in use only when a publishes */
+	tl_write_file(a, "/z", "z", 0, 1);
+	assert_int_equal(vmfs_unlink(a, "/z"), 0);	/* its lock stays with a */
+	assert_int_equal(vmfs_open(a, "/y", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f), 0);
+	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 1);
+	assert_int_equal(vmfs_journal_publish(a), 0);
+	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 0);
+	assert_int_equal(vmfs_open(b, "/y", VMFS_O_WRITE, 0, &g), -EBUSY);
+	assert_int_equal(vmfs_close(f), 0);
 	tl_keep_alive(a, false);
 	assert_int_equal(vmfs_unmount(b), 0);
 	assert_int_equal(vmfs_unmount(a), 0);
