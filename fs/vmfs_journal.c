@@ -12,8 +12,11 @@
  *
  * in one write, without a flush; the changed blocks become dirty in the
  * metadata cache (vmfs_cache.c), where this host reads them. Publishing
- * them (vmfs_journal_publish: flush, so the log is durable, then write every
- * dirty block home) makes them visible to hosts that read without locks
+ * them (vmfs_journal_publish: flush, so the log is durable, then write the
+ * dirty blocks home - all but cluster headers, which only a holder of the
+ * cluster's lock reads; a directory's descriptor after its blocks; the
+ * in-use marks of new files first, vmfs_held.c) makes them visible to
+ * hosts that read without locks
  * (path walks, readdir, stat): at vmfs_fsync, at checkpoints, and while
  * another host has the volume mounted also at the first commit after 1/64
  * of the lease timeout since the last publication - lockless readers on
