@@ -16,8 +16,8 @@
  * dirty blocks home - all but cluster headers, which only a holder of the
  * cluster's lock reads; a directory's descriptor after its blocks; the
  * in-use marks of new files first, vmfs_held.c) makes them visible to
- * hosts that read without locks
- * (path walks, readdir, stat): at vmfs_fsync, at checkpoints, and while
+ * hosts that read without locks (path walks, readdir, stat): at
+ * vmfs_fsync, at checkpoints, and while
  * another host has the volume mounted also at the first commit after 1/64
  * of the lease timeout since the last publication - lockless readers on
  * other hosts see our changes that late at most - so that several
