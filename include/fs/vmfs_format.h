@@ -29,7 +29,12 @@
 #error "the VMFS code accesses little-endian on-disk structures directly"
 #endif
 
-#define VMFS_VERSION_MAJOR	2
+/*
+ * 3.0: directories carry dir_ver and are written home blocks first, which
+ * hosts that walk without the directory's lock rely on (docs/vmfs.md, rule
+ * 7). A 2.x host would break that on a shared volume, so the major moves.
+ */
+#define VMFS_VERSION_MAJOR	3
 #define VMFS_VERSION_MINOR	0
 
 #define VMFS_SECTOR		512u
