@@ -23,6 +23,17 @@
  * (vmfs_journal.c defers the record of a transaction that links new file
  * data until the next flush); it is never written home before it is logged.
  *
+ * Blocks of a directory we do not hold, read by a lockless path walk or
+ * lookup (vmfs_dir.c), are kept too ("peek" blocks), tagged with the state
+ * of the directory they were read under: its descriptor's generation,
+ * dir_ver and checksum, as read from the disk just before. Such a block is
+ * served only inside a walk that has just read the same descriptor again
+ * (vmfs_cache_peek_begin). It is right because every change of an entry
+ * changes the descriptor (dir_ver), and every writer of a directory's home
+ * location writes the descriptor after the blocks (vmfs_cache_writeback,
+ * the journal replay): blocks read after a descriptor are never older than
+ * it, so blocks kept under an unchanged descriptor are still current.
+ *
  * Single-threaded like the rest of a volume; the heartbeat thread never
  * touches it.
  */
@@ -38,6 +49,9 @@ struct vmfs_cbuf {
 	bool dirty;
 	bool unlogged;		/* dirty, and its transaction's record is not written yet */
 	bool ref;		/* used since the eviction hand last passed */
+	bool peek;		/* read without the guard: valid for one state of its directory */
+	uint32_t pgen, pcrc;	/* that state: the directory descriptor's generation, crc */
+	uint64_t pver;		/* and dir_ver */
 	uint8_t *data;
 };
 
@@ -159,7 +173,54 @@ static void grow(struct vmfs_volume *vol)
 
 static bool valid(struct vmfs_volume *vol, const struct vmfs_cbuf *b)
 {
-	return b->dirty || (b->epoch && vmfs_lock_epoch(vol, b->guard) == b->epoch);
+	const struct vmfs_cache *c = &vol->cache;
+
+	if (b->dirty)
+		return true;
+	if (b->peek)
+		return c->pguard && b->guard == c->pguard && b->pver == c->pver &&
+		       b->pgen == c->pgen && b->pcrc == c->pcrc;
+	return b->epoch && vmfs_lock_epoch(vol, b->guard) == b->epoch;
+}
+
+/*
+ * A lockless path walk has just read directory dir's descriptor from the
+ * disk and is about to read its blocks: blocks read now are kept, and blocks
+ * kept earlier are served, only for this very state of the directory - the
+ * descriptor's generation, dir_ver (bumped by every change of an entry) and
+ * checksum. Whoever writes a directory home writes its blocks first and the
+ * descriptor last (vmfs_cache_writeback, the journal replay), so blocks read
+ * after a descriptor are at least as new as it. Nothing is kept inside a
+ * transaction (it holds its locks) or for a directory we hold (the epoch
+ * rule serves it).
+ */
+void vmfs_cache_peek_begin(struct vmfs_volume *vol, struct vmfs_txn *txn,
+			   const struct vmfs_fd *dir)
+{
+	struct vmfs_cache *c = &vol->cache;
+	uint64_t guard = vmfs_fd_off(vol, dir->index);
+
+	c->pguard = 0;
+	if (!c->slots || txn || dir->type != VMFS_FT_DIR || vmfs_lock_epoch(vol, guard))
+		return;
+	c->pguard = guard;
+	c->pgen = dir->gen;
+	c->pver = dir->dir_ver;
+	c->pcrc = dir->crc;
+}
+
+/* End of the step; failed: forget what it kept (a block caught half home). */
+void vmfs_cache_peek_end(struct vmfs_volume *vol, bool failed)
+{
+	struct vmfs_cache *c = &vol->cache;
+
+	for (uint64_t i = 0; failed && c->pguard && i < c->nslots; i++) {
+		if (c->slots[i].off && c->slots[i].peek && c->slots[i].guard == c->pguard) {
+			remove_slot(vol, &c->slots[i]);
+			i--;	/* the slot may now hold a moved entry */
+		}
+	}
+	c->pguard = 0;
 }
 
 /* Copy the cached block at off into out if it is dirty or its guard still holds. */
@@ -190,10 +251,11 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 	bool dirty = state != VMFS_CB_CLEAN, unlogged = state == VMFS_CB_UNLOGGED;
 	struct vmfs_cache *c = &vol->cache;
 	uint32_t epoch = guard ? vmfs_lock_epoch(vol, guard) : 0;
+	bool peek = !dirty && !epoch && guard && guard == c->pguard;	/* a lockless walk's */
 	struct vmfs_cbuf *b;
 	bool found;
 
-	if (!c->slots || len > VMFS_MD_BLOCK || (!dirty && !epoch))
+	if (!c->slots || len > VMFS_MD_BLOCK || (!dirty && !epoch && !peek))
 		return 0;
 	b = slot_for(vol, off, &found);
 	if (!found) {
@@ -219,6 +281,10 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 	b->len = len;
 	b->guard = guard;
 	b->epoch = epoch;
+	b->peek = peek;
+	b->pver = peek ? c->pver : 0;
+	b->pgen = peek ? c->pgen : 0;
+	b->pcrc = peek ? c->pcrc : 0;
 	if (dirty && !b->dirty)
 		c->ndirty++;
 	if (dirty && unlogged != b->unlogged)
@@ -278,24 +344,48 @@ void vmfs_cache_forget(struct vmfs_volume *vol, uint64_t off, uint64_t len)
 	}
 }
 
-/* Write every dirty block home (caller flushes); they become clean. */
-int vmfs_cache_writeback(struct vmfs_volume *vol)
+/* Is this block (home length len) a directory's descriptor? */
+bool vmfs_dirfd_block(const void *data, uint32_t len)
+{
+	const struct vmfs_fd *f = data;
+
+	return len == sizeof(*f) && f->magic == VMFS_MAGIC_FD && f->type == VMFS_FT_DIR;
+}
+
+static bool cluster_block(const struct vmfs_cbuf *b)
+{
+	uint32_t magic;
+
+	memcpy(&magic, b->data, sizeof(magic));
+	return magic == VMFS_MAGIC_CLUS;
+}
+
+/*
+ * Write dirty blocks home (caller flushes); they become clean. all: every
+ * one, else all but cluster headers (vmfs_journal_publish). Directory
+ * descriptors go last, after every block (vmfs_cache_peek_begin).
+ */
+int vmfs_cache_writeback(struct vmfs_volume *vol, bool all)
 {
 	struct vmfs_cache *c = &vol->cache;
 
-	for (uint64_t i = 0; c->ndirty && i < c->nslots; i++) {
-		struct vmfs_cbuf *b = &c->slots[i];
-		int rc;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t i = 0; c->ndirty && i < c->nslots; i++) {
+			struct vmfs_cbuf *b = &c->slots[i];
+			int rc;
 
-		if (!b->off || !b->dirty || b->unlogged)
-			continue;
-		rc = vmfs_dev_write(vol, b->off, b->data, b->len);
-		if (rc)
-			return rc;
-		b->dirty = false;
-		c->ndirty--;
-		if (!b->epoch || vmfs_lock_epoch(vol, b->guard) != b->epoch)
-			remove_slot(vol, b), i--;	/* not (or no longer) guarded: drop */
+			if (!b->off || !b->dirty || b->unlogged ||
+			    vmfs_dirfd_block(b->data, b->len) != (pass == 1) ||
+			    (!all && cluster_block(b)))
+				continue;
+			rc = vmfs_dev_write(vol, b->off, b->data, b->len);
+			if (rc)
+				return rc;
+			b->dirty = false;
+			c->ndirty--;
+			if (!b->epoch || vmfs_lock_epoch(vol, b->guard) != b->epoch)
+				remove_slot(vol, b), i--;	/* not (or no longer) guarded */
+		}
 	}
 	return 0;
 }

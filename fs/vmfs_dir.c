@@ -112,12 +112,15 @@ static int dir_walk_fd(struct vmfs_volume *vol, struct vmfs_txn *txn, const stru
 
 	if (!rc && d->type != VMFS_FT_DIR)
 		rc = vmfs_seterr(vol, -ENOTDIR, "descriptor %u is not a directory", d->index);
+	if (!rc)
+		vmfs_cache_peek_begin(vol, txn, d);	/* lockless: its blocks may be kept */
 	for (uint32_t blk = 0; !rc && blk < d->size / VMFS_MD_BLOCK; blk++) {
 		rc = dirblk_read(vol, txn, d, blk, b, &off);
 		for (unsigned i = 0; !rc && i < VMFS_DIRENT_PER_BLOCK; i++)
 			if (b->ent[i].fd)
 				rc = fn(arg, &b->ent[i], off + 32 + (uint64_t)i * 272);
 	}
+	vmfs_cache_peek_end(vol, rc < 0);
 	vmfs_free(vol, b);
 	return rc;
 }
@@ -261,6 +264,7 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 		fill_entry(&b->ent[i], name, nlen, fd, gen, type);
 		b->nused++;
 		d->mtime_ns = vmfs_now(vol);
+		d->dir_ver++;	/* lockless readers' cached blocks: stale */
 		vmfs_txn_dirty(txn, (uint8_t *)b);
 		vmfs_txn_dirty(txn, (uint8_t *)d);
 		return 0;
@@ -274,9 +278,12 @@ int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 	uint64_t blk_off = ent_off - ent_off % VMFS_MD_BLOCK;
 	unsigned i = (unsigned)((ent_off - blk_off - 32) / 272);
 	struct vmfs_dirblk *b;
+	struct vmfs_fd *d;
 	uint8_t *data;
 	int rc = vmfs_txn_get(txn, blk_off, VMFS_MD_BLOCK, vmfs_fd_off(txn->vol, dir), &data);
 
+	if (!rc)
+		rc = vmfs_fd_get(txn, dir, &d);
 	if (rc)
 		return rc;
 	b = (struct vmfs_dirblk *)data;
@@ -284,7 +291,10 @@ int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 		return vmfs_seterr(txn->vol, -EIO, "internal: removing empty directory entry");
 	memset(&b->ent[i], 0, sizeof(b->ent[i]));
 	b->nused--;
+	d->mtime_ns = vmfs_now(txn->vol);
+	d->dir_ver++;	/* lockless readers' cached blocks: stale */
 	vmfs_txn_dirty(txn, data);
+	vmfs_txn_dirty(txn, (uint8_t *)d);
 	return 0;
 }
 

@@ -125,6 +125,14 @@ int vmfs_hdr_validate(const struct vmfs_volhdr *h, uint64_t dev_bytes, char *err
 		vmfs_fmterr(err, errlen, "volume header: checksum mismatch (corrupt header)");
 		return -EIO;
 	}
+	if (h->version_major < VMFS_VERSION_MAJOR) {
+		vmfs_fmterr(err, errlen, "volume header: format %u.%u is older than %u.0, whose "
+				"directory cache needs every host sharing the volume on %u.x; copy "
+				"its files to a volume made with this version",
+			    h->version_major, h->version_minor, VMFS_VERSION_MAJOR,
+			    VMFS_VERSION_MAJOR);
+		return -ENOTSUP;
+	}
 	if (h->version_major != VMFS_VERSION_MAJOR || (h->feat_incompat & ~VMFS_FEAT_INCOMPAT_KNOWN)) {
 		vmfs_fmterr(err, errlen, "volume header: unsupported version %u.%u / incompatible "
 				"features 0x%x",

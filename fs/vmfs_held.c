@@ -28,7 +28,9 @@
  * An exclusive file or directory lock kept unused says so on disk (the
  * record's idle flag, written by its holder alone): a host wanting it then
  * asks and waits instead of failing at once with -EBUSY as it does for a
- * file that is really open elsewhere.
+ * file that is really open elsewhere. A host alone on the volume leaves that
+ * flag as it is while it uses a kept file lock, and writes it only once
+ * another host appears (mark_idle).
  */
 #include "vmfs_priv.h"
 
@@ -113,6 +115,8 @@ void vmfs_held_remove(struct vmfs_volume *vol, struct vmfs_held *h)
 	struct vmfs_heldtab *t = &vol->heldtab;
 	uint64_t mask = t->nslots - 1, i = (uint64_t)(h - t->slots), j = i;
 
+	t->nlazy -= h->lazy != 0;
+	t->nlazy_alone -= h->lazy == 1;
 	memset(h, 0, sizeof(*h));
 	t->count--;
 	for (;;) {
@@ -210,16 +214,48 @@ static bool used_by_txn(const struct vmfs_volume *vol, uint64_t off)
 	return false;
 }
 
+static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle);
+
+/* Write the in-use marks left out (those of new files stay out until a publication). */
+static int mark_lazy(struct vmfs_volume *vol)
+{
+	struct vmfs_heldtab *t = &vol->heldtab;
+	int rc = 0;
+
+	for (uint64_t i = 0; !rc && t->nlazy && i < t->nslots; i++) {
+		struct vmfs_held *h = &t->slots[i];
+
+		if (h->off && h->lazy)
+			rc = mark_idle(vol, h, false);
+	}
+	return rc;
+}
+
+/*
+ * A publication is about to make new names visible to other hosts: the
+ * files created since the last one and in use get their in-use marks first
+ * (unless we are alone).
+ */
+int vmfs_held_before_publish(struct vmfs_volume *vol)
+{
+	vol->npub++;
+	return vol->heldtab.nlazy && !vmfs_alone(vol) ? mark_lazy(vol) : 0;
+}
+
 /*
  * Hand over unused locks other hosts asked for. Inside a transaction too
  * (two hosts each waiting inside one for a lock the other keeps unused must
  * not wait forever), but never one guarding a block the transaction holds.
+ * First, if another host has appeared, write the in-use marks left out
+ * while we were alone (mark_idle).
  */
 int vmfs_want_service(struct vmfs_volume *vol)
 {
 	uint64_t gen = __atomic_load_n(&vol->wants_gen, __ATOMIC_ACQUIRE);
 	int rc = 0;
 
+	if (vol->heldtab.nlazy_alone && !vmfs_alone(vol) && (rc = mark_lazy(vol)))
+		return rc;
 	if (gen == vol->wants_seen || !vol->wants || vol->in_service)
 		return 0;
 	__atomic_store_n(&vol->wants_seen, gen, __ATOMIC_RELEASE);
@@ -298,14 +334,42 @@ static uint64_t idle_wait_ns(const struct vmfs_volume *vol)
 	return 3ull * vmfs_renew_interval_ms(vol) * 1000000ull + 200000000ull;
 }
 
-/* Set or clear the idle flag of a record we hold exclusively. */
+/*
+ * Set or clear the idle flag of a record we hold exclusively.
+ *
+ * The flag only tells another host whether to fail an open at once (the
+ * file is in use here) or to ask for the lock and wait (we merely keep it);
+ * it decides nothing about who holds the lock, and we hand over only locks
+ * nothing uses. So a host alone on the volume does not write "in use" when
+ * it starts using a kept lock, nor "unused" when it stops (lazy, 1): a file
+ * created, written and closed costs no lock-record write. Once another host
+ * is seen (vmfs_want_service) the lazy marks are written; a host that asked
+ * meanwhile waited, and is then told the file is in use, or gets it after
+ * the close. Nor does any host mark a file it created (in a descriptor whose
+ * lock it kept) until its next publication (lazy, 2): before that no other
+ * host can find the file's name, and the publication writes the marks of
+ * such files still in use before the directory goes home.
+ */
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 {
 	struct vmfs_lockrec rec = h->rec;
 	int rc;
 
-	if (h->mode != VMFS_LOCK_EXCL || (h->rec.idle != 0) == idle)
+	if (h->mode != VMFS_LOCK_EXCL)
 		return 0;
+	if (h->lazy) {
+		vol->heldtab.nlazy--;
+		vol->heldtab.nlazy_alone -= h->lazy == 1;
+		h->lazy = 0;
+	}
+	if ((h->rec.idle != 0) == idle)
+		return 0;
+	if (!idle && h->rec.idle && (h->born == vol->npub + 1 || vmfs_alone(vol))) {
+		h->lazy = h->born == vol->npub + 1 ? 2 : 1;
+		vol->heldtab.nlazy++;
+		vol->heldtab.nlazy_alone += h->lazy == 1;
+		return 0;
+	}
 	rec.idle = idle;
 	rc = vmfs_lock_write_own(vol, h->off, &h->rec, &rec);
 	if (!rc)
@@ -471,7 +535,9 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 			vmfs_want_post(vol, off, bi.slot, bi.gen);
 		if (wait == VMFS_LW_NOWAIT && bi.alive && !bi.idle)
 			break;		/* really in use elsewhere */
-		if (vmfs_mono(vol) - start > (bi.idle && wait == VMFS_LW_NOWAIT ?
+		/* a holder keeping it unused answers soon if it is alive; if it is
+		 * not seen alive, watch it until it is judged (it may be dead) */
+		if (vmfs_mono(vol) - start > (bi.idle && bi.alive && wait == VMFS_LW_NOWAIT ?
 					      idle_wait_ns(vol) : limit))
 			break;
 		vmfs_want_service(vol);	/* never sit on what the holder may be waiting for */
@@ -524,6 +590,7 @@ int vmfs_lock_take_new(struct vmfs_volume *vol, uint64_t off, uint8_t kind, bool
 
 	if (h && h->mode == VMFS_LOCK_EXCL && !h->refs) {
 		h->kind = kind;
+		h->born = vol->npub + 1;
 		return mark_idle(vol, h, idle);
 	}
 	rc = lock_get(vol, off, VMFS_LOCK_EXCL, VMFS_LW_WAIT, kind, idle, "new descriptor");

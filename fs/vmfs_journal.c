@@ -12,9 +12,12 @@
  *
  * in one write, without a flush; the changed blocks become dirty in the
  * metadata cache (vmfs_cache.c), where this host reads them. Publishing
- * them (vmfs_journal_publish: flush, so the log is durable, then write every
- * dirty block home) makes them visible to hosts that read without locks
- * (path walks, readdir, stat): at vmfs_fsync, at checkpoints, and while
+ * them (vmfs_journal_publish: flush, so the log is durable, then write the
+ * dirty blocks home - all but cluster headers, which only a holder of the
+ * cluster's lock reads; a directory's descriptor after its blocks; the
+ * in-use marks of new files first, vmfs_held.c) makes them visible to
+ * hosts that read without locks (path walks, readdir, stat): at
+ * vmfs_fsync, at checkpoints, and while
  * another host has the volume mounted also at the first commit after 1/64
  * of the lease timeout since the last publication - lockless readers on
  * other hosts see our changes that late at most - so that several
@@ -183,22 +186,35 @@ int vmfs_journal_before_reuse(struct vmfs_volume *vol)
 	return vol->free_seq > vol->jdurable ? vmfs_journal_flush(vol) : 0;
 }
 
-/* Make every commit durable and write what it changed home (visible to other hosts). */
-int vmfs_journal_publish(struct vmfs_volume *vol)
+/*
+ * Make every commit durable and write what it changed home, so that hosts
+ * reading without locks see it: everything but cluster headers, which
+ * only a holder of the cluster's lock reads (it gets the lock after our
+ * checkpoint, or replays our journal first). all: cluster headers too.
+ */
+static int publish(struct vmfs_volume *vol, bool all)
 {
 	int rc;
 
 	if (vol->rdonly || vol->failed || !vol->jbase)
 		return 0;
 	vol->published_at = vmfs_mono(vol);
-	rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 : vmfs_journal_flush(vol);
+	rc = vmfs_held_before_publish(vol);
+	if (!rc)
+		rc = vol->jdurable == vol->jseq && !vol->cache.nunlogged ? 0 :
+		     vmfs_journal_flush(vol);
 	if (!rc && vol->cache.ndirty) {
-		rc = vmfs_cache_writeback(vol);
+		rc = vmfs_cache_writeback(vol, all);
 		vol->home_unflushed = true;
 	}
 	if (rc)
 		vol->failed = true;	/* replay at the next mount finishes the job */
 	return rc;
+}
+
+int vmfs_journal_publish(struct vmfs_volume *vol)
+{
+	return publish(vol, false);
 }
 
 /*
@@ -213,7 +229,7 @@ int vmfs_journal_checkpoint(struct vmfs_volume *vol)
 	    !vol->jbase)
 		return vol->failed ? vmfs_seterr(vol, -EIO, "an earlier metadata write failed: "
 						 "unmount and mount again to replay the journal") : 0;
-	rc = vmfs_journal_publish(vol);
+	rc = publish(vol, true);
 	if (!rc && vol->home_unflushed)		/* home durable before the tail moves */
 		rc = vmfs_dev_flush(vol);
 	vol->home_unflushed = false;
@@ -436,15 +452,21 @@ static int read_record(struct vmfs_volume *vol, const struct replay_pos *p, stru
 	return 1;
 }
 
+/* Write a record's images home; directory descriptors last (vmfs_cache_peek_begin). */
 static int apply_record(struct vmfs_volume *vol, const struct vmfs_jtxn *d, const uint8_t *buf)
 {
-	for (uint32_t i = 0; i < d->nrec; i++) {
-		int rc = vmfs_dev_write(vol, d->rec[i].off, buf + (uint64_t)i * VMFS_MD_BLOCK,
-					d->rec[i].len);
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < d->nrec; i++) {
+			const uint8_t *img = buf + (uint64_t)i * VMFS_MD_BLOCK;
+			int rc;
 
-		if (rc)
-			return rc;
-		vmfs_cache_forget(vol, d->rec[i].off, d->rec[i].len);
+			if (vmfs_dirfd_block(img, d->rec[i].len) != (pass == 1))
+				continue;
+			rc = vmfs_dev_write(vol, d->rec[i].off, img, d->rec[i].len);
+			if (rc)
+				return rc;
+			vmfs_cache_forget(vol, d->rec[i].off, d->rec[i].len);
+		}
 	}
 	return 0;
 }

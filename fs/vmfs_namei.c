@@ -115,14 +115,22 @@ static int new_fd(struct vmfs_txn *txn, uint32_t parent, uint8_t type, uint32_t 
 int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, uint32_t perm,
 		     uint32_t *out)
 {
-	struct vmfs_txn *txn;
 	const char *name;
 	size_t nlen;
-	uint32_t dir, fd = 0, gen = 0;
+	uint32_t dir;
 	int rc = vmfs_path_parent(vol, NULL, path, &dir, &name, &nlen);
 
-	if (!rc)
-		rc = fd_lock(vol, dir, "parent directory");
+	return rc ? rc : vmfs_create_at(vol, dir, name, nlen, path, type, perm, out);
+}
+
+/* Create name (nlen bytes, the last component of path) in directory dir. */
+int vmfs_create_at(struct vmfs_volume *vol, uint32_t dir, const char *name, size_t nlen,
+		   const char *path, uint8_t type, uint32_t perm, uint32_t *out)
+{
+	struct vmfs_txn *txn;
+	uint32_t fd = 0, gen = 0;
+	int rc = fd_lock(vol, dir, "parent directory");
+
 	if (rc)
 		return rc;
 	rc = vmfs_txn_begin(vol, &txn);

@@ -43,10 +43,44 @@ static int local_conflict(struct vmfs_volume *vol, uint32_t fd, uint32_t mode, b
 	return 0;
 }
 
+/*
+ * An open that may create: walk to the parent once, look for the name, and
+ * create it in that directory if it is missing (vmfs_create_at takes the
+ * directory's lock and looks again under it). 1: the path ends in no name
+ * of a new entry ("/", ".", ".."): walk it instead.
+ */
+static int open_create(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
+		       uint32_t *fd)
+{
+	struct vmfs_dirent e;
+	const char *name;
+	size_t nlen;
+	uint32_t dir;
+	int rc = vmfs_path_parent(vol, NULL, path, &dir, &name, &nlen);
+
+	if (rc)
+		return rc == -EINVAL ? 1 : rc;
+	rc = vmfs_dir_find(vol, NULL, dir, name, nlen, &e, NULL);
+	if (rc == -ENOENT)
+		return vmfs_create_at(vol, dir, name, nlen, path, VMFS_FT_FILE, perm, fd);
+	if (!rc && (flags & VMFS_O_EXCL))
+		return vmfs_seterr(vol, -EEXIST, "'%s' already exists", path);
+	if (!rc)
+		*fd = e.fd;
+	return rc;
+}
+
 static int open_lookup(struct vmfs_volume *vol, const char *path, unsigned flags, uint32_t perm,
 		       uint32_t *fd)
 {
-	int rc = vmfs_path_walk(vol, NULL, path, fd);
+	int rc;
+
+	if (flags & VMFS_O_CREAT) {
+		rc = open_create(vol, path, flags, perm, fd);
+		if (rc <= 0)
+			return rc;
+	}
+	rc = vmfs_path_walk(vol, NULL, path, fd);
 
 	if (rc == -ENOENT && (flags & VMFS_O_CREAT))
 		return vmfs_create_node(vol, path, VMFS_FT_FILE, perm, fd);

@@ -89,12 +89,15 @@ struct vmfs_held {
 	uint32_t epoch;		/* validity of what the cache holds under it */
 	uint8_t kind;
 	uint64_t stamp;		/* last use, for giving back the oldest */
+	uint8_t lazy;		/* in use, the record says unused: 1 we are alone, 2 new file */
+	uint64_t born;		/* a new file's lock: vol->npub at its creation + 1, else 0 */
 	struct vmfs_lockrec rec;	/* the record as we last wrote it */
 };
 
 struct vmfs_heldtab {
 	struct vmfs_held *slots;
 	uint64_t nslots, count, clock;
+	uint64_t nlazy, nlazy_alone;	/* entries marked lazy; lazy 1 */
 };
 
 /* Who holds a lock we could not take. */
@@ -110,6 +113,10 @@ struct vmfs_cbuf;
 struct vmfs_cache {
 	struct vmfs_cbuf *slots;
 	uint64_t nslots, count, ndirty, nunlogged, max, hand, hits;
+	/* lockless path walks (vmfs_cache_peek_begin): the directory being read, as
+	 * its descriptor was just read from the disk; pguard 0 = none */
+	uint64_t pguard, pver;
+	uint32_t pgen, pcrc;
 };
 
 /* How long a lock acquisition may wait for a holder. */
@@ -162,6 +169,7 @@ struct vmfs_volume {
 	bool home_unflushed;		/* home writes since the last flush */
 	uint64_t free_seq;		/* last record freeing data units (durable before reuse) */
 	uint64_t published_at;		/* monotonic time of the last publication */
+	uint64_t npub;			/* publications made */
 	uint64_t wseq;			/* counts writes and commits (atomic): read-ahead validity */
 	uint64_t jfenced;		/* our journal header's fenced_gen */
 	uint64_t data_end;		/* end of the last region */
@@ -289,6 +297,7 @@ struct vmfs_held *vmfs_held_add(struct vmfs_volume *vol, uint64_t off, uint32_t 
 void vmfs_held_remove(struct vmfs_volume *vol, struct vmfs_held *h);
 void vmfs_held_destroy(struct vmfs_volume *vol);
 int vmfs_held_trim(struct vmfs_volume *vol);
+int vmfs_held_before_publish(struct vmfs_volume *vol);
 uint32_t vmfs_lock_epoch(struct vmfs_volume *vol, uint64_t off);
 int vmfs_lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum vmfs_lock_wait wait,
 		  uint8_t kind, const char *what);
@@ -313,7 +322,11 @@ int vmfs_cache_put(struct vmfs_volume *vol, uint64_t off, uint32_t len, uint64_t
 unsigned vmfs_cache_collect_unlogged(struct vmfs_volume *vol, struct vmfs_txn *txn,
 				     unsigned room);
 void vmfs_cache_forget(struct vmfs_volume *vol, uint64_t off, uint64_t len);
-int vmfs_cache_writeback(struct vmfs_volume *vol);
+int vmfs_cache_writeback(struct vmfs_volume *vol, bool all);
+void vmfs_cache_peek_begin(struct vmfs_volume *vol, struct vmfs_txn *txn,
+			   const struct vmfs_fd *dir);
+void vmfs_cache_peek_end(struct vmfs_volume *vol, bool failed);
+bool vmfs_dirfd_block(const void *data, uint32_t len);
 bool vmfs_cache_full(const struct vmfs_volume *vol);
 
 /* Unlocked reads may see another host's transaction half home: retry a few times. */
@@ -392,6 +405,8 @@ void vmfs_fill_stat(const struct vmfs_volume *vol, const struct vmfs_fd *f, stru
 /* vmfs_namei.c */
 int vmfs_create_node(struct vmfs_volume *vol, const char *path, uint8_t type, uint32_t perm,
 		     uint32_t *out);
+int vmfs_create_at(struct vmfs_volume *vol, uint32_t dir, const char *name, size_t nlen,
+		   const char *path, uint8_t type, uint32_t perm, uint32_t *out);
 
 /* vmfs_dir.c */
 int vmfs_dir_find(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t dir, const char *name,

@@ -29,7 +29,12 @@
 #error "the VMFS code accesses little-endian on-disk structures directly"
 #endif
 
-#define VMFS_VERSION_MAJOR	2
+/*
+ * 3.0: directories carry dir_ver and are written home blocks first, which
+ * hosts that walk without the directory's lock rely on (docs/vmfs.md, rule
+ * 7). A 2.x host would break that on a shared volume, so the major moves.
+ */
+#define VMFS_VERSION_MAJOR	3
 #define VMFS_VERSION_MINOR	0
 
 #define VMFS_SECTOR		512u
@@ -353,7 +358,8 @@ struct vmfs_fd {
 	uint32_t perm;
 	uint32_t parent;	/* directory holding the entry (root: itself) */
 	uint64_t npb;		/* pointer blocks owned */
-	uint8_t reserved[256 - 80];
+	uint64_t dir_ver;	/* directories: +1 on every change of an entry or of the blocks */
+	uint8_t reserved[256 - 88];
 	union {
 		uint64_t addr[VMFS_FD_NADDR];
 		uint8_t inline_data[VMFS_INLINE_MAX];

@@ -555,6 +555,145 @@ static void test_arb_corruption(void **state)
 	memdev_free(m);
 }
 
+/* ---- lockless walks keep directory blocks (cache rule 7) ---- */
+
+static unsigned walk_reads;
+
+static void count_reads(void *arg, uint64_t lba, bool write)
+{
+	(void)arg, (void)lba;
+	walk_reads += !write;
+}
+
+/* Device reads b makes to stat path (-errno or the count). */
+static int stat_reads(struct memdev *m, struct vmfs_volume *b, const char *path)
+{
+	struct vmfs_stat st;
+	int rc;
+
+	walk_reads = 0;
+	m->io_hook = count_reads;
+	rc = vmfs_stat(b, path, &st);
+	m->io_hook = NULL;
+	return rc ? rc : (int)walk_reads;
+}
+
+/* Before every write of another host, the walker looks /d/new up (and may keep blocks). */
+static struct vmfs_volume *walker;
+static unsigned walks;
+
+static void walk_between(void *arg, uint64_t lba, bool write)
+{
+	static bool inside;
+	struct vmfs_stat st;
+
+	(void)arg, (void)lba;
+	if (!write || inside)
+		return;
+	inside = true;
+	vmfs_stat(walker, "/d/new", &st);
+	walks++;
+	inside = false;
+}
+
+static void test_lockless_walk_keeps_dir_blocks(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+	struct vmfs_file *f;
+	char name[32];
+	int first;
+
+	(void)state;
+	assert_int_equal(vmfs_mkdir(a, "/d", 0755), 0);
+	for (int i = 0; i < 30; i++) {	/* three directory blocks */
+		snprintf(name, sizeof(name), "/d/f%d", i);
+		tl_write_file(a, name, "x", 0, 1);
+	}
+	/* b holds neither / nor /d: the first walk reads their blocks ... */
+	first = stat_reads(m, b, "/d/f29");
+	assert_true(first >= 6);
+	/* ... the next one only the three descriptors (/, /d, f29) */
+	assert_int_equal(stat_reads(m, b, "/d/f29"), 3);
+	/* a adds and removes entries: b sees each change once it is published,
+	 * even when it walks in between the writes of the publication */
+	assert_int_equal(vmfs_open(a, "/d/new", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f), 0);
+	walker = b;
+	m->io_hook = walk_between;
+	assert_int_equal(vmfs_fsync(f), 0);
+	m->io_hook = NULL;
+	assert_int_equal(vmfs_close(f), 0);
+	assert_true(walks > 0);
+	assert_true(stat_reads(m, b, "/d/new") >= 3);
+	assert_int_equal(stat_reads(m, b, "/d/new"), 3);
+	assert_int_equal(vmfs_unlink(a, "/d/f29"), 0);
+	assert_int_equal(vmfs_journal_publish(a), 0);
+	assert_int_equal(stat_reads(m, b, "/d/f29"), -ENOENT);
+	assert_int_equal(stat_reads(m, b, "/d/f0"), 3);
+	/* a dies with a change only in its journal; b replays it (breaking the
+	 * directory's lock) and its kept blocks must not hide it */
+	assert_int_equal(vmfs_unlink(a, "/d/f0"), 0);
+	assert_int_equal(stat_reads(m, b, "/d/f0"), 3);	/* not published yet */
+	memdev_crash_after(m, 0);
+	vmfs_unmount(a);
+	memdev_reboot(m);
+	pass_time(b, LEASE_NS + LEASE_NS / 2);
+	tl_recover(b);
+	assert_int_equal(stat_reads(m, b, "/d/f0"), -ENOENT);
+	assert_int_equal(stat_reads(m, b, "/d/f1"), 3);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+/*
+ * A host alone does not write the in-use mark of a kept file lock; once
+ * another host is on the volume it does, and the other host's open of the
+ * file in use fails with -EBUSY; after the close the lock is handed over.
+ */
+static void test_lazy_in_use_mark(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b;
+	struct vmfs_file *f, *g;
+	struct vmfs_lockrec l;
+	uint64_t w;
+
+	(void)state;
+	tl_write_file(a, "/x", "x", 0, 1);	/* created, closed: kept unused */
+	w = m->writes;
+	assert_int_equal(vmfs_open(a, "/x", VMFS_O_WRITE, 0, &f), 0);
+	assert_int_equal(m->writes, w);		/* alone: no lock-record write */
+	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
+	assert_int_equal(l.idle, 1);
+	b = tl_mount(m, 2);
+	memdev_advance(LEASE_NS / 32);
+	assert_int_equal(vmfs_release_wanted(a), 0);	/* a sees b: writes the mark */
+	assert_int_equal(vmfs_file_lock_read(a, "/x", &l), 0);
+	assert_int_equal(l.idle, 0);
+	tl_keep_alive(a, true);
+	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), -EBUSY);
+	assert_int_equal(vmfs_close(f), 0);
+	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), 0);	/* handed over */
+	assert_int_equal(vmfs_close(g), 0);
+	/* not alone: a file a creates is marked in use only when a publishes */
+	tl_write_file(a, "/z", "z", 0, 1);
+	assert_int_equal(vmfs_unlink(a, "/z"), 0);	/* its lock stays with a */
+	assert_int_equal(vmfs_open(a, "/y", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f), 0);
+	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 1);
+	assert_int_equal(vmfs_journal_publish(a), 0);
+	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 0);
+	assert_int_equal(vmfs_open(b, "/y", VMFS_O_WRITE, 0, &g), -EBUSY);
+	assert_int_equal(vmfs_close(f), 0);
+	tl_keep_alive(a, false);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(vmfs_unmount(a), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +708,8 @@ int main(void)
 		cmocka_unit_test(test_ats_cluster),
 		cmocka_unit_test(test_ats_lock_adversarial),
 		cmocka_unit_test(test_arb_corruption),
+		cmocka_unit_test(test_lockless_walk_keeps_dir_blocks),
+		cmocka_unit_test(test_lazy_in_use_mark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

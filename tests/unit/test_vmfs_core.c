@@ -143,6 +143,13 @@ static void test_mount_hostile_header(void **state)
 	assert_non_null(strstr(err, "unsupported version"));
 	memdev_free(c);
 
+	c = memdev_clone(m);			/* older major: 2.x hosts lack rule 7 */
+	v16 = VMFS_VERSION_MAJOR - 1;
+	patch_header(c, offsetof(struct vmfs_volhdr, version_major), &v16, 2);
+	assert_int_equal(mount_err(c, err), -ENOTSUP);
+	assert_non_null(strstr(err, "is older than"));
+	memdev_free(c);
+
 	c = memdev_clone(m);			/* huge resource count */
 	v32 = 0xffffffffu;
 	patch_header(c, offsetof(struct vmfs_volhdr, reg[3].count), &v32, 4);
