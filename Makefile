@@ -119,7 +119,12 @@ $(B)/linux/vmlinuz $(B)/linux/vmlinux.gz: $(B)/linux/initrd.gz
 # and a few of the test guests.
 DEMO_GUESTS := cpuid interrupts smp2 long64
 DEMO_FILES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).elf $(GUEST_DIR)/$(g).vmx) \
-	examples/linux.vmx $(B)/linux/vmlinux.gz $(B)/linux/initrd.gz
+	examples/linux.vmx $(B)/linux/vmlinux.gz $(B)/linux/initrd.gz $(B)/datastore1.vmfs
+# The Linux VM's datastore: a module named *.vmfs is mounted as /vmfs/volumes/<label>.
+$(B)/datastore1.vmfs: build/vmkfstools
+	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S datastore1 --image-size 64m \
+		--max-hosts 2 $@.tmp >/dev/null && build/vmkfstools $@.tmp mkdir /linux && \
+	build/vmkfstools -c 32m -d thin $@.tmp /linux/linux.vmdk >/dev/null && mv $@.tmp $@
 $(B)/vmkernel-demo.iso: $(B)/vmkernel.elf tools/mkiso.sh tools/grubcfg.sh $(DEMO_FILES)
 	$(call msg,ISO,$@)sh tools/mkiso.sh $@ $< "$(KERNEL_CMDLINE)" 3 $(DEMO_FILES)
 
