@@ -580,7 +580,8 @@ static unsigned int takers(uint32_t dest, uint32_t icr)
 
 	lapic_ipi(dest, icr | VEC_LOGICAL);
 	lapic_ipi_wait();
-	idle_ms(5);
+	/* Who takes it is the question, not how fast: room for vCPU 1 to be scheduled. */
+	idle_ms(50);
 	return (hits[0][5] != b0) | (hits[1][5] != b1) << 1;
 }
 

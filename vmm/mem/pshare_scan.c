@@ -68,7 +68,7 @@
 #include "../vmx/vmx_priv.h"
 
 #define SCAN_PERIOD_MS		100
-#define PSHARE_BATCH		64
+#define PSHARE_BATCH		16	/* a batch runs without a preemption check: keep it short */
 #define PSHARE_RATE_DEFAULT	1024	/* pages per second: 4 MiB/s */
 #define PSHARE_RATE_MAX		1048576
 #define SALTS_MAX		VM_MAX
