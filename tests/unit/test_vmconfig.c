@@ -561,15 +561,15 @@ static void test_nics(void **state)
 	assert_int_equal(cfg.nics[0].index, 0);
 	assert_string_equal(cfg.nics[0].network, "VM Network");
 	assert_false(cfg.nics[0].static_mac);
-	vmconfig_net_generate_mac("vm1", 0, g0);
-	vmconfig_net_generate_mac("vm1", 2, g1);
+	vmconfig_net_generate_mac("vm1", 0, 0, g0);
+	vmconfig_net_generate_mac("vm1", 2, 0, g1);
 	assert_memory_equal(cfg.nics[0].mac, g0, 6);
 	assert_memory_equal(cfg.nics[1].mac, g1, 6);
 	assert_memory_not_equal(g0, g1, 6);
 	assert_int_equal(g0[0], 0x00);
 	assert_int_equal(g0[1], 0x0c);
 	assert_int_equal(g0[2], 0x29);
-	vmconfig_net_generate_mac("vm2", 0, g1);
+	vmconfig_net_generate_mac("vm2", 0, 0, g1);
 	assert_memory_not_equal(g0, g1, 6);
 	assert_string_equal(cfg.nics[1].network, "Lab 10");
 	/* static addresses: VMware's range only */
@@ -600,13 +600,15 @@ static void test_nics(void **state)
 		   "\"e1000\" is not supported", NULL);
 	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.virtualDev = \"rtl\"\n",
 		   "is not a NIC model", NULL);
-	expect_err(KERNEL "ethernet0.addressType = \"vpx\"\n", "vCenter-assigned", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.addressType = \"dhcp\"\n",
+		   "vm1.vmx:3: key \"ethernet0.addressType\"", "not \"generated\", \"static\" or "
+		   "\"vpx\"", NULL);
 	expect_err(KERNEL "ethernet0.networkName = \"VM Network\"\n",
 		   "vm1.vmx:2: key \"ethernet0.present\"", "no present", NULL);
 	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.present = \"TRUE\"\n",
 		   "duplicate key (first set on line 2)", NULL);
-	expect_err(KERNEL "ethernet0.generatedAddress = \"00:0c:29:00:00:01\"\n",
-		   "\"ethernet0.generatedAddress\": not supported", NULL);
+	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet0.startConnected = \"TRUE\"\n",
+		   "\"ethernet0.startConnected\": not supported", NULL);
 	expect_err(KERNEL "ethernet10.present = \"TRUE\"\n", "ethernet0 to ethernet9", NULL);
 	expect_err(KERNEL "ethernet0.networkName = \"\"\n", "1 to 31 characters", NULL);
 	expect_err(KERNEL "ethernet0.present = \"TRUE\"\nethernet1.present = \"TRUE\"\n"
@@ -615,6 +617,135 @@ static void test_nics(void **state)
 	/* present = FALSE: no NIC */
 	assert_int_equal(parse(KERNEL "ethernet0.present = \"FALSE\"\n"), 0);
 	assert_int_equal(cfg.nnics, 0);
+}
+
+/* The NIC present on ethernet0 of the last parse: its note holds every piece. */
+static void expect_note(const char *text, ...)
+{
+	const char *piece;
+	va_list ap;
+
+	if (parse(text) != 0)
+		fail_msg("refused (%s): %s", cfg.err, text);
+	assert_int_equal(cfg.nnics, 1);
+	va_start(ap, text);
+	while ((piece = va_arg(ap, const char *)) != NULL) {
+		if (!strstr(cfg.nics[0].note, piece))
+			fail_msg("note '%s' lacks '%s'", cfg.nics[0].note, piece);
+	}
+	va_end(ap);
+}
+
+#define NIC0 KERNEL "ethernet0.present = \"TRUE\"\n"
+
+/* VMware's address keys: addressType generated/static/vpx with generatedAddress(Offset). */
+static void test_nics_vmware_addresses(void **state)
+{
+	static const uint8_t vmx_gen[6] = { 0x00, 0x0c, 0x29, 0x12, 0x34, 0x56 };
+	static const uint8_t vpx[6] = { 0x00, 0x50, 0x56, 0xa1, 0x02, 0x03 };
+	uint8_t g[6];
+
+	(void)state;
+	/* generated + a generatedAddress in VMware's range: that address, as VMware made it */
+	expect_note(NIC0 "ethernet0.addressType = \"generated\"\n"
+		    "ethernet0.generatedAddress = \"00:0C:29:12:34:56\"\n"
+		    "ethernet0.generatedAddressOffset = \"0\"\n", NULL);
+	assert_memory_equal(cfg.nics[0].mac, vmx_gen, 6);
+	assert_string_equal(cfg.nics[0].mac_source, "generatedAddress");
+	assert_string_equal(cfg.nics[0].note, "");
+	/* without addressType, "generated" is the default */
+	expect_note(NIC0 "ethernet0.generatedAddress = \"00:0c:29:12:34:56\"\n", NULL);
+	assert_memory_equal(cfg.nics[0].mac, vmx_gen, 6);
+	/* outside the range: generated here instead, and said */
+	expect_note(NIC0 "ethernet0.generatedAddress = \"00:50:56:12:34:56\"\n",
+		    "generatedAddress 00:50:56:12:34:56 is outside VMware's generated range",
+		    "the vmkernel generated the address", NULL);
+	vmconfig_net_generate_mac("vm1", 0, 0, g);
+	assert_memory_equal(cfg.nics[0].mac, g, 6);
+	assert_string_equal(cfg.nics[0].mac_source, "generated");
+	/* the offset moves a generated address; 10 apart, as VMware numbers them */
+	expect_note(NIC0 "ethernet0.generatedAddressOffset = \"10\"\n", NULL);
+	vmconfig_net_generate_mac("vm1", 0, 10, g);
+	assert_memory_equal(cfg.nics[0].mac, g, 6);
+	assert_int_equal(cfg.nics[0].gen_offset, 10);
+	vmconfig_net_generate_mac("vm1", 0, 0, g);
+	assert_memory_not_equal(cfg.nics[0].mac, g, 6);
+	assert_int_equal(g[0], 0x00);
+	assert_int_equal(g[2], 0x29);
+	expect_err(NIC0 "ethernet0.generatedAddressOffset = \"-1\"\n",
+		   "vm1.vmx:3: key \"ethernet0.generatedAddressOffset\"", "0 to 16777215", NULL);
+	expect_err(NIC0 "ethernet0.generatedAddressOffset = \"16777216\"\n", "0 to 16777215",
+		   NULL);
+	expect_err(NIC0 "ethernet0.generatedAddress = \"00:0c:29:12:34\"\n",
+		   "vm1.vmx:3: key \"ethernet0.generatedAddress\"", "is not a MAC address", NULL);
+	/* vpx: vCenter's address when it is in vCenter's range; no vCenter here to ask */
+	expect_note(NIC0 "ethernet0.addressType = \"vpx\"\n"
+		    "ethernet0.generatedAddress = \"00:50:56:a1:02:03\"\n", NULL);
+	assert_memory_equal(cfg.nics[0].mac, vpx, 6);
+	assert_string_equal(cfg.nics[0].mac_source, "vCenter-assigned generatedAddress");
+	expect_note(NIC0 "ethernet0.addressType = \"vpx\"\n",
+		    "addressType \"vpx\" without a vCenter-assigned generatedAddress", NULL);
+	vmconfig_net_generate_mac("vm1", 0, 0, g);
+	assert_memory_equal(cfg.nics[0].mac, g, 6);
+	expect_note(NIC0 "ethernet0.addressType = \"vpx\"\n"
+		    "ethernet0.generatedAddress = \"00:0c:29:a1:02:03\"\n",
+		    "outside vCenter's range 00:50:56:80:00:00-00:50:56:bf:ff:ff", NULL);
+	/* static: ethernetN.address; a left-over generatedAddress is not used, and said */
+	expect_note(NIC0 "ethernet0.addressType = \"static\"\n"
+		    "ethernet0.address = \"00:50:56:01:02:03\"\n"
+		    "ethernet0.generatedAddress = \"00:0c:29:12:34:56\"\n",
+		    "not used: addressType is \"static\"", NULL);
+	assert_int_equal(cfg.nics[0].mac[3], 0x01);
+	assert_string_equal(cfg.nics[0].mac_source, "static");
+	/* two NICs whose generatedAddress is the same: refused as before */
+	expect_err(NIC0 "ethernet1.present = \"TRUE\"\n"
+		   "ethernet0.generatedAddress = \"00:0c:29:12:34:56\"\n"
+		   "ethernet1.generatedAddress = \"00:0c:29:12:34:56\"\n",
+		   "the same MAC address as ethernet0", NULL);
+}
+
+/* Workstation's connectionType and vnet: mapped onto port groups, or refused, with reasons. */
+static void test_nics_connection_type(void **state)
+{
+	(void)state;
+	expect_note(NIC0 "ethernet0.connectionType = \"bridged\"\n",
+		    "connectionType \"bridged\": port group 'VM Network'", NULL);
+	assert_string_equal(cfg.nics[0].network, "VM Network");
+	expect_note(NIC0 "ethernet0.connectionType = \"NAT\"\n",
+		    "connectionType \"nat\": no NAT or DHCP service here",
+		    "port group 'VMnet8'", NULL);
+	assert_string_equal(cfg.nics[0].network, "VMnet8");
+	expect_note(NIC0 "ethernet0.connectionType = \"hostonly\"\n",
+		    "no host-only adapter here", "port group 'VMnet1'", NULL);
+	assert_string_equal(cfg.nics[0].network, "VMnet1");
+	expect_note(NIC0 "ethernet0.connectionType = \"custom\"\nethernet0.vnet = \"VMnet2\"\n",
+		    "connectionType \"custom\": port group 'VMnet2'", NULL);
+	assert_string_equal(cfg.nics[0].network, "VMnet2");
+	expect_note(NIC0 "ethernet0.connectionType = \"custom\"\n"
+		    "ethernet0.vnet = \"/dev/vmnet12\"\n", NULL);
+	assert_string_equal(cfg.nics[0].network, "VMnet12");
+	/* networkName wins; the connection type is said to be unused */
+	expect_note(NIC0 "ethernet0.connectionType = \"nat\"\n"
+		    "ethernet0.networkName = \"Lab 10\"\n",
+		    "connectionType \"nat\" not used: networkName names the port group", NULL);
+	assert_string_equal(cfg.nics[0].network, "Lab 10");
+	expect_note(NIC0 "ethernet0.connectionType = \"nat\"\nethernet0.vnet = \"VMnet3\"\n",
+		    "vnet VMnet3 not used: connectionType is not \"custom\"", NULL);
+	assert_string_equal(cfg.nics[0].network, "VMnet8");
+	/* no connectionType, no networkName: "VM Network" and nothing to say */
+	expect_note(NIC0, NULL);
+	assert_string_equal(cfg.nics[0].note, "");
+	expect_err(NIC0 "ethernet0.connectionType = \"custom\"\n",
+		   "vm1.vmx:3: key \"ethernet0.connectionType\"", "\"custom\" needs ethernetN.vnet",
+		   NULL);
+	expect_err(NIC0 "ethernet0.connectionType = \"pvn\"\n",
+		   "vm1.vmx:3: key \"ethernet0.connectionType\"", "\"pvn\" is not a connection "
+		   "type this host maps", NULL);
+	expect_err(NIC0 "ethernet0.vnet = \"VMnet256\"\n", "VMnet0 to VMnet255", NULL);
+	expect_err(NIC0 "ethernet0.vnet = \"eth0\"\n",
+		   "vm1.vmx:3: key \"ethernet0.vnet\"", "not a VMware virtual network name", NULL);
+	expect_err(NIC0 "ethernet0.vnet = \"VMnetX\"\n", "not a VMware virtual network name",
+		   NULL);
 }
 
 static void test_present_false_accepted(void **state)
@@ -910,6 +1041,8 @@ int main(void)
 		cmocka_unit_test(test_vmware_keys_not_supported),
 		cmocka_unit_test(test_present_false_accepted),
 		cmocka_unit_test(test_nics),
+		cmocka_unit_test(test_nics_vmware_addresses),
+		cmocka_unit_test(test_nics_connection_type),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_hostile_nul),

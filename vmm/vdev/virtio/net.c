@@ -680,6 +680,8 @@ static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 	if (!n->sw) {
 		pr_err("%s: %s: port group '%s' does not exist on this host (net.conf); this VM "
 		       "does not start\n", vm->name, n->vd.dev.name, c->network);
+		if (c->note[0])
+			pr_err("%s: %s: from the .vmx: %s\n", vm->name, n->vd.dev.name, c->note);
 		return -ENOENT;
 	}
 	memcpy(n->pg, c->network, sizeof(n->pg));
@@ -702,8 +704,10 @@ static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 		return err;
 	}
 	pr_info("%s: %s: virtio-net, MAC %s (%s), port group '%s' on %s, VLAN %u, MTU %u\n",
-		vm->name, n->vd.dev.name, mac, c->static_mac ? "static" : "generated", c->network,
-		vswitch_name(n->sw), n->vlan, vswitch_mtu(n->sw));
+		vm->name, n->vd.dev.name, mac, c->mac_source ? c->mac_source : "generated",
+		c->network, vswitch_name(n->sw), n->vlan, vswitch_mtu(n->sw));
+	if (c->note[0])
+		pr_info("%s: %s: from the .vmx: %s\n", vm->name, n->vd.dev.name, c->note);
 	return 0;
 }
 
