@@ -59,6 +59,16 @@ struct vswitch *vswitch_host_find(const char *pg, unsigned *vlan)
 	return NULL;
 }
 
+struct vswitch *vswitch_host_switch(const char *name)
+{
+	if (!conf)
+		return NULL;
+	for (unsigned i = 0; i < conf->nsw; i++)
+		if (!strcmp(conf->sw[i].name, name))
+			return switches[i];
+	return NULL;
+}
+
 static int vswitch_host_init(void)
 {
 	const struct boot_module *m = bootmod_find(NETCONF_MODULE);

@@ -64,4 +64,13 @@ int netconf_apply(const struct netconf *c);
  */
 struct vswitch *vswitch_host_find(const char *pg, unsigned *vlan);
 
+/*
+ * The switch named name (net.conf's "vswitch NAME", or vSwitch0), or NULL.
+ * A physical NIC's driver attaches its uplink there with
+ * vswitch_connect(sw, NULL, VSW_PORT_UPLINK, ...), and a vmkernel NIC joins
+ * a port group with vswitch_host_find() and VSW_PORT_VMKNIC
+ * (docs/networking.md, "Uplinks and vmkernel NICs").
+ */
+struct vswitch *vswitch_host_switch(const char *name);
+
 #endif

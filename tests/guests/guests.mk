@@ -37,7 +37,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 GUEST_LIB32 := lib/entry32.S lib/trap32.S lib/console.c lib/check.c lib/hv.c lib/string.c lib/trap.c \
-	lib/pc.c
+	lib/pc.c lib/virtio.c
 GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
 GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))

@@ -29,6 +29,7 @@
 #include "trap.h"
 #include "lapic.h"
 #include "pc.h"
+#include "virtio.h"
 
 const char guest_name[] = "virtio_blk";
 
@@ -36,37 +37,18 @@ const char guest_name[] = "virtio_blk";
 #define VEC_CONFIG 0x61
 #define VEC_TICK 0x62
 #define QSZ 16
-#define BAR_BASE 0xc0000000u
-#define MSIX_BASE 0xc0800000u
 
-/* status and features */
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
+/* virtio-blk features (5.2.3) and request types (5.2.6) */
 #define F_SEG_MAX (1ull << 2)
 #define F_RO (1ull << 5)
 #define F_BLK_SIZE (1ull << 6)
 #define F_FLUSH (1ull << 9)
 #define F_DISCARD (1ull << 13)
-#define F_INDIRECT (1ull << 28)
-#define F_EVENT_IDX (1ull << 29)
-#define F_VERSION_1 (1ull << 32)
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
 #define T_IN 0
 #define T_OUT 1
 #define T_FLUSH 4
 #define T_GET_ID 8
 #define T_DISCARD 11
-
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-} __attribute__((packed));
 
 struct req_hdr {
 	uint32_t type, reserved;
@@ -74,13 +56,9 @@ struct req_hdr {
 } __attribute__((packed));
 
 struct vdev {
-	unsigned int slot;
-	volatile uint8_t *common, *isr, *devcfg, *notify;
-	uint32_t mult;
-	volatile uint32_t *msix;
-	uint64_t features;
+	struct virtio_pci pci;
 	/* queue 0 */
-	struct desc *desc;
+	struct vq_desc *desc;
 	volatile uint16_t *avail;	/* flags, idx, ring[QSZ], used_event */
 	volatile uint8_t *used;		/* flags, idx, {id, len}[QSZ], avail_event */
 	uint16_t avail_idx, used_seen;
@@ -88,8 +66,8 @@ struct vdev {
 
 /* Ring memory (per device) and the requests' headers, tables, buffers. */
 static uint8_t ringmem[2][0x4000] __attribute__((aligned(4096)));
-static struct desc ind[QSZ][QSZ] __attribute__((aligned(16)));
-static struct desc big_ind[256] __attribute__((aligned(16)));
+static struct vq_desc ind[QSZ][QSZ] __attribute__((aligned(16)));
+static struct vq_desc big_ind[256] __attribute__((aligned(16)));
 static struct req_hdr hdrs[QSZ];
 static volatile uint8_t status[QSZ];
 static uint8_t data[128 * 1024] __attribute__((aligned(4096)));
@@ -109,89 +87,16 @@ static void irq_handler(struct trap_frame *f)
 	lapic_eoi();
 }
 
-/* ---- registers ---- */
-
-static void w8(struct vdev *d, unsigned int off, uint8_t v) { *(volatile uint8_t *)(d->common + off) = v; }
-static void w16(struct vdev *d, unsigned int off, uint16_t v) { *(volatile uint16_t *)(d->common + off) = v; }
-static void w32(struct vdev *d, unsigned int off, uint32_t v) { *(volatile uint32_t *)(d->common + off) = v; }
-static uint8_t r8(struct vdev *d, unsigned int off) { return *(volatile uint8_t *)(d->common + off); }
-static uint32_t r32(struct vdev *d, unsigned int off) { return *(volatile uint32_t *)(d->common + off); }
-
-static void w64(struct vdev *d, unsigned int off, uint64_t v)
-{
-	w32(d, off, (uint32_t)v);
-	w32(d, off + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t dev_status(struct vdev *d)
-{
-	return r8(d, 0x14);
-}
-
 /* ---- discovery ---- */
-
-static void map_caps(struct vdev *d, unsigned int n)
-{
-	uint32_t bar = BAR_BASE + n * 0x10000u, msix = MSIX_BASE + n * 0x1000u;
-	unsigned int at = pci_cfg_read8(0, d->slot, 0, 0x34);
-
-	pci_cfg_write32(0, d->slot, 0, 0x20, bar);	/* BAR 4, 64-bit */
-	pci_cfg_write32(0, d->slot, 0, 0x24, 0);
-	pci_cfg_write32(0, d->slot, 0, 0x14, msix);	/* BAR 1 */
-	pci_cfg_write16(0, d->slot, 0, 4, 0x6);		/* memory decoding, bus master */
-	for (unsigned int guard = 0; at && guard < 48; guard++) {
-		uint8_t id = pci_cfg_read8(0, d->slot, 0, at);
-
-		if (id == 0x09) {
-			uint8_t type = pci_cfg_read8(0, d->slot, 0, at + 3);
-			uint32_t off = pci_cfg_read32(0, d->slot, 0, at + 8);
-			volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(bar + off);
-
-			if (type == 1)
-				d->common = p;
-			else if (type == 2)
-				d->notify = p, d->mult = pci_cfg_read32(0, d->slot, 0, at + 16);
-			else if (type == 3)
-				d->isr = p;
-			else if (type == 4)
-				d->devcfg = p;
-		} else if (id == 0x11) {
-			d->msix = (volatile uint32_t *)(uintptr_t)(msix +
-				(pci_cfg_read32(0, d->slot, 0, at + 4) & ~7u));
-			/* enable MSI-X */
-			pci_cfg_write16(0, d->slot, 0, at + 2,
-					(uint16_t)(pci_cfg_read16(0, d->slot, 0, at + 2) | 0x8000));
-		}
-		at = pci_cfg_read8(0, d->slot, 0, at + 1);
-	}
-	/* vector 0: configuration changes, 1: queue 0 */
-	for (unsigned int v = 0; v < 2 && d->msix; v++) {
-		d->msix[4 * v] = LAPIC_BASE | lapic_id() << 12;
-		d->msix[4 * v + 1] = 0;
-		d->msix[4 * v + 2] = v ? VEC_QUEUE : VEC_CONFIG;
-		d->msix[4 * v + 3] = 0;
-	}
-}
 
 static void find_devices(void)
 {
-	for (unsigned int s = 0; s < 32 && ndev < 2; s++) {
-		if (pci_cfg_read32(0, s, 0, 0) != 0x10421af4u)
-			continue;
-		devs[ndev].slot = s;
-		map_caps(&devs[ndev], ndev);
+	while (ndev < 2 && virtio_pci_find(VIRTIO_PCI_BLK, ndev, &devs[ndev].pci, 2, VEC_CONFIG,
+					   VEC_QUEUE))
 		ndev++;
-	}
 }
 
 /* ---- set-up ---- */
-
-static void dev_reset(struct vdev *d)
-{
-	w8(d, 0x14, 0);
-	for (unsigned int i = 0; i < 1000 && dev_status(d); i++)
-		pause();
-}
 
 /* Reset, negotiate `want`, and (if qsize) set up queue 0; returns false if refused. */
 static bool dev_init_ex(struct vdev *d, uint64_t want, uint16_t qsize, uint64_t desc_at,
@@ -199,41 +104,23 @@ static bool dev_init_ex(struct vdev *d, uint64_t want, uint16_t qsize, uint64_t 
 {
 	uint8_t *mem = ringmem[d - devs];
 
-	dev_reset(d);
-	w8(d, 0x14, S_ACK);
-	w8(d, 0x14, S_ACK | S_DRIVER);
-	w32(d, 0x00, 0);
-	d->features = r32(d, 0x04);
-	w32(d, 0x00, 1);
-	d->features |= (uint64_t)r32(d, 0x04) << 32;
-	want &= d->features;
-	w32(d, 0x08, 0);
-	w32(d, 0x0c, (uint32_t)want);
-	w32(d, 0x08, 1);
-	w32(d, 0x0c, (uint32_t)(want >> 32));
-	w8(d, 0x14, S_ACK | S_DRIVER | S_FEATURES_OK);
-	if (!(dev_status(d) & S_FEATURES_OK))
+	virtio_reset(&d->pci);
+	if (!virtio_negotiate(&d->pci, want))
 		return false;
-	w16(d, 0x10, 0);		/* configuration vector */
 	__builtin_memset(mem, 0, sizeof(ringmem[0]));
-	d->desc = (struct desc *)mem;
+	d->desc = (struct vq_desc *)mem;
 	d->avail = (volatile uint16_t *)(mem + 0x1000);
 	d->used = mem + 0x2000;
 	d->avail_idx = d->used_seen = 0;
-	w16(d, 0x16, 0);
-	w16(d, 0x18, qsize);
-	w16(d, 0x1a, 1);		/* queue vector */
-	w64(d, 0x20, desc_at ? desc_at : (uintptr_t)d->desc);
-	w64(d, 0x28, (uintptr_t)d->avail);
-	w64(d, 0x30, (uintptr_t)d->used);
-	w16(d, 0x1c, 1);
+	virtio_queue_setup(&d->pci, 0, qsize, 1, desc_at ? desc_at : (uintptr_t)d->desc,
+			   (uintptr_t)d->avail, (uintptr_t)d->used);
 	if (driver_ok)
-		w8(d, 0x14, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+		virtio_driver_ok(&d->pci);
 	return true;
 }
 
-static const uint64_t want_all = F_VERSION_1 | F_INDIRECT | F_EVENT_IDX | F_FLUSH | F_SEG_MAX |
-				 F_BLK_SIZE | F_DISCARD | F_RO;
+static const uint64_t want_all = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX |
+				 F_FLUSH | F_SEG_MAX | F_BLK_SIZE | F_DISCARD | F_RO;
 
 static bool dev_init(struct vdev *d)
 {
@@ -255,7 +142,7 @@ static void offer(struct vdev *d, uint16_t head)
 
 static void kick(struct vdev *d)
 {
-	*(volatile uint16_t *)(d->notify + 0 * d->mult) = 0;
+	virtio_notify(&d->pci, 0, 0);
 }
 
 static bool wait_used(struct vdev *d, uint16_t want)
@@ -265,7 +152,7 @@ static bool wait_used(struct vdev *d, uint16_t want)
 	for (;;) {
 		cli();
 		d->avail[2 + QSZ] = used_idx(d);	/* used_event: interrupt on the next one */
-		if (used_idx(d) == want || (dev_status(d) & S_NEEDS_RESET) || rdtsc() > end)
+		if (used_idx(d) == want || (virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) || rdtsc() > end)
 			break;
 		sti_hlt();
 	}
@@ -284,20 +171,20 @@ static bool wait_used(struct vdev *d, uint16_t want)
 static void build(struct vdev *d, unsigned int s, uint32_t type, uint64_t sector, uint8_t *buf,
 		  unsigned int n, uint32_t each, bool indirect)
 {
-	struct desc *t = indirect ? ind[s] : d->desc;
+	struct vq_desc *t = indirect ? ind[s] : d->desc;
 	unsigned int b = indirect ? 0 : s, k = 0;
-	uint16_t wr = type == T_IN || type == T_GET_ID ? D_WRITE : 0;
+	uint16_t wr = type == T_IN || type == T_GET_ID ? VQ_F_WRITE : 0;
 
 	hdrs[s] = (struct req_hdr){ .type = type, .sector = sector };
 	status[s] = 0xee;
-	t[b] = (struct desc){ (uintptr_t)&hdrs[s], sizeof(hdrs[s]), D_NEXT, (uint16_t)(b + 1) };
+	t[b] = (struct vq_desc){ (uintptr_t)&hdrs[s], sizeof(hdrs[s]), VQ_F_NEXT, (uint16_t)(b + 1) };
 	for (k = 0; k < n; k++)
-		t[b + 1 + k] = (struct desc){ (uintptr_t)(buf + k * each), each, (uint16_t)(D_NEXT | wr),
+		t[b + 1 + k] = (struct vq_desc){ (uintptr_t)(buf + k * each), each, (uint16_t)(VQ_F_NEXT | wr),
 					      (uint16_t)(b + 2 + k) };
-	t[b + 1 + n] = (struct desc){ (uintptr_t)&status[s], 1, D_WRITE, 0 };
+	t[b + 1 + n] = (struct vq_desc){ (uintptr_t)&status[s], 1, VQ_F_WRITE, 0 };
 	if (indirect)
-		d->desc[s] = (struct desc){ (uintptr_t)t, (uint32_t)((n + 2) * sizeof(struct desc)),
-					    D_INDIRECT, 0 };
+		d->desc[s] = (struct vq_desc){ (uintptr_t)t, (uint32_t)((n + 2) * sizeof(struct vq_desc)),
+					    VQ_F_INDIRECT, 0 };
 }
 
 /* One request, waited for: its status byte, or 0xff if it never completed. */
@@ -312,7 +199,7 @@ static uint8_t request(struct vdev *d, uint32_t type, uint64_t sector, uint8_t *
 
 static uint32_t cfg32(struct vdev *d, unsigned int off)
 {
-	return *(volatile uint32_t *)(d->devcfg + off);
+	return *(volatile uint32_t *)(d->pci.devcfg + off);
 }
 
 static void fill(uint8_t *p, uint32_t n, uint32_t seed)
@@ -368,10 +255,11 @@ static void check_misc(struct vdev *d)
 	uint8_t st;
 
 	CHECK_EQ64(cap, 32768, "capacity_16m");
-	CHECK(d->features & F_VERSION_1, "feature_version_1");
-	CHECK((d->features & (F_INDIRECT | F_EVENT_IDX | F_FLUSH)) == (F_INDIRECT | F_EVENT_IDX | F_FLUSH),
+	CHECK(d->pci.offered & VIRTIO_F_VERSION_1, "feature_version_1");
+	CHECK((d->pci.offered & (VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX | F_FLUSH)) ==
+	      (VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX | F_FLUSH),
 	      "features_indirect_event_idx_flush");
-	CHECK(!(d->features & F_RO), "writable_not_ro");
+	CHECK(!(d->pci.offered & F_RO), "writable_not_ro");
 	CHECK_EQ(request(d, T_FLUSH, 0, NULL, 0, 0, false), 0, "flush");
 	st = request(d, T_GET_ID, 0, (uint8_t *)id, 1, 20, false);
 	CHECKF(st == 0 && !__builtin_memcmp(id, "vmk-scsi0:0", 12), "get_id", "status %u id '%s'", st, id);
@@ -385,8 +273,8 @@ static void check_discard(struct vdev *d)
 	struct { uint64_t sector; uint32_t num, flags; } __attribute__((packed)) seg = { 8192, 2048, 0 };
 	uint32_t nonzero = 0;
 
-	if (!(d->features & F_DISCARD)) {
-		CHECKF(false, "discard_offered", "features 0x%llx", (unsigned long long)d->features);
+	if (!(d->pci.offered & F_DISCARD)) {
+		CHECKF(false, "discard_offered", "features 0x%llx", (unsigned long long)d->pci.offered);
 		return;
 	}
 	fill(data, 4096, 3);
@@ -400,7 +288,7 @@ static void check_discard(struct vdev *d)
 
 static void check_read_only(struct vdev *d)
 {
-	CHECK(d->features & F_RO, "ro_feature");
+	CHECK(d->pci.offered & F_RO, "ro_feature");
 	fill(data, 4096, 4);
 	CHECK_EQ(request(d, T_OUT, 0, data, 1, 4096, false), 1, "ro_write_ioerr");
 	CHECK_EQ(request(d, T_IN, 0, back, 1, 4096, false), 0, "ro_read_ok");
@@ -437,7 +325,7 @@ static void driver_checks(void)
 		return;
 	CHECK(dev_init(&devs[0]) && dev_init(&devs[1]), "init");
 	/* which is which: the read-only one says so */
-	if (devs[0].features & F_RO) {
+	if (devs[0].pci.offered & F_RO) {
 		struct vdev t = devs[0];
 
 		devs[0] = devs[1];
@@ -451,8 +339,8 @@ static void driver_checks(void)
 	check_read_only(&devs[1]);
 	irqs = queue_irqs;
 	CHECKF(irqs > 0, "queue_interrupts", "%u", irqs);
-	dev_reset(&devs[0]);
-	dev_reset(&devs[1]);
+	virtio_reset(&devs[0].pci);
+	virtio_reset(&devs[1].pci);
 }
 
 /*
@@ -524,7 +412,7 @@ static void bench(void)
 	bench_seq(&devs[0], true);
 	bench_seq(&devs[0], false);
 	bench_rtt(&devs[0]);
-	dev_reset(&devs[0]);
+	virtio_reset(&devs[0].pci);
 }
 
 /* ---- the hostile driver ---- */
@@ -536,13 +424,13 @@ static void expect_broken(struct vdev *d, const char *name, unsigned int irqs_be
 
 	for (;;) {
 		cli();
-		if ((dev_status(d) & S_NEEDS_RESET) || rdtsc() > end)
+		if ((virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) || rdtsc() > end)
 			break;
 		sti_hlt();
 	}
 	sti();
-	CHECKF((dev_status(d) & S_NEEDS_RESET) && config_irqs > irqs_before, name,
-	       "status 0x%x, config interrupts %u", dev_status(d), config_irqs - irqs_before);
+	CHECKF((virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) && config_irqs > irqs_before, name,
+	       "status 0x%x, config interrupts %u", virtio_status(&d->pci), config_irqs - irqs_before);
 }
 
 static void post(struct vdev *d, uint16_t head)
@@ -562,17 +450,17 @@ static void hostile_checks(void)
 	/* a descriptor loop */
 	c = config_irqs;
 	dev_init(d);
-	d->desc[0] = (struct desc){ (uintptr_t)data, 512, D_NEXT, 1 };
-	d->desc[1] = (struct desc){ (uintptr_t)data, 512, D_NEXT, 0 };
+	d->desc[0] = (struct vq_desc){ (uintptr_t)data, 512, VQ_F_NEXT, 1 };
+	d->desc[1] = (struct vq_desc){ (uintptr_t)data, 512, VQ_F_NEXT, 0 };
 	post(d, 0);
 	expect_broken(d, "loop", c);
 	/* more buffers than the device takes (and than the ring holds) */
 	c = config_irqs;
 	dev_init(d);
 	for (unsigned int i = 0; i < 200; i++)
-		big_ind[i] = (struct desc){ (uintptr_t)data, 512, D_NEXT, (uint16_t)(i + 1) };
-	big_ind[199].flags = D_WRITE;
-	d->desc[0] = (struct desc){ (uintptr_t)big_ind, 200 * 16, D_INDIRECT, 0 };
+		big_ind[i] = (struct vq_desc){ (uintptr_t)data, 512, VQ_F_NEXT, (uint16_t)(i + 1) };
+	big_ind[199].flags = VQ_F_WRITE;
+	d->desc[0] = (struct vq_desc){ (uintptr_t)big_ind, 200 * 16, VQ_F_INDIRECT, 0 };
 	post(d, 0);
 	expect_broken(d, "chain_too_long", c);
 	/* a buffer in MMIO (the local APIC) */
@@ -591,10 +479,10 @@ static void hostile_checks(void)
 	c = config_irqs;
 	dev_init(d);
 	for (unsigned int i = 0; i < 65; i++)
-		big_ind[i] = (struct desc){ 0x100000, 64u << 20, D_NEXT | D_WRITE, (uint16_t)(i + 1) };
-	big_ind[64].flags = D_WRITE;
-	big_ind[0].flags = D_NEXT;
-	d->desc[0] = (struct desc){ (uintptr_t)big_ind, 65 * 16, D_INDIRECT, 0 };
+		big_ind[i] = (struct vq_desc){ 0x100000, 64u << 20, VQ_F_NEXT | VQ_F_WRITE, (uint16_t)(i + 1) };
+	big_ind[64].flags = VQ_F_WRITE;
+	big_ind[0].flags = VQ_F_NEXT;
+	d->desc[0] = (struct vq_desc){ (uintptr_t)big_ind, 65 * 16, VQ_F_INDIRECT, 0 };
 	post(d, 0);
 	expect_broken(d, "length_overflow", c);
 	/* a queue size that is not a power of two */
@@ -625,27 +513,27 @@ static void hostile_checks(void)
 	/* an indirect table inside an indirect table */
 	c = config_irqs;
 	dev_init(d);
-	big_ind[0] = (struct desc){ (uintptr_t)big_ind, 32, D_INDIRECT, 0 };
-	d->desc[0] = (struct desc){ (uintptr_t)big_ind, 32, D_INDIRECT, 0 };
+	big_ind[0] = (struct vq_desc){ (uintptr_t)big_ind, 32, VQ_F_INDIRECT, 0 };
+	d->desc[0] = (struct vq_desc){ (uintptr_t)big_ind, 32, VQ_F_INDIRECT, 0 };
 	post(d, 0);
 	expect_broken(d, "nested_indirect", c);
 	/* device-readable after device-writable */
 	c = config_irqs;
 	dev_init(d);
-	d->desc[0] = (struct desc){ (uintptr_t)data, 512, D_NEXT | D_WRITE, 1 };
-	d->desc[1] = (struct desc){ (uintptr_t)data, 512, 0, 0 };
+	d->desc[0] = (struct vq_desc){ (uintptr_t)data, 512, VQ_F_NEXT | VQ_F_WRITE, 1 };
+	d->desc[1] = (struct vq_desc){ (uintptr_t)data, 512, 0, 0 };
 	post(d, 0);
 	expect_broken(d, "readable_after_writable", c);
 	/* a request with no header, only a status byte */
 	c = config_irqs;
 	dev_init(d);
-	d->desc[0] = (struct desc){ (uintptr_t)&status[0], 1, D_WRITE, 0 };
+	d->desc[0] = (struct vq_desc){ (uintptr_t)&status[0], 1, VQ_F_WRITE, 0 };
 	post(d, 0);
 	expect_broken(d, "no_header", c);
 	/* reset, and the device serves a good request again */
 	CHECK(dev_init(d), "init_after_abuse");
 	CHECK_EQ(request(d, T_IN, 0, back, 1, 4096, false), 0, "works_after_reset");
-	dev_reset(d);
+	virtio_reset(&d->pci);
 }
 
 void guest_main(void)

@@ -32,6 +32,7 @@
 #include "trap.h"
 #include "lapic.h"
 #include "pc.h"
+#include "virtio.h"
 
 const char guest_name[] = "virtio_net";
 
@@ -43,14 +44,7 @@ const char guest_name[] = "virtio_net";
 #define RXQ 0
 #define TXQ 1
 #define CTRLQ 2
-#define BAR_BASE 0xc0000000u
-#define MSIX_BASE 0xc0800000u
 
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
 #define F_CSUM (1ull << 0)
 #define F_GUEST_CSUM (1ull << 1)
 #define F_MTU (1ull << 3)
@@ -60,19 +54,9 @@ const char guest_name[] = "virtio_net";
 #define F_CTRL_VQ (1ull << 17)
 #define F_CTRL_RX (1ull << 18)
 #define F_CTRL_MAC_ADDR (1ull << 23)
-#define F_EVENT_IDX (1ull << 29)
-#define F_VERSION_1 (1ull << 32)
-#define D_NEXT 1
-#define D_WRITE 2
 #define ETHERTYPE 0x88b5	/* IEEE local experimental */
 #define HDR 12
 #define FRAME_MAX 1514
-
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-} __attribute__((packed));
 
 struct net_hdr {
 	uint8_t flags, gso_type;
@@ -80,18 +64,14 @@ struct net_hdr {
 } __attribute__((packed));
 
 struct queue {
-	struct desc *desc;
+	struct vq_desc *desc;
 	volatile uint16_t *avail;	/* flags, idx, ring[QSZ], used_event */
 	volatile uint8_t *used;		/* flags, idx, {id, len}[QSZ], avail_event */
 	uint16_t avail_idx, used_seen;
 };
 
 struct nic {
-	unsigned int slot;
-	volatile uint8_t *common, *isr, *devcfg, *notify;
-	uint32_t mult;
-	volatile uint32_t *msix;
-	uint64_t features;
+	struct virtio_pci pci;
 	uint8_t mac[6];
 	struct queue q[NQ];
 	uint32_t rxbuf_len;		/* bytes per receive buffer */
@@ -118,98 +98,26 @@ static void irq_handler(struct trap_frame *f)
 	lapic_eoi();
 }
 
-/* ---- registers ---- */
-
-#define REG(d, off, type) (*(volatile type *)((d)->common + (off)))
-
-static void w8(struct nic *d, unsigned int off, uint8_t v) { REG(d, off, uint8_t) = v; }
-static void w16(struct nic *d, unsigned int off, uint16_t v) { REG(d, off, uint16_t) = v; }
-static void w32(struct nic *d, unsigned int off, uint32_t v) { REG(d, off, uint32_t) = v; }
-static uint8_t r8(struct nic *d, unsigned int off) { return REG(d, off, uint8_t); }
-static uint32_t r32(struct nic *d, unsigned int off) { return REG(d, off, uint32_t); }
-
-static void w64(struct nic *d, unsigned int off, uint64_t v)
-{
-	w32(d, off, (uint32_t)v);
-	w32(d, off + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t dev_status(struct nic *d)
-{
-	return r8(d, 0x14);
-}
-
 /* ---- discovery ---- */
-
-static void map_caps(struct nic *d, unsigned int n)
-{
-	uint32_t bar = BAR_BASE + n * 0x10000u, msix = MSIX_BASE + n * 0x1000u;
-	unsigned int at = pci_cfg_read8(0, d->slot, 0, 0x34);
-
-	pci_cfg_write32(0, d->slot, 0, 0x20, bar);
-	pci_cfg_write32(0, d->slot, 0, 0x24, 0);
-	pci_cfg_write32(0, d->slot, 0, 0x14, msix);
-	pci_cfg_write16(0, d->slot, 0, 4, 0x6);
-	for (unsigned int guard = 0; at && guard < 48; guard++) {
-		uint8_t id = pci_cfg_read8(0, d->slot, 0, at);
-
-		if (id == 0x09) {
-			uint8_t type = pci_cfg_read8(0, d->slot, 0, at + 3);
-			uint32_t off = pci_cfg_read32(0, d->slot, 0, at + 8);
-			volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(bar + off);
-
-			if (type == 1)
-				d->common = p;
-			else if (type == 2)
-				d->notify = p, d->mult = pci_cfg_read32(0, d->slot, 0, at + 16);
-			else if (type == 3)
-				d->isr = p;
-			else if (type == 4)
-				d->devcfg = p;
-		} else if (id == 0x11) {
-			d->msix = (volatile uint32_t *)(uintptr_t)(msix +
-				(pci_cfg_read32(0, d->slot, 0, at + 4) & ~7u));
-			pci_cfg_write16(0, d->slot, 0, at + 2,
-					(uint16_t)(pci_cfg_read16(0, d->slot, 0, at + 2) | 0x8000));
-		}
-		at = pci_cfg_read8(0, d->slot, 0, at + 1);
-	}
-	/* vector 0: configuration changes; 1-3: the queues */
-	for (unsigned int v = 0; v < 4 && d->msix; v++) {
-		d->msix[4 * v] = LAPIC_BASE | lapic_id() << 12;
-		d->msix[4 * v + 1] = 0;
-		d->msix[4 * v + 2] = v ? VEC_QUEUE : VEC_CONFIG;
-		d->msix[4 * v + 3] = 0;
-	}
-}
 
 static void find_nics(void)
 {
-	for (unsigned int s = 0; s < 32 && nnic < 2; s++) {
-		if (pci_cfg_read32(0, s, 0, 0) != 0x10411af4u)
-			continue;
-		nics[nnic].slot = s;
-		map_caps(&nics[nnic], nnic);
+	/* MSI-X entry 0: configuration changes; 1-3: the queues */
+	while (nnic < 2 && virtio_pci_find(VIRTIO_PCI_NET, nnic, &nics[nnic].pci, 4, VEC_CONFIG,
+					   VEC_QUEUE)) {
 		for (unsigned int i = 0; i < 6; i++)
-			nics[nnic].mac[i] = nics[nnic].devcfg[i];
+			nics[nnic].mac[i] = nics[nnic].pci.devcfg[i];
 		nnic++;
 	}
 }
 
 /* ---- set-up ---- */
 
-static void dev_reset(struct nic *d)
-{
-	w8(d, 0x14, 0);
-	for (unsigned int i = 0; i < 1000 && dev_status(d); i++)
-		pause();
-}
-
 static void post_rx(struct nic *d, uint16_t id)
 {
 	struct queue *q = &d->q[RXQ];
 
-	q->desc[id] = (struct desc){ (uintptr_t)rxmem[d - nics][id], d->rxbuf_len, D_WRITE, 0 };
+	q->desc[id] = (struct vq_desc){ (uintptr_t)rxmem[d - nics][id], d->rxbuf_len, VQ_F_WRITE, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = id;
 	__asm__ volatile("" ::: "memory");
 	q->avail[1] = ++q->avail_idx;
@@ -217,48 +125,29 @@ static void post_rx(struct nic *d, uint16_t id)
 
 static void kick(struct nic *d, unsigned int qi)
 {
-	*(volatile uint16_t *)(d->notify + qi * d->mult) = (uint16_t)qi;
+	virtio_notify(&d->pci, qi, (uint16_t)qi);
 }
 
 /* Reset, negotiate `want`, set up the queues, post receive buffers; false if refused. */
 static bool nic_init(struct nic *d, uint64_t want, uint32_t rxbuf_len, bool fill_rx)
 {
-	dev_reset(d);
-	w8(d, 0x14, S_ACK);
-	w8(d, 0x14, S_ACK | S_DRIVER);
-	w32(d, 0x00, 0);
-	d->features = r32(d, 0x04);
-	w32(d, 0x00, 1);
-	d->features |= (uint64_t)r32(d, 0x04) << 32;
-	want &= d->features;
-	w32(d, 0x08, 0);
-	w32(d, 0x0c, (uint32_t)want);
-	w32(d, 0x08, 1);
-	w32(d, 0x0c, (uint32_t)(want >> 32));
-	d->features = want;
-	w8(d, 0x14, S_ACK | S_DRIVER | S_FEATURES_OK);
-	if (!(dev_status(d) & S_FEATURES_OK))
+	virtio_reset(&d->pci);
+	if (!virtio_negotiate(&d->pci, want))
 		return false;
-	w16(d, 0x10, 0);
 	for (unsigned int qi = 0; qi < NQ; qi++) {
 		uint8_t *mem = ringmem[d - nics][qi];
 		struct queue *q = &d->q[qi];
 
 		__builtin_memset(mem, 0, sizeof(ringmem[0][0]));
-		q->desc = (struct desc *)mem;
+		q->desc = (struct vq_desc *)mem;
 		q->avail = (volatile uint16_t *)(mem + 0x1000);
 		q->used = mem + 0x2000;
 		q->avail_idx = q->used_seen = 0;
-		w16(d, 0x16, (uint16_t)qi);
-		w16(d, 0x18, QSZ);
-		w16(d, 0x1a, (uint16_t)(qi + 1));
-		w64(d, 0x20, (uintptr_t)q->desc);
-		w64(d, 0x28, (uintptr_t)q->avail);
-		w64(d, 0x30, (uintptr_t)q->used);
-		w16(d, 0x1c, 1);
+		virtio_queue_setup(&d->pci, qi, QSZ, (uint16_t)(qi + 1), (uintptr_t)q->desc,
+				   (uintptr_t)q->avail, (uintptr_t)q->used);
 	}
 	d->rxbuf_len = rxbuf_len;
-	w8(d, 0x14, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	virtio_driver_ok(&d->pci);
 	for (uint16_t i = 0; fill_rx && i < QSZ; i++)
 		post_rx(d, i);
 	if (fill_rx)
@@ -278,7 +167,7 @@ static bool wait_used(struct nic *d, struct queue *q, uint16_t want, unsigned in
 	for (;;) {
 		cli();
 		q->avail[2 + QSZ] = used_idx(q);
-		if ((uint16_t)(used_idx(q) - want) < 0x8000 || (dev_status(d) & S_NEEDS_RESET) ||
+		if ((uint16_t)(used_idx(q) - want) < 0x8000 || (virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) ||
 		    rdtsc() > end)
 			break;
 		sti_hlt();
@@ -297,7 +186,7 @@ static bool send_raw(struct nic *d, const struct net_hdr *h, const void *f, uint
 
 	__builtin_memcpy(txmem[s], h, HDR);
 	__builtin_memcpy(txmem[s] + HDR, f, len);
-	q->desc[s] = (struct desc){ (uintptr_t)txmem[s], HDR + len, 0, 0 };
+	q->desc[s] = (struct vq_desc){ (uintptr_t)txmem[s], HDR + len, 0, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = (uint16_t)s;
 	__asm__ volatile("" ::: "memory");
 	q->avail[1] = ++q->avail_idx;
@@ -395,9 +284,9 @@ static uint8_t ctrl(struct nic *d, uint8_t cls, uint8_t cmd, const void *data, u
 	ctrlmem[s][1] = cmd;
 	__builtin_memcpy(ctrlmem[s] + 2, data, n);
 	acks[s] = 0xee;
-	q->desc[h % QSZ] = (struct desc){ (uintptr_t)ctrlmem[s], 2 + n, D_NEXT,
+	q->desc[h % QSZ] = (struct vq_desc){ (uintptr_t)ctrlmem[s], 2 + n, VQ_F_NEXT,
 					  (uint16_t)((h + 1) % QSZ) };
-	q->desc[(h + 1) % QSZ] = (struct desc){ (uintptr_t)&acks[s], 1, D_WRITE, 0 };
+	q->desc[(h + 1) % QSZ] = (struct vq_desc){ (uintptr_t)&acks[s], 1, VQ_F_WRITE, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = (uint16_t)(h % QSZ);
 	__asm__ volatile("" ::: "memory");
 	q->avail[1] = ++q->avail_idx;
@@ -480,13 +369,14 @@ static void sender(void)
 	bool up = false;
 	uint8_t tab[4 + 4 + 6];
 
-	CHECK(nic_init(d, F_VERSION_1 | F_EVENT_IDX | F_MAC | F_STATUS | F_MRG_RXBUF | F_CSUM |
-		       F_GUEST_CSUM | F_CTRL_VQ | F_CTRL_RX | F_CTRL_MAC_ADDR, 256, true), "init");
-	CHECK_EQ(d->features & (F_MRG_RXBUF | F_CTRL_VQ | F_GUEST_CSUM),
+	CHECK(nic_init(d, VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX | F_MAC | F_STATUS | F_MRG_RXBUF |
+		       F_CSUM | F_GUEST_CSUM | F_CTRL_VQ | F_CTRL_RX | F_CTRL_MAC_ADDR, 256, true),
+	      "init");
+	CHECK_EQ(d->pci.features & (F_MRG_RXBUF | F_CTRL_VQ | F_GUEST_CSUM),
 		 F_MRG_RXBUF | F_CTRL_VQ | F_GUEST_CSUM, "features");
 	CHECK_EQ(d->mac[5], 0x0a, "mac_from_config");
-	CHECK_EQ(*(volatile uint16_t *)(d->devcfg + 6) & 1, 1, "link_up");
-	CHECK_EQ(*(volatile uint16_t *)(d->devcfg + 10), 1500, "mtu_1500");
+	CHECK_EQ(*(volatile uint16_t *)(d->pci.devcfg + 6) & 1, 1, "link_up");
+	CHECK_EQ(*(volatile uint16_t *)(d->pci.devcfg + 10), 1500, "mtu_1500");
 	/* the echo VM may start later: hello until it answers (its NIC drops frames until then) */
 	for (unsigned int i = 0; i < 200 && !up; i++) {
 		build(frame, bcast, d->mac, K_HELLO, i, 60);
@@ -532,9 +422,9 @@ static void echo(void)
 	uint32_t echoed = 0, from_c = 0;
 	bool done = false;
 
-	CHECK(nic_init(d, F_VERSION_1 | F_EVENT_IDX | F_MAC | F_STATUS | F_CSUM | F_CTRL_VQ |
+	CHECK(nic_init(d, VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX | F_MAC | F_STATUS | F_CSUM | F_CTRL_VQ |
 		       F_CTRL_RX, 1526, true), "init");
-	CHECK(!(d->features & (F_MRG_RXBUF | F_GUEST_CSUM)), "no_mrg_no_guest_csum");
+	CHECK(!(d->pci.features & (F_MRG_RXBUF | F_GUEST_CSUM)), "no_mrg_no_guest_csum");
 	for (unsigned int idle = 0; !done && idle < 120;) {
 		uint32_t n = receive(d, 1000, NULL);
 
@@ -571,7 +461,7 @@ static void isolated(void)
 {
 	struct nic *d = &nics[0];
 
-	CHECK(nic_init(d, F_VERSION_1 | F_MAC | F_STATUS, 1526, true), "init");
+	CHECK(nic_init(d, VIRTIO_F_VERSION_1 | F_MAC | F_STATUS, 1526, true), "init");
 	gprintf("virtio_net: isolated: listening\n");
 	for (uint32_t i = 0;; i++) {
 		uint32_t n;
@@ -596,16 +486,16 @@ static void expect_broken(struct nic *d, const char *name, unsigned int irqs_bef
 
 	for (;;) {
 		cli();
-		if ((dev_status(d) & S_NEEDS_RESET) || rdtsc() > end)
+		if ((virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) || rdtsc() > end)
 			break;
 		sti_hlt();
 	}
 	sti();
-	CHECKF((dev_status(d) & S_NEEDS_RESET) && config_irqs > irqs_before, name,
-	       "status 0x%x, config interrupts %u", dev_status(d), config_irqs - irqs_before);
+	CHECKF((virtio_status(&d->pci) & VIRTIO_S_NEEDS_RESET) && config_irqs > irqs_before, name,
+	       "status 0x%x, config interrupts %u", virtio_status(&d->pci), config_irqs - irqs_before);
 }
 
-static const uint64_t plain = F_VERSION_1 | F_MAC | F_STATUS | F_CTRL_VQ | F_CTRL_RX;
+static const uint64_t plain = VIRTIO_F_VERSION_1 | F_MAC | F_STATUS | F_CTRL_VQ | F_CTRL_RX;
 
 /* A frame from the helper NIC (1) to the abused one (0): n's device must do something. */
 static void feed(struct nic *v, struct nic *h, uint32_t len)
@@ -623,14 +513,14 @@ static void hostile_tx(struct nic *v, struct nic *h)
 	CHECK(nic_init(v, plain, 1526, true) && nic_init(h, plain, 1526, true), "init");
 	/* a header of 6 bytes only */
 	s = q->avail_idx % QSZ;
-	q->desc[s] = (struct desc){ (uintptr_t)txmem[s], 6, 0, 0 };
+	q->desc[s] = (struct vq_desc){ (uintptr_t)txmem[s], 6, 0, 0 };
 	q->avail[2 + s] = (uint16_t)s;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, TXQ);
 	CHECK(wait_used(v, q, q->avail_idx, 2000), "tx_short_header_returned");
 	/* a device-writable transmit buffer */
 	s = q->avail_idx % QSZ;
-	q->desc[s] = (struct desc){ (uintptr_t)txmem[s], 100, D_WRITE, 0 };
+	q->desc[s] = (struct vq_desc){ (uintptr_t)txmem[s], 100, VQ_F_WRITE, 0 };
 	q->avail[2 + s] = (uint16_t)s;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, TXQ);
@@ -646,7 +536,7 @@ static void hostile_tx(struct nic *v, struct nic *h)
 	__builtin_memset(txmem[q->avail_idx % QSZ], 0, 4000 + HDR);
 	s = q->avail_idx % QSZ;
 	__builtin_memcpy(txmem[s] + HDR, frame, 60);
-	q->desc[s] = (struct desc){ (uintptr_t)txmem[s], 4000 + HDR, 0, 0 };
+	q->desc[s] = (struct vq_desc){ (uintptr_t)txmem[s], 4000 + HDR, 0, 0 };
 	q->avail[2 + s] = (uint16_t)s;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, TXQ);
@@ -658,7 +548,7 @@ static void hostile_tx(struct nic *v, struct nic *h)
 	build(frame, h->mac, v->mac, K_PING, 4, 60);
 	send(v, frame, 60);
 	CHECK_EQ(receive(h, 2000, NULL), 60, "only_the_good_frame_arrives");
-	CHECK_EQ(dev_status(v) & S_NEEDS_RESET, 0, "tx_drops_need_no_reset");
+	CHECK_EQ(virtio_status(&v->pci) & VIRTIO_S_NEEDS_RESET, 0, "tx_drops_need_no_reset");
 }
 
 static void hostile_rx(struct nic *v, struct nic *h)
@@ -671,11 +561,11 @@ static void hostile_rx(struct nic *v, struct nic *h)
 	feed(v, h, 1000);
 	feed(v, h, 100);
 	CHECK_EQ(receive(v, 2000, NULL), 100, "small_buffers_take_small_frames");
-	CHECK_EQ(dev_status(v) & S_NEEDS_RESET, 0, "small_buffers_need_no_reset");
+	CHECK_EQ(virtio_status(&v->pci) & VIRTIO_S_NEEDS_RESET, 0, "small_buffers_need_no_reset");
 	/* a device-readable receive buffer */
 	c = config_irqs;
 	nic_init(v, plain, 1526, false);
-	q->desc[0] = (struct desc){ (uintptr_t)rxmem[0][0], 1526, 0, 0 };
+	q->desc[0] = (struct vq_desc){ (uintptr_t)rxmem[0][0], 1526, 0, 0 };
 	q->avail[2] = 0;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, RXQ);
@@ -684,8 +574,8 @@ static void hostile_rx(struct nic *v, struct nic *h)
 	/* a descriptor loop on the transmit queue */
 	c = config_irqs;
 	nic_init(v, plain, 1526, true);
-	v->q[TXQ].desc[0] = (struct desc){ (uintptr_t)txmem[0], 100, D_NEXT, 1 };
-	v->q[TXQ].desc[1] = (struct desc){ (uintptr_t)txmem[1], 100, D_NEXT, 0 };
+	v->q[TXQ].desc[0] = (struct vq_desc){ (uintptr_t)txmem[0], 100, VQ_F_NEXT, 1 };
+	v->q[TXQ].desc[1] = (struct vq_desc){ (uintptr_t)txmem[1], 100, VQ_F_NEXT, 0 };
 	v->q[TXQ].avail[2] = 0;
 	v->q[TXQ].avail[1] = ++v->q[TXQ].avail_idx;
 	kick(v, TXQ);
@@ -707,16 +597,16 @@ static void hostile_ctrl(struct nic *v)
 	CHECK_EQ(ctrl(v, 1, 1, "\0\x50\x56\0\0\x0d", 6), 1, "ctrl_mac_addr_not_negotiated_err");
 	/* only an ack byte: no class and command */
 	acks[0] = 0xee;
-	q->desc[0] = (struct desc){ (uintptr_t)&acks[0], 1, D_WRITE, 0 };
+	q->desc[0] = (struct vq_desc){ (uintptr_t)&acks[0], 1, VQ_F_WRITE, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = 0;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, CTRLQ);
 	CHECK(wait_used(v, q, q->avail_idx, 2000) && acks[0] == 1, "ctrl_empty_err");
-	CHECK_EQ(dev_status(v) & S_NEEDS_RESET, 0, "bad_commands_need_no_reset");
+	CHECK_EQ(virtio_status(&v->pci) & VIRTIO_S_NEEDS_RESET, 0, "bad_commands_need_no_reset");
 	/* a command with no room for its ack */
 	c = config_irqs;
 	ctrlmem[0][0] = 0, ctrlmem[0][1] = 0, ctrlmem[0][2] = 1;
-	q->desc[0] = (struct desc){ (uintptr_t)ctrlmem[0], 3, 0, 0 };
+	q->desc[0] = (struct vq_desc){ (uintptr_t)ctrlmem[0], 3, 0, 0 };
 	q->avail[2 + q->avail_idx % QSZ] = 0;
 	q->avail[1] = ++q->avail_idx;
 	kick(v, CTRLQ);
@@ -737,8 +627,8 @@ static void hostile(void)
 	CHECK(nic_init(v, plain, 1526, true) && nic_init(h, plain, 1526, true), "init_after_abuse");
 	feed(v, h, 300);
 	CHECK_EQ(receive(v, 2000, NULL), 300, "works_after_reset");
-	dev_reset(v);
-	dev_reset(h);
+	virtio_reset(&v->pci);
+	virtio_reset(&h->pci);
 }
 
 void guest_main(void)

@@ -576,6 +576,75 @@ static void test_connect_errors_and_uplinks(void **state)
 	vswitch_disconnect(p2);
 }
 
+/*
+ * The host's own NIC (a vmknic: a port with its own MAC in a port group) and
+ * an uplink (a physical NIC: every VLAN, 802.1Q-tagged) on one switch, as a
+ * management interface and a NIC driver would attach to them.
+ */
+static void test_vmknic_and_uplink(void **state)
+{
+	struct sink k = { 0 }, a = { 0 }, b = { 0 }, u = { 0 };
+	struct vsw_port *pu = uplink(&u), *pa = port("vlan10", MAC_A, &a);
+	struct vsw_port *pb = port("VM Network", MAC_B, &b), *pk;
+	size_t n;
+	int err;
+
+	(void)state;
+	pk = vswitch_connect(sw, "vlan10", VSW_PORT_VMKNIC, MAC_C, "vmk0", &sink_ops, &k, &err);
+	assert_non_null(pk);
+	assert_ptr_equal(vswitch_lookup(sw, 10, MAC_C), pk);	/* its MAC, in its port group's VLAN */
+	assert_null(vswitch_lookup(sw, 0, MAC_C));
+	/* The vmknic's address is taken on its VLAN. */
+	assert_null(vswitch_connect(sw, "vlan10", VSW_PORT_VNIC, MAC_C, "x", &sink_ops, &a, &err));
+	assert_int_equal(err, -EEXIST);
+	/* Its ARP broadcast: the VM of its VLAN untagged, the uplink tagged 10, not VLAN 0. */
+	n = mkframe(fr, BCAST, MAC_C, 46);
+	assert_int_equal(vswitch_port_send(pk, fr, n, NULL), 0);
+	assert_int_equal(a.frames, 1);
+	assert_memory_equal(a.last, fr, n);
+	assert_int_equal(b.frames, 0);
+	assert_int_equal(u.frames, 1);
+	assert_int_equal(u.last_len, n + 4);
+	assert_int_equal(u.last[12], 0x81);
+	assert_int_equal(u.last[13], 0x00);
+	assert_int_equal((u.last[14] & 0x0f) << 8 | u.last[15], 10);
+	assert_memory_equal(u.last + 16, fr + 12, n - 12);
+	/* A VM's frame for an address nobody here has leaves through the uplink, tagged. */
+	n = mkframe(fr, MAC_R, MAC_A, 60);
+	assert_int_equal(vswitch_port_send(pa, fr, n, NULL), 0);
+	assert_int_equal(u.frames, 2);
+	assert_int_equal(u.last[15], 10);
+	assert_int_equal(k.frames, 0);				/* the vmknic's filter drops it */
+	/* The answer comes in tagged 10: to the vmknic untagged; the sender is learned. */
+	n = mktagged(fr, MAC_C, MAC_R, 10, 60);
+	assert_int_equal(vswitch_port_send(pu, fr, n, NULL), 0);
+	assert_int_equal(k.frames, 1);
+	assert_int_equal(k.last_len, n - 4);
+	assert_int_equal(k.last[12], 0x08);
+	assert_memory_equal(k.last + 12, fr + 16, n - 16);
+	assert_ptr_equal(vswitch_lookup(sw, 10, MAC_R), pu);
+	assert_null(vswitch_lookup(sw, 20, MAC_R));
+	/* Now known: the vmknic's unicast to it goes to the uplink only. */
+	n = mkframe(fr, MAC_R, MAC_C, 60);
+	assert_int_equal(vswitch_port_send(pk, fr, n, NULL), 0);
+	assert_int_equal(u.frames, 3);
+	assert_int_equal(a.frames, 1);
+	/* Untagged from the uplink is VLAN 0: VM Network's VM, not the vmknic. */
+	n = mkframe(fr, MAC_B, MAC_R, 60);
+	assert_int_equal(vswitch_port_send(pu, fr, n, NULL), 0);
+	assert_int_equal(b.frames, 1);
+	assert_int_equal(k.frames, 1);
+	/* A frame from outside claiming the vmknic's address does not move it. */
+	n = mktagged(fr, BCAST, MAC_C, 10, 60);
+	vswitch_port_send(pu, fr, n, NULL);
+	assert_ptr_equal(vswitch_lookup(sw, 10, MAC_C), pk);
+	vswitch_disconnect(pk);
+	assert_null(vswitch_lookup(sw, 10, MAC_C));
+	vswitch_disconnect(pa);
+	vswitch_disconnect(pb);
+	vswitch_disconnect(pu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +659,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checksum_offload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_filter_and_full_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_errors_and_uplinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmknic_and_uplink, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
