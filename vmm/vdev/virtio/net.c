@@ -673,6 +673,7 @@ static const struct virtio_dev_ops net_ops = {
 static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 {
 	struct vm *vm = n->vd.dev.vm;
+	const char *src = c->mac_source;	/* where the address came from */
 	char owner[48], mac[20];
 	int err;
 
@@ -703,9 +704,11 @@ static int net_connect(struct virtio_net *n, const struct vmconfig_nic *c)
 		       "out of memory");
 		return err;
 	}
+	if (!src)
+		src = c->static_mac ? "static" : "generated";
 	pr_info("%s: %s: virtio-net, MAC %s (%s), port group '%s' on %s, VLAN %u, MTU %u\n",
-		vm->name, n->vd.dev.name, mac, c->mac_source ? c->mac_source : "generated",
-		c->network, vswitch_name(n->sw), n->vlan, vswitch_mtu(n->sw));
+		vm->name, n->vd.dev.name, mac, src, c->network, vswitch_name(n->sw), n->vlan,
+		vswitch_mtu(n->sw));
 	if (c->note[0])
 		pr_info("%s: %s: from the .vmx: %s\n", vm->name, n->vd.dev.name, c->note);
 	return 0;
