@@ -127,6 +127,9 @@ sh "$top/tools/bench-virtio.sh"
 # Linux: its boot under the hypervisor against the same kernel booted natively, exits by reason.
 sh "$top/tools/bench-linux.sh"
 
+# The network: VM-to-VM TCP and ping against loopback inside one VM (docs/networking.md).
+sh "$top/tools/bench-net.sh"
+
 # Page sharing: memory reclaimed for N identical Linux VMs (docs/resource-manager.md, Memory).
 sh "$top/tools/bench-pshare.sh"
 
