@@ -42,8 +42,11 @@ vms_pshare="pshare pshare_b.vmx pshare_max.vmx"
 # the disk the first holds, and a hostile driver.
 vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
 # virtio-net on the host's switches (port groups from tests/guests/net.conf): a sender and
-# an echo VM on "VM Network", a VM on VLAN 20 that must hear nothing, a hostile driver.
-vms_net="virtio_net net_echo.vmx net_isolated.vmx net_hostile.vmx"
+# an echo VM on "VM Network", a VM on VLAN 20 that must hear nothing, a hostile driver;
+# VMware Workstation's keys: a custom network (port group VMnet3) and a host-only one
+# this host has no port group for.
+vms_net="virtio_net net_echo.vmx net_isolated.vmx net_hostile.vmx net_workstation.vmx
+	bad_net_hostonly.vmx"
 # Linux guests (tests/linux/NAME.vmx; Debian's kernel and the test initramfs from
 # tools/mklinux.sh), some beside hostile test guests.
 linux_smp="linux/linux-smp linux/linux-reboot hostile_vmx hostile_msr_port triplefault badaccess"
@@ -308,6 +311,15 @@ net_checks() {
 	grep "net_isolated: ethernet0: port on vSwitch0 'VLAN 20':" "$log" | grep -q "rx 0 frames" &&
 		grep -q "net_isolated: ethernet0: port on vSwitch0 'VLAN 20': tx [1-9]" "$log" ||
 		fail "the VM on VLAN 20 received frames, or its counters were not logged"
+	grep -q "net_workstation: ethernet0: virtio-net, MAC 00:0c:29:3a:00:0d (generatedAddress), port group 'VMnet3' on vSwitch0, VLAN 40" "$log" ||
+		fail "Workstation's generatedAddress and custom vnet were not applied"
+	grep -qF "net_workstation: ethernet0: from the .vmx: connectionType \"custom\": port group 'VMnet3'" "$log" ||
+		fail "the connection type's mapping was not logged"
+	grep -q "net_workstation: ethernet0: port on vSwitch0 'VMnet3':.* rx 0 frames" "$log" ||
+		fail "the VM on VMnet3 (VLAN 40) received frames, or its counters were not logged"
+	grep -q "bad_net_hostonly: ethernet0: port group 'VMnet1' does not exist on this host (net.conf); this VM does not start" "$log" &&
+		grep -qF "bad_net_hostonly: ethernet0: from the .vmx: connectionType \"hostonly\": no host-only adapter here" "$log" ||
+		fail "the host-only NIC without a VMnet1 port group was not refused with the reason"
 }
 
 rm -f "$log.emulator"
