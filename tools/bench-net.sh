@@ -48,8 +48,8 @@ else
 		"$work/netbench-a.vmx" "$work/netbench-b.vmx" "$lin/vmlinuz" "$lin/initrd.gz"
 	BOCHS_IPS=100000000 sh "$top/tools/run-bochs.sh" "$work/net.iso" "$s" 2 512 \
 		"${BENCH_NET_TIMEOUT:-3000}" || true
+	cp "$s" "$top/build/bench-net.serial"	# kept for a look at what the VMs said
 fi
-cp "$s" "$top/build/bench-net.serial"	# kept for a look at what the VMs said
 
 # A value from the measure VM's "vmk-init: netbench ..." lines.
 a() { sed -n "s/.*\[netbench-a\] vmk-init: netbench $1.*/\1/p" "$s" | head -1; }
@@ -64,7 +64,8 @@ vm_ping=$(a 'vm ping min\/avg\/max \([0-9.]* [0-9.]* [0-9.]*\) ms')
 pings=$(sed -n 's/^NB_PINGS=\([0-9]*\).*/\1/p' "$top/tests/linux/init")
 mhz=$(a 'tsc-mhz \([0-9.]*\)')
 
-echo "VM-to-VM network in Bochs (2 Linux VMs on vSwitch0, virtio-net, 1 host CPU each; guest time):"
+echo "VM-to-VM network in Bochs (2 Linux VMs on vSwitch0, virtio-net, 2 host CPUs; guest time):"
+sed -n 's/.*vm: \(netbench-[ab]\): started: .*\(vCPU 0 on CPU [0-9]*\).*/  (\1: \2)/p' "$s"
 if [ -z "$data" ]; then
 	echo "  the measuring VM did not report (build/bench-net.serial; its last lines:)"
 	tail -5 "$s" | sed 's/^/  | /'
