@@ -74,7 +74,8 @@ vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
-vms-swap) extra=vmstat=5 tests=vm_expectations guests=$vms_swap datastore=swapds ;;
+vms-swap) extra=vmstat=5 tests=vm_expectations guests=$vms_swap datastore=swapds
+	tmo=${SYSTEM_TIMEOUT_SWAP:-900} ;;
 vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.conf ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
@@ -245,7 +246,7 @@ linux_disk_checks() {
 swap_checks() {
 	grep -q "vmm: swap: swap file /vmfs/volumes/swapds/swap/swap.vswp, 30 MiB (memsize 32 MiB - sched.mem.min 2 MiB), thin" "$log" ||
 		fail "the swap file was not created"
-	grep -q "vmm: swap: sched.mem.max 8 MiB is a limit: past it the VM's pages go to its swap file" "$log" ||
+	grep -q "vm: swap: sched.mem.max 8 MiB is a limit: past it the VM's pages go to its swap file" "$log" ||
 		fail "sched.mem.max was not reported as a limit"
 	line=$(grep "vmstat: swap: at its end: memory: memsize 32 MiB; backed" "$log" | head -1)
 	[ -n "$line" ] || fail "no memory line at the end of the swap VM"
