@@ -502,7 +502,7 @@ void vm_destroy_devices(struct vm *vm)
 void vm_destroy_unstarted(struct vm *vm)
 {
 	vm_destroy_devices(vm);
-	guest_swap_detach(vm);
+	guest_swap_destroy(vm);	/* no other world knows this VM: its swap state goes too */
 	vm_free_hw(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		kfree(vm->vcpus[i]);

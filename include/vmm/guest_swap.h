@@ -31,6 +31,8 @@ struct guest_swap_stats {
 void guest_swap_attach(struct vm *vm);
 /* Close and delete the swap file (every vCPU has ended, or the VM never started). */
 void guest_swap_detach(struct vm *vm);
+/* Detach and free the swap state of a VM that never started (no other world can see it). */
+void guest_swap_destroy(struct vm *vm);
 bool guest_swap_active(const struct vm *vm);
 
 /*

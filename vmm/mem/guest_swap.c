@@ -155,7 +155,8 @@ static int create_file(struct vm *vm, struct vm_swap *sw, const char **why)
 	}
 	if (!rc) {
 		rc = vmfs_open(sw->ds->vol, sw->path,
-			       VMFS_O_READ | VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_TRUNC, 0600,
+			       VMFS_O_READ | VMFS_O_WRITE | VMFS_O_CREAT | VMFS_O_TRUNC |
+				       VMFS_O_RANDOM, 0600,
 			       &sw->file);
 		if (rc)
 			*why = "the file cannot be created";
@@ -248,6 +249,13 @@ void guest_swap_detach(struct vm *vm)
 		pr_warn("%s: swap file %s could not be deleted (%d)\n", vm->name, sw->full, rc);
 	else
 		pr_info("%s: swap file %s deleted\n", vm->name, sw->full);
+}
+
+void guest_swap_destroy(struct vm *vm)
+{
+	guest_swap_detach(vm);
+	kfree(vm->swap);
+	vm->swap = NULL;
 }
 
 /* The next page of guest RAM after gpa, wrapping to 0 at the end. */
