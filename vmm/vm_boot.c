@@ -217,6 +217,7 @@ void vm_restart(struct vm *vm)
 	/* Its old pages are reused only once no CPU can hold translations to them. */
 	err = vm_flush_translations(vm) ? -EBUSY : 0;
 	if (!err) {
+		guest_swap_quiesce(vm);	/* no swapper on another world touches the old RAM */
 		guest_ram_destroy(vm);
 		err = setup_memory(vm);
 	}

@@ -29,6 +29,11 @@ struct guest_swap_stats {
  * log says why and that sched.mem.max stays a hard cap for it.
  */
 void guest_swap_attach(struct vm *vm);
+/*
+ * Before a guest reset drops the VM's RAM: wait for a swap-out or
+ * swap-in on another world and refuse new ones until the next attach.
+ */
+void guest_swap_quiesce(struct vm *vm);
 /* Close and delete the swap file (every vCPU has ended, or the VM never started). */
 void guest_swap_detach(struct vm *vm);
 /* Detach and free the swap state of a VM that never started (no other world can see it). */

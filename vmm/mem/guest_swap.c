@@ -187,6 +187,7 @@ void guest_swap_attach(struct vm *vm)
 		/* A guest reset: the old contents are gone with the old RAM. */
 		mutex_lock(&sw->io_lock);
 		swap_slots_init(&sw->slots, sw->slots.bits, sw->slots.nslots);
+		sw->closing = false;	/* guest_swap_quiesce() set it */
 		sw->clock = 0;
 		__atomic_store_n(&sw->swapped_pages, 0, __ATOMIC_RELAXED);
 		mutex_unlock(&sw->io_lock);
@@ -249,6 +250,17 @@ void guest_swap_detach(struct vm *vm)
 		pr_warn("%s: swap file %s could not be deleted (%d)\n", vm->name, sw->full, rc);
 	else
 		pr_info("%s: swap file %s deleted\n", vm->name, sw->full);
+}
+
+void guest_swap_quiesce(struct vm *vm)
+{
+	struct vm_swap *sw = vm->swap;
+
+	if (!sw || !sw->file)
+		return;
+	mutex_lock(&sw->io_lock);	/* waits for a swapper on another world */
+	sw->closing = true;
+	mutex_unlock(&sw->io_lock);
 }
 
 void guest_swap_destroy(struct vm *vm)
