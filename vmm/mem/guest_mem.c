@@ -21,6 +21,13 @@
  * before the write is seen every other CPU that may cache the old
  * read-only translation drops it (guest_ept_shootdown).
  *
+ * A fourth state belongs to guest_swap.c: swapped (or on its way to the
+ * swap file), a non-present leaf with a marker and a slot number. Every
+ * path here that finds a leaf non-present asks swapped() before taking
+ * the page for unbacked, and brings it back with guest_swap_in() without
+ * the lock; a refusal (-EDQUOT, -ENOMEM) first tries guest_swap_out() of
+ * one of the VM's own pages (swap_retry()).
+ *
  * Host-side copies (loaders, device models, hypercalls, string I/O) go
  * through the same rules, page by page, and copy with ram->lock held: the
  * scanner, which takes the lock to replace a page, can never free a page
@@ -33,7 +40,8 @@
  *
  * Limits: a page beyond the VM's reservation is backed only while the
  * host keeps its own reserve (admission.c), and never beyond sched.mem.max
- * pages backed; the EPT violation that asks for more stops the VM with the
+ * pages backed; the EPT violation that asks for more swaps out one of the
+ * VM's pages if it has a swap file, and otherwise stops the VM with the
  * numbers (-ENOMEM, -EDQUOT).
  *
  * Locking: ram->lock serialises every change to the EPT and the counters,
