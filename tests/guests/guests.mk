@@ -55,10 +55,11 @@ $(GUEST_OUT)/vtest.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
 	build/vmkfstools -c 4m -d thin $@.tmp /virtio_blk/ro.vmdk >/dev/null && \
 	build/vmkfstools -c 4m -d thin $@.tmp /hostile/disk.vmdk >/dev/null && mv $@.tmp $@
 
-# The datastore the swap guest's swap file goes on (room for its 30 MiB, thin).
+# The datastore the swap guest's swap file goes on (room for its 30 MiB and the 4 MiB of
+# the in-kernel swap test's VM).
 $(GUEST_OUT)/swapds.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
 	@mkdir -p $(dir $@)
-	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S swapds --image-size 40m --max-hosts 2 \
+	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S swapds --image-size 48m --max-hosts 2 \
 		$@.tmp >/dev/null && build/vmkfstools $@.tmp mkdir /swap && mv $@.tmp $@
 
 $(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.c

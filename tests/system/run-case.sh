@@ -40,7 +40,8 @@ vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_r
 vms_pshare="pshare pshare_b.vmx pshare_max.vmx"
 # Hypervisor swapping: a VM with four times its sched.mem.max in pages and a swap file on
 # datastore swapds (build/guests/swapds.vmfs), and one without a datastore directory that
-# stays hard-capped (tests/guests/swap.c).
+# stays hard-capped (tests/guests/swap.c); and the in-kernel test guest_swap_world, which
+# swaps a VM of its own from its world (vmm/mem/guest_swap_ktest.c).
 vms_swap="swap swap_nods.vmx"
 # virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
 # the disk the first holds, and a hostile driver.
@@ -74,7 +75,7 @@ vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
-vms-swap) extra=vmstat=5 tests=vm_expectations guests=$vms_swap datastore=swapds
+vms-swap) extra=vmstat=5 tests=guest_swap_world,vm_expectations guests=$vms_swap datastore=swapds
 	tmo=${SYSTEM_TIMEOUT_SWAP:-900} ;;
 vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.conf ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
@@ -428,7 +429,9 @@ if [ -n "$guests" ]; then
 	grep "vmtest: .*FAIL" "$log" | sed 's/^/    | /'
 	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
 		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
-	grep -q "ktest: 1 passed, 0 failed" "$log" || fail "the VM test did not pass"
+	nt=$(echo "$tests" | tr ',' '\n' | grep -c .)
+	grep -q "ktest: $nt passed, 0 failed" "$log" ||
+		fail "the in-kernel tests ($tests) did not all pass: $(grep -o 'ktest: [0-9]* passed.*' "$log")"
 	if [ "$profile" = vms-uni ]; then
 		grep -q "broken_state vCPU 0: the VMCS breaks this VM-entry rule: guest CS" "$log" ||
 			fail "the failed entry of broken_state was not explained"

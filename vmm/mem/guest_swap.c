@@ -77,6 +77,7 @@
 #include <vmm/vm.h>
 #include <vmm/vmx_caps.h>
 #include "guest_mem_priv.h"
+#include "guest_swap_priv.h"
 
 #define SWAP_PATH_MAX 320
 #define CLOCK_CHUNK 64		/* leaves looked at per hold of ram->lock */
@@ -528,4 +529,19 @@ void guest_swap_stats(struct vm *vm, struct guest_swap_stats *st)
 	st->swap_outs = read_count(&sw->swap_outs);
 	st->swap_ins = read_count(&sw->swap_ins);
 	st->write_errors = read_count(&sw->write_errors);
+}
+
+int guest_swap_test_truncate(struct vm *vm)
+{
+	struct vm_swap *sw = vm->swap;
+	int rc;
+
+	if (!guest_swap_active(vm))
+		return -ENOENT;
+	mutex_lock(&sw->io_lock);
+	mutex_lock(&sw->ds->lock);
+	rc = vmfs_truncate(sw->file, 0);
+	mutex_unlock(&sw->ds->lock);
+	mutex_unlock(&sw->io_lock);
+	return rc;
 }
