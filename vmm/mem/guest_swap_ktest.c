@@ -6,7 +6,9 @@
  * back and checked (swap-in through guest_read), a write into a swapped
  * page, and a swap-in whose read comes back short (the file cut to
  * nothing), which must stop that VM naming page and slot; then the swap
- * file must be gone. Named only: needs the datastore.
+ * file must be gone. It also finds the swap file of the boot's VM "swap"
+ * (tests/guests/swap.vmx), which runs meanwhile, at its full size. Named
+ * only: needs the datastore and that VM.
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +56,11 @@ KTEST_NAMED(guest_swap_world)
 	KT_ASSERT(buf && vm);
 	KT_ASSERT(vmx_host_usable());
 	KT_ASSERT(ds);
+	mutex_lock(&ds->lock);
+	rc = vmfs_stat(ds->vol, "/swap/swap.vswp", &fst);
+	mutex_unlock(&ds->lock);
+	KT_ASSERT_EQ(rc, 0);
+	KT_ASSERT_EQ(fst.size, 30ULL << 20);
 	snprintf(vm->name, sizeof(vm->name), "ktest_swap");
 	spin_init(&vm->lock, "vm");
 	vm->id = VM_MAX - 1;
