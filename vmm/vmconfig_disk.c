@@ -250,7 +250,6 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 			 char *why, size_t whylen)
 {
 	unsigned n = 0;
-	bool relative = false;
 
 	for (unsigned i = 0; i < c->ndisk_slots; i++) {
 		struct vmconfig_disk *d = &c->disks[i];
@@ -276,15 +275,12 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 				   "\"virtio-blk\"%s" : "the adapter of a present disk must be "
 				   "present%s", "");
 		}
-		if (d->file[0] != '/') {
-			relative = true;
-			if (!c->vmx_dir[0]) {
-				snprintf(key, keylen, "scsi%u:%u.fileName", d->bus, d->unit);
-				*line = d->line[VMCONFIG_DK_FILENAME];
-				return bad(why, whylen, "\"%.60s\" is relative, and this .vmx has no "
-					   "directory on a datastore: set vmx.directory or give "
-					   "/vmfs/volumes/<datastore>/<path>", d->file);
-			}
+		if (d->file[0] != '/' && !c->vmx_dir[0]) {
+			snprintf(key, keylen, "scsi%u:%u.fileName", d->bus, d->unit);
+			*line = d->line[VMCONFIG_DK_FILENAME];
+			return bad(why, whylen, "\"%.60s\" is relative, and this .vmx has no "
+				   "directory on a datastore: set vmx.directory or give "
+				   "/vmfs/volumes/<datastore>/<path>", d->file);
 		}
 		if (n == VMCONFIG_DISKS_MAX)
 			return bad(why, whylen, "more than 4 disks%s", "");
@@ -293,6 +289,5 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 		n++;
 	}
 	c->ndisks = n;
-	(void)relative;	/* vmx.directory also places the swap file: it may go unused by disks */
 	return 0;
 }
