@@ -225,9 +225,11 @@ void guest_swap_attach(struct vm *vm)
 	swap_slots_init(&sw->slots, bits, nslots);
 	sw->closing = false;
 	__atomic_store_n(&sw->file, sw->file, __ATOMIC_RELEASE);
-	pr_info("%s: swap file %s, %llu MiB (memsize %u MiB - sched.mem.min %u MiB), thin\n",
-		vm->name, sw->full, (unsigned long long)(bytes >> 20), vm->cfg.memsize_mb,
-		vm->cfg.mem_min_mb);
+	pr_info("%s: swap file %s, %llu MiB (memsize %u MiB - sched.mem.min %u MiB), thin; "
+		"victims by %s\n", vm->name, sw->full, (unsigned long long)(bytes >> 20),
+		vm->cfg.memsize_mb, vm->cfg.mem_min_mb,
+		vmx_host_caps()->ept_ad ? "a clock with EPT accessed bits as second chance" :
+					  "a plain clock (the CPU has no EPT accessed bits)");
 }
 
 void guest_swap_detach(struct vm *vm)
