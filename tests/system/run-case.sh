@@ -247,6 +247,8 @@ linux_disk_checks() {
 swap_checks() {
 	grep -q "vmm: swap: swap file /vmfs/volumes/swapds/swap/swap.vswp, 30 MiB (memsize 32 MiB - sched.mem.min 2 MiB), thin" "$log" ||
 		fail "the swap file was not created"
+	grep -q "vmm: swap: swap file .*; victims by a \(clock with EPT accessed bits\|plain clock\)" "$log" ||
+		fail "the swap file's line does not say how victims are chosen"
 	grep -q "vm: swap: sched.mem.max 8 MiB is a limit: past it the VM's pages go to its swap file" "$log" ||
 		fail "sched.mem.max was not reported as a limit"
 	line=$(grep "vmstat: swap: at its end: memory: memsize 32 MiB; backed" "$log" | head -1)
