@@ -265,6 +265,8 @@ swap_checks() {
 	[ $(( (outs - ins) * 4 )) -eq "$swapped" ] ||
 		fail "swap-outs - swap-ins ($outs - $ins) pages is not the $swapped KiB swapped"
 	[ "$backed" -le 8192 ] || fail "the VM holds $backed KiB, more than its sched.mem.max"
+	grep -q "guest_swap_world: [1-9][0-9]* pages of the running VM 'swap' swapped out from this world" "$log" ||
+		fail "the in-kernel test did not swap the running VM from its world"
 	grep -q "vmm: swap: swap file /vmfs/volumes/swapds/swap/swap.vswp deleted" "$log" ||
 		fail "the swap file was not deleted at the VM's end"
 	grep -q "vmm: swap_nods: no swap file: it has no datastore directory .*; sched.mem.max stays a hard cap for this VM" "$log" ||
