@@ -247,7 +247,9 @@ static int handle_fd(struct vmfs_file *h, struct vmfs_fd **out)
  * under it: the handle holds the file's lock (shared-read or exclusive, not
  * multi-writer, not on a read-only mount, where we take no locks), our lease
  * is valid (nobody broke the lock), and this host has issued no write or
- * commit since it was read (vol->wseq).
+ * commit since it was read (vol->wseq). A handle opened VMFS_O_RANDOM
+ * never reads ahead: a swap file's reads interleave with writes, each of
+ * which would throw the window away after one use.
  */
 #define VMFS_RA_SMALL	(64u << 10)
 #define VMFS_RA_WINDOW	(512u << 10)
@@ -261,7 +263,8 @@ static int ra_read(struct vmfs_file *h, const struct vmfs_fd *f, uint64_t off, u
 	int rc;
 
 	h->ra_next = off + len;
-	if (vol->rdonly || h->lock_mode == VMFS_LOCK_MW || f->mode == VMFS_FM_INLINE ||
+	if (vol->rdonly || h->lock_mode == VMFS_LOCK_MW || (h->flags & VMFS_O_RANDOM) ||
+	    f->mode == VMFS_FM_INLINE ||
 	    len >= VMFS_RA_SMALL || !vmfs_lease_valid(vol))
 		return 0;
 	if (h->ra_wseq != wseq)

@@ -27,6 +27,7 @@
 #include <vmkernel/timer.h>
 #include <vmm/admission.h>
 #include <vmm/guest_mem.h>
+#include <vmm/guest_swap.h>
 #include <vmm/vm.h>
 
 #define MIB (1ULL << 20)
@@ -198,7 +199,9 @@ void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len)
 {
 	if (err == -EDQUOT) {
 		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB backed "
-			 "(no ballooning or swapping yet)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
+			 "(%s)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb,
+			 guest_swap_active(vm) ? "and nothing of it could be swapped out" :
+						 "it has no swap file");
 		return;
 	}
 	snprintf(buf, len, "guest RAM exhausted: %llu MiB free on the host, %llu MiB kept for the "
@@ -213,10 +216,13 @@ void vm_log_unapplied(struct vm *vm)
 {
 	const struct vm_config *c = &vm->cfg;
 
-	if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb)
+	if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb && !guest_swap_active(vm))
 		pr_info("%s: sched.mem.max %u MiB is a hard cap: touching more of its memsize %u "
-			"MiB stops the VM (no ballooning or swapping yet)\n", vm->name,
+			"MiB stops the VM (it has no swap file)\n", vm->name,
 			c->mem_max_mb, c->memsize_mb);
+	else if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb)
+		pr_info("%s: sched.mem.max %u MiB is a limit: past it the VM's pages go to its swap "
+			"file\n", vm->name, c->mem_max_mb);
 	if (c->mem_shares_level != VMCONFIG_SHARES_NORMAL)
 		pr_warn("%s: sched.mem.shares=%u not applied yet: memory shares only decide whom "
 			"ballooning and swapping reclaim from, and neither is built yet\n", vm->name,

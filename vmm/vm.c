@@ -32,6 +32,7 @@
 #include <vmm/vcpu_fpu.h>
 #include <vmm/vdev.h>
 #include <vmm/virq.h>
+#include <vmm/guest_swap.h>
 #include <vmm/vm.h>
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
@@ -373,6 +374,7 @@ void vm_vcpu_done(struct vcpu *v)
 	vm_log_pshare();
 	report_counters(vm);
 	vm_destroy_devices(vm);
+	guest_swap_detach(vm);	/* no device or vCPU touches guest RAM any more */
 	vm_release_memory(vm);
 	__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 }
@@ -500,6 +502,7 @@ void vm_destroy_devices(struct vm *vm)
 void vm_destroy_unstarted(struct vm *vm)
 {
 	vm_destroy_devices(vm);
+	guest_swap_destroy(vm);	/* no other world knows this VM: its swap state goes too */
 	vm_free_hw(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		kfree(vm->vcpus[i]);

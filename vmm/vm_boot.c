@@ -33,6 +33,7 @@
 #include <vmm/vdev.h>
 #include <vmm/virq.h>
 #include <vmm/vlapic.h>
+#include <vmm/guest_swap.h>
 #include <vmm/vm.h>
 #include <vmm/vmx_caps.h>
 #include "vmx/vmx_priv.h"
@@ -148,8 +149,10 @@ static int setup_apic_access(struct vm *vm)
 /* Guest RAM (with its reservation) and everything mapped into the EPT. */
 static int setup_memory(struct vm *vm)
 {
-	int err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20);
+	int err;
 
+	guest_swap_attach(vm);	/* first: guest RAM turns EPT accessed bits on for it */
+	err = guest_ram_init(vm, (uint64_t)vm->cfg.memsize_mb << 20);
 	if (err)
 		return err;
 	if (vm->cfg.mem_min_mb) {
@@ -214,6 +217,7 @@ void vm_restart(struct vm *vm)
 	/* Its old pages are reused only once no CPU can hold translations to them. */
 	err = vm_flush_translations(vm) ? -EBUSY : 0;
 	if (!err) {
+		guest_swap_quiesce(vm);	/* no swapper on another world touches the old RAM */
 		guest_ram_destroy(vm);
 		err = setup_memory(vm);
 	}
@@ -227,6 +231,7 @@ void vm_restart(struct vm *vm)
 			err);
 		pr_info("%s: ended (stopped:killed): %s\n", vm->name, vm->stop_reason);
 		vm_destroy_devices(vm);
+		guest_swap_detach(vm);
 		vm_release_memory(vm);
 		__atomic_store_n(&vm->finished, true, __ATOMIC_RELEASE);
 		return;

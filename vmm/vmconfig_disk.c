@@ -17,8 +17,10 @@
  * Relative fileNames. VMware resolves them against the .vmx's own
  * directory. A .vmx handed over as a boot module has no directory, so
  * vmx.directory (our key) names the datastore directory it stands for;
- * a relative fileName without one, and a vmx.directory no relative
- * fileName uses, are errors here rather than surprises at VM start.
+ * a relative fileName without one is an error here rather than a
+ * surprise at VM start. vmx.directory is also where the VM's swap file
+ * goes (vmm/mem/guest_swap.c) unless sched.swap.dir (VMware's key, same
+ * syntax) names another directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,16 +173,19 @@ static int disk_value(struct vmconfig_disk *d, enum vmconfig_disk_key k, const c
 	}
 }
 
-/* vmx.directory: "/vmfs/volumes/<label>[/<dir>...]", no "." or "..", no control characters. */
-static int vmx_directory(struct vm_config *c, const char *v, size_t vn, unsigned line, char *why,
-			 size_t len)
+/*
+ * A datastore directory (vmx.directory, sched.swap.dir):
+ * "/vmfs/volumes/<label>[/<dir>...]", no "." or "..", no control characters.
+ */
+static int datastore_dir(char *out, size_t outlen, unsigned *seen, const char *v, size_t vn,
+			 unsigned line, char *why, size_t len)
 {
 	static const char vols[] = "/vmfs/volumes/";
 	size_t n = sizeof(vols) - 1;
 
-	if (duplicate(&c->vmx_dir_line, line, why, len))
+	if (duplicate(seen, line, why, len))
 		return -EINVAL;
-	if (vn >= sizeof(c->vmx_dir) || vn <= n || memcmp(v, vols, n) || v[n] == '/')
+	if (vn >= outlen || vn <= n || memcmp(v, vols, n) || v[n] == '/')
 		return bad(why, len, "\"%.40s\" is not a datastore directory "
 			   "(/vmfs/volumes/<datastore>/<directory>, at most 255 characters)", v);
 	for (size_t i = 0; i < vn; i++) {
@@ -193,8 +198,8 @@ static int vmx_directory(struct vm_config *c, const char *v, size_t vn, unsigned
 		    (v[i + 1] == '.' && (rest == 2 || v[i + 2] == '/'))))
 			return bad(why, len, "\".\" and \"..\" are not allowed in a directory%s", "");
 	}
-	memcpy(c->vmx_dir, v, vn);
-	c->vmx_dir[vn] = '\0';
+	memcpy(out, v, vn);
+	out[vn] = '\0';
 	return 1;
 }
 
@@ -206,7 +211,11 @@ int vmconfig_disk_key(struct vm_config *c, const char *key, size_t klen, const c
 	struct vmconfig_disk *d;
 
 	if (ieq(key, klen, "vmx.directory"))
-		return vmx_directory(c, val, vlen, line, why, whylen);
+		return datastore_dir(c->vmx_dir, sizeof(c->vmx_dir), &c->vmx_dir_line, val, vlen,
+				     line, why, whylen);
+	if (ieq(key, klen, "sched.swap.dir"))
+		return datastore_dir(c->swap_dir, sizeof(c->swap_dir), &c->swap_dir_line, val, vlen,
+				     line, why, whylen);
 	if (klen < 6 || !ieq(key, 4, "scsi"))
 		return 0;
 	if (!small_num(key, klen, &i, 100, &bus) || i >= klen)
@@ -241,7 +250,6 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 			 char *why, size_t whylen)
 {
 	unsigned n = 0;
-	bool relative = false;
 
 	for (unsigned i = 0; i < c->ndisk_slots; i++) {
 		struct vmconfig_disk *d = &c->disks[i];
@@ -267,15 +275,12 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 				   "\"virtio-blk\"%s" : "the adapter of a present disk must be "
 				   "present%s", "");
 		}
-		if (d->file[0] != '/') {
-			relative = true;
-			if (!c->vmx_dir[0]) {
-				snprintf(key, keylen, "scsi%u:%u.fileName", d->bus, d->unit);
-				*line = d->line[VMCONFIG_DK_FILENAME];
-				return bad(why, whylen, "\"%.60s\" is relative, and this .vmx has no "
-					   "directory on a datastore: set vmx.directory or give "
-					   "/vmfs/volumes/<datastore>/<path>", d->file);
-			}
+		if (d->file[0] != '/' && !c->vmx_dir[0]) {
+			snprintf(key, keylen, "scsi%u:%u.fileName", d->bus, d->unit);
+			*line = d->line[VMCONFIG_DK_FILENAME];
+			return bad(why, whylen, "\"%.60s\" is relative, and this .vmx has no "
+				   "directory on a datastore: set vmx.directory or give "
+				   "/vmfs/volumes/<datastore>/<path>", d->file);
 		}
 		if (n == VMCONFIG_DISKS_MAX)
 			return bad(why, whylen, "more than 4 disks%s", "");
@@ -284,11 +289,5 @@ int vmconfig_disk_finish(struct vm_config *c, char *key, size_t keylen, unsigned
 		n++;
 	}
 	c->ndisks = n;
-	if (c->vmx_dir_line && !relative) {
-		snprintf(key, keylen, "vmx.directory");
-		*line = c->vmx_dir_line;
-		return bad(why, whylen, "no present disk has a relative fileName to resolve "
-			   "against it%s", "");
-	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <vmkernel/layout.h>
 #include <vmkernel/linebuf.h>
 #include <vmm/guest_mem.h>
+#include <vmm/guest_swap.h>
 #include <vmm/pshare.h>
 #include <vmm/vcpu.h>
 #include <vmm/vdev.h>
@@ -61,7 +62,8 @@ void vm_note_overhead(struct vm *vm)
 void vm_log_memory(struct vm *vm, const char *prefix)
 {
 	struct guest_ram_stats st;
-	char line[320];
+	struct guest_swap_stats sw;
+	char line[400];
 	struct linebuf lb = LINEBUF_INIT(line);
 
 	guest_ram_stats(vm, &st);
@@ -74,6 +76,14 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 		lb_printf(&lb, "; scanned %llu pages, writes to shared pages: %llu copied, %llu "
 			  "took the frame back", (unsigned long long)st.scanned,
 			  (unsigned long long)st.cow_copies, (unsigned long long)st.cow_reowns);
+	guest_swap_stats(vm, &sw);
+	if (sw.active || sw.swap_outs)
+		lb_printf(&lb, "; swapped %llu KiB, %llu swap-outs, %llu swap-ins",
+			  kib(sw.swapped_pages * 4096), (unsigned long long)sw.swap_outs,
+			  (unsigned long long)sw.swap_ins);
+	if (sw.write_errors)
+		lb_printf(&lb, " (%llu swap-outs failed to write)",
+			  (unsigned long long)sw.write_errors);
 	pr_info("%s\n", lb_str(&lb));
 }
 

@@ -153,6 +153,7 @@ int vmfs_statfs(struct vmfs_volume *vol, struct vmfs_statfs *sf);
 #define VMFS_O_EXCL		0x08
 #define VMFS_O_TRUNC		0x10
 #define VMFS_O_MULTIWRITER	0x20	/* shared writers (lock mode MW) */
+#define VMFS_O_RANDOM		0x40	/* random access: no read-ahead (a swap file) */
 
 /* How vmfs_extend allocates the new range. */
 enum vmfs_alloc {

@@ -16,9 +16,11 @@
 #define ENOSPC 28
 #define EROFS 30
 #define ERANGE 34
+#define EDEADLK 35
 #define EPROTO 71
 #define EMSGSIZE 90
 #define ETIMEDOUT 110
+#define EINPROGRESS 115
 #define EDQUOT 122
 #define ENOTSUP 95
 

@@ -108,4 +108,14 @@ uint64_t pgt_count_tables(const struct pgtable *pt);
 typedef int (*pgt_visit_fn)(void *ctx, uint64_t va, unsigned level, uint64_t entry, bool leaf);
 int pgt_walk(const struct pgtable *pt, pgt_visit_fn fn, void *ctx);
 
+/*
+ * Raw entries (see pgtable.c): the entry where the walk for va stops (a
+ * leaf, or a non-present entry) and its level; replace a 4 KiB entry
+ * with a non-present value its owner encodes; clear bits of a present
+ * leaf atomically (*old: the entry before).
+ */
+int pgt_entry_get(const struct pgtable *pt, uint64_t va, uint64_t *entry, unsigned *level);
+int pgt_entry_set_absent(struct pgtable *pt, uint64_t va, uint64_t entry);
+int pgt_leaf_clear_bits(struct pgtable *pt, uint64_t va, uint64_t bits, uint64_t *old);
+
 #endif

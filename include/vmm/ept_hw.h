@@ -22,6 +22,8 @@
 #define EPT_SUPPRESS_VE		(1ULL << 63)	/* leaves: suppress #VE */
 /* Bits 62:52 of a leaf are ignored by the CPU (29.3.2): this one is the VMM's. */
 #define EPT_SW_SHARED		(1ULL << 52)	/* leaves: a page-sharing frame (mem/pshare.c) */
+#define EPT_SW_SWAPPED		(1ULL << 53)	/* non-present leaves: page is in swap slot bits 51:12 (mem/guest_swap.c) */
+#define EPT_SW_SWAPIO		(1ULL << 54)	/* non-present leaves: its swap-out write is in flight */
 #define EPT_ADDR_MASK		0x000ffffffffff000ULL	/* bits 51:12 */
 #define EPT_NONLEAF_RSVD	(0x1fULL << 3)	/* bits 7:3 of an entry referencing a table */
 #define EPT_1G_ADDR_RSVD	0x3ffff000ULL	/* bits 29:12 of a 1 GiB PDPTE */

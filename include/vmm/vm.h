@@ -28,6 +28,7 @@ enum vm_end_kind {
 };
 
 struct vm_ram;
+struct vm_swap;
 struct vdev_bus;
 struct vm_irq;
 
@@ -58,6 +59,7 @@ struct vm {
 	unsigned int restarts;			/* guest resets that booted it again */
 	uint64_t ram_size;
 	struct vm_ram *ram;
+	struct vm_swap *swap;			/* its swap file (mem/guest_swap.c); lives as long as vm */
 	uint64_t io_bitmap_pa[2];
 	uint64_t msr_bitmap_pa;
 	struct vdev_bus *bus;			/* its devices (vdev/bus.c) */

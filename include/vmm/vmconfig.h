@@ -257,6 +257,9 @@ struct vm_config {
 	/* vmx.directory: the datastore directory relative disk fileNames resolve against */
 	char vmx_dir[VMCONFIG_PATH_MAX];
 	unsigned int vmx_dir_line;
+	/* sched.swap.dir: where the swap file goes (default: vmx_dir); "" if absent */
+	char swap_dir[VMCONFIG_PATH_MAX];
+	unsigned int swap_dir_line;
 	struct vmconfig_nic nics[VMCONFIG_ETH_SLOTS];	/* present first after parse */
 	unsigned int nnics;			/* after parse: present NICs */
 	unsigned int nnic_slots;		/* while parsing: slots in use */

@@ -23,8 +23,8 @@ GUEST_NAMES32 += virtio_net
 GUEST_NAMES32 += lapic pic_pit rtc acpi pci fwcfg
 # The resource manager: CPU shares, limits and reservations.
 GUEST_NAMES32 += shares spinlock
-# The resource manager: memory (page sharing).
-GUEST_NAMES32 += pshare
+# The resource manager: memory (page sharing, hypervisor swapping).
+GUEST_NAMES32 += pshare swap
 GUEST_NAMES := $(GUEST_NAMES32) long64
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_VMXS := $(patsubst %,$(GUEST_DIR)/%.vmx,$(GUEST_NAMES))
@@ -42,7 +42,7 @@ GUEST_LIB64 := long64/entry64.S lib/console.c lib/check.c lib/hv.c lib/string.c
 GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/obj32/%.o,$(basename $(GUEST_LIB32)))
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/obj64/%.o,$(basename $(GUEST_LIB64)))
 
-guests: $(GUEST_ELFS) $(GUEST_OUT)/vtest.vmfs
+guests: $(GUEST_ELFS) $(GUEST_OUT)/vtest.vmfs $(GUEST_OUT)/swapds.vmfs
 
 # The datastore the virtio guests' disks live on, handed over as a boot module
 # (a module named *.vmfs is mounted as a datastore): thin VMDKs, empty.
@@ -54,6 +54,13 @@ $(GUEST_OUT)/vtest.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
 	build/vmkfstools -c 16m -d thin $@.tmp /virtio_blk/disk.vmdk >/dev/null && \
 	build/vmkfstools -c 4m -d thin $@.tmp /virtio_blk/ro.vmdk >/dev/null && \
 	build/vmkfstools -c 4m -d thin $@.tmp /hostile/disk.vmdk >/dev/null && mv $@.tmp $@
+
+# The datastore the swap guest's swap file goes on (room for its 30 MiB and the 4 MiB of
+# the in-kernel swap test's VM).
+$(GUEST_OUT)/swapds.vmfs: build/vmkfstools $(GUEST_DIR)/guests.mk
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@.tmp && build/vmkfstools -C vmfs6 -S swapds --image-size 48m --max-hosts 2 \
+		$@.tmp >/dev/null && build/vmkfstools $@.tmp mkdir /swap && mv $@.tmp $@
 
 $(GUEST_OUT)/obj32/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -38,6 +38,11 @@ vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_r
 # that fill pages with zeros and one pattern, wait for the scanner, then write into shared
 # pages (tests/guests/pshare.c), and a VM stopped at its sched.mem.max.
 vms_pshare="pshare pshare_b.vmx pshare_max.vmx"
+# Hypervisor swapping: a VM with four times its sched.mem.max in pages and a swap file on
+# datastore swapds (build/guests/swapds.vmfs), and one without a datastore directory that
+# stays hard-capped (tests/guests/swap.c); and the in-kernel test guest_swap_world, which
+# swaps a VM of its own from its world (vmm/mem/guest_swap_ktest.c).
+vms_swap="swap swap_nods.vmx"
 # virtio devices on the test datastore (build/guests/vtest.vmfs): a driver, a VM refused
 # the disk the first holds, and a hostile driver.
 vms_virtio="virtio_blk bad_disk_taken.vmx hostile_virtio.vmx"
@@ -73,6 +78,8 @@ vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
 vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
+vms-swap) extra=vmstat=5 tests=guest_swap_world,vm_expectations guests=$vms_swap datastore=swapds
+	tmo=${SYSTEM_TIMEOUT_SWAP:-900} ;;
 vms-net) extra= tests=vm_expectations guests=$vms_net netconf=tests/guests/net.conf ;;
 linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
@@ -112,6 +119,10 @@ fi
 if [ "$datastore" = 1 ]; then
 	cp "$top/build/guests/vtest.vmfs" "$work/vtest.vmfs"
 	mods="$mods $work/vtest.vmfs"
+fi
+if [ "$datastore" = swapds ]; then
+	cp "$top/build/guests/swapds.vmfs" "$work/swapds.vmfs"
+	mods="$mods $work/swapds.vmfs"
 fi
 # ... or on a disk Bochs attaches to its IDE controller (as a server's local disk): a GPT
 # with datastore "vtest" holding linux/disk.vmdk (8 MiB, thin). The image is kept after
@@ -231,6 +242,40 @@ linux_disk_checks() {
 	sum=$(/sbin/debugfs -R "cat /data" "$x/disk.raw" 2>/dev/null | md5sum | awk '{print $1}')
 	[ "$sum" = "$(seq 1 100000 | md5sum | awk '{print $1}')" ] ||
 		fail "the file the guest wrote reads back on the host with MD5 $sum"
+}
+
+# vms-swap: the swap file was made, used and deleted; the VM's end line counts swap-outs
+# and swap-ins that agree with what is still swapped; the VM without one was hard-capped
+# (docs/resource-manager.md, Hypervisor swapping).
+swap_checks() {
+	grep -q "vmm: swap: swap file /vmfs/volumes/swapds/swap/swap.vswp, 30 MiB (memsize 32 MiB - sched.mem.min 2 MiB), thin" "$log" ||
+		fail "the swap file was not created"
+	grep -q "vmm: swap: swap file .*; victims by a \(clock with EPT accessed bits\|plain clock\)" "$log" ||
+		fail "the swap file's line does not say how victims are chosen"
+	grep -q "vm: swap: sched.mem.max 8 MiB is a limit: past it the VM's pages go to its swap file" "$log" ||
+		fail "sched.mem.max was not reported as a limit"
+	line=$(grep "vmstat: swap: at its end: memory: memsize 32 MiB; backed" "$log" | head -1)
+	[ -n "$line" ] || fail "no memory line at the end of the swap VM"
+	swapped=$(echo "$line" | sed -n 's/.*; swapped \([0-9]*\) KiB, \([0-9]*\) swap-outs, \([0-9]*\) swap-ins.*/\1/p')
+	outs=$(echo "$line" | sed -n 's/.*; swapped \([0-9]*\) KiB, \([0-9]*\) swap-outs, \([0-9]*\) swap-ins.*/\2/p')
+	ins=$(echo "$line" | sed -n 's/.*; swapped \([0-9]*\) KiB, \([0-9]*\) swap-outs, \([0-9]*\) swap-ins.*/\3/p')
+	backed=$(echo "$line" | sed -n 's/.*; backed \([0-9]*\) KiB.*/\1/p')
+	[ -n "$swapped" ] && [ -n "$outs" ] && [ -n "$ins" ] || fail "no swap figures in: $line"
+	echo "swap: $outs swap-outs, $ins swap-ins, $swapped KiB swapped, $backed KiB backed at the end"
+	# 24 MiB written into 8 MiB: at least 16 MiB out; every page read back twice.
+	[ "$swapped" -gt 0 ] && [ "$outs" -ge 4096 ] && [ "$ins" -ge 4096 ] ||
+		fail "too little swapping: $line"
+	[ $(( (outs - ins) * 4 )) -eq "$swapped" ] ||
+		fail "swap-outs - swap-ins ($outs - $ins) pages is not the $swapped KiB swapped"
+	[ "$backed" -le 8192 ] || fail "the VM holds $backed KiB, more than its sched.mem.max"
+	grep -q "guest_swap_world: [1-9][0-9]* pages of the running VM 'swap' swapped out from this world" "$log" ||
+		fail "the in-kernel test did not swap the running VM from its world"
+	grep -q "vmm: swap: swap file /vmfs/volumes/swapds/swap/swap.vswp deleted" "$log" ||
+		fail "the swap file was not deleted at the VM's end"
+	grep -q "vmm: swap_nods: no swap file: it has no datastore directory .*; sched.mem.max stays a hard cap for this VM" "$log" ||
+		fail "the VM without a datastore directory did not say it has no swap file"
+	grep -q "swap_nods: ended (stopped:killed): vCPU 0: touching guest-physical .*sched.mem.max reached: 4 MiB of its memsize 16 MiB backed (it has no swap file)" "$log" ||
+		fail "the VM without a swap file was not stopped at its sched.mem.max"
 }
 
 # vms-pshare: what each sharing VM's end line says it shared, what the host table held, and
@@ -400,7 +445,9 @@ if [ -n "$guests" ]; then
 	grep "vmtest: .*FAIL" "$log" | sed 's/^/    | /'
 	grep -q "vmtest: $n VMs, $n passed, 0 failed" "$log" ||
 		fail "VMs did not all end as expected: $(grep -o 'vmtest: [0-9]* VMs.*' "$log")"
-	grep -q "ktest: 1 passed, 0 failed" "$log" || fail "the VM test did not pass"
+	nt=$(echo "$tests" | tr ',' '\n' | grep -c .)
+	grep -q "ktest: $nt passed, 0 failed" "$log" ||
+		fail "the in-kernel tests ($tests) did not all pass: $(grep -o 'ktest: [0-9]* passed.*' "$log")"
 	if [ "$profile" = vms-uni ]; then
 		grep -q "broken_state vCPU 0: the VMCS breaks this VM-entry rule: guest CS" "$log" ||
 			fail "the failed entry of broken_state was not explained"
@@ -432,6 +479,7 @@ if [ -n "$guests" ]; then
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
 	[ "$profile" = vms-pshare ] && pshare_checks
+	[ "$profile" = vms-swap ] && swap_checks
 	[ "$profile" = vms-virtio ] && virtio_checks
 	[ "$profile" = linux-disk ] && linux_disk_checks
 	[ "$profile" = vms-net ] && net_checks

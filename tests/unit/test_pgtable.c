@@ -383,6 +383,40 @@ static void test_replace(void **state)
 	env_free(v);
 }
 
+/* Raw entries: an owner's non-present value in a 4 KiB entry, and clearing bits of a leaf. */
+static void test_raw_entries(void **state)
+{
+	struct env *v = env_new();
+	const uint64_t mine = (1ULL << 53) | (42ULL << 12);	/* P clear: not present */
+	uint64_t e, old;
+	unsigned level;
+
+	(void)state;
+	assert_int_equal(pgt_map(&v->pt, 0, 0x100000, 2 * K4, PTE_W, PGT_4K), 0);
+	assert_int_equal(pgt_entry_get(&v->pt, K4, &e, &level), 0);
+	assert_int_equal(level, 1);
+	assert_true(e & PTE_P);
+	assert_int_equal(pgt_entry_set_absent(&v->pt, K4, mine), 0);
+	assert_int_equal(pgt_entry_get(&v->pt, K4, &e, &level), 0);
+	assert_true(e == mine && level == 1);
+	assert_int_equal(pgt_lookup(&v->pt, K4, NULL, NULL, NULL), -ENOENT);
+	expect(v, 0, 0x100000, 1, PTE_P | PTE_W);	/* its neighbour is untouched */
+	/* a present value is refused; so is an address whose walk stops above level 1 */
+	assert_err(v, pgt_entry_set_absent(&v->pt, K4, 0x5000 | PTE_P), -EINVAL, "is present");
+	assert_err(v, pgt_entry_set_absent(&v->pt, G1, mine), -ENOENT, "no 4 KiB entry");
+	/* a mapping goes over the owner's value */
+	assert_int_equal(pgt_map(&v->pt, K4, 0x200000, K4, PTE_W, 0), 0);
+	expect(v, K4, 0x200000, 1, PTE_P | PTE_W);
+	/* clearing bits of a present leaf, atomically; not of a hole, not P */
+	assert_int_equal(pgt_leaf_clear_bits(&v->pt, K4, PTE_W, &old), 0);
+	assert_true(old & PTE_W);
+	expect(v, K4, 0x200000, 1, PTE_P);
+	assert_int_equal(pgt_leaf_clear_bits(&v->pt, 5 * K4, PTE_W, &old), -ENOENT);
+	assert_int_equal(pgt_leaf_clear_bits(&v->pt, K4, PTE_P, &old), -EINVAL);
+	check_tables(v);
+	env_free(v);
+}
+
 static void test_destroy_frees_all(void **state)
 {
 	struct env *v = env_new();
@@ -528,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_protect_across_leaves),
 		cmocka_unit_test(test_pat_bit_moves),
 		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_raw_entries),
 		cmocka_unit_test(test_destroy_frees_all),
 		cmocka_unit_test(test_enomem_map),
 		cmocka_unit_test(test_enomem_replace_and_unmap),

@@ -859,9 +859,17 @@ static void test_disks(void **state)
 			       "vmx.directory = \"/vmfs/volumes/ds1/\"\n"), 0);
 	assert_int_equal(parse(KERNEL D0 "scsi0:0.fileName = \"a.vmdk\"\n"
 			       "vmx.directory = \"/vmfs/volumes/ds1\"\n"), 0);
-	expect_err(KERNEL D0 "scsi0:0.fileName = \"/vmfs/volumes/ds1/a.vmdk\"\n"
-		   "vmx.directory = \"/vmfs/volumes/ds1/x\"\n", "vm1.vmx:6: key \"vmx.directory\"",
-		   "no present disk has a relative fileName", NULL);
+	/* vmx.directory unused by disks is fine: the swap file goes there */
+	assert_int_equal(parse(KERNEL D0 "scsi0:0.fileName = \"/vmfs/volumes/ds1/a.vmdk\"\n"
+			       "vmx.directory = \"/vmfs/volumes/ds1/x\"\n"), 0);
+	assert_string_equal(cfg.vmx_dir, "/vmfs/volumes/ds1/x");
+	/* sched.swap.dir: the same syntax */
+	assert_int_equal(parse(KERNEL "sched.swap.dir = \"/vmfs/volumes/ds2/swap\"\n"), 0);
+	assert_string_equal(cfg.swap_dir, "/vmfs/volumes/ds2/swap");
+	expect_err(KERNEL "sched.swap.dir = \"/tmp/x\"\n", "vm1.vmx:2: key \"sched.swap.dir\"",
+		   "not a datastore directory", NULL);
+	expect_err(KERNEL "sched.swap.dir = \"/vmfs/volumes/a\"\nsched.swap.dir = \"/vmfs/volumes/a\"\n",
+		   "duplicate key", NULL);
 	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes/\"\n", "vm1.vmx:2:",
 		   "not a datastore directory", NULL);
 	expect_err(KERNEL "vmx.directory = \"/vmfs/volumes//x\"\n", "not a datastore directory", NULL);

@@ -658,3 +658,60 @@ int pgt_walk(const struct pgtable *pt, pgt_visit_fn fn, void *ctx)
 		return -EINVAL;
 	return visit_range(pt, 0, IA_LIMIT, walk_one, &a);
 }
+
+/*
+ * Raw entries, for owners that keep their own state in a non-present
+ * leaf (the VMM's swap: a slot number and a marker in an EPT leaf the
+ * CPU ignores while bits 2:0 are clear). Such an entry is not "mapped"
+ * for the rest of this API: pgt_map may put a mapping over it, pgt_walk
+ * skips it, and pgt_unmap could free a table holding only such entries,
+ * so owners must not unmap around them.
+ */
+int pgt_entry_get(const struct pgtable *pt, uint64_t va, uint64_t *entry, unsigned *level)
+{
+	unsigned l;
+
+	if (!pt || !pt->root_pa || !va_ok(pt->fmt, va))
+		return -EINVAL;
+	*entry = load(find(pt, va & IA_MASK, &l));
+	if (level)
+		*level = l;
+	return 0;
+}
+
+/* Replace the 4 KiB entry for va with non-present `entry`; its table must exist (-ENOENT). */
+int pgt_entry_set_absent(struct pgtable *pt, uint64_t va, uint64_t entry)
+{
+	unsigned l;
+	uint64_t *e;
+
+	if (!pt || !pt->root_pa || !va_ok(pt->fmt, va))
+		return -EINVAL;
+	if (present(pt->fmt, entry))
+		return fail(pt, -EINVAL, "entry 0x%llx for va 0x%llx is present",
+			    (unsigned long long)entry, (unsigned long long)va);
+	e = find(pt, va & IA_MASK, &l);
+	if (l != 1)
+		return fail(pt, -ENOENT, "va 0x%llx has no 4 KiB entry (walk stops at level %u)",
+			    (unsigned long long)va, l);
+	store(e, entry);
+	return 0;
+}
+
+/*
+ * Atomically clear `bits` in the present leaf for va (the CPU may set
+ * accessed/dirty bits at the same moment); *old gets the entry before.
+ */
+int pgt_leaf_clear_bits(struct pgtable *pt, uint64_t va, uint64_t bits, uint64_t *old)
+{
+	unsigned l;
+	uint64_t *e;
+
+	if (!pt || !pt->root_pa || !va_ok(pt->fmt, va) || (bits & pt->fmt->present_mask))
+		return -EINVAL;
+	e = find(pt, va & IA_MASK, &l);
+	if (!present(pt->fmt, load(e)))
+		return -ENOENT;
+	*old = __atomic_fetch_and(e, ~bits, __ATOMIC_SEQ_CST);
+	return 0;
+}

@@ -60,6 +60,8 @@ enum exit_action handle_ept_violation(struct vcpu *v)
 
 	if (!err)
 		return EXIT_RESUME;
+	if (err == -EIO && vm_stopped(v->vm))
+		return EXIT_STOP_VM;	/* a swap-in failed: guest_swap_in() gave the reason */
 	if (err == -ENOMEM || err == -EDQUOT) {
 		char why[200];
 

@@ -202,6 +202,8 @@ static bool span_copy(struct vcpu *v, const struct string_op *op, uint64_t la,
 				"guest-physical %#llx: %s", v->id, (unsigned long long)s->gpa[i], why);
 			return false;
 		}
+		if (err == -EIO && vm_stopped(v->vm))
+			return false;	/* a swap-in failed: guest_swap_in() gave the reason */
 		if (err) {
 			stop_not_ram(v, op, la, s->gpa[i]);
 			return false;

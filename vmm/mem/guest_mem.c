@@ -21,6 +21,13 @@
  * before the write is seen every other CPU that may cache the old
  * read-only translation drops it (guest_ept_shootdown).
  *
+ * A fourth state belongs to guest_swap.c: swapped (or on its way to the
+ * swap file), a non-present leaf with a marker and a slot number. Every
+ * path here that finds a leaf non-present asks swapped() before taking
+ * the page for unbacked, and brings it back with guest_swap_in() without
+ * the lock; a refusal (-EDQUOT, -ENOMEM) first tries guest_swap_out() of
+ * one of the VM's own pages (swap_retry()).
+ *
  * Host-side copies (loaders, device models, hypercalls, string I/O) go
  * through the same rules, page by page, and copy with ram->lock held: the
  * scanner, which takes the lock to replace a page, can never free a page
@@ -33,7 +40,8 @@
  *
  * Limits: a page beyond the VM's reservation is backed only while the
  * host keeps its own reserve (admission.c), and never beyond sched.mem.max
- * pages backed; the EPT violation that asks for more stops the VM with the
+ * pages backed; the EPT violation that asks for more swaps out one of the
+ * VM's pages if it has a swap file, and otherwise stops the VM with the
  * numbers (-ENOMEM, -EDQUOT).
  *
  * Locking: ram->lock serialises every change to the EPT and the counters,
@@ -55,6 +63,7 @@
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
+#include <vmm/guest_swap.h>
 #include <vmm/pc_layout.h>
 #include <vmm/vm.h>
 #include "guest_mem_priv.h"
@@ -143,7 +152,9 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 	if (!ram)
 		return -ENOMEM;
 	spin_init(&ram->lock, "guest ram");
-	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g, false);
+	/* Accessed bits guide the swap clock (guest_swap.c); without a swap file nobody reads them. */
+	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g,
+		       caps->ept_ad && guest_swap_active(vm));
 	if (err) {
 		kfree(ram);
 		return err;
@@ -324,10 +335,10 @@ void guest_ram_stats(struct vm *vm, struct guest_ram_stats *st)
 
 /*
  * May vm back one more private page (lock held)? 0, -EDQUOT past
- * sched.mem.max (first touches only: a break keeps the count of backed
- * pages), -ENOMEM when the host's memory for VMs is gone.
+ * sched.mem.max (first touches and swap-ins only: a break keeps the count
+ * of backed pages), -ENOMEM when the host's memory for VMs is gone.
  */
-static int may_take(struct vm *vm, bool touch)
+int guest_ram_may_take(struct vm *vm, bool touch)
 {
 	struct vm_ram *ram = vm->ram;
 
@@ -344,7 +355,7 @@ static uint64_t take_page(struct vm *vm, bool touch, int *err)
 {
 	uint64_t pa;
 
-	*err = may_take(vm, touch);
+	*err = guest_ram_may_take(vm, touch);
 	if (*err)
 		return 0;
 	pa = pool_alloc(NULL);
@@ -359,11 +370,36 @@ uint64_t guest_ram_cow_page(void *vm, int *err)
 	return take_page(vm, false, err);
 }
 
+/* Is RAM page `page` in the swap file, or on its way there (lock held)? */
+static bool swapped(struct vm_ram *ram, uint64_t page)
+{
+	uint64_t e;
+	unsigned level;
+
+	return !pgt_entry_get(&ram->ept.pt, page, &e, &level) && level == 1 &&
+	       !(e & EPT_RWX) && (e & EPT_SW_SWAPPED);
+}
+
+/*
+ * What to do after page_for() or a break refused (err) with no lock held:
+ * bring a swapped page in (-EINPROGRESS), or swap one of the VM's pages
+ * out to make room (-EDQUOT, -ENOMEM). 0: try again; else the error.
+ */
+static int swap_retry(struct vm *vm, uint64_t page, int err)
+{
+	if (err == -EINPROGRESS)
+		return guest_swap_in(vm, page);
+	if ((err == -EDQUOT || err == -ENOMEM) && guest_swap_out(vm, 1) == 1)
+		return 0;
+	return err;
+}
+
 /*
  * The host page behind RAM page `page` for an access (lock held): *hpa,
  * or 0 for a read of a page never touched. A write backs the page, or
  * makes a write-protected private page writable again. -EAGAIN: it maps
  * a shared frame, and sharing must be broken first (without the lock).
+ * -EINPROGRESS: it is swapped out (guest_swap_in() without the lock).
  */
 static int page_for(struct vm *vm, uint64_t page, bool write, uint64_t *hpa)
 {
@@ -382,6 +418,8 @@ static int page_for(struct vm *vm, uint64_t page, bool write, uint64_t *hpa)
 		return ept_protect(&ram->ept, page, PAGE_SIZE_4K, 0, EPT_W);
 	}
 	*hpa = 0;
+	if (swapped(ram, page))
+		return -EINPROGRESS;
 	if (!write)
 		return 0;
 	*hpa = take_page(vm, true, &err);
@@ -452,9 +490,12 @@ static int with_page(struct vm *vm, uint64_t gpa, bool write,
 		if (!err)
 			fn(hpa ? hpa + (gpa - page) : 0, arg);
 		spin_unlock_irqrestore(&ram->lock, flags);
-		if (err != -EAGAIN)
-			return err;
-		err = break_sharing(vm, page);
+		if (!err)
+			return 0;
+		if (err == -EAGAIN)
+			err = break_sharing(vm, page);
+		if (err)
+			err = swap_retry(vm, page, err);
 		if (err)
 			return err;
 	}
@@ -501,10 +542,13 @@ static int guest_ram_fault_read(struct vm *vm, uint64_t gpa)
 	if (!is_ram(vm, gpa))
 		return -EFAULT;
 	/* A read or fetch of a page never touched backs it; of a mapped page, nothing to do. */
-	flags = spin_lock_irqsave(&ram->lock);
-	if (ept_lookup(&ram->ept, page, &hpa, NULL, NULL, NULL))
-		err = page_for(vm, page, true, &hpa);
-	spin_unlock_irqrestore(&ram->lock, flags);
+	do {
+		flags = spin_lock_irqsave(&ram->lock);
+		err = 0;
+		if (ept_lookup(&ram->ept, page, &hpa, NULL, NULL, NULL))
+			err = page_for(vm, page, true, &hpa);
+		spin_unlock_irqrestore(&ram->lock, flags);
+	} while (err && !(err = swap_retry(vm, page, err)));
 	return err;
 }
 

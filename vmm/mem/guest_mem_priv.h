@@ -38,6 +38,13 @@ static inline void guest_ram_private_add(struct vm_ram *ram, uint64_t *mirror, i
 	__atomic_store_n(mirror, ram->private_pages, __ATOMIC_RELAXED);
 }
 
+/*
+ * May vm back one more private page (ram->lock held)? 0, -EDQUOT past
+ * sched.mem.max (touch: a first touch or a swap-in), -ENOMEM when the
+ * host's memory for VMs is gone.
+ */
+int guest_ram_may_take(struct vm *vm, bool touch);
+
 /* Drop every translation of the VM on every CPU that may cache one: 0, or the CPUs that failed. */
 uint64_t guest_ept_shootdown(struct vm *vm);
 
