@@ -194,11 +194,22 @@ bool vm_mem_may_back(struct vm *vm)
 	return ok;
 }
 
+void vm_mem_host(uint64_t *free, uint64_t *capacity)
+{
+	unsigned long flags = spin_lock_irqsave(&adm_lock);
+	uint64_t f = kmem_free_bytes(), keep = pool.reserve + unbacked_total();
+
+	*free = f > keep ? f - keep : 0;
+	*capacity = pool.capacity;
+	spin_unlock_irqrestore(&adm_lock, flags);
+}
+
 void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len)
 {
 	if (err == -EDQUOT) {
 		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB backed "
-			 "(no ballooning or swapping yet)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
+			 "(the balloon did not keep it under; no hypervisor swapping yet)",
+			 vm->cfg.mem_max_mb, vm->cfg.memsize_mb);
 		return;
 	}
 	snprintf(buf, len, "guest RAM exhausted: %llu MiB free on the host, %llu MiB kept for the "
@@ -214,11 +225,8 @@ void vm_log_unapplied(struct vm *vm)
 	const struct vm_config *c = &vm->cfg;
 
 	if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb)
-		pr_info("%s: sched.mem.max %u MiB is a hard cap: touching more of its memsize %u "
-			"MiB stops the VM (no ballooning or swapping yet)\n", vm->name,
-			c->mem_max_mb, c->memsize_mb);
-	if (c->mem_shares_level != VMCONFIG_SHARES_NORMAL)
-		pr_warn("%s: sched.mem.shares=%u not applied yet: memory shares only decide whom "
-			"ballooning and swapping reclaim from, and neither is built yet\n", vm->name,
-			c->mem_shares);
+		pr_info("%s: sched.mem.max %u MiB of its memsize %u MiB: %s; touching more than "
+			"that stops the VM (no hypervisor swapping yet)\n", vm->name,
+			c->mem_max_mb, c->memsize_mb, c->balloon ? "its balloon keeps the guest "
+			"under it" : "a hard cap (no balloon: balloon0.present is not TRUE)");
 }

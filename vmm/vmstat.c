@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <vmkernel/layout.h>
 #include <vmkernel/linebuf.h>
+#include <vmm/balloon.h>
 #include <vmm/guest_mem.h>
 #include <vmm/pshare.h>
 #include <vmm/vcpu.h>
@@ -61,6 +62,7 @@ void vm_note_overhead(struct vm *vm)
 void vm_log_memory(struct vm *vm, const char *prefix)
 {
 	struct guest_ram_stats st;
+	struct balloon_info bi;
 	char line[320];
 	struct linebuf lb = LINEBUF_INIT(line);
 
@@ -70,6 +72,9 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 		  vm->cfg.memsize_mb, kib((st.private_pages + st.shared_pages) * 4096),
 		  kib(st.private_pages * 4096), kib(st.shared_pages * 4096),
 		  kib(st.zero_pages * 4096), kib(vm->overhead_bytes + st.ept_tables * 4096));
+	if (balloon_vm_info(vm, &bi))
+		lb_printf(&lb, "; ballooned %llu KiB (target %llu KiB)", kib(bi.pages * 4096),
+			  kib(bi.target * 4096));
 	if (st.scanned || st.cow_copies || st.cow_reowns)
 		lb_printf(&lb, "; scanned %llu pages, writes to shared pages: %llu copied, %llu "
 			  "took the frame back", (unsigned long long)st.scanned,

@@ -108,6 +108,16 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *fmt, ...)
 	raise_config(vd);
 }
 
+void virtio_config_changed(struct virtio_dev *vd)
+{
+	unsigned long flags = spin_lock_irqsave(&vd->lock);
+
+	vd->config_gen++;
+	spin_unlock_irqrestore(&vd->lock, flags);
+	if (virtio_live(vd))
+		raise_config(vd);
+}
+
 void virtio_queue_done(struct virtio_dev *vd, unsigned q)
 {
 	if (!vqdev_should_interrupt(&vd->vq[q], &vd->mem))
@@ -433,7 +443,10 @@ static int bar_write(struct vdev *d, struct vcpu *v, uint64_t addr, unsigned siz
 		notify(vd, off - VIRTIO_NOTIFY_AT);
 	else if (off < VIRTIO_COMMON_AT + VIRTIO_COMMON_SIZE)
 		common_write(vd, (unsigned)off, size, val);
-	/* the ISR status and the device configuration are read-only here */
+	else if (off >= VIRTIO_DEVICE_AT && off + size <= VIRTIO_DEVICE_AT + vd->cfg_size &&
+		 vd->ops->cfg_write)
+		vd->ops->cfg_write(vd, (unsigned)(off - VIRTIO_DEVICE_AT), &val, size);
+	/* the ISR status, and the device configuration of devices without cfg_write, are read-only */
 	return 0;
 }
 
