@@ -303,6 +303,7 @@ static int balloon_create(struct vdev *d, const struct vdev_args *a)
 			      1ULL << VIRTIO_BALLOON_F_STATS_VQ;
 	b->vd.cfg_size = BALLOON_CFG_SIZE;
 	b->vd.nqueues = 3;
+	b->vd.early_notify = true;	/* Linux's driver notifies the stats queue early */
 	b->vd.qmax = BALLOON_QUEUE_SIZE;
 	b->vd.max_segs = BALLOON_SEG_MAX;
 	err = virtio_dev_create(&b->vd, VIRTIO_ID_BALLOON, 0x058000);	/* memory controller, other */

@@ -103,6 +103,13 @@ struct virtio_dev {
 	unsigned nqueues;
 	uint16_t qmax;			/* queue size offered */
 	unsigned max_segs;		/* buffers per request the device takes */
+	/*
+	 * A notification of an enabled queue after FEATURES_OK and before
+	 * DRIVER_OK is kept for DRIVER_OK instead of breaking the device. The
+	 * specification (3.1.1) forbids it, but Linux's virtio_balloon posts its
+	 * statistics buffer and notifies before it sets DRIVER_OK.
+	 */
+	bool early_notify;
 	struct vq_mem mem;		/* guest memory, as the walker reaches it */
 
 	struct mutex io_lock;		/* held while the device works on its rings */
