@@ -84,10 +84,15 @@ static void first_look(struct vm *vm, const struct balloon_info *bi, bool has)
 {
 	const struct vm_config *c = &vm->cfg;
 
-	pr_info("%s: sched.mem.shares %u, sched.mem.min %u MiB, sched.mem.max %u MiB%s, "
-		"balloon %s%llu MiB; idle tax %u%%\n", vm->name, c->mem_shares, c->mem_min_mb,
-		c->mem_max_mb, c->mem_max_mb ? "" : " (none)", has ? "at most " : "none: ",
-		(unsigned long long)(has ? bi->max_pages / PAGES_PER_MIB : 0), idle_tax);
+	if (has)
+		pr_info("%s: sched.mem.shares %u, sched.mem.min %u MiB, sched.mem.max %u MiB%s, "
+			"balloon at most %llu MiB; idle tax %u%%\n", vm->name, c->mem_shares,
+			c->mem_min_mb, c->mem_max_mb, c->mem_max_mb ? "" : " (none)",
+			(unsigned long long)(bi->max_pages / PAGES_PER_MIB), idle_tax);
+	else
+		pr_info("%s: sched.mem.shares %u, sched.mem.min %u MiB, sched.mem.max %u MiB%s, "
+			"no balloon; idle tax %u%%\n", vm->name, c->mem_shares, c->mem_min_mb,
+			c->mem_max_mb, c->mem_max_mb ? "" : " (none)", idle_tax);
 }
 
 /* One VM's inputs; false if it is not running. */
