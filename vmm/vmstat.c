@@ -13,6 +13,7 @@
 #include <vmkernel/linebuf.h>
 #include <vmm/balloon.h>
 #include <vmm/guest_mem.h>
+#include <vmm/memsched.h>
 #include <vmm/pshare.h>
 #include <vmm/vcpu.h>
 #include <vmm/vdev.h>
@@ -63,7 +64,9 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 {
 	struct guest_ram_stats st;
 	struct balloon_info bi;
-	char line[320];
+	const char *src;
+	uint64_t active;
+	char line[400];
 	struct linebuf lb = LINEBUF_INIT(line);
 
 	guest_ram_stats(vm, &st);
@@ -75,6 +78,8 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 	if (balloon_vm_info(vm, &bi))
 		lb_printf(&lb, "; ballooned %llu KiB (target %llu KiB)", kib(bi.pages * 4096),
 			  kib(bi.target * 4096));
+	if (memsched_vm_active(vm, &active, &src))
+		lb_printf(&lb, "; active %llu KiB (%s)", kib(active * 4096), src);
 	if (st.scanned || st.cow_copies || st.cow_reowns)
 		lb_printf(&lb, "; scanned %llu pages, writes to shared pages: %llu copied, %llu "
 			  "took the frame back", (unsigned long long)st.scanned,

@@ -9,7 +9,10 @@
 #ifndef VMM_MEMSCHED_H
 #define VMM_MEMSCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+struct vm;
 
 /* ESX's memory states, from free memory for VMs as a share of all of it. */
 enum mem_state { MEM_HIGH, MEM_SOFT, MEM_HARD, MEM_LOW };
@@ -48,5 +51,23 @@ struct memsched_vm {
  */
 void memsched_targets(struct memsched_vm *v, unsigned n, uint64_t vm_pages, uint64_t free,
 		      enum mem_state st, unsigned tax);
+
+/* vm's active-memory estimate (pages) and where it comes from; false before the first period. */
+bool memsched_vm_active(const struct vm *vm, uint64_t *pages, const char **source);
+
+/* ---- active-memory sampling (memsched_sample.c, in the kernel) ---- */
+
+#define MEMSCHED_SAMPLE_PAGES	64	/* pages sampled per VM and period */
+struct mem_sample {
+	uint64_t gpa[MEMSCHED_SAMPLE_PAGES];	/* this period's sample */
+	unsigned n;
+	unsigned sampled, touched;	/* of the last period's sample: still 4 KiB leaves, accessed */
+	uint64_t seed;
+};
+/* mem.sample=ad on the command line and EPT A/D on this CPU: VMs start with EPTP A/D on. */
+bool memsched_sampling(void);
+/* Read last period's sample of vm into s (sampled, touched) and start a new one; false if vm
+ * does not run with EPT A/D. */
+bool guest_ram_sample(struct vm *vm, struct mem_sample *s);
 
 #endif

@@ -77,7 +77,7 @@ linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=disk ;;
 linux-net) extra= tests=vm_expectations guests=$linux_net ;;
-linux-balloon) extra=vmstat=5 tests=vm_expectations guests=$linux_balloon ;;
+linux-balloon) extra="vmstat=5 mem.sample=ad" tests=vm_expectations guests=$linux_balloon ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -271,6 +271,10 @@ balloon_checks() {
 		fail "no balloon target of memsize - limit (65536 KiB) for $vm"
 	grep -q "vmstat: $vm: memory: .*; ballooned [1-9][0-9]* KiB (target 65536 KiB)" "$log" ||
 		fail "no vmstat memory line of $vm with pages ballooned"
+	grep -q "memsched: active memory: sampling EPT accessed flags" "$log" &&
+		grep -q "memsched: $vm: active memory sampled from EPT accessed flags" "$log" &&
+		grep -q "vmstat: $vm: memory: .*; active [1-9][0-9]* KiB (sampled)" "$log" ||
+		fail "$vm's active memory was not sampled (mem.sample=ad) and shown"
 	line=$(grep "virtio-balloon: $vm: balloon0: [0-9]* pages inflated" "$log" | head -1)
 	inflated=$(echo "$line" | sed -n 's/.*: \([0-9]*\) pages inflated, \([0-9]*\) deflated.*/\1/p')
 	deflated=$(echo "$line" | sed -n 's/.*: \([0-9]*\) pages inflated, \([0-9]*\) deflated.*/\2/p')

@@ -55,6 +55,7 @@
 #include <vmm/vmx.h>
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
+#include <vmm/memsched.h>
 #include <vmm/pc_layout.h>
 #include <vmm/vm.h>
 #include "guest_mem_priv.h"
@@ -143,7 +144,8 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 	if (!ram)
 		return -ENOMEM;
 	spin_init(&ram->lock, "guest ram");
-	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g, false);
+	/* EPT A/D only for the memory scheduler's sampling (memsched_sample.c), opt-in */
+	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g, memsched_sampling());
 	if (err) {
 		kfree(ram);
 		return err;

@@ -10,20 +10,27 @@
  * function only says what it would swap).
  *
  * Active memory. The policy taxes idle pages, so it needs each VM's
- * active memory. Sampling EPT accessed bits (or invalidating sampled
- * leaves and counting faults, as ESX did) is not built yet. The estimate
- * used instead: the guest's own figure from its balloon's statistics
- * queue (MemTotal - MemAvailable, bytes, refreshed each period), and,
- * without a live balloon driver reporting statistics, all backed memory
- * counts as active (no tax for that VM). Each VM's first line says which
- * one it gets; the estimate is averaged over periods (EWMA, 1/4 new).
+ * active memory. With mem.sample=ad (and EPT A/D on the CPU) it samples
+ * 64 random pages of each VM a second through the EPT's accessed flags
+ * (memsched_sample.c): active = backed x the fraction of last second's
+ * sample that was touched. Otherwise (the default; invalidating sampled
+ * leaves and counting faults, ESX's way without A/D, is not built): the
+ * guest's own figure from its balloon's statistics queue (MemTotal -
+ * MemAvailable, bytes, refreshed each period), and, without a live
+ * balloon driver reporting statistics, all backed memory counts as active
+ * (no tax for that VM). Each VM's first such line says which one it gets;
+ * the estimate is averaged over periods (EWMA, 1/4 new).
  *
  * Logs: a line when the state changes; a line per VM when its balloon
  * or swap target moves by at least 1 MiB (or to or from 0), with its
  * target, backed, ballooned and active memory and the state.
  *
  * Tunables (kernel command line): mem.idletax=N, the idle-memory tax in
- * percent (0-99, default 75, ESX's Mem.IdleTax).
+ * percent (0-99, default 75, ESX's Mem.IdleTax); mem.sample=ad, sampling
+ * with EPT accessed flags (off by default).
+ *
+ * vmstat's memory line shows the estimate (memsched_vm_active()): the
+ * world's own figures, read without a lock (aligned 64-bit words).
  *
  * Locking: the world's tables are its own. It reads VMs through
  * lock-free counters (guest_ram_pages) and reaches balloons through
@@ -31,6 +38,7 @@
  * between the two just drops out next period.
  */
 #define pr_fmt(fmt) "memsched: " fmt
+#include <string.h>
 #include <vmkernel/bootmod.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/init.h>
@@ -51,7 +59,9 @@ struct vm_track {
 	unsigned restarts;
 	uint64_t active;		/* EWMA of the estimate, pages */
 	uint64_t balloon, swap;		/* last targets logged */
-	bool stats_said;		/* the line about where its estimate comes from */
+	bool stats_said, sample_said;	/* the line about where its estimate comes from */
+	const char *source;		/* of the estimate: "sampled", "guest", "backed" */
+	struct mem_sample sample;	/* EPT accessed-flag sampling (memsched_sample.c) */
 };
 
 static unsigned idle_tax = MEMSCHED_TAX_DEFAULT;
@@ -118,14 +128,23 @@ static bool gather(struct vm *vm, struct vm_track *t, struct memsched_vm *m)
 		.backed = guest_ram_pages(vm), .ballooned = has ? bi.pages : 0,
 		.maxctl = has ? bi.max_pages : 0,
 	};
-	if (has && bi.live && bi.stats && bi.guest_total >= bi.guest_avail) {
+	if (guest_ram_sample(vm, &t->sample) && t->sample.sampled) {
+		est = m->backed * t->sample.touched / t->sample.sampled;
+		if (!t->sample_said)
+			pr_info("%s: active memory sampled from EPT accessed flags (%u pages a "
+				"second)\n", vm->name, MEMSCHED_SAMPLE_PAGES);
+		t->sample_said = true;
+		t->source = "sampled";
+	} else if (has && bi.live && bi.stats && bi.guest_total >= bi.guest_avail) {
 		est = (bi.guest_total - bi.guest_avail) / 4096;
 		if (!t->stats_said)
 			pr_info("%s: active memory estimated from the guest's balloon statistics "
 				"(MemTotal - MemAvailable)\n", vm->name);
 		t->stats_said = true;
+		t->source = "guest";
 	} else {
 		est = m->backed;	/* no estimate: all of it counts as active */
+		t->source = "backed";
 	}
 	t->active = fresh || !t->active ? est : (3 * t->active + est) / 4;
 	m->active = t->active;
@@ -193,6 +212,20 @@ static void period(void)
 	}
 }
 
+bool memsched_vm_active(const struct vm *vm, uint64_t *pages, const char **source)
+{
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		const struct vm_track *t = &track[i];
+
+		if (__atomic_load_n(&t->vm, __ATOMIC_RELAXED) == vm && t->source) {
+			*pages = __atomic_load_n(&t->active, __ATOMIC_RELAXED);
+			*source = t->source;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void memsched_world(void *arg)
 {
 	(void)arg;
@@ -220,6 +253,16 @@ static int memsched_init(void)
 			pr_warn("mem.idletax=%s: needs a percentage from 0 to %u; the tax stays %u%%\n",
 				v, MEMSCHED_TAX_MAX, idle_tax);
 	}
+	v = bootparam_get("mem.sample");
+	if (v && strcmp(v, "ad"))
+		pr_warn("mem.sample=%s: the only sampling is \"ad\" (EPT accessed flags); not "
+			"sampling\n", v);
+	else if (v && !memsched_sampling())
+		pr_warn("mem.sample=ad: this CPU's EPT has no accessed and dirty flags; not "
+			"sampling\n");
+	else if (v)
+		pr_info("active memory: sampling EPT accessed flags, %u pages per VM a second\n",
+			MEMSCHED_SAMPLE_PAGES);
 	return world_create("memsched", memsched_world, NULL, 0, NULL, NULL) ? 0 : -12;
 }
 INIT_LEVEL(memsched_init, INIT_LATE);
