@@ -148,7 +148,15 @@ static void test_limit(void **state)
 	memsched_targets(v, 1, VM_PAGES, 5000, MEM_HIGH, 75);
 	assert_int_equal(v[0].target, 1200);
 	assert_int_equal(v[0].balloon, 100);
-	assert_int_equal(v[0].swap, 700);
+	assert_int_equal(v[0].swap, 200);	/* 300 above the limit, 100 of them ballooned */
+	/* a limited VM under its limit has nothing to swap, even in the low state */
+	v[0] = vm(1000, 400, 400);
+	v[0].max = 500;
+	v[0].maxctl = 0;
+	memsched_targets(v, 1, VM_PAGES, 5000, MEM_LOW, 75);
+	assert_int_equal(v[0].target, 400);
+	assert_int_equal(v[0].balloon, 0);
+	assert_int_equal(v[0].swap, 0);
 }
 
 /* The balloon's cap, and swap targets only in hard and low states. */

@@ -32,9 +32,10 @@
  * ESX). A VM with a limit below its memsize keeps at least memsize -
  * limit in its balloon in every state, so that its guest sees no more
  * than the limit (ESX's limit semantics; the limit is a hard cap on
- * backed pages in guest_mem.c, which swapping will make soft). What the
- * balloon cannot take is the swap target: in hard and low states, and
- * for a VM above its limit in any state.
+ * backed pages in guest_mem.c, which swapping will make soft). The swap
+ * target is what the VM has backed above its target and the balloon's
+ * pending growth will not take back: in hard and low states, and for a
+ * VM whose backed pages are above its limit in any state.
  *
  * Arithmetic: 64-bit pages, 128-bit products for the ratio compare, no
  * floating point; the loop runs at most CHUNKS + 2n rounds of O(n).
@@ -120,7 +121,7 @@ static void reclaim_targets(struct memsched_vm *v, enum mem_state st)
 	uint64_t over = v->backed + v->ballooned > v->target ?
 			v->backed + v->ballooned - v->target : 0;
 	uint64_t limit = v->max && v->max < v->size ? v->size - v->max : 0;
-	uint64_t want;
+	uint64_t want, excess, pending;
 
 	if (st == MEM_HIGH)	/* deflate towards the target, never inflate for shares */
 		want = min64(over, v->ballooned);
@@ -129,9 +130,12 @@ static void reclaim_targets(struct memsched_vm *v, enum mem_state st)
 	if (want < limit)
 		want = limit;
 	v->balloon = min64(want, v->maxctl);
+	/* backed pages above the target that the balloon's growth will not take back */
+	excess = v->backed > v->target ? v->backed - v->target : 0;
+	pending = v->balloon > v->ballooned ? v->balloon - v->ballooned : 0;
 	v->swap = 0;
 	if (st >= MEM_HARD || (v->max && v->backed > v->max))
-		v->swap = min64(want - v->balloon, v->backed);
+		v->swap = excess > pending ? excess - pending : 0;
 }
 
 void memsched_targets(struct memsched_vm *v, unsigned n, uint64_t vm_pages, uint64_t free,
