@@ -49,14 +49,14 @@ dd if="$out/vmlinuz.tmp" bs=4096 iflag=skip_bytes skip="$start" \
 mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/tmp"
 cp "$work/bb/bin/busybox" "$work/root/bin/busybox"
 cp "$top/tests/linux/init" "$work/root/init"
-# The virtio block, network and entropy drivers, ext4 (which mounts the ext2 busybox's
+# The virtio block, network, entropy and balloon drivers, ext4 (which mounts the ext2 busybox's
 # mke2fs makes) and what they need: modules in Debian's kernel, for /init to load.
 mkdir -p "$work/root/lib/modules" "$work/root/mnt"
 for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
 	drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
 	drivers/char/hw_random/virtio-rng lib/crc16 fs/mbcache fs/jbd2/jbd2 \
 	crypto/crc32c_generic fs/ext4/ext4 net/core/failover drivers/net/net_failover \
-	drivers/net/virtio_net; do
+	drivers/net/virtio_net drivers/virtio/virtio_balloon; do
 	ko=$(ls "$work"/k/lib/modules/*/kernel/$m.ko* 2>/dev/null | head -1)
 	[ -n "$ko" ] || { echo "mklinux: the kernel package has no $m module" >&2; exit 1; }
 	case $ko in

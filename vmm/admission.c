@@ -195,13 +195,24 @@ bool vm_mem_may_back(struct vm *vm)
 	return ok;
 }
 
+void vm_mem_host(uint64_t *free, uint64_t *capacity)
+{
+	unsigned long flags = spin_lock_irqsave(&adm_lock);
+	uint64_t f = kmem_free_bytes(), keep = pool.reserve + unbacked_total();
+
+	*free = f > keep ? f - keep : 0;
+	*capacity = pool.capacity;
+	spin_unlock_irqrestore(&adm_lock, flags);
+}
+
 void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len)
 {
 	if (err == -EDQUOT) {
 		snprintf(buf, len, "sched.mem.max reached: %u MiB of its memsize %u MiB backed "
 			 "(%s)", vm->cfg.mem_max_mb, vm->cfg.memsize_mb,
 			 guest_swap_active(vm) ? "and nothing of it could be swapped out" :
-						 "it has no swap file");
+			 vm->cfg.balloon ? "the balloon did not keep it under, and it has no swap file" :
+					   "it has no swap file");
 		return;
 	}
 	snprintf(buf, len, "guest RAM exhausted: %llu MiB free on the host, %llu MiB kept for the "
@@ -217,14 +228,12 @@ void vm_log_unapplied(struct vm *vm)
 	const struct vm_config *c = &vm->cfg;
 
 	if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb && !guest_swap_active(vm))
-		pr_info("%s: sched.mem.max %u MiB is a hard cap: touching more of its memsize %u "
-			"MiB stops the VM (it has no swap file)\n", vm->name,
-			c->mem_max_mb, c->memsize_mb);
+		pr_info("%s: sched.mem.max %u MiB of its memsize %u MiB is a hard cap (it has no "
+			"swap file): %s; touching more than that stops the VM\n", vm->name,
+			c->mem_max_mb, c->memsize_mb, c->balloon ? "its balloon keeps the guest "
+			"under it" : "no balloon either (balloon0.present is not TRUE)");
 	else if (c->mem_max_mb && c->mem_max_mb < c->memsize_mb)
-		pr_info("%s: sched.mem.max %u MiB is a limit: past it the VM's pages go to its swap "
-			"file\n", vm->name, c->mem_max_mb);
-	if (c->mem_shares_level != VMCONFIG_SHARES_NORMAL)
-		pr_warn("%s: sched.mem.shares=%u not applied yet: memory shares only decide whom "
-			"ballooning and swapping reclaim from, and neither is built yet\n", vm->name,
-			c->mem_shares);
+		pr_info("%s: sched.mem.max %u MiB is a limit: %spast it the VM's pages go to its "
+			"swap file\n", vm->name, c->mem_max_mb,
+			c->balloon ? "its balloon keeps the guest under it; " : "");
 }

@@ -328,6 +328,18 @@ static int vmconfig_set_mem_shares(struct vmconfig_parser *p)
 	return vmconfig_uint(p, 1, VMCONFIG_MEM_SHARES_MAX, &c->mem_shares);
 }
 
+/* VMware's cap on the balloon, MiB (0: the balloon never inflates); checked against memsize later. */
+static int vmconfig_set_maxmemctl(struct vmconfig_parser *p)
+{
+	p->cfg->maxmemctl_set = true;
+	return vmconfig_uint(p, 0, VMCONFIG_MEMSIZE_MAX, &p->cfg->maxmemctl_mb);
+}
+
+static int vmconfig_set_balloon(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->balloon);
+}
+
 static int vmconfig_set_pshare(struct vmconfig_parser *p)
 {
 	return vmconfig_bool(p, &p->cfg->pshare);
@@ -612,6 +624,8 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "sched.mem.min", vmconfig_set_mem_min },
 	{ "sched.mem.max", vmconfig_set_mem_max },
 	{ "sched.mem.shares", vmconfig_set_mem_shares },
+	{ "sched.mem.maxmemctl", vmconfig_set_maxmemctl },
+	{ "balloon0.present", vmconfig_set_balloon },
 	{ "sched.mem.pshare.enable", vmconfig_set_pshare },
 	{ "sched.mem.pshare.salt", vmconfig_set_pshare_salt },
 	{ "numvcpus", vmconfig_set_numvcpus },
@@ -913,6 +927,16 @@ static int vmconfig_finish(struct vmconfig_parser *p, const char *file)
 		vmconfig_at(p, "sched.mem.max");
 		return vmconfig_err(p, "%u MiB is less than sched.mem.min (%u MiB)",
 				    c->mem_max_mb, c->mem_min_mb);
+	}
+	if (c->maxmemctl_set && c->maxmemctl_mb > c->memsize_mb) {
+		vmconfig_at(p, "sched.mem.maxmemctl");
+		return vmconfig_err(p, "%u MiB is more than memsize (%u MiB)", c->maxmemctl_mb,
+				    c->memsize_mb);
+	}
+	if (c->maxmemctl_set && !c->balloon) {
+		vmconfig_at(p, "sched.mem.maxmemctl");
+		return vmconfig_err(p, "there is no balloon to apply it to (balloon0.present is not "
+				    "\"TRUE\")");
 	}
 	if (c->cpu_max_mhz && c->cpu_max_mhz < c->cpu_min_mhz) {
 		vmconfig_at(p, "sched.cpu.max");

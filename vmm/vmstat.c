@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <vmkernel/layout.h>
 #include <vmkernel/linebuf.h>
+#include <vmm/balloon.h>
 #include <vmm/guest_mem.h>
 #include <vmm/guest_swap.h>
+#include <vmm/memsched.h>
 #include <vmm/pshare.h>
 #include <vmm/vcpu.h>
 #include <vmm/vdev.h>
@@ -63,7 +65,10 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 {
 	struct guest_ram_stats st;
 	struct guest_swap_stats sw;
-	char line[400];
+	struct balloon_info bi;
+	const char *src;
+	uint64_t active;
+	char line[512];
 	struct linebuf lb = LINEBUF_INIT(line);
 
 	guest_ram_stats(vm, &st);
@@ -72,6 +77,11 @@ void vm_log_memory(struct vm *vm, const char *prefix)
 		  vm->cfg.memsize_mb, kib((st.private_pages + st.shared_pages) * 4096),
 		  kib(st.private_pages * 4096), kib(st.shared_pages * 4096),
 		  kib(st.zero_pages * 4096), kib(vm->overhead_bytes + st.ept_tables * 4096));
+	if (balloon_vm_info(vm, &bi))
+		lb_printf(&lb, "; ballooned %llu KiB (target %llu KiB)", kib(bi.pages * 4096),
+			  kib(bi.target * 4096));
+	if (memsched_vm_active(vm, &active, &src))
+		lb_printf(&lb, "; active %llu KiB (%s)", kib(active * 4096), src);
 	if (st.scanned || st.cow_copies || st.cow_reowns)
 		lb_printf(&lb, "; scanned %llu pages, writes to shared pages: %llu copied, %llu "
 			  "took the frame back", (unsigned long long)st.scanned,

@@ -4,7 +4,7 @@
  *
  * Memory is admitted, then backed on first touch and shared where pages
  * are identical (mem/pshare.c); nothing takes memory back from a running
- * VM yet (no ballooning, no swap). A VM's memory reservation
+ * VM but its balloon (balloon.h, memsched.h; no swap yet). A VM's memory reservation
  * (sched.mem.min plus an estimate of the VMM's own overhead for it) is
  * held for it from start to end, and the vmkernel keeps a reserve of its
  * own that guests never touch:
@@ -107,6 +107,9 @@ struct sched_params vm_vcpu_sched_params(const struct vm *vm);
 void vm_admit_release(struct vm *vm);
 /* Guest RAM fault path: may vm back one more page beyond its reservation? */
 bool vm_mem_may_back(struct vm *vm);
+/* Bytes free for VMs now (beyond the vmkernel's reserve and unbacked reservations), and all
+ * that VMs may hold (the capacity at the first admission). */
+void vm_mem_host(uint64_t *free, uint64_t *capacity);
 /* Why a page was refused (-ENOMEM: the host; -EDQUOT: sched.mem.max), for the stop reason. */
 void vm_mem_refusal(struct vm *vm, int err, char *buf, size_t len);
 /* At VM start: what sched.mem.max does, and the sched.mem.* keys parsed but not applied. */

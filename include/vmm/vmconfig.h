@@ -224,6 +224,9 @@ struct vm_config {
 	uint32_t mem_shares;			/* effective sched.mem.shares of the whole VM */
 	enum vmconfig_shares_level mem_shares_level;
 	bool pshare;				/* sched.mem.pshare.enable: default true */
+	bool balloon;				/* balloon0.present: a virtio-balloon device */
+	bool maxmemctl_set;			/* sched.mem.maxmemctl was given */
+	uint32_t maxmemctl_mb;			/* sched.mem.maxmemctl: MiB the balloon may hold */
 	char pshare_salt[VMCONFIG_SALT_MAX];	/* sched.mem.pshare.salt; "" = share only within */
 	uint32_t numvcpus;			/* 1..64, default 1 */
 	uint32_t cpu_shares;			/* effective shares of the whole VM */
@@ -296,5 +299,11 @@ const char *vmconfig_stop_reason_name(enum vmconfig_stop_reason reason);
  * can format how a VM really ended the same way and compare the strings.
  */
 int vmconfig_expect_format(const struct vmconfig_expect *e, char *buf, size_t size);
+
+/* The most the balloon may hold: sched.mem.maxmemctl, default 65% of memsize (ESX's). */
+static inline uint32_t vmconfig_maxmemctl_mb(const struct vm_config *c)
+{
+	return c->maxmemctl_set ? c->maxmemctl_mb : (uint32_t)((uint64_t)c->memsize_mb * 65 / 100);
+}
 
 #endif /* VMCONFIG_H */

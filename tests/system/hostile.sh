@@ -54,6 +54,13 @@ hostile_checks() {
 			fail "the greedy VM was not stopped at the vmkernel's reserve"
 		grep -q "vm: hostile_memhog_over: CPU: shares 2000, .*; vCPUs on CPUs 0[^0-9,]" "$log" ||
 			fail "the greedy VM's sched.cpu.shares and sched.cpu.affinity were not applied"
+		# The memory scheduler saw both; the reserved VM (sched.mem.min = memsize) is never
+		# given a swap target, whatever the state the greedy one drives the host into.
+		grep -q "memsched: hostile_memhog: sched.mem.shares 400, sched.mem.min 40 MiB" "$log" &&
+			grep -q "memsched: hostile_memhog_over: sched.mem.shares 960, sched.mem.min 0 MiB" "$log" ||
+			fail "the memory scheduler did not report both VMs"
+		grep -q "swap target [0-9]* pages for VM hostile_memhog " "$log" &&
+			fail "the fully reserved VM was given a swap target"
 		;;
 	vms-hostile-smp)
 		for want in "hostile_mmio_pastend: ended (stopped:unsupported): .*the access runs past the end of the device's registers" \

@@ -59,6 +59,8 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 # Linux with a virtio-blk disk on a datastore on an IDE disk (disk_datastore below): a
 # filesystem written, rebooted, verified; then read back on the host (linux_disk_checks).
 linux_disk="linux/linux-disk"
+# Ballooning: a Linux VM limited below its memsize with a virtio-balloon (balloon_checks).
+linux_balloon="linux/linux-balloon"
 # Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
 linux_net="linux/linux-net-a linux/linux-net-b"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
@@ -85,6 +87,7 @@ linux-smp) extra= tests=vm_expectations guests=$linux_smp ;;
 linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=disk ;;
 linux-net) extra= tests=vm_expectations guests=$linux_net ;;
+linux-balloon) extra="vmstat=5 mem.sample=ad" tests=vm_expectations guests=$linux_balloon ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -297,12 +300,41 @@ pshare_checks() {
 	grep -q "vmstat: page sharing: [0-9]* guest pages share [0-9]* frames ([0-9]* zero pages in [0-9]* frames): [0-9]* KiB saved" "$log" ||
 		fail "no host page-sharing figures"
 	grep -q "pshare: page sharing: scanning 16384 pages/s" "$log" || fail "the scanner did not start"
-	grep -q "vm: pshare_a: sched.mem.shares=320 not applied yet" "$log" ||
-		fail "sched.mem.shares was not reported as not applied"
+	grep -q "memsched: pshare_a: sched.mem.shares 320, " "$log" ||
+		fail "the memory scheduler did not take pshare_a's sched.mem.shares"
 	grep -q "pshare_max: ended (stopped:killed): vCPU 0: touching guest-physical .*sched.mem.max reached: 4 MiB of its memsize 16 MiB" "$log" ||
 		fail "the VM past its sched.mem.max was not stopped with the reason"
 	grep -q "vmm: pshare_max: page sharing off for this VM: Bochs misreports an EPT violation during virtual-interrupt delivery" "$log" ||
 		fail "the VM with APIC virtualization under Bochs was not kept out of page sharing"
+}
+
+# linux-balloon: the scheduler asked for memsize - limit, the guest inflated it (the host
+# freed pages), vmstat saw it, the driver's unload deflated it; the guest's own figures are
+# in its test.console lines.
+balloon_checks() {
+	vm=linux-balloon
+	grep -q "memsched: $vm: sched.mem.shares 2560, sched.mem.min 0 MiB, sched.mem.max 192 MiB, balloon at most 166 MiB" "$log" ||
+		fail "the memory scheduler's first line for $vm is missing or wrong"
+	grep -q "memsched: $vm: target [0-9]* KiB of memsize 262144 KiB; .*balloon target 65536 KiB; state" "$log" ||
+		fail "no balloon target of memsize - limit (65536 KiB) for $vm"
+	grep -q "vmstat: $vm: memory: .*; ballooned [1-9][0-9]* KiB (target 65536 KiB)" "$log" ||
+		fail "no vmstat memory line of $vm with pages ballooned"
+	grep -q "memsched: active memory: sampling EPT accessed flags" "$log" &&
+		grep -q "memsched: $vm: active memory sampled from EPT accessed flags" "$log" &&
+		grep -q "vmstat: $vm: memory: .*; active [1-9][0-9]* KiB (sampled)" "$log" ||
+		fail "$vm's active memory was not sampled (mem.sample=ad) and shown"
+	line=$(grep "virtio-balloon: $vm: balloon0: [0-9]* pages inflated" "$log" | head -1)
+	inflated=$(echo "$line" | sed -n 's/.*: \([0-9]*\) pages inflated, \([0-9]*\) deflated.*/\1/p')
+	deflated=$(echo "$line" | sed -n 's/.*: \([0-9]*\) pages inflated, \([0-9]*\) deflated.*/\2/p')
+	freed=$(echo "$line" | sed -n 's/.*host pages freed \([0-9]*\),.*/\1/p')
+	[ -n "$inflated" ] && [ "$inflated" -ge 12288 ] || fail "$vm inflated too little: $line"
+	[ "$deflated" = "$inflated" ] || fail "$vm: the driver's unload did not deflate all: $line"
+	[ -n "$freed" ] && [ "$freed" -gt 0 ] || fail "$vm: no host page was freed: $line"
+	grep -q "vmstat: $vm: at its end: memory: .*; ballooned 0 KiB" "$log" ||
+		fail "$vm's end line does not show the deflated balloon"
+	grep -q "virtio-balloon.*needs a reset" "$log" && fail "the balloon needed a reset"
+	grep -q "memsched: swap target" "$log" && fail "a swap target was set (the balloon should suffice)"
+	return 0
 }
 
 # The disk refused with its holder named; each hostile malformation named in the log.
@@ -483,6 +515,7 @@ if [ -n "$guests" ]; then
 	[ "$profile" = vms-virtio ] && virtio_checks
 	[ "$profile" = linux-disk ] && linux_disk_checks
 	[ "$profile" = vms-net ] && net_checks
+	[ "$profile" = linux-balloon ] && balloon_checks
 	echo "PASS $name"
 	exit 0
 fi

@@ -803,6 +803,33 @@ static void test_rng(void **state)
 	expect_err(KERNEL "rngx = \"x\"\n", "unknown key", NULL);
 }
 
+static void test_balloon(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(KERNEL "memsize = \"200\"\n"), 0);
+	assert_false(cfg.balloon);
+	assert_int_equal(parse(KERNEL "memsize = \"200\"\nballoon0.present = \"TRUE\"\n"), 0);
+	assert_true(cfg.balloon);
+	assert_false(cfg.maxmemctl_set);
+	assert_int_equal(vmconfig_maxmemctl_mb(&cfg), 130);	/* 65% of memsize */
+	assert_int_equal(parse(KERNEL "balloon0.present = \"TRUE\"\nsched.mem.maxmemctl = \"0\"\n"),
+			 0);
+	assert_int_equal(vmconfig_maxmemctl_mb(&cfg), 0);
+	assert_int_equal(parse(KERNEL "sched.mem.maxmemctl = \"64\"\nballoon0.present = \"TRUE\"\n"),
+			 0);
+	assert_int_equal(vmconfig_maxmemctl_mb(&cfg), 64);
+	expect_err(KERNEL "balloon0.present = \"TRUE\"\nsched.mem.maxmemctl = \"65\"\n",
+		   "vm1.vmx:3:", "\"sched.mem.maxmemctl\"", "65 MiB is more than memsize (64 MiB)",
+		   NULL);
+	expect_err(KERNEL "sched.mem.maxmemctl = \"32\"\n", "vm1.vmx:2:", "no balloon to apply it to",
+		   NULL);
+	expect_err(KERNEL "balloon0.present = \"maybe\"\n", "\"balloon0.present\"", NULL);
+	expect_err(KERNEL "balloon0.present = \"TRUE\"\nsched.mem.maxmemctl = \"-1\"\n",
+		   "\"sched.mem.maxmemctl\"", NULL);
+	expect_err(KERNEL "balloon0.present = \"TRUE\"\nballoon0.present = \"TRUE\"\n",
+		   "duplicate key", NULL);
+}
+
 static void test_disks(void **state)
 {
 	(void)state;
@@ -1058,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_many_lines),
 		cmocka_unit_test(test_binary_garbage),
 		cmocka_unit_test(test_misc_keys_and_args),
+		cmocka_unit_test(test_balloon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,7 @@
 #include <vmm/vmx_caps.h>
 #include <vmm/guest_mem.h>
 #include <vmm/guest_swap.h>
+#include <vmm/memsched.h>
 #include <vmm/pc_layout.h>
 #include <vmm/vm.h>
 #include "guest_mem_priv.h"
@@ -152,9 +153,12 @@ int guest_ram_init(struct vm *vm, uint64_t size)
 	if (!ram)
 		return -ENOMEM;
 	spin_init(&ram->lock, "guest ram");
-	/* Accessed bits guide the swap clock (guest_swap.c); without a swap file nobody reads them. */
+	/*
+	 * Accessed bits guide the swap clock (guest_swap.c) and the memory scheduler's
+	 * sampling (memsched_sample.c, opt-in); without either nobody reads them.
+	 */
 	err = ept_init(&ram->ept, &ept_pool, caps->ept_2m, caps->ept_1g,
-		       caps->ept_ad && guest_swap_active(vm));
+		       (caps->ept_ad && guest_swap_active(vm)) || memsched_sampling());
 	if (err) {
 		kfree(ram);
 		return err;

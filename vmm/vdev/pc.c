@@ -74,6 +74,16 @@ static int create_rng(struct vm *vm)
 	return vdev_create(vm, "virtio-rng", &a) ? 0 : -ENODEV;
 }
 
+/* balloon0.present: the memory balloon (docs/resource-manager.md, Ballooning). */
+static int create_balloon(struct vm *vm)
+{
+	struct vdev_args a = { .name = "balloon0", .extra = &vm->cfg };
+
+	if (!vm->cfg.balloon)
+		return 0;
+	return vdev_create(vm, "virtio-balloon", &a) ? 0 : -ENODEV;
+}
+
 /* The configuration's NICs: one virtio-net PCI device each, a port on its port group. */
 static int create_nics(struct vm *vm)
 {
@@ -99,7 +109,7 @@ int machine_create_devices(struct vm *vm)
 		if (!vdev_create(vm, p->type, &p->args))
 			return -ENODEV;
 	}
-	if (create_disks(vm) || create_nics(vm))
+	if (create_disks(vm) || create_nics(vm) || create_balloon(vm))
 		return -ENODEV;
 	return create_rng(vm);
 }

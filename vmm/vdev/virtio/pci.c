@@ -14,7 +14,10 @@
  * What the guest can get wrong and what follows: features it was not
  * offered (FEATURES_OK does not stick, as the specification says), a
  * queue set up with a bad size or rings outside RAM, a notification
- * before DRIVER_OK or for a queue that is not enabled, malformed rings
+ * before DRIVER_OK (a device that sets early_notify keeps one that comes
+ * after FEATURES_OK for an enabled queue and serves it at DRIVER_OK:
+ * Linux's balloon driver does that) or for a queue that is not enabled,
+ * malformed rings
  * (virtqueue.c): each sets NEEDS_RESET, sends a configuration interrupt,
  * logs one line naming the VM, the device and the reason, and the device
  * does no more work until the driver resets it. Only this device of this
@@ -106,6 +109,16 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *fmt, ...)
 		       vd->dev.name, why,
 		       n == REPORTS_MAX ? " (further reports for this VM are not logged)" : "");
 	raise_config(vd);
+}
+
+void virtio_config_changed(struct virtio_dev *vd)
+{
+	unsigned long flags = spin_lock_irqsave(&vd->lock);
+
+	vd->config_gen++;
+	spin_unlock_irqrestore(&vd->lock, flags);
+	if (virtio_live(vd))
+		raise_config(vd);
 }
 
 void virtio_queue_done(struct virtio_dev *vd, unsigned q)
@@ -245,6 +258,8 @@ static void write_status(struct virtio_dev *vd, uint8_t val)
 			(unsigned long long)vd->host_features);
 	if (start && start_io_world(vd))
 		virtio_needs_reset(vd, "no memory for its I/O world");
+	else if (start && __atomic_load_n(&vd->kicks, __ATOMIC_ACQUIRE))
+		sched_wakeup(vd->io_world);	/* notifications taken before DRIVER_OK */
 }
 
 /* ---- common configuration ---- */
@@ -383,7 +398,15 @@ static void notify(struct virtio_dev *vd, uint64_t off)
 	if (q >= vd->nqueues)
 		return;		/* past the notify region's queues: unassigned space */
 	if (!virtio_live(vd)) {
-		if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET))
+		uint8_t s = __atomic_load_n(&vd->status, __ATOMIC_ACQUIRE);
+
+		if (vd->early_notify && vd->vq[q].enabled && (s & VIRTIO_STATUS_FEATURES_OK) &&
+		    !(s & VIRTIO_STATUS_NEEDS_RESET)) {
+			/* remembered; the I/O world takes it at DRIVER_OK */
+			__atomic_fetch_or(&vd->kicks, 1U << q, __ATOMIC_RELEASE);
+			return;
+		}
+		if (!(s & VIRTIO_STATUS_NEEDS_RESET))
 			virtio_needs_reset(vd, "queue %u notified before DRIVER_OK", q);
 		return;
 	}
@@ -433,7 +456,10 @@ static int bar_write(struct vdev *d, struct vcpu *v, uint64_t addr, unsigned siz
 		notify(vd, off - VIRTIO_NOTIFY_AT);
 	else if (off < VIRTIO_COMMON_AT + VIRTIO_COMMON_SIZE)
 		common_write(vd, (unsigned)off, size, val);
-	/* the ISR status and the device configuration are read-only here */
+	else if (off >= VIRTIO_DEVICE_AT && off + size <= VIRTIO_DEVICE_AT + vd->cfg_size &&
+		 vd->ops->cfg_write)
+		vd->ops->cfg_write(vd, (unsigned)(off - VIRTIO_DEVICE_AT), &val, size);
+	/* the ISR status, and the device configuration of devices without cfg_write, are read-only */
 	return 0;
 }
 

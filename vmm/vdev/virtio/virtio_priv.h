@@ -35,6 +35,7 @@
 #define VIRTIO_ID_NET			1
 #define VIRTIO_ID_BLOCK			2
 #define VIRTIO_ID_RNG			4
+/* VIRTIO_ID_BALLOON (5) is in <vmm/balloon.h> */
 
 #define VIRTIO_PCI_CAP_VENDOR		0x09	/* PCI capability ID: vendor-specific */
 #define VIRTIO_PCI_CAP_COMMON_CFG	1
@@ -79,6 +80,8 @@ struct virtio_dev;
 struct virtio_dev_ops {
 	/* Device configuration space (little-endian) into buf; off + len <= cfg_size. */
 	void (*cfg_read)(struct virtio_dev *vd, unsigned off, void *buf, unsigned len);
+	/* The driver writes len bytes (little-endian) at off of it; optional (else read-only). */
+	void (*cfg_write)(struct virtio_dev *vd, unsigned off, const void *buf, unsigned len);
 	/*
 	 * On the I/O world, io_lock held, the device live (DRIVER_OK, not broken):
 	 * work on the queues whose bits are set. Errors go to virtio_needs_reset().
@@ -100,6 +103,13 @@ struct virtio_dev {
 	unsigned nqueues;
 	uint16_t qmax;			/* queue size offered */
 	unsigned max_segs;		/* buffers per request the device takes */
+	/*
+	 * A notification of an enabled queue after FEATURES_OK and before
+	 * DRIVER_OK is kept for DRIVER_OK instead of breaking the device. The
+	 * specification (3.1.1) forbids it, but Linux's virtio_balloon posts its
+	 * statistics buffer and notifies before it sets DRIVER_OK.
+	 */
+	bool early_notify;
 	struct vq_mem mem;		/* guest memory, as the walker reaches it */
 
 	struct mutex io_lock;		/* held while the device works on its rings */
@@ -133,6 +143,8 @@ bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit);
  * a NIC): wakes the I/O world if it runs. Any context, interrupts off too.
  */
 void virtio_kick(struct virtio_dev *vd, unsigned q);
+/* The device configuration changed: new generation, configuration interrupt if live. */
+void virtio_config_changed(struct virtio_dev *vd);
 /* A used buffer on queue q: interrupt if the driver wants one now. */
 void virtio_queue_done(struct virtio_dev *vd, unsigned q);
 
