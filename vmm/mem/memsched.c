@@ -85,9 +85,11 @@ static unsigned long long kib(uint64_t pages)
 #define SWAP_PER_PERIOD 1024	/* 4 MiB a second */
 #define SWAP_BATCH 16
 
-static bool moved(uint64_t now, uint64_t was)
+static bool moved(uint64_t was, uint64_t now)
 {
-	return (now == 0) != (was == 0) || (now > was ? now - was : was - now) >= 256;
+	uint64_t d = was > now ? was - now : now - was;
+
+	return d >= PAGES_PER_MIB || (!was != !now);
 }
 
 static void memsched_swap(struct vm *vm, struct vm_track *t, uint64_t pages)
@@ -95,7 +97,7 @@ static void memsched_swap(struct vm *vm, struct vm_track *t, uint64_t pages)
 	uint64_t want = pages < SWAP_PER_PERIOD ? pages : SWAP_PER_PERIOD, done = 0, n;
 
 	if (pages && !guest_swap_active(vm)) {
-		if (moved(pages, t->swap))
+		if (moved(t->swap, pages))
 			pr_warn("swap target %llu pages for VM %s, which has no swap file: not "
 				"reclaimed\n", (unsigned long long)pages, vm->name);
 		t->swap = pages;
@@ -107,7 +109,7 @@ static void memsched_swap(struct vm *vm, struct vm_track *t, uint64_t pages)
 			break;
 		done += n;
 	}
-	if (moved(pages, t->swap)) {
+	if (moved(t->swap, pages)) {
 		pr_info("swap target %llu pages for VM %s: %llu swapped out this period\n",
 			(unsigned long long)pages, vm->name, (unsigned long long)done);
 		t->swap = pages;
@@ -175,13 +177,6 @@ static bool gather(struct vm *vm, struct vm_track *t, struct memsched_vm *m)
 	if (has)
 		balloon_vm_request_stats(vm);
 	return true;
-}
-
-static bool moved(uint64_t was, uint64_t now)
-{
-	uint64_t d = was > now ? was - now : now - was;
-
-	return d >= PAGES_PER_MIB || (!was != !now);
 }
 
 static void apply(struct vm *vm, struct vm_track *t, const struct memsched_vm *m)
