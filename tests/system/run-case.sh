@@ -61,6 +61,9 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 linux_disk="linux/linux-disk"
 # Ballooning: a Linux VM limited below its memsize with a virtio-balloon (balloon_checks).
 linux_balloon="linux/linux-balloon"
+# Memory overcommit: three 256 MiB Linux VMs, each holding 96 MiB of random data, on a
+# host with well under half of that free for guests; their swap files on an IDE disk.
+linux_over="linux/linux-over-a linux/linux-over-b linux/linux-over-c"
 # Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
 linux_net="linux/linux-net-a linux/linux-net-b"
 # Hostile guests (docs/security.md) beside well-behaved ones: tests/system/hostile.sh.
@@ -88,6 +91,7 @@ linux-legacy) extra= tests=vm_expectations guests=$linux_legacy ;;
 linux-disk) extra= tests=vm_expectations guests=$linux_disk datastore=disk ;;
 linux-net) extra= tests=vm_expectations guests=$linux_net ;;
 linux-balloon) extra="vmstat=5 mem.sample=ad" tests=vm_expectations guests=$linux_balloon ;;
+linux-overcommit) extra="vmstat=10" tests=vm_expectations guests=$linux_over datastore=swapdisk ;;
 vms-hostile*) hostile_profile "$profile" ;;
 *) echo "FAIL $name: unknown profile '$profile'"; exit 1 ;;
 esac
@@ -143,6 +147,19 @@ disk_datastore() {
 	export BOCHS_EXTRA="ata0-slave: type=disk, path=$out/$name.disk.img, mode=flat, cylinders=128, heads=16, spt=63"
 }
 [ "$datastore" = disk ] && disk_datastore
+# linux-overcommit: a 945 MiB IDE disk (1920 cylinders) whose datastore "vtest" has room
+# for three 256 MiB swap files in /over (thin files; VMFS wants their size free at start).
+swap_datastore() {
+	[ "$emu" = bochs ] || { echo "FAIL $name: a disk-backed datastore needs bochs"; exit 1; }
+	v=$top/build/vmkfstools
+	"$v" -C vmfs6 -S vtest --image-size 943m --max-hosts 2 "$work/vol.img" >/dev/null &&
+		"$v" "$work/vol.img" mkdir /over &&
+		rm -f "$work/swap.disk.img" &&
+		"$top/build/mkdisk" create "$work/swap.disk.img" 945m "vtest:vmfs:943m:$work/vol.img" \
+			>/dev/null || { echo "FAIL $name: cannot make the swap datastore disk"; exit 1; }
+	export BOCHS_EXTRA="ata0-slave: type=disk, path=$work/swap.disk.img, mode=flat, cylinders=1920, heads=16, spt=63"
+}
+[ "$datastore" = swapdisk ] && swap_datastore
 # The host's switches and port groups, as a boot module named net.conf.
 [ -n "$netconf" ] && mods="$mods $top/$netconf"
 if [ -n "$extra" ] || [ -n "$guests" ]; then
@@ -337,6 +354,31 @@ balloon_checks() {
 	return 0
 }
 
+# linux-overcommit: the VMs' memsize is at least twice the memory the host has for VMs;
+# every VM verified its 96 MiB twice (test.console); page sharing, the balloon and
+# swapping each took their part; the swap files came and went.
+overcommit_checks() {
+	cap=$(sed -n 's/.*vm: memory for VMs: \([0-9]*\) MiB (.*/\1/p' "$log" | head -1)
+	[ -n "$cap" ] && [ $((3 * 256)) -ge $((2 * cap)) ] ||
+		fail "the host has ${cap:-?} MiB for VMs: 768 MiB of memsize is not 2x overcommit"
+	echo "overcommit: 768 MiB of memsize on $cap MiB for VMs"
+	grep -q "vmstat: page sharing: [0-9]* guest pages share [0-9]* frames .*: [1-9][0-9]* KiB saved" "$log" ||
+		fail "page sharing saved nothing"
+	grep -q "vmstat: linux-over-[abc]: memory: .*; ballooned [1-9][0-9]* KiB" "$log" ||
+		fail "no VM had pages in its balloon"
+	grep -q "vmstat: linux-over-[abc]: .*memory: .*; swapped [1-9][0-9]* KiB, [1-9][0-9]* swap-outs" "$log" ||
+		fail "no VM had pages swapped out"
+	grep -q "memsched: memory state \(soft\|hard\|low\)" "$log" ||
+		fail "the memory scheduler never left the high state"
+	for x in a b c; do
+		grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp, 256 MiB" "$log" &&
+			grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp deleted" "$log" ||
+			fail "linux-over-$x's swap file was not made and deleted"
+	done
+	grep "vmstat: linux-over-[abc]: at its end: memory" "$log" | sed 's/^[^v]*//'
+	return 0
+}
+
 # The disk refused with its holder named; each hostile malformation named in the log.
 virtio_checks() {
 	grep -q "datastore: mounted /vmfs/volumes/vtest from vtest.vmfs" "$log" ||
@@ -516,6 +558,7 @@ if [ -n "$guests" ]; then
 	[ "$profile" = linux-disk ] && linux_disk_checks
 	[ "$profile" = vms-net ] && net_checks
 	[ "$profile" = linux-balloon ] && balloon_checks
+	[ "$profile" = linux-overcommit ] && overcommit_checks
 	echo "PASS $name"
 	exit 0
 fi
