@@ -65,6 +65,16 @@
  * entitlement, time it would only have spent waiting. Alone on its CPU (or
  * beside throttled entities only), a yielder simply runs on.
  *
+ * Several CPUs. Each queue also keeps what vmkernel/sched_balance.c needs
+ * to move worlds and to co-schedule SMP VMs (its essay): every VM world's
+ * global virtual time gvt (run time per share, advanced in sq_charge,
+ * floored at the queue's gvnow when a world wakes or is new), the running
+ * entity, and the co-scheduling hooks sg_* as a group member becomes
+ * ready, runs and is charged. A co-stopped entity is passed over like a
+ * throttled one (sq_pick looks again one minimal run later), and a
+ * running entity the balancer wants elsewhere (move_to) or that has run
+ * too far ahead of a waiting sibling is preempted at its next exit.
+ *
  * Invariants: vnow never decreases; an entity is on the ready list iff
  * `queued`; a running entity is on no list but `all`; a limited entity is
  * never picked with a budget below one minimal run; weights are >= 1.
