@@ -417,6 +417,7 @@ void sched_world_stats(struct world *w, struct sched_world_stats *st)
 	st->cpu = w->cpu;
 	st->migrations = w->se.migrations;
 	st->costops = w->se.costops;
+	st->leave_tsc = w->leave_tsc;
 	st->run_tsc = w->run_tsc;
 	st->wakeups = w->se.wakeups;
 	st->wake_wait_max_tsc = w->se.wake_wait_max;
@@ -459,6 +460,7 @@ static void do_moves(void)
 		struct world *w;
 		struct runqueue *to;
 		unsigned cpu;
+		uint64_t t0 = rdtsc();
 
 		spin_lock(&rq->lock);
 		w = take_leaver(rq, &cpu);
@@ -471,6 +473,7 @@ static void do_moves(void)
 		spin_lock(&to->lock);
 		__atomic_store_n(&w->cpu, cpu, __ATOMIC_RELEASE);
 		sq_move_in(&to->q, &w->se, rdtsc());
+		w->leave_tsc += rdtsc() - t0;
 		spin_unlock(&to->lock);
 		smp_wake(cpu);
 	}

@@ -286,17 +286,21 @@ static uint64_t group_clock(const struct sched_group *g, uint64_t now)
  * Stall gained since s became ready: the siblings' run time since then,
  * at most the time it waited.
  */
-static uint64_t waiting_stall(const struct sched_group *g, const struct sched_group_slot *s,
-			      uint64_t now)
+static uint64_t stall_since(const struct sched_group_slot *s, uint64_t clock, uint64_t now)
 {
-	uint64_t since = LD(s->ready_since), c0 = LD(s->clock0), clock, ran, waited;
+	uint64_t since = LD(s->ready_since), c0 = LD(s->clock0), ran, waited;
 
 	if (!since)
 		return 0;
-	clock = group_clock(g, now);
 	ran = clock > c0 ? clock - c0 : 0;
 	waited = now > since ? now - since : 0;
 	return ran < waited ? ran : waited;
+}
+
+static uint64_t waiting_stall(const struct sched_group *g, const struct sched_group_slot *s,
+			      uint64_t now)
+{
+	return LD(s->ready_since) ? stall_since(s, group_clock(g, now), now) : 0;
 }
 
 void sg_ready(struct sched_queue *q, struct sched_entity *e, uint64_t now)
@@ -346,14 +350,15 @@ void sg_charged(struct sched_queue *q, struct sched_entity *e, uint64_t ran)
 bool sg_costop_wanted(const struct sched_queue *q, const struct sched_entity *e, uint64_t now)
 {
 	const struct sched_group *g = e->p.group;
-	uint64_t mine, most = 0, limit = ms(q, SCHED_SKEW_MS);
+	uint64_t mine, most = 0, limit = ms(q, SCHED_SKEW_MS), clock;
 	uint32_t n;
 
 	if (!g || !e->gslot)
 		return false;
 	n = LD(g->n);
 	n = n < SCHED_GROUP_MAX ? n : SCHED_GROUP_MAX;
-	mine = sg_stall(g, e->gslot - 1, now);
+	clock = group_clock(g, now);	/* once: this runs at a running vCPU's exits */
+	mine = LD(g->slot[e->gslot - 1].stall) + stall_since(&g->slot[e->gslot - 1], clock, now);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t st;
 
@@ -362,7 +367,7 @@ bool sg_costop_wanted(const struct sched_queue *q, const struct sched_entity *e,
 			continue;	/* itself, or a sibling that sleeps */
 		if (!e->costopped && !LD(g->slot[i].ready_since))
 			continue;	/* a co-stop starts for a laggard that waits to run */
-		st = sg_stall(g, i, now);
+		st = LD(g->slot[i].stall) + stall_since(&g->slot[i], clock, now);
 		if (st > most)
 			most = st;
 	}

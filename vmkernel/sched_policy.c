@@ -400,8 +400,9 @@ bool sq_should_preempt(const struct sched_queue *q, const struct sched_entity *e
 		return true;
 	if (e->move_to >= 0)
 		return true;	/* the balancer wants it elsewhere (sched_balance.c) */
-	if (e->p.group && sg_costop_wanted(q, e, now))
-		return true;	/* too far ahead of a waiting sibling: co-stop */
+	/* Too far ahead of a waiting sibling: co-stop (looked at after a minimal run, not every exit). */
+	if (e->p.group && ran >= q->gran && sg_costop_wanted(q, e, now))
+		return true;
 	best = best_ready(q, now, &retry_at);
 	if (!best)
 		return false;

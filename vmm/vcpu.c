@@ -131,6 +131,7 @@ static void vcpu_release(struct world *w)
 static void vcpu_arrive(struct vcpu *v)
 {
 	const struct vmx_caps *caps = vmx_host_caps();
+	uint64_t t0 = rdtsc();
 
 	vmcs_write_host_state();
 	vcpu_flush_guest_tlb(v);
@@ -138,6 +139,7 @@ static void vcpu_arrive(struct vcpu *v)
 		invept(INVEPT_SINGLE_CONTEXT, guest_eptp(v->vm));
 	else if (caps->invept)
 		invept(INVEPT_ALL_CONTEXT, 0);
+	v->arrive_tsc += rdtsc() - t0;
 }
 
 /* Lazily hand the FPU and the guest-owned MSRs from the last vCPU on this CPU to v. */

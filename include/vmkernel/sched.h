@@ -51,6 +51,7 @@ struct world {
 	uint64_t slice_start;		/* TSC when last switched in (or charged) */
 	uint64_t run_tsc;		/* TSC cycles spent running */
 	uint64_t switches;
+	uint64_t leave_tsc;		/* TSC its old CPUs spent moving it away, summed */
 	uint64_t wake_tsc;		/* sched_block_until deadline, 0 = none; run-queue lock */
 	struct world *sleep_next;	/* the CPU's sleeping list, run-queue lock */
 };
@@ -92,6 +93,7 @@ struct sched_world_stats {
 	uint64_t run_tsc;
 	uint64_t wakeups, wake_wait_max_tsc, wake_wait_sum_tsc;
 	uint64_t migrations, costops;
+	uint64_t leave_tsc;		/* summed over its moves: the old CPU's part */
 };
 void sched_world_stats(struct world *w, struct sched_world_stats *st);
 /* Called from the periodic timer interrupt. */
