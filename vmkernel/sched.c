@@ -40,13 +40,16 @@
  * Locking: rq->lock protects the queue, the policy's entity and the state
  * of every world on that CPU. Two run-queue locks are taken together only
  * in CPU order (lock_pair); a world's lock is found through w->cpu and
- * checked again once held (lock_world), since a move changes it. A world switches away with interrupts off;
- * the idle context re-enables them once the outgoing world's state is
- * final. Preemption is voluntary: worlds check sched_should_yield() at
- * safe points (a vCPU after each VM exit; its guest is bounded by the VMX
- * preemption timer, set to sched_allowance_tsc()). Wake-ups on another
- * CPU send it an IPI, which makes a running guest exit so that a waker
- * the policy favours preempts within the granularity.
+ * checked again once held (lock_world), since a move changes it. A world
+ * switches away with interrupts off; the idle context re-enables them
+ * once the outgoing world's state is final. Preemption is voluntary:
+ * worlds check sched_should_yield() at safe points (a vCPU after each VM
+ * exit; its guest is bounded by the VMX preemption timer, set to
+ * sched_allowance_tsc()). Wake-ups on another CPU send it an IPI, which
+ * makes a running guest exit so that a waker the policy favours preempts
+ * within the granularity. The balancer runs in the tick's interrupt and
+ * moves run from the wake-up IPI: both only with interrupts off and
+ * never with a run-queue lock held on entry.
  */
 #define pr_fmt(fmt) "sched: " fmt
 #include <stdio.h>

@@ -39,8 +39,9 @@ struct world {
 	void *stack_top;
 	char name[32];
 	enum world_state state;		/* the CPU's run-queue lock */
-	unsigned int cpu;		/* the CPU whose queue holds it; changes only while it is
-					 * ready and not running, under that CPU's run-queue lock */
+	unsigned int cpu;		/* the CPU whose queue holds it; a move (sched.c) changes it
+					 * while the world is ready and on no queue, under the new
+					 * CPU's run-queue lock; read it atomically */
 	struct world *next;		/* the CPU's dead list, run-queue lock */
 	struct sched_entity se;		/* the policy's view: tags, weight, budget; run-queue lock */
 	void (*fn)(void *);
