@@ -65,8 +65,8 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 linux_disk="linux/linux-disk"
 # Ballooning: a Linux VM limited below its memsize with a virtio-balloon (balloon_checks).
 linux_balloon="linux/linux-balloon"
-# Memory overcommit: three 256 MiB Linux VMs, each holding 96 MiB of random data, on a
-# host with well under half of that free for guests; their swap files on an IDE disk.
+# Memory overcommit: three 128 MiB Linux VMs on a host with 192 MiB for VMs, each holding
+# 40 MiB of random data; their swap files on an IDE disk.
 linux_over="linux/linux-over-a linux/linux-over-b linux/linux-over-c"
 # Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
 linux_net="linux/linux-net-a linux/linux-net-b"
@@ -153,17 +153,17 @@ disk_datastore() {
 	export BOCHS_EXTRA="ata0-slave: type=disk, path=$out/$name.disk.img, mode=flat, cylinders=128, heads=16, spt=63"
 }
 [ "$datastore" = disk ] && disk_datastore
-# linux-overcommit: a 945 MiB IDE disk (1920 cylinders) whose datastore "vtest" has room
-# for three 256 MiB swap files in /over (thin files; VMFS wants their size free at start).
+# linux-overcommit: a 630 MiB IDE disk (1280 cylinders) whose datastore "vtest" has room
+# for three 128 MiB swap files in /over (thin files; VMFS wants their size free at start).
 swap_datastore() {
 	[ "$emu" = bochs ] || { echo "FAIL $name: a disk-backed datastore needs bochs"; exit 1; }
 	v=$top/build/vmkfstools
-	"$v" -C vmfs6 -S vtest --image-size 943m --max-hosts 2 "$work/vol.img" >/dev/null &&
+	"$v" -C vmfs6 -S vtest --image-size 628m --max-hosts 2 "$work/vol.img" >/dev/null &&
 		"$v" "$work/vol.img" mkdir /over &&
 		rm -f "$work/swap.disk.img" &&
-		"$top/build/mkdisk" create "$work/swap.disk.img" 945m "vtest:vmfs:943m:$work/vol.img" \
+		"$top/build/mkdisk" create "$work/swap.disk.img" 630m "vtest:vmfs:628m:$work/vol.img" \
 			>/dev/null || { echo "FAIL $name: cannot make the swap datastore disk"; exit 1; }
-	export BOCHS_EXTRA="ata0-slave: type=disk, path=$work/swap.disk.img, mode=flat, cylinders=1920, heads=16, spt=63"
+	export BOCHS_EXTRA="ata0-slave: type=disk, path=$work/swap.disk.img, mode=flat, cylinders=1280, heads=16, spt=63"
 }
 [ "$datastore" = swapdisk ] && swap_datastore
 # The host's switches and port groups, as a boot module named net.conf.
@@ -387,13 +387,13 @@ balloon_checks() {
 }
 
 # linux-overcommit: the VMs' memsize is at least twice the memory the host has for VMs;
-# every VM verified its 96 MiB twice (test.console); page sharing, the balloon and
+# every VM verified its 40 MiB twice (test.console); page sharing, the balloon and
 # swapping each took their part; the swap files came and went.
 overcommit_checks() {
 	cap=$(sed -n 's/.*vm: memory for VMs: \([0-9]*\) MiB (.*/\1/p' "$log" | head -1)
-	[ -n "$cap" ] && [ $((3 * 256)) -ge $((2 * cap)) ] ||
-		fail "the host has ${cap:-?} MiB for VMs: 768 MiB of memsize is not 2x overcommit"
-	echo "overcommit: 768 MiB of memsize on $cap MiB for VMs"
+	[ -n "$cap" ] && [ $((3 * 128)) -ge $((2 * cap)) ] ||
+		fail "the host has ${cap:-?} MiB for VMs: 384 MiB of memsize is not 2x overcommit"
+	echo "overcommit: 384 MiB of memsize on $cap MiB for VMs"
 	grep -q "vmstat: page sharing: [0-9]* guest pages share [0-9]* frames .*: [1-9][0-9]* KiB saved" "$log" ||
 		fail "page sharing saved nothing"
 	grep -q "vmstat: linux-over-[abc]: memory: .*; ballooned [1-9][0-9]* KiB" "$log" ||
@@ -403,7 +403,7 @@ overcommit_checks() {
 	grep -q "memsched: memory state \(soft\|hard\|low\)" "$log" ||
 		fail "the memory scheduler never left the high state"
 	for x in a b c; do
-		grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp, 256 MiB" "$log" &&
+		grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp, 128 MiB" "$log" &&
 			grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp deleted" "$log" ||
 			fail "linux-over-$x's swap file was not made and deleted"
 	done
