@@ -1,8 +1,9 @@
 /*
  * Active-memory sampling for the memory scheduler (memsched.c), with the
- * EPT's accessed flags. Only with mem.sample=ad on the kernel command
- * line and a CPU whose EPT has accessed and dirty flags: such VMs run with
- * EPTP A/D enabled (guest_ram_init asks memsched_sampling()).
+ * EPT's accessed flags, for every VM whose EPTP has A/D enabled: with
+ * mem.sample=ad on the kernel command line (guest_ram_init asks
+ * memsched_sampling()), or a swap file (the swap clock reads the same
+ * flags), on a CPU whose EPT has accessed and dirty flags.
  *
  * Each period (one second) the scheduler calls guest_ram_sample() for a
  * VM: it reads the accessed flag of the pages sampled the period before
