@@ -61,18 +61,6 @@ static void wr(unsigned off, unsigned size, uint64_t v)
 	fake_mmio_write(vm, BAR4_AT + off, size, v);
 }
 
-static uint32_t cfg_r(unsigned slot, unsigned reg)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	return fake_in(vm, 0xcfc, 4);
-}
-
-static void cfg_w(unsigned slot, unsigned reg, uint32_t v)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	fake_out(vm, 0xcfc, 4, v);
-}
-
 static void serve(void)
 {
 	vd->ops->process(vd, __atomic_exchange_n(&vd->kicks, 0, __ATOMIC_ACQ_REL));
@@ -168,12 +156,12 @@ static void start(void)
 	assert_non_null(vdev_create(vm, "pci-host", &host));
 	vd = (struct virtio_dev *)vdev_create(vm, "virtio-balloon", &a);
 	assert_non_null(vd);
-	for (slot = 0; slot < 32 && cfg_r(slot, 0) != 0x10451af4U; slot++)
+	for (slot = 0; slot < 32 && fake_pci_cfg_read(vm, slot, 0) != 0x10451af4U; slot++)
 		;
 	assert_true(slot < 32);
-	cfg_w(slot, 0x20, BAR4_AT);
-	cfg_w(slot, 0x24, 0);
-	cfg_w(slot, 0x04, 0x6);
+	fake_pci_cfg_write(vm, slot, 0x20, BAR4_AT);
+	fake_pci_cfg_write(vm, slot, 0x24, 0);
+	fake_pci_cfg_write(vm, slot, 0x04, 0x6);
 	wr(VIRTIO_COMMON_DFSELECT, 4, 0);
 	assert_int_equal(rd(VIRTIO_COMMON_DF, 4) & 3, 3);	/* MUST_TELL_HOST, STATS_VQ */
 	driver_up();

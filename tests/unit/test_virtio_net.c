@@ -74,18 +74,6 @@ static void wr(struct tnic *n, unsigned off, unsigned size, uint64_t v)
 	fake_mmio_write(vm, n->bar + off, size, v);
 }
 
-static uint32_t cfg_r(unsigned slot, unsigned reg)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	return fake_in(vm, 0xcfc, 4);
-}
-
-static void cfg_w(unsigned slot, unsigned reg, uint32_t v)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	fake_out(vm, 0xcfc, 4, v);
-}
-
 static uint64_t qbase(struct tnic *n, unsigned q)
 {
 	return n->base + 0x4000ULL * q;
@@ -234,13 +222,13 @@ static void start(void)
 	for (unsigned slot = 0; slot < 32 && found < 2; slot++) {
 		struct tnic *n = &nic[found];
 
-		if (cfg_r(slot, 0) != 0x10411af4U)
+		if (fake_pci_cfg_read(vm, slot, 0) != 0x10411af4U)
 			continue;
 		n->bar = 0xc0000000ULL + 0x10000ULL * found;
 		n->base = 0x200000ULL + 0x100000ULL * found;
-		cfg_w(slot, 0x20, (uint32_t)n->bar);
-		cfg_w(slot, 0x24, 0);
-		cfg_w(slot, 0x04, 0x6);
+		fake_pci_cfg_write(vm, slot, 0x20, (uint32_t)n->bar);
+		fake_pci_cfg_write(vm, slot, 0x24, 0);
+		fake_pci_cfg_write(vm, slot, 0x04, 0x6);
 		found++;
 	}
 	assert_int_equal(found, 2);

@@ -71,25 +71,13 @@ static void wr(unsigned off, unsigned size, uint64_t v)
 	fake_mmio_write(vm, BAR4_AT + off, size, v);
 }
 
-static uint32_t cfg_r(unsigned slot, unsigned reg)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	return fake_in(vm, 0xcfc, 4);
-}
-
-static void cfg_w(unsigned slot, unsigned reg, uint32_t v)
-{
-	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
-	fake_out(vm, 0xcfc, 4, v);
-}
-
 /* The vendor capabilities' cfg_type bytes, as a bit mask. */
 static unsigned cap_types(unsigned slot)
 {
-	unsigned mask = 0, at = cfg_r(slot, 0x34) & 0xff;
+	unsigned mask = 0, at = fake_pci_cfg_read(vm, slot, 0x34) & 0xff;
 
 	for (unsigned n = 0; at && n < 16; n++) {
-		uint32_t w = cfg_r(slot, at & ~3U);
+		uint32_t w = fake_pci_cfg_read(vm, slot, at & ~3U);
 
 		if ((w & 0xff) == VIRTIO_PCI_CAP_VENDOR)
 			mask |= 1U << (w >> 24);
@@ -112,15 +100,15 @@ static void start(uint32_t rate)
 	assert_non_null(vdev_create(vm, "pci-host", &host));
 	vd = (struct virtio_dev *)vdev_create(vm, "virtio-rng", &a);
 	assert_non_null(vd);
-	for (slot = 0; slot < 32 && cfg_r(slot, 0) != 0x10441af4U; slot++)
+	for (slot = 0; slot < 32 && fake_pci_cfg_read(vm, slot, 0) != 0x10441af4U; slot++)
 		;
 	assert_true(slot < 32);
-	assert_int_equal(cfg_r(slot, 8) >> 24, 0xff);			/* class: other */
+	assert_int_equal(fake_pci_cfg_read(vm, slot, 8) >> 24, 0xff);			/* class: other */
 	/* common, notify and ISR capabilities; no device configuration (5.4.4 has none) */
 	assert_int_equal(cap_types(slot), 1U << 1 | 1U << 2 | 1U << 3);
-	cfg_w(slot, 0x20, BAR4_AT);
-	cfg_w(slot, 0x24, 0);
-	cfg_w(slot, 0x04, 0x6);
+	fake_pci_cfg_write(vm, slot, 0x20, BAR4_AT);
+	fake_pci_cfg_write(vm, slot, 0x24, 0);
+	fake_pci_cfg_write(vm, slot, 0x04, 0x6);
 	wr(VIRTIO_COMMON_STATUS, 1, 3);
 	wr(VIRTIO_COMMON_GFSELECT, 4, 1);
 	wr(VIRTIO_COMMON_GF, 4, 1);					/* VERSION_1 */

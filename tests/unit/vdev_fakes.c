@@ -355,3 +355,15 @@ static const struct vdev_type null_type = {
 	.name = "test-null", .size = sizeof(struct vdev), .create = null_create,
 };
 VDEV_TYPE(null_type);
+
+uint32_t fake_pci_cfg_read(struct vm *vm, unsigned slot, unsigned reg)
+{
+	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
+	return fake_in(vm, 0xcfc, 4);
+}
+
+void fake_pci_cfg_write(struct vm *vm, unsigned slot, unsigned reg, uint32_t val)
+{
+	fake_out(vm, 0xcf8, 4, 0x80000000U | slot << 11 | reg);
+	fake_out(vm, 0xcfc, 4, val);
+}

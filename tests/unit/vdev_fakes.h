@@ -31,6 +31,9 @@ uint32_t fake_in(struct vm *vm, uint16_t port, unsigned size);
 void fake_out(struct vm *vm, uint16_t port, unsigned size, uint32_t val);
 uint64_t fake_mmio_read(struct vm *vm, uint64_t addr, unsigned size);
 void fake_mmio_write(struct vm *vm, uint64_t addr, unsigned size, uint64_t val);
+/* PCI configuration dwords of bus 0, function 0, through ports 0xcf8/0xcfc. */
+uint32_t fake_pci_cfg_read(struct vm *vm, unsigned slot, unsigned reg);
+void fake_pci_cfg_write(struct vm *vm, unsigned slot, unsigned reg, uint32_t val);
 bool fake_log_has(const char *s);
 
 #endif
