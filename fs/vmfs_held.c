@@ -497,8 +497,10 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 		kind = VMFS_LK_DIR;
 		idle = true;
 	}
-	uint64_t start = vmfs_mono(vol);
+	uint64_t start = vmfs_mono(vol), since = start, now;
 	uint64_t limit = wait == VMFS_LW_WAIT ? vol->lease_ns * 8 : vol->lease_ns * 3 / 2;
+	uint64_t last_gen = 0;
+	uint32_t last_slot = UINT32_MAX;
 	struct vmfs_held *h;
 	unsigned backoff = 1, cas = 0;
 	struct vmfs_busy bi;
@@ -536,9 +538,18 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 		if (wait == VMFS_LW_NOWAIT && bi.alive && !bi.idle)
 			break;		/* really in use elsewhere */
 		/* a holder keeping it unused answers soon if it is alive; if it is
-		 * not seen alive, watch it until it is judged (it may be dead) */
-		if (vmfs_mono(vol) - start > (bi.idle && bi.alive && wait == VMFS_LW_NOWAIT ?
-					      idle_wait_ns(vol) : limit))
+		 * not seen alive, watch it until it is judged (it may be dead).
+		 * The wait is counted per holder: a lock passing from host to host
+		 * is progress (a loaded machine may hold each turn for long), one
+		 * holder sitting on it is not; four limits bound the whole wait. */
+		now = vmfs_mono(vol);
+		if (bi.slot != last_slot || bi.gen != last_gen) {
+			last_slot = bi.slot;
+			last_gen = bi.gen;
+			since = now;
+		}
+		if (now - since > (bi.idle && bi.alive && wait == VMFS_LW_NOWAIT ?
+				   idle_wait_ns(vol) : limit) || now - start > limit * 4)
 			break;
 		vmfs_want_service(vol);	/* never sit on what the holder may be waiting for */
 		rc = vmfs_lease_check(vol);
