@@ -501,8 +501,9 @@ static bool idle_pull(struct runqueue *rq)
 		struct runqueue *src = &runqueues[c];
 		unsigned n = 0;
 
-		if (src == rq || !src->q.slice || !__atomic_load_n(&src->q.ready, __ATOMIC_RELAXED))
-			continue;
+		if (src == rq || !src->q.slice || !__atomic_load_n(&src->q.ready, __ATOMIC_RELAXED) ||
+		    !__atomic_load_n(&src->q.movable, __ATOMIC_RELAXED))
+			continue;	/* nothing it could give (hints: no lock taken) */
 		lock_pair(rq, src);
 		if (sq_pull_candidate(&src->q, &rq->q, now)) {
 			for (struct sched_entity *e = src->q.ready; e; e = e->next)
@@ -548,7 +549,9 @@ static void balance(struct runqueue *rq)
 		struct runqueue *o = &runqueues[c];
 		uint64_t gain;
 
-		if (o == rq || !o->q.slice || !pcpu_array[c].online)
+		/* Only another CPU's movable worlds make a plan (a hint, read without its lock). */
+		if (o == rq || !o->q.slice || !pcpu_array[c].online ||
+		    !__atomic_load_n(&o->q.movable, __ATOMIC_RELAXED))
 			continue;
 		lock_pair(rq, o);
 		gain = sq_balance_pair(&rq->q, &o->q, now, &plan);
@@ -584,6 +587,7 @@ void sched_world_settle(void)
 		return;
 	flags = spin_lock_irqsave(&rq->lock);
 	w->se.p.affinity = 0;
+	sq_movable_update(&rq->q, &w->se);
 	w->se.move_to = -1;
 	if (w->se.p.group && w->se.gslot) {
 		struct sched_group_slot *s = &w->se.p.group->slot[w->se.gslot - 1];

@@ -92,11 +92,25 @@ static bool has_cap_rules(const struct sched_entity *e)
 	return e->p.min_ppm || (e->p.max_ppm && e->p.max_ppm < SCHED_PPM);
 }
 
+bool sq_movable(const struct sched_entity *e)
+{
+	return e->p.shares && !has_cap_rules(e) && e->p.affinity;
+}
+
+void sq_movable_update(struct sched_queue *q, struct sched_entity *e)
+{
+	bool m = e->attached && sq_movable(e);
+
+	if (m == e->counted_movable)
+		return;
+	e->counted_movable = m;
+	ST(q->movable, m ? LD(q->movable) + 1 : LD(q->movable) - 1);
+}
+
 bool sq_can_move(const struct sched_queue *q, const struct sched_entity *e, unsigned to,
 		 uint64_t now)
 {
-	if (!e->p.shares || has_cap_rules(e) || to == q->cpu || to >= 64 ||
-	    !(e->p.affinity & (1ULL << to)))
+	if (!sq_movable(e) || to == q->cpu || to >= 64 || !(e->p.affinity & (1ULL << to)))
 		return false;
 	return !e->moved_at || now - e->moved_at >= ms(q, SCHED_RESIDENCY_MS);
 }

@@ -204,6 +204,8 @@ void sq_attach(struct sched_queue *q, struct sched_entity *e, const struct sched
 	e->costopped = false;
 	e->move_to = -1;
 	e->budget = limited(e) ? bucket_size(q, e) : 0;
+	e->counted_movable = false;
+	sq_movable_update(q, e);
 	sg_join(q, e);
 	entitle(q);
 }
@@ -234,6 +236,7 @@ void sq_detach(struct sched_queue *q, struct sched_entity *e)
 	}
 	e->all_next = NULL;
 	e->attached = false;
+	sq_movable_update(q, e);
 	entitle(q);
 }
 

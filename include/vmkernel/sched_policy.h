@@ -65,6 +65,7 @@ struct sched_entity {
 	bool yielded;			/* SQ_YIELDED: passed over at the next pick if others can run */
 	bool running;			/* picked and not yet charged */
 	bool costopped;			/* co-scheduling: held back until a lagging sibling ran */
+	bool counted_movable;		/* counted in its queue's `movable` */
 	uint32_t gslot;			/* its slot in p.group, plus one; 0 = none yet */
 	uint64_t gvt;			/* global virtual time: run time x 1000 / shares */
 	uint64_t last_ran;		/* when it last stopped running */
@@ -94,6 +95,10 @@ struct sched_queue {
 	unsigned cpu;			/* the CPU it belongs to (set by its owner) */
 	struct sched_entity *running;	/* picked and not yet charged */
 	uint64_t gvnow;			/* gvt of the last VM entity picked here; never goes back */
+	uint32_t movable;		/* attached entities that sq_movable() allows to change CPU;
+					 * written under the owner's lock, read by other CPUs
+					 * without it (atomically) to skip queues with nothing
+					 * to give */
 };
 
 /* ---- one CPU's queue ---- */
@@ -142,6 +147,15 @@ uint64_t sq_allowance(const struct sched_queue *q, const struct sched_entity *e,
 #define SCHED_GVT_LAG_MS	50	/* least lag in gvt that makes two worlds swap CPUs */
 #define SCHED_SKEW_MS		30	/* co-stop a vCPU this far ahead of a waiting sibling */
 
+/*
+ * May e ever change CPU? (shares, an affinity, neither reservation nor
+ * limit.) sq_attach and sq_detach keep q->movable, the count of such
+ * entities; a caller that changes e->p of an attached entity calls
+ * sq_movable_update. With none on a queue, neither the balance nor an
+ * idle pull can take anything from it.
+ */
+bool sq_movable(const struct sched_entity *e);
+void sq_movable_update(struct sched_queue *q, struct sched_entity *e);
 /* Can e move from its queue to CPU `to` now? (affinity, residency, no reservation or limit) */
 bool sq_can_move(const struct sched_queue *q, const struct sched_entity *e, unsigned to,
 		 uint64_t now);

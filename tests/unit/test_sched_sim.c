@@ -131,9 +131,27 @@ static void sim_move(unsigned from, unsigned to, struct sched_entity *e)
 	world_of(e)->cpu = to;
 }
 
-/* Every tick, each CPU runs the periodic balance against the others and applies its best plan. */
+/* Each queue's count of movable entities, which the vmkernel reads to skip queues. */
+static void assert_movable_counts(void)
+{
+	for (unsigned c = 0; c < S.ncpus; c++) {
+		uint32_t n = 0;
+
+		for (const struct sched_entity *e = S.cpu[c].q.all; e; e = e->all_next)
+			n += sq_movable(e);
+		if (n != S.cpu[c].q.movable)
+			fail_msg("CPU %u counts %u movable worlds, has %u", c, S.cpu[c].q.movable, n);
+	}
+}
+
+/*
+ * Every tick, each CPU runs the periodic balance against the others and
+ * applies its best plan, skipping CPUs with no movable world as the
+ * vmkernel does.
+ */
 static void balance_tick(void)
 {
+	assert_movable_counts();
 	for (unsigned c = 0; c < S.ncpus; c++) {
 		struct sq_plan best = { 0 }, plan;
 		uint64_t best_gain = 0;
@@ -142,7 +160,7 @@ static void balance_tick(void)
 		for (unsigned d = 0; d < S.ncpus; d++) {
 			uint64_t gain;
 
-			if (d == c)
+			if (d == c || !S.cpu[d].q.movable)
 				continue;
 			gain = sq_balance_pair(&S.cpu[c].q, &S.cpu[d].q, S.now, &plan);
 			if (gain > best_gain) {
@@ -174,7 +192,8 @@ static bool idle_pull(unsigned c)
 		struct sched_entity *cand;
 		unsigned n = 0;
 
-		if (d == c || !(cand = sq_pull_candidate(&S.cpu[d].q, &S.cpu[c].q, S.now)))
+		if (d == c || !S.cpu[d].q.movable ||
+		    !(cand = sq_pull_candidate(&S.cpu[d].q, &S.cpu[c].q, S.now)))
 			continue;
 		for (struct sched_entity *r = S.cpu[d].q.ready; r; r = r->next)
 			n++;
