@@ -38,9 +38,13 @@
  * advance) when it gives the CPU up, before it is queued again.
  *
  * Locking: rq->lock protects the queue, the policy's entity and the state
- * of every world on that CPU. Two run-queue locks are taken together only
- * in CPU order (lock_pair); a world's lock is found through w->cpu and
- * checked again once held (lock_world), since a move changes it. A world
+ * of every world on that CPU. Two run-queue locks are held together only
+ * by the balancer, which takes its own CPU's and tries the other's
+ * (trylock_pair): it never waits for a second one, so they have no order,
+ * and a tick never spins with interrupts off on the queue of a CPU whose
+ * running world keeps taking its own lock. A world's lock is found
+ * through w->cpu and checked again once held (lock_world), since a move
+ * changes it. A world
  * switches away with interrupts off; the idle context re-enables them
  * once the outgoing world's state is final. Preemption is voluntary:
  * worlds check sched_should_yield() at safe points (a vCPU after each VM
@@ -118,17 +122,22 @@ static struct runqueue *lock_world(struct world *w, unsigned long *flags)
 	}
 }
 
-/* Two run queues, in CPU order; IRQs off. */
-static void lock_pair(struct runqueue *a, struct runqueue *b)
+/*
+ * This CPU's run queue and another's, or neither (false): the balancer's
+ * look at another CPU is worth no wait. Spinlocks are not fair, and a
+ * world that checks sched_should_yield() in a tight loop holds its queue's
+ * lock most of the time: under QEMU a tick spinning for it with IRQs off
+ * kept a CPU from its timers for seconds. A trylock cannot deadlock, so
+ * no lock order is needed. IRQs off.
+ */
+static bool trylock_pair(struct runqueue *self, struct runqueue *other)
 {
-	ASSERT(!irq_enabled() && a != b);
-	if (a < b) {
-		spin_lock(&a->lock);
-		spin_lock(&b->lock);
-	} else {
-		spin_lock(&b->lock);
-		spin_lock(&a->lock);
-	}
+	ASSERT(!irq_enabled() && self != other);
+	spin_lock(&self->lock);
+	if (spin_trylock(&other->lock))
+		return true;
+	spin_unlock(&self->lock);
+	return false;
 }
 
 static void unlock_pair(struct runqueue *a, struct runqueue *b)
@@ -504,7 +513,8 @@ static bool idle_pull(struct runqueue *rq)
 		if (src == rq || !src->q.slice || !__atomic_load_n(&src->q.ready, __ATOMIC_RELAXED) ||
 		    !__atomic_load_n(&src->q.movable, __ATOMIC_RELAXED))
 			continue;	/* nothing it could give (hints: no lock taken) */
-		lock_pair(rq, src);
+		if (!trylock_pair(rq, src))
+			continue;	/* busy: the next idle pass or tick looks again */
 		if (sq_pull_candidate(&src->q, &rq->q, now)) {
 			for (struct sched_entity *e = src->q.ready; e; e = e->next)
 				n++;
@@ -521,7 +531,8 @@ static bool idle_pull(struct runqueue *rq)
 		struct runqueue *src = &runqueues[best];
 		struct sched_entity *e;
 
-		lock_pair(rq, src);
+		if (!trylock_pair(rq, src))
+			return false;
 		e = sq_pull_candidate(&src->q, &rq->q, rdtsc());
 		if (e)
 			e->move_to = (int)rq->q.cpu;
@@ -553,7 +564,8 @@ static void balance(struct runqueue *rq)
 		if (o == rq || !o->q.slice || !pcpu_array[c].online ||
 		    !__atomic_load_n(&o->q.movable, __ATOMIC_RELAXED))
 			continue;
-		lock_pair(rq, o);
+		if (!trylock_pair(rq, o))
+			continue;	/* busy: balanced at a later tick */
 		gain = sq_balance_pair(&rq->q, &o->q, now, &plan);
 		unlock_pair(rq, o);
 		if (gain > best_gain) {
@@ -561,9 +573,8 @@ static void balance(struct runqueue *rq)
 			other = o;
 		}
 	}
-	if (!other)
+	if (!other || !trylock_pair(rq, other))
 		return;
-	lock_pair(rq, other);
 	if (sq_balance_pair(&rq->q, &other->q, rdtsc(), &plan)) {
 		if (plan.pull)
 			plan.pull->move_to = (int)rq->q.cpu;
