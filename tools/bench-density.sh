@@ -122,8 +122,10 @@ t0=$(date +%s)
 run dnorec 0
 run drec 1
 t1=$(date +%s)
+# shellcheck disable=SC2046
 set -- $(count dnorec)
 mib1=$1 a=$2 st1=$3 kill1=$4 late1=$5 end1=$6
+# shellcheck disable=SC2046
 set -- $(count drec)
 mib2=$1 b=$2 st2=$3 kill2=$4 late2=$5 end2=$6
 if [ "$mib1" = 0 ] || [ "$mib2" = 0 ]; then
