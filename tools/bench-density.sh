@@ -143,9 +143,9 @@ awk -v k="$k" -v ms="$memsize" -v m1="$mib1" -v m2="$mib2" -v a="$a" -v b="$b" '
 	else printf ", ratio undefined\n"
 }'
 printf '  without: %s of %s VMs started, %s stopped before the first power-off, %s reached /init after it%s\n' \
-	"$st1" "$k" "$kill1" "$late1" "$([ "$end1" = 1 ] || echo '; the run timed out')"
+	"$st1" "$k" "$kill1" "$late1" "$([ "$end1" = 1 ] || echo '; the run did not end by itself (timed out, or the host stopped)')"
 printf '  with: %s of %s VMs started, %s stopped before the first power-off, %s reached /init after it%s\n' \
-	"$st2" "$k" "$kill2" "$late2" "$([ "$end2" = 1 ] || echo '; the run timed out')"
+	"$st2" "$k" "$kill2" "$late2" "$([ "$end2" = 1 ] || echo '; the run did not end by itself (timed out, or the host stopped)')"
 [ "$mib1" = "$mib2" ] || echo "  (the with-reclamation host had $mib2 MiB for VMs)"
 [ "$a" -lt "$k" ] || echo "  all $k offered VMs fit without reclamation: the figures are bounded by the offer"
 [ "$b" -lt "$k" ] || echo "  all $k offered VMs reached /init with reclamation: that figure is bounded by the offer"
