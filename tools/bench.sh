@@ -154,6 +154,10 @@ sh "$top/tools/bench-net.sh"
 # Page sharing: memory reclaimed for N identical Linux VMs (docs/resource-manager.md, Memory).
 sh "$top/tools/bench-pshare.sh"
 
+# Density: identical Linux VMs reaching /init per GiB, without and with reclamation
+# (docs/resource-manager.md, Density).
+sh "$top/tools/bench-density.sh"
+
 # The filesystem: throughput against raw I/O, metadata rates, locks, recovery.
 echo "VMFS (host tool on an image file; tests/fs/bench.sh):"
 BENCH_MB=${BENCH_MB:-64} sh "$top/tests/fs/bench.sh" 2>&1 | sed 's/^/  /'
