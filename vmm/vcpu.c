@@ -33,6 +33,7 @@
  * bounds every stay in the guest to the rest of the world's time slice.
  */
 #define pr_fmt(fmt) "vcpu: " fmt
+#include <stdio.h>
 #include <string.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/log.h>
@@ -357,6 +358,35 @@ static void vcpu_test_break(struct vcpu *v)
 	}
 }
 
+/*
+ * A vCPU the host stopped while it still ran (the end of a test run, a kill):
+ * one line of where the guest was and what its interrupt state held, so that
+ * a guest that hung leaves a trace to start from. Its VMCS is current here.
+ */
+static void vcpu_report_killed(struct vcpu *v)
+{
+	uint64_t rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	char apicv[48] = "";
+
+	if (v->vm->stop_kind != VMCONFIG_STOP_KILLED || !v->launched)
+		return;
+	if (v->apicv) {
+		uint16_t st = vmcs_read16(VMCS_GUEST_INTR_STATUS);
+
+		snprintf(apicv, sizeof(apicv), ", RVI %#x SVI %#x", st & 0xff, st >> 8);
+	}
+	pr_info("%s: vCPU %u when stopped: RIP %#llx CS %#x CR3 %#llx RFLAGS %#llx (IF %u), "
+		"activity %u, interruptibility %#x, IDT vectoring %#x, entry event %#x; "
+		"local APIC highest IRR %d, PPR %#x%s; %llu exits\n", v->vm->name, v->id,
+		(unsigned long long)vmcs_readnat(VMCS_GUEST_RIP),
+		vmcs_read16(VMCS_GUEST_CS_SELECTOR),
+		(unsigned long long)vmcs_readnat(VMCS_GUEST_CR3), (unsigned long long)rflags,
+		(unsigned)((rflags >> 9) & 1), vmcs_read32(VMCS_GUEST_ACTIVITY_STATE),
+		vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY), vmcs_read32(VMCS_IDT_VECTORING_INFO),
+		vmcs_read32(VMCS_ENTRY_INTR_INFO), vlapic_highest_irr(&v->lapic),
+		vlapic_ppr(&v->lapic), apicv, (unsigned long long)v->exits_total);
+}
+
 void vcpu_run(void *arg)
 {
 	struct vcpu *v = arg;
@@ -378,6 +408,7 @@ void vcpu_run(void *arg)
 			if (sched_should_yield())
 				sched_yield();
 		}
+		vcpu_report_killed(v);
 	}
 	vm_vcpu_done(v);
 }
