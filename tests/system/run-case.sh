@@ -66,7 +66,7 @@ linux_disk="linux/linux-disk"
 # Ballooning: a Linux VM limited below its memsize with a virtio-balloon (balloon_checks).
 linux_balloon="linux/linux-balloon"
 # Memory overcommit: three 128 MiB Linux VMs on a host with 192 MiB for VMs, each holding
-# 40 MiB of random data; their swap files on an IDE disk.
+# 24 MiB of data no page of which repeats; their swap files on an IDE disk.
 linux_over="linux/linux-over-a linux/linux-over-b linux/linux-over-c"
 # Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
 linux_net="linux/linux-net-a linux/linux-net-b"
@@ -387,7 +387,7 @@ balloon_checks() {
 }
 
 # linux-overcommit: the VMs' memsize is at least twice the memory the host has for VMs;
-# every VM verified its 40 MiB twice (test.console); page sharing, the balloon and
+# every VM verified its 24 MiB twice (test.console); page sharing, the balloon and
 # swapping each took their part; the swap files came and went.
 overcommit_checks() {
 	cap=$(sed -n 's/.*vm: memory for VMs: \([0-9]*\) MiB (.*/\1/p' "$log" | head -1)
