@@ -187,6 +187,7 @@ static void parse_cmdline(void)
 					     "hostname", "storage.expect_fail",
 					     "storage.multihost", "storage.bench", "vdisk.bench",
 					     "spec.l1d_flush", "spec.smt", "spec.v2", "pshare.rate",
+					     "mem.sample", "mem.idletax",
 					     "vmtest.wait" };
 	unsigned long long v;
 	int err = cmdline_parse(mb.cmdline, &cmd);
