@@ -33,7 +33,7 @@ ips=${BENCH_LINUX_IPS:-100000000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ ! -f "$lin/vmlinux.gz" ] || [ ! -f "$lin/initrd.gz" ]; then
+if [ ! -f "$lin/vmlinuz" ] || [ ! -f "$lin/initrd.gz" ]; then
 	echo "density: no Linux guest (sh tools/mklinux.sh build/linux); not measured"
 	exit 0
 fi
@@ -67,7 +67,7 @@ displayName = "$1$i"
 memsize = "$memsize"
 numvcpus = "1"
 guest.type = "linux"
-guest.kernel = "vmlinux.gz"
+guest.kernel = "vmlinuz"
 guest.initrd = "initrd.gz"
 guest.cmdline = "console=ttyS0 loglevel=4 vmk.memtest=1 vmk.memtest_hold=$hold"
 monitor.apicv = "FALSE"
@@ -88,7 +88,7 @@ EOF
 	disk || { echo "density: cannot make the datastore disk"; return 1; }
 	# shellcheck disable=SC2086
 	sh "$top/tools/mkiso.sh" "$work/$1.iso" "$elf" \
-		"console=com1 test=vm_expectations vmstat=20" 0 $mods "$lin/vmlinux.gz" "$lin/initrd.gz"
+		"console=com1 test=vm_expectations vmstat=20" 0 $mods "$lin/vmlinuz" "$lin/initrd.gz"
 	BOCHS_EXTRA="ata0-slave: type=disk, path=$work/disk.img, mode=flat, cylinders=$((steps * 128)), heads=16, spt=63" \
 		BOCHS_IPS=$ips sh "$top/tools/run-bochs.sh" "$work/$1.iso" "$work/$1.serial" 1 \
 		"$hostmem" "$tmo" || true
