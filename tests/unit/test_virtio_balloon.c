@@ -186,6 +186,15 @@ static void test_targets_and_config(void **state)
 	assert_int_equal(rd(VIRTIO_DEVICE_AT, 4), 100);
 	assert_int_not_equal(rd(VIRTIO_COMMON_CFGGEN, 1), gen);
 	assert_int_equal(rd(VIRTIO_ISR_AT, 1) & 2, 2);		/* configuration interrupt */
+	/* a lower target (the host has memory again) is announced the same way */
+	gen = (uint8_t)rd(VIRTIO_COMMON_CFGGEN, 1);
+	balloon_vm_set_target(vm, 0);
+	assert_int_equal(rd(VIRTIO_DEVICE_AT, 4), 0);
+	assert_int_not_equal(rd(VIRTIO_COMMON_CFGGEN, 1), gen);
+	assert_int_equal(rd(VIRTIO_ISR_AT, 1) & 2, 2);
+	assert_int_equal(rd(VIRTIO_ISR_AT, 1) & 2, 0);		/* reading cleared it */
+	balloon_vm_set_target(vm, 0);				/* no change: no interrupt */
+	assert_int_equal(rd(VIRTIO_ISR_AT, 1) & 2, 0);
 	/* capped at sched.mem.maxmemctl: 65% of 16 MiB = 10 MiB */
 	balloon_vm_set_target(vm, 1000000);
 	assert_int_equal(rd(VIRTIO_DEVICE_AT, 4), 2560);
