@@ -180,7 +180,7 @@ check-overcommit: deps-test
 	$(Q)$(MAKE) --no-print-directory check-overcommit-run
 check-overcommit-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools \
 		build/mkdisk $(B)/linux/vmlinuz
-	$(Q)sh tests/system/run-case.sh bochs-linux-overcommit bochs 1 224 cdrom bios linux-overcommit
+	$(Q)sh tests/system/run-case.sh bochs-linux-overcommit bochs 1 256 cdrom bios linux-overcommit
 
 deps deps-test:
 	@sh tools/deps.sh test

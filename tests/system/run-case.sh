@@ -65,7 +65,7 @@ linux_legacy="linux/linux-acpioff linux/linux-nolapic linux/linux-reset linux/li
 linux_disk="linux/linux-disk"
 # Ballooning: a Linux VM limited below its memsize with a virtio-balloon (balloon_checks).
 linux_balloon="linux/linux-balloon"
-# Memory overcommit: three 128 MiB Linux VMs on a host with 192 MiB for VMs, each holding
+# Memory overcommit: three 160 MiB Linux VMs on a host with at most 240 MiB for VMs, each holding
 # 24 MiB of data no page of which repeats; their swap files on an IDE disk.
 linux_over="linux/linux-over-a linux/linux-over-b linux/linux-over-c"
 # Two Linux VMs on vSwitch0 with Debian's virtio_net: ping both ways, 3.2 MiB over TCP.
@@ -391,9 +391,9 @@ balloon_checks() {
 # swapping each took their part; the swap files came and went.
 overcommit_checks() {
 	cap=$(sed -n 's/.*vm: memory for VMs: \([0-9]*\) MiB (.*/\1/p' "$log" | head -1)
-	[ -n "$cap" ] && [ $((3 * 128)) -ge $((2 * cap)) ] ||
-		fail "the host has ${cap:-?} MiB for VMs: 384 MiB of memsize is not 2x overcommit"
-	echo "overcommit: 384 MiB of memsize on $cap MiB for VMs"
+	[ -n "$cap" ] && [ $((3 * 160)) -ge $((2 * cap)) ] ||
+		fail "the host has ${cap:-?} MiB for VMs: 480 MiB of memsize is not 2x overcommit"
+	echo "overcommit: 480 MiB of memsize on $cap MiB for VMs"
 	grep -q "vmstat: page sharing: [0-9]* guest pages share [0-9]* frames .*: [1-9][0-9]* KiB saved" "$log" ||
 		fail "page sharing saved nothing"
 	grep -q "vmstat: linux-over-[abc]: memory: .*; ballooned [1-9][0-9]* KiB" "$log" ||
@@ -403,7 +403,7 @@ overcommit_checks() {
 	grep -q "memsched: memory state \(soft\|hard\|low\)" "$log" ||
 		fail "the memory scheduler never left the high state"
 	for x in a b c; do
-		grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp, 128 MiB" "$log" &&
+		grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp, 160 MiB" "$log" &&
 			grep -q "linux-over-$x: swap file /vmfs/volumes/vtest/over/linux-over-$x.vswp deleted" "$log" ||
 			fail "linux-over-$x's swap file was not made and deleted"
 	done
