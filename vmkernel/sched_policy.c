@@ -97,16 +97,23 @@ static int64_t budget_threshold(const struct sched_queue *q, const struct sched_
 	return gran < size ? gran : size;
 }
 
-/* e's budget at `now`, counting the refill since budget_at (time x ppm). */
+/*
+ * e's budget at `now`, counting the refill since budget_at (time x ppm).
+ * The refill stops where the bucket is full, which may take up to two
+ * limit periods: a run that overran (its exit came late) leaves the budget
+ * as low as one bucket below zero (sq_charge). Capping the refill at one
+ * period instead left such a world at zero budget for ever: throttled,
+ * never eligible again, on whatever CPU it waited.
+ */
 static int64_t budget_now(const struct sched_queue *q, const struct sched_entity *e, uint64_t now)
 {
 	uint64_t dt = now > e->budget_at ? now - e->budget_at : 0;
-	int64_t b;
+	int64_t size = bucket_size(q, e);
+	uint64_t room = e->budget < size ? (uint64_t)(size - e->budget) : 0;
 
-	if (dt > q->limit_period)
-		dt = q->limit_period;	/* the bucket is full by then anyway */
-	b = e->budget + (int64_t)(dt * e->p.max_ppm);
-	return b > bucket_size(q, e) ? bucket_size(q, e) : b;
+	if (dt > room / e->p.max_ppm)
+		return size;	/* full (this also bounds dt x max_ppm below) */
+	return e->budget + (int64_t)(dt * e->p.max_ppm);
 }
 
 static bool eligible(const struct sched_queue *q, const struct sched_entity *e, uint64_t now)
