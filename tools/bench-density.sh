@@ -49,11 +49,9 @@ fi
 steps=$(((k * memsize + 96 + 62) / 63))
 dmib=$((steps * 63))
 disk() {
-	rm -f "$work/vol.img" "$work/disk.img"
-	"$v" -C vmfs6 -S dens --image-size $((dmib - 2))m --max-hosts 2 "$work/vol.img" >/dev/null &&
-		"$v" "$work/vol.img" mkdir /swap &&
-		"$top/build/mkdisk" create "$work/disk.img" "${dmib}m" \
-			"dens:vmfs:$((dmib - 2))m:$work/vol.img" >/dev/null
+	rm -f "$work/disk.img"
+	MAX_HOSTS=2 MKDIRS=/swap sh "$top/tools/mkdatastore.sh" "$work/disk.img" "${dmib}m" dens \
+		>/dev/null
 }
 
 # run NAME RECLAIM: boot the host with K VMs; RECLAIM is 0 or 1.

@@ -151,12 +151,9 @@ disk_datastore() {
 # for three 128 MiB swap files in /over (thin files; VMFS wants their size free at start).
 swap_datastore() {
 	[ "$emu" = bochs ] || { echo "FAIL $name: a disk-backed datastore needs bochs"; exit 1; }
-	v=$top/build/vmkfstools
-	"$v" -C vmfs6 -S vtest --image-size 628m --max-hosts 2 "$work/vol.img" >/dev/null &&
-		"$v" "$work/vol.img" mkdir /over &&
-		rm -f "$work/swap.disk.img" &&
-		"$top/build/mkdisk" create "$work/swap.disk.img" 630m "vtest:vmfs:628m:$work/vol.img" \
-			>/dev/null || { echo "FAIL $name: cannot make the swap datastore disk"; exit 1; }
+	rm -f "$work/swap.disk.img"
+	MAX_HOSTS=2 MKDIRS=/over sh "$top/tools/mkdatastore.sh" "$work/swap.disk.img" 630m vtest \
+		>/dev/null || { echo "FAIL $name: cannot make the swap datastore disk"; exit 1; }
 	export BOCHS_EXTRA="ata0-slave: type=disk, path=$work/swap.disk.img, mode=flat, cylinders=1280, heads=16, spt=63"
 }
 [ "$datastore" = swapdisk ] && swap_datastore
