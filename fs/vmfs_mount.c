@@ -170,7 +170,7 @@ void vmfs_abandon(struct vmfs_volume *vol)
 	free_volume(vol);
 }
 
-int vmfs_unmount(struct vmfs_volume *vol)
+int vmfs_unmount_err(struct vmfs_volume *vol, char *err, size_t errlen)
 {
 	int rc = 0, r;
 
@@ -194,8 +194,15 @@ int vmfs_unmount(struct vmfs_volume *vol)
 		if (r && !rc)
 			rc = r;
 	}
+	if (rc && err && errlen)
+		snprintf(err, errlen, "%s", vol->err);
 	free_volume(vol);
 	return rc;
+}
+
+int vmfs_unmount(struct vmfs_volume *vol)
+{
+	return vmfs_unmount_err(vol, NULL, 0);
 }
 
 const struct vmfs_volhdr *vmfs_header(const struct vmfs_volume *vol)

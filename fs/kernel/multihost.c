@@ -152,16 +152,17 @@ static void workload(void *arg)
 	struct job *j = arg;
 	int rc = run(j);
 	unsigned recovered = 0;
+	char err[256] = "";
 
 	if (!rc) {
 		mutex_lock(&j->ds->lock);
 		vmfs_recover(j->ds->vol, &recovered);	/* anything left over: usually nothing */
 		datastore_stop_renewing(j->ds);
-		rc = vmfs_unmount(j->ds->vol);
+		rc = vmfs_unmount_err(j->ds->vol, err, sizeof(err));
 		mutex_unlock(&j->ds->lock);
 	}
 	if (rc)
-		pr_err("%s: FAILED (%d)\n", j->me, rc);
+		pr_err("%s: FAILED (%d)%s%s\n", j->me, rc, err[0] ? ": unmount: " : "", err);
 	else
 		pr_info("%s done: %u more host(s) recovered at the end, volume unmounted\n", j->me,
 			recovered);

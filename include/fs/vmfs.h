@@ -97,6 +97,8 @@ uint64_t vmfs_format_min_bytes(const struct vmfs_format_opts *opts);
 int vmfs_mount(struct blockdev *dev, const struct vmfs_env *env, unsigned flags,
 	       struct vmfs_volume **out, char *err, size_t errlen);
 int vmfs_unmount(struct vmfs_volume *vol);
+/* The same; on failure err gets the message (the volume is gone afterwards). */
+int vmfs_unmount_err(struct vmfs_volume *vol, char *err, size_t errlen);
 const char *vmfs_strerror(const struct vmfs_volume *vol);
 
 /* ---- namespace ---- */

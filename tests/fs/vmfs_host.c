@@ -84,11 +84,14 @@ static void host_mount(struct host *h, const char *img, const char *id, bool rdo
 
 static int host_umount(struct host *h)
 {
+	char err[256];
 	int rc;
 
 	host_renewer_stop(&h->ren);
-	rc = vmfs_unmount(h->vol);
+	rc = vmfs_unmount_err(h->vol, err, sizeof(err));
 	filedev_close(&h->fdv);
+	if (rc)
+		fprintf(stderr, "vmfs_host: unmount: %s\n", err);
 	return rc;
 }
 
