@@ -14,12 +14,15 @@
  *    reading it, writing our claim (generation + 1, our identity and nonce),
  *    waiting G and reading it back: only a claim still there byte for byte
  *    wins. The claimer measures its own read-to-write-completion time and
- *    gives up if it exceeded G. Why two racers cannot both win: say P's
- *    claim landed first and Q's later, and both passed. Q read the slot free
- *    before P's claim landed (else Q would have seen a live slot), and Q's
- *    own write completed within G of that read, so before P's write + G.
- *    P read back at least G after its write completed, so after Q's landed,
- *    and saw Q's claim: P failed. No bound on stalls is needed, only that
+ *    gives up if it exceeded G. "Read it free" means the read that starts
+ *    that measured time: a slot seen free by an earlier scan is read again
+ *    and judged from that read (between the two, a stalled claimer can miss
+ *    another host claiming the slot and using it). Why two racers cannot
+ *    both win: say P's claim landed first and Q's later, and both passed.
+ *    Q read the slot free before P's claim landed (else Q would have seen a
+ *    live slot), and Q's own write completed within G of that read, so
+ *    before P's write + G. P read back at least G after its write
+ *    completed, so after Q's landed, and saw Q's claim: P failed. No bound on stalls is needed, only that
  *    each host's clock runs at the real rate. With ATS the claim is one
  *    COMPARE AND WRITE against the image read, and there is nothing to wait.
  *  - Every claim bumps the generation, so a lock naming an earlier
@@ -69,7 +72,10 @@ static int try_claim(struct vmfs_volume *vol, uint32_t s, const struct vmfs_hbsl
 
 	if (rc)
 		return rc == -EIO ? -EAGAIN : rc;
-	if (expect && memcmp(&seen, expect, sizeof(seen)))
+	/* Judge the slot from this read, inside the timed window: a host that
+	 * claimed it since an earlier look is live, whatever that look said. */
+	if (expect ? memcmp(&seen, expect, sizeof(seen)) != 0 :
+		     !vmfs_hb_valid(&seen, s) || seen.state != VMFS_HB_FREE)
 		return -EAGAIN;		/* it moved since we judged it */
 	vol->slot = s;
 	vol->hb_gen = seen.generation + 1;

@@ -311,6 +311,57 @@ static void test_slot_takeover(void **state)
 }
 
 /*
+ * A claimer that stalls between its scan of the heartbeat region and its
+ * claim must judge the slot again: here host a claims the only slot in that
+ * gap (and renews it). b must not take the slot over from a live host: its
+ * mount fails with -EBUSY after watching a for a lease, and a keeps its lease.
+ */
+static struct memdev *claim_m;
+static struct vmfs_volume *claim_a;
+static uint64_t claim_hb_lba;
+static unsigned claim_reads;
+
+static void claim_in_gap(void *arg, uint64_t lba, bool write)
+{
+	static bool inside;
+
+	(void)arg;
+	if (inside || write || lba != claim_hb_lba || ++claim_reads != 2)
+		return;
+	inside = true;			/* b scanned the region; now it reads the slot */
+	claim_a = tl_mount(claim_m, 1);
+	tl_keep_alive(claim_a, true);
+	inside = false;
+}
+
+static void test_claim_judges_slot_again(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 1);
+	struct vmfs_volume *probe = tl_mount(m, 3), *b = NULL;
+	struct vmfs_env env;
+	char err[256] = "";
+
+	(void)state;
+	claim_hb_lba = vmfs_header(probe)->hb_off / 512;
+	assert_int_equal(vmfs_unmount(probe), 0);
+	claim_m = m;
+	claim_reads = 0;
+	claim_a = NULL;
+	m->io_hook = claim_in_gap;
+	memdev_env(&env, 2);
+	assert_int_equal(vmfs_mount(&m->dev, &env, 0, &b, err, sizeof(err)), -EBUSY);
+	m->io_hook = NULL;
+	assert_non_null(claim_a);
+	assert_non_null(strstr(err, "in use by live hosts"));
+	assert_int_equal(vmfs_heartbeat_renew(claim_a), 0);
+	assert_true(vmfs_lease_valid(claim_a));
+	tl_keep_alive(claim_a, false);
+	assert_int_equal(vmfs_unmount(claim_a), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+/*
  * A host restarting with the same identity is a new incarnation: it never
  * takes its old slot while that may be live, and the old incarnation's locks
  * are broken only after its slot was watched dead for a lease.
@@ -704,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_lease_loss_fencing),
 		cmocka_unit_test(test_recover_dead_host),
 		cmocka_unit_test(test_slot_takeover),
+		cmocka_unit_test(test_claim_judges_slot_again),
 		cmocka_unit_test(test_restart_is_new_incarnation),
 		cmocka_unit_test(test_ats_cluster),
 		cmocka_unit_test(test_ats_lock_adversarial),
