@@ -54,7 +54,7 @@ static void env_free(struct env *v)
 	free(v);
 }
 
-/* Every non-root table holds at least one present entry. */
+/* Every non-root table holds at least one entry (present, or an owner's value). */
 static int nonempty_visit(void *ctx, uint64_t va, unsigned level, uint64_t e, bool leaf)
 {
 	struct env *v = ctx;
@@ -66,7 +66,7 @@ static int nonempty_visit(void *ctx, uint64_t va, unsigned level, uint64_t e, bo
 	if (leaf)
 		return 0;
 	t = fp_virt(&v->fp, e & PTE_ADDR_MASK);
-	for (i = 0; i < 512 && !(t[i] & PTE_P); i++)
+	for (i = 0; i < 512 && !t[i]; i++)
 		;
 	return i == 512;
 }
@@ -404,6 +404,19 @@ static void test_raw_entries(void **state)
 	/* a present value is refused; so is an address whose walk stops above level 1 */
 	assert_err(v, pgt_entry_set_absent(&v->pt, K4, 0x5000 | PTE_P), -EINVAL, "is present");
 	assert_err(v, pgt_entry_set_absent(&v->pt, G1, mine), -ENOENT, "no 4 KiB entry");
+	/* unmapping its only mapped neighbour keeps the table, and the value in it */
+	assert_int_equal(pgt_unmap(&v->pt, 0, K4), 0);
+	assert_int_equal(pgt_entry_get(&v->pt, K4, &e, &level), 0);
+	assert_true(e == mine && level == 1);
+	check_tables(v);
+	/* an unmap over it clears it; then the emptied tables go */
+	assert_int_equal(pgt_unmap(&v->pt, 0, 2 * K4), 0);
+	assert_int_equal(pgt_entry_get(&v->pt, K4, &e, &level), 0);
+	assert_int_equal(e, 0);
+	assert_int_equal(pgt_count_tables(&v->pt), 1);
+	check_tables(v);
+	assert_int_equal(pgt_map(&v->pt, 0, 0x100000, K4, PTE_W, PGT_4K), 0);
+	assert_int_equal(pgt_entry_set_absent(&v->pt, K4, mine), 0);
 	/* a mapping goes over the owner's value */
 	assert_int_equal(pgt_map(&v->pt, K4, 0x200000, K4, PTE_W, 0), 0);
 	expect(v, K4, 0x200000, 1, PTE_P | PTE_W);

@@ -12,7 +12,9 @@
  *
  * Invariants kept by every call:
  *  - no table page except the root is empty (unmap and failed maps free the
- *    tables they empty), so a present table entry always leads to a mapping;
+ *    tables they empty), so a present table entry always leads to a mapping
+ *    or to an owner's non-present value (see pgt_entry_set_absent): such a
+ *    value keeps its table, and only an unmap over it clears it;
  *  - entries are written with one 64-bit store, a new table is filled before
  *    the entry that points to it, and a large page is split by building the
  *    equivalent table and swapping it in with a compare-exchange, so a
@@ -213,7 +215,7 @@ static bool table_empty(const struct pgtable *pt, uint64_t table_pa)
 	const uint64_t *t = table_of(pt, table_pa);
 
 	for (unsigned i = 0; i < PGT_ENTRIES; i++)
-		if (present(pt->fmt, load(&t[i])))
+		if (load(&t[i]))	/* a mapping, or an owner's non-present value */
 			return false;
 	return true;
 }
@@ -358,8 +360,11 @@ static void sweep(struct pgtable *pt, uint64_t table_pa, unsigned level, uint64_
 		uint64_t child = v & pt->fmt->addr_mask;
 		bool inside = start <= ia && ia + size_of(level) <= end;
 
-		if (!present(pt->fmt, v))
+		if (!present(pt->fmt, v)) {
+			if (v && unmap && inside)	/* an owner's value goes with the range */
+				store(&t[i], 0);
 			continue;
+		}
 		if (is_leaf(pt->fmt, v, level)) {
 			if (unmap && inside)
 				store(&t[i], 0);
@@ -664,8 +669,8 @@ int pgt_walk(const struct pgtable *pt, pgt_visit_fn fn, void *ctx)
  * leaf (the VMM's swap: a slot number and a marker in an EPT leaf the
  * CPU ignores while bits 2:0 are clear). Such an entry is not "mapped"
  * for the rest of this API: pgt_map may put a mapping over it, pgt_walk
- * skips it, and pgt_unmap could free a table holding only such entries,
- * so owners must not unmap around them.
+ * skips it and pgt_unmap over it clears it. But it keeps its table:
+ * unmapping its neighbours never frees a table that still holds one.
  */
 int pgt_entry_get(const struct pgtable *pt, uint64_t va, uint64_t *entry, unsigned *level)
 {
