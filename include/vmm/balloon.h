@@ -101,13 +101,14 @@ struct balloon_unback {
 	uint64_t dropped;	/* references to page-sharing frames dropped */
 	uint64_t unbacked;	/* never touched: nothing to give back */
 	uint64_t large;		/* inside a 2 MiB/1 GiB page of the reservation: kept backed */
+	uint64_t swapped;	/* in the swap file: the slot freed */
 };
 /*
  * The guest gave RAM pages gpa[0..n) (4 KiB aligned, checked RAM) to its
  * balloon: clear their EPT leaves, shoot the VM's translations down on
  * every CPU, then free the host pages (or quarantine them from CPUs that
- * did not answer). Pages the guest touches again are backed again as zero
- * pages, as on a first touch. Sleeps; no locks held by the caller.
+ * did not answer); swapped pages lose their swap slots. Pages the guest
+ * touches again are backed again as zero pages, as on a first touch. Sleeps; no locks held by the caller.
  */
 void guest_ram_balloon(struct vm *vm, const uint64_t *gpa, unsigned n, struct balloon_unback *r);
 

@@ -59,6 +59,15 @@ uint64_t guest_swap_out(struct vm *vm, uint64_t npages);
  */
 int guest_swap_in(struct vm *vm, uint64_t page);
 
+/*
+ * The guest gave pages gpa[0..n) away (its balloon): those that are
+ * swapped lose their slots and become unbacked, so the next touch is a
+ * fresh zero page rather than a swap-in of what the guest no longer
+ * wants. Returns how many were swapped. Sleeps (waits for a swap-out or
+ * swap-in in flight); no spinlock held.
+ */
+uint64_t guest_swap_discard(struct vm *vm, const uint64_t *gpa, unsigned n);
+
 void guest_swap_stats(struct vm *vm, struct guest_swap_stats *st);
 
 #endif

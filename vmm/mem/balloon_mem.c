@@ -16,7 +16,9 @@
  *     it has flushed (quarantine.c): no CPU can reach a page after it was
  *     given to someone else.
  * The next guest access to such a page is a first touch: a fresh zero
- * page (and the usual sched.mem.max and host-reserve checks).
+ * page (and the usual sched.mem.max and host-reserve checks). A page
+ * that is swapped out loses its swap slot (guest_swap_discard), after
+ * the unmapping, so that one swapped out meanwhile is caught as well.
  *
  * Pages inside a 2 MiB or 1 GiB page (how a reservation, sched.mem.min,
  * is backed at start) are not split: they stay backed and are counted as
@@ -39,6 +41,7 @@
 #include <vmm/balloon.h>
 #include <vmm/ept.h>
 #include <vmm/guest_mem.h>
+#include <vmm/guest_swap.h>
 #include <vmm/quarantine.h>
 #include <vmm/vm.h>
 #include "guest_mem_priv.h"
@@ -145,6 +148,8 @@ static void balloon_chunk(struct vm *vm, struct vm_ram *ram, const uint64_t *gpa
 
 void guest_ram_balloon(struct vm *vm, const uint64_t *gpa, unsigned n, struct balloon_unback *r)
 {
+	const uint64_t *gpa0 = gpa;
+	unsigned n0 = n;
 	struct vm_ram *ram;
 
 	pshare_scan_exclude(true);	/* the RAM stays while we hold it (guest_ram_destroy) */
@@ -157,4 +162,11 @@ void guest_ram_balloon(struct vm *vm, const uint64_t *gpa, unsigned n, struct ba
 		n -= k;
 	}
 	pshare_scan_exclude(false);
+	/* after the unmapping: a page swapped out meanwhile is caught here too */
+	if (ram) {
+		uint64_t d = guest_swap_discard(vm, gpa0, n0);
+
+		r->swapped += d;
+		r->unbacked -= d;	/* unmap_one found them not present */
+	}
 }

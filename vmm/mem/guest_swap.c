@@ -45,6 +45,8 @@
  * host is at the vmkernel's reserve), the slot read into it, the leaf
  * mapped (non-present to present: no shootdown), the slot freed. A read
  * error stops the VM naming page, slot and error; the host carries on.
+ * A swapped page the guest puts into its balloon (guest_swap_discard)
+ * loses its slot and becomes unbacked: its data is not wanted any more.
  *
  * Locking. sw->io_lock (a mutex) is held across every swap-out and
  * swap-in, file I/O included: one swap operation per VM at a time, so
@@ -516,6 +518,37 @@ int guest_swap_in(struct vm *vm, uint64_t page)
 	err = can_swap(vm, sw) ? swap_in_locked(vm, sw, page) : -EIO;
 	mutex_unlock(&sw->io_lock);
 	return err;
+}
+
+uint64_t guest_swap_discard(struct vm *vm, const uint64_t *gpa, unsigned n)
+{
+	struct vm_swap *sw = vm->swap;
+	uint64_t done = 0;
+
+	if (!sw || !n)
+		return 0;
+	/* io_lock: no swap-out is between its steps, so no leaf is in flight */
+	mutex_lock(&sw->io_lock);
+	if (!can_swap(vm, sw)) {
+		mutex_unlock(&sw->io_lock);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct vm_ram *ram = vm->ram;
+		unsigned long flags = spin_lock_irqsave(&ram->lock);
+		uint64_t slot = swapped_slot(ram, gpa[i]);
+
+		if (slot != SWAP_SLOT_NONE)
+			pgt_entry_set_absent(&ram->ept.pt, gpa[i], 0);
+		spin_unlock_irqrestore(&ram->lock, flags);
+		if (slot == SWAP_SLOT_NONE)
+			continue;
+		swap_slots_free(&sw->slots, slot);
+		count(&sw->swapped_pages, -1);
+		done++;
+	}
+	mutex_unlock(&sw->io_lock);
+	return done;
 }
 
 void guest_swap_stats(struct vm *vm, struct guest_swap_stats *st)

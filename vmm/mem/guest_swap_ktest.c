@@ -4,7 +4,8 @@
  * vms-swap boot hands it over): a VM's pages written through host copies,
  * half of them swapped out by guest_swap_out() from this world, all read
  * back and checked (swap-in through guest_read), a write into a swapped
- * page, and a swap-in whose read comes back short (the file cut to
+ * page, swapped pages put into a balloon (their slots freed, the next touch
+ * a zero page), and a swap-in whose read comes back short (the file cut to
  * nothing), which must stop that VM naming page and slot; then the swap
  * file must be gone. It also finds the swap file of the boot's VM "swap"
  * (tests/guests/swap.vmx), which runs meanwhile, at its full size, and
@@ -24,6 +25,7 @@
 #include <vmkernel/spinlock.h>
 #include <vmkernel/timer.h>
 #include <vmkernel/cpu.h>
+#include <vmm/balloon.h>
 #include <vmm/guest_mem.h>
 #include <vmm/guest_swap.h>
 #include <vmm/vm.h>
@@ -127,6 +129,23 @@ KTEST_NAMED(guest_swap_world)
 	KT_ASSERT_EQ(buf[2], 0xfeedface);
 	KT_ASSERT_EQ(buf[3], word(5, 3));
 	KT_ASSERT_EQ(buf[1], word(5, 1));
+	/* Ballooned: swapped pages lose their slots (no swap-in), a resident one is freed. */
+	{
+		const uint64_t gone[3] = { BASE + 9 * 4096, BASE + 10 * 4096, BASE + 5 * 4096 };
+		struct balloon_unback un = { 0 };
+		uint64_t swapped = (guest_swap_stats(vm, &st), st.swapped_pages), ins = st.swap_ins;
+
+		guest_ram_balloon(vm, gone, 3, &un);
+		KT_ASSERT_EQ(un.swapped, 2);
+		KT_ASSERT_EQ(un.freed, 1);
+		KT_ASSERT_EQ(un.unbacked, 0);
+		guest_swap_stats(vm, &st);
+		KT_ASSERT_EQ(st.swapped_pages, swapped - 2);
+		KT_ASSERT_EQ(guest_read(vm, BASE + 9 * 4096, buf, 4096), 0);
+		KT_ASSERT_EQ(buf[0] | buf[1023], 0);		/* a fresh zero page */
+		guest_swap_stats(vm, &st);
+		KT_ASSERT_EQ(st.swap_ins, ins);
+	}
 	/* A short read: the VM stops, named; the host carries on. */
 	KT_ASSERT_EQ(guest_swap_test_truncate(vm), 0);
 	rc = guest_read(vm, BASE + 7 * 4096, buf, 4);

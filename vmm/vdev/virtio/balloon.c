@@ -266,11 +266,11 @@ static void balloon_destroy_backend(struct virtio_dev *vd)
 
 	pr_info("%s: %s: %llu pages inflated, %llu deflated, %llu in the balloon at the end; host "
 		"pages freed %llu, shared references dropped %llu, never backed %llu, kept in "
-		"large pages %llu\n", vd->dev.vm->name, vd->dev.name,
+		"large pages %llu, swap slots freed %llu\n", vd->dev.vm->name, vd->dev.name,
 		(unsigned long long)b->inflated, (unsigned long long)b->deflated,
 		(unsigned long long)b->map.count, (unsigned long long)b->un.freed,
 		(unsigned long long)b->un.dropped, (unsigned long long)b->un.unbacked,
-		(unsigned long long)b->un.large);
+		(unsigned long long)b->un.large, (unsigned long long)b->un.swapped);
 	kfree(b->map.bits);
 	b->map.bits = NULL;
 }
