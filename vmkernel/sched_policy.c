@@ -75,6 +75,12 @@
  * running entity the balancer wants elsewhere (move_to) or that has run
  * too far ahead of a waiting sibling is preempted at its next exit.
  *
+ * Every charged run advances its world's tag by at least one unit
+ * (sq_charge), however short: a world of many short runs (an emulator's
+ * slow TSC counts a short run in a few hundred units, which divided by a
+ * large weight is 0) would otherwise never move its tag, nor vnow, and
+ * starve any world whose tag is above it.
+ *
  * Invariants: vnow never decreases; an entity is on the ready list iff
  * `queued`; a running entity is on no list but `all`; a limited entity is
  * never picked with a budget below one minimal run; weights are >= 1.
@@ -362,11 +368,29 @@ struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retr
 	return e;
 }
 
+/*
+ * Advance e's tag by ran / weight, and by at least one unit: every charged
+ * run moves the tag. A world whose runs were all shorter than
+ * weight >> SCHED_VT_SHIFT time units (88 us of a 10 MHz TSC at 90%, which
+ * is what Bochs gives) otherwise never advanced its tag at all. Such a
+ * vCPU, halting and woken thousands of times a second, then kept the
+ * queue's vnow where it was, and a host world whose tag was above (it had
+ * run once) waited for ever: bochs-vms-virtio's console and virtio I/O
+ * worlds did, while the guests waited for their I/O. The unit is at most
+ * weight >> SCHED_VT_SHIFT of run time (under 1 us of a GHz TSC).
+ */
+static void charge_vt(struct sched_entity *e, uint64_t ran)
+{
+	uint64_t d = (ran << SCHED_VT_SHIFT) / e->weight;
+
+	e->vt += d ? d : 1;
+}
+
 void sq_charge(struct sched_queue *q, struct sched_entity *e, uint64_t ran, uint64_t now)
 {
 	if (ran > RAN_MAX)
 		ran = RAN_MAX;
-	e->vt += (ran << SCHED_VT_SHIFT) / e->weight;
+	charge_vt(e, ran);
 	e->ran += ran;
 	e->woke_at = 0;
 	if (e->p.shares)

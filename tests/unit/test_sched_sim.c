@@ -592,6 +592,52 @@ static void test_wakeup_boost_bounded(void **state)
 	assert_between(frac(h1, 60 * SEC), 1.0 / 3 - 0.005, 0.36, "hog beside the greedy waker");
 }
 
+/*
+ * Every run advances a world's tag, however short. With the TSC Bochs
+ * gives (10 MHz: 10 000 units a ms) a vCPU that halts and is woken every
+ * few microseconds runs about 100 units at a time, and
+ * 100 << SCHED_VT_SHIFT / 900 000 is 0: its tag, and vnow with it, once
+ * never moved, and a host world whose tag was above (it had run 5 ms) was
+ * never picked again. bochs-vms-virtio's console and virtio I/O worlds
+ * starved so while their guests waited for I/O.
+ */
+static void test_short_runs_advance_tag(void **state)
+{
+	struct sched_queue q;
+	struct sched_entity host_w = { 0 }, vcpu = { 0 };
+	struct sched_params vm_p = vm(1000, 0, 0);
+	uint64_t now = 1, retry;
+	unsigned runs = 0;
+	struct sched_entity *e;
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	sq_set_timebase(&q, 10000);
+	sq_attach(&q, &host_w, &host, now);
+	sq_attach(&q, &vcpu, &vm_p, now);
+	sq_enqueue(&q, &vcpu, now, SQ_NEW);
+	/* The host world runs 5 ms once (picked first); its tag is then ahead of the vCPU's. */
+	sq_enqueue(&q, &host_w, now, SQ_NEW);
+	e = sq_pick(&q, now, &retry);
+	if (e == &vcpu) {
+		sq_charge(&q, &vcpu, 10000, now += 10000);
+		sq_enqueue(&q, &vcpu, now, SQ_PREEMPTED);
+		e = sq_pick(&q, now, &retry);
+	}
+	assert_ptr_equal(e, &host_w);
+	sq_charge(&q, &host_w, 50000, now += 50000);
+	sq_enqueue(&q, &host_w, now, SQ_PREEMPTED);
+	/* The vCPU runs 10 us at a time, halting and woken at once, for up to 1 s. */
+	while ((e = sq_pick(&q, now, &retry)) == &vcpu && runs < 100000) {
+		sq_charge(&q, &vcpu, 100, now += 100);
+		sq_enqueue(&q, &vcpu, now, SQ_WOKEN);
+		runs++;
+	}
+	/* Its 5 ms at 10% is 500 units of tag: as many runs of the vCPU at most. */
+	if (e != &host_w || runs > 600)
+		fail_msg("the host world waited through %u runs of the vCPU", runs);
+}
+
 /* Host worlds are never starved by VMs with huge shares and full reservations. */
 static void test_host_not_starved(void **state)
 {
@@ -937,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_wakeup_boost_bounded),
 		cmocka_unit_test(test_host_not_starved),
+		cmocka_unit_test(test_short_runs_advance_tag),
 		cmocka_unit_test(test_phases),
 		cmocka_unit_test(test_waker_beside_limited),
 		cmocka_unit_test(test_yield_passes_one_turn),
