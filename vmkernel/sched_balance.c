@@ -45,7 +45,13 @@
  * A world that moved stays at least SCHED_RESIDENCY_MS where it is, which
  * with the lag rules out ping-pong. A moved world enters its new queue at
  * that queue's virtual time (its SFQ tag means nothing there) and keeps
- * its gvt, which is what it is judged by across CPUs.
+ * its gvt, which is what it is judged by across CPUs. The queue it leaves
+ * moves its virtual time up to the leaver's tag: vnow is the start tag of
+ * the last pick, and the leaver's tag is past it by the run it was just
+ * charged for. Without that, a hog moved after each of its runs never
+ * advanced either CPU's vnow, since each arrival starts at vnow again, and
+ * a world whose tag was above vnow (a host world that had run once)
+ * waited for ever.
  *
  * Relaxed co-scheduling (ESX 3 onwards). A guest kernel expects its CPUs
  * to run together: it spins on a lock a descheduled sibling holds, waits
@@ -127,9 +133,15 @@ uint64_t sq_gvt_now(const struct sched_entity *e, uint64_t now)
 	return e->gvt + (now - e->picked_at) * 1000 / e->p.shares;
 }
 
-/* Detach e (ready, not running) from `from`; sq_move_in must follow. */
+/*
+ * Detach e (ready, not running) from `from`; sq_move_in must follow. The
+ * run it was last charged for stays counted where it ran: the queue's
+ * virtual time moves up to e's tag (see the top).
+ */
 static void move_out(struct sched_queue *from, struct sched_entity *e)
 {
+	if (e->vt > from->vnow)
+		from->vnow = e->vt;
 	sq_detach(from, e);
 }
 

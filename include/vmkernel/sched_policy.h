@@ -161,7 +161,8 @@ bool sq_can_move(const struct sched_queue *q, const struct sched_entity *e, unsi
 		 uint64_t now);
 /*
  * Move e, ready and not running, from `from` to `to`: detach, attach with
- * the same parameters, queue it behind nothing it did not earn there.
+ * the same parameters, queue it behind nothing it did not earn there; the
+ * queue it leaves keeps its last run counted in its virtual time.
  */
 void sq_move(struct sched_queue *from, struct sched_queue *to, struct sched_entity *e,
 	     uint64_t now);

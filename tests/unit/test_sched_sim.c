@@ -845,6 +845,65 @@ static void test_no_pingpong(void **state)
 }
 
 /*
+ * A world that moves away leaves its last run counted on the CPU it ran
+ * on. A VM hog that changes CPU after every run (the balancer may move it
+ * each residency) was once attached at the new queue's vnow while the
+ * queue it left kept vnow at its start tag: vnow, the start tag of the
+ * last pick, then never moved on either CPU, and a host world whose tag
+ * was above it (it had run) waited for ever: 0 picks of 100 here. In
+ * bochs-vms-virtio this starved the console and virtio I/O worlds while
+ * the VMs ran on.
+ */
+static void test_move_counts_last_run(void **state)
+{
+	struct sched_queue q[2];
+	struct sched_entity host_w = { 0 }, hog = { 0 }, other = { 0 };
+	struct sched_params vm_p = vmx(1000, 0, 0x3, NULL);
+	uint64_t now = 1, retry, run = SCHED_RESIDENCY_MS * MS;
+	unsigned host_picks = 0, at = 0;
+
+	(void)state;
+	memset(q, 0, sizeof(q));
+	for (unsigned c = 0; c < 2; c++) {
+		sq_set_timebase(&q[c], MS);
+		q[c].cpu = c;
+	}
+	sq_attach(&q[0], &host_w, &host, now);
+	sq_enqueue(&q[0], &host_w, now, SQ_NEW);
+	sq_attach(&q[0], &hog, &vm_p, now);
+	sq_enqueue(&q[0], &hog, now, SQ_NEW);
+	sq_attach(&q[1], &other, &vm_p, now);
+	sq_enqueue(&q[1], &other, now, SQ_NEW);
+	/* The host world runs once (its tag is then above vnow) and stays ready. */
+	while (sq_pick(&q[0], now, &retry) != &host_w) {
+		sq_charge(&q[0], &hog, MS, now += MS);
+		sq_enqueue(&q[0], &hog, now, SQ_PREEMPTED);
+	}
+	sq_charge(&q[0], &host_w, MS, now += MS);
+	sq_enqueue(&q[0], &host_w, now, SQ_PREEMPTED);
+	/* The hog runs one residency on each CPU in turn, preempted to move. */
+	for (unsigned i = 0; i < 100; i++) {
+		struct sched_entity *e = sq_pick(&q[at], now, &retry);
+
+		assert_non_null(e);
+		now += e == &hog ? run : MS;
+		sq_charge(&q[at], e, e == &hog ? run : MS, now);
+		sq_enqueue(&q[at], e, now, SQ_PREEMPTED);
+		if (e == &host_w) {
+			host_picks++;
+			continue;
+		}
+		if (e == &hog) {
+			sq_move(&q[at], &q[!at], &hog, now);
+			at = !at;
+		}
+	}
+	/* About once per visit of the hog to CPU 0 (a third of the picks): never 0. */
+	if (host_picks < 5)
+		fail_msg("the host world ran %u times in 100 picks beside a moving hog", host_picks);
+}
+
+/*
  * Idle pull: bursty worlds all placed on CPU 0 of two. CPU 1 never idles
  * while CPU 0 is busy and has a ready world that may move (checked every
  * step, see step_cpu), and takes a fair part of the work.
@@ -989,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_yield_passes_one_turn),
 		cmocka_unit_test(test_global_fairness),
 		cmocka_unit_test(test_no_pingpong),
+		cmocka_unit_test(test_move_counts_last_run),
 		cmocka_unit_test(test_idle_pull),
 		cmocka_unit_test(test_affinity_kept),
 		cmocka_unit_test(test_reservation_with_migration),
