@@ -39,12 +39,12 @@
  *
  * Locking: rq->lock protects the queue, the policy's entity and the state
  * of every world on that CPU. Two run-queue locks are held together only
- * by the balancer, which takes its own CPU's and tries the other's
- * (trylock_pair): it never waits for a second one, so they have no order,
- * and a tick never spins with interrupts off on the queue of a CPU whose
- * running world keeps taking its own lock. A world's lock is found
- * through w->cpu and checked again once held (lock_world), since a move
- * changes it. A world
+ * by the balancer, which takes its own CPU's and tries the other's a
+ * bounded number of times (trylock_pair): it never spins on a second one
+ * while holding the first, so they have no order, and a tick never waits
+ * long with interrupts off for the queue of a CPU whose running world
+ * keeps taking its own lock. A world's lock is found through w->cpu and
+ * checked again once held (lock_world), since a move changes it. A world
  * switches away with interrupts off; the idle context re-enables them
  * once the outgoing world's state is final. Preemption is voluntary:
  * worlds check sched_should_yield() at safe points (a vCPU after each VM
@@ -124,19 +124,28 @@ static struct runqueue *lock_world(struct world *w, unsigned long *flags)
 
 /*
  * This CPU's run queue and another's, or neither (false): the balancer's
- * look at another CPU is worth no wait. Spinlocks are not fair, and a
- * world that checks sched_should_yield() in a tight loop holds its queue's
- * lock most of the time: under QEMU a tick spinning for it with IRQs off
- * kept a CPU from its timers for seconds. A trylock cannot deadlock, so
- * no lock order is needed. IRQs off.
+ * look at another CPU is worth only a short wait. Spinlocks are not fair,
+ * and a world that checks sched_should_yield() in a tight loop holds its
+ * queue's lock most of the time: under QEMU a tick spinning for it with
+ * IRQs off kept a CPU from its timers for seconds. So the other lock is
+ * only tried, TRYLOCK_PAIR_TRIES times with a pause between (a single try
+ * almost never found a busy CPU's lock free under Bochs: the balancer
+ * never pulled there), and this CPU's own lock is let go between tries, so
+ * that two CPUs balancing against each other do not hold each other off.
+ * A trylock cannot deadlock, so no lock order is needed. IRQs off.
  */
+#define TRYLOCK_PAIR_TRIES 64
+
 static bool trylock_pair(struct runqueue *self, struct runqueue *other)
 {
 	ASSERT(!irq_enabled() && self != other);
-	spin_lock(&self->lock);
-	if (spin_trylock(&other->lock))
-		return true;
-	spin_unlock(&self->lock);
+	for (unsigned i = 0; i < TRYLOCK_PAIR_TRIES; i++) {
+		spin_lock(&self->lock);
+		if (spin_trylock(&other->lock))
+			return true;
+		spin_unlock(&self->lock);
+		cpu_relax();
+	}
 	return false;
 }
 
