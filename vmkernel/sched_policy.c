@@ -65,6 +65,22 @@
  * entitlement, time it would only have spent waiting. Alone on its CPU (or
  * beside throttled entities only), a yielder simply runs on.
  *
+ * Several CPUs. Each queue also keeps what vmkernel/sched_balance.c needs
+ * to move worlds and to co-schedule SMP VMs (its essay): every VM world's
+ * global virtual time gvt (run time per share, advanced in sq_charge,
+ * floored at the queue's gvnow when a world wakes or is new), the running
+ * entity, and the co-scheduling hooks sg_* as a group member becomes
+ * ready, runs and is charged. A co-stopped entity is passed over like a
+ * throttled one (sq_pick looks again one minimal run later), and a
+ * running entity the balancer wants elsewhere (move_to) or that has run
+ * too far ahead of a waiting sibling is preempted at its next exit.
+ *
+ * Every charged run advances its world's tag by at least one unit
+ * (sq_charge), however short: a world of many short runs (an emulator's
+ * slow TSC counts a short run in a few hundred units, which divided by a
+ * large weight is 0) would otherwise never move its tag, nor vnow, and
+ * starve any world whose tag is above it.
+ *
  * Invariants: vnow never decreases; an entity is on the ready list iff
  * `queued`; a running entity is on no list but `all`; a limited entity is
  * never picked with a budget below one minimal run; weights are >= 1.
@@ -190,7 +206,13 @@ void sq_attach(struct sched_queue *q, struct sched_entity *e, const struct sched
 	e->all_next = q->all;
 	q->all = e;
 	e->attached = true;
+	e->running = false;
+	e->costopped = false;
+	e->move_to = -1;
 	e->budget = limited(e) ? bucket_size(q, e) : 0;
+	e->counted_movable = false;
+	sq_movable_update(q, e);
+	sg_join(q, e);
 	entitle(q);
 }
 
@@ -220,6 +242,7 @@ void sq_detach(struct sched_queue *q, struct sched_entity *e)
 	}
 	e->all_next = NULL;
 	e->attached = false;
+	sq_movable_update(q, e);
 	entitle(q);
 }
 
@@ -227,6 +250,11 @@ void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enu
 {
 	if (e->queued)
 		return;
+	/* Sleeping or being new earns no credit against other CPUs either. */
+	if (why != SQ_PREEMPTED && why != SQ_YIELDED && e->p.shares && e->gvt < q->gvnow)
+		e->gvt = q->gvnow;
+	if (why == SQ_WOKEN || why == SQ_NEW)
+		e->move_to = -1;	/* a stale request: it blocked instead of moving */
 	if (why == SQ_WOKEN) {
 		uint64_t bonus = (q->wake_bonus << SCHED_VT_SHIFT) / e->weight;
 		uint64_t floor = q->vnow > bonus ? q->vnow - bonus : 0;
@@ -245,6 +273,7 @@ void sq_enqueue(struct sched_queue *q, struct sched_entity *e, uint64_t now, enu
 	e->next = q->ready;
 	q->ready = e;
 	e->queued = true;
+	sg_ready(q, e, now);
 }
 
 /* The eligible ready entity with the smallest tag; *retry_at as sq_pick's. */
@@ -255,6 +284,12 @@ static struct sched_entity *best_ready(const struct sched_queue *q, uint64_t now
 
 	*retry_at = 0;
 	for (struct sched_entity *e = q->ready; e; e = e->next) {
+		if (e->costopped) {
+			/* Held back for a sibling: look again after one minimal run. */
+			if (!*retry_at || now + q->gran < *retry_at)
+				*retry_at = now + q->gran;
+			continue;
+		}
 		if (!eligible(q, e, now)) {
 			int64_t missing = budget_threshold(q, e) - budget_now(q, e, now);
 			uint64_t at = now + ((uint64_t)missing + e->p.max_ppm - 1) / e->p.max_ppm;
@@ -273,10 +308,27 @@ static struct sched_entity *best_ready(const struct sched_queue *q, uint64_t now
 	return best ? best : yielder;
 }
 
+/* Co-scheduling: which ready group members are held back now (counted when they start to be). */
+static void update_costops(struct sched_queue *q, uint64_t now)
+{
+	for (struct sched_entity *e = q->ready; e; e = e->next) {
+		bool want;
+
+		if (!e->p.group)
+			continue;
+		want = sg_costop_wanted(q, e, now);
+		if (want && !e->costopped)
+			e->costops++;
+		e->costopped = want;
+	}
+}
+
 struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retry_at)
 {
-	struct sched_entity *e = best_ready(q, now, retry_at);
+	struct sched_entity *e;
 
+	update_costops(q, now);
+	e = best_ready(q, now, retry_at);
 	if (*retry_at)
 		q->throttles++;
 	if (!e)
@@ -295,6 +347,12 @@ struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retr
 	}
 	if (e->vt > q->vnow)
 		q->vnow = e->vt;
+	if (e->p.shares && e->gvt > q->gvnow)
+		q->gvnow = e->gvt;
+	e->running = true;
+	e->picked_at = now;
+	q->running = e;
+	sg_picked(q, e, now);
 	if (limited(e)) {
 		e->budget = budget_now(q, e, now);
 		e->budget_at = now;
@@ -310,13 +368,38 @@ struct sched_entity *sq_pick(struct sched_queue *q, uint64_t now, uint64_t *retr
 	return e;
 }
 
+/*
+ * Advance e's tag by ran / weight, and by at least one unit: every charged
+ * run moves the tag. A world whose runs were all shorter than
+ * weight >> SCHED_VT_SHIFT time units (88 us of a 10 MHz TSC at 90%, which
+ * is what Bochs gives) otherwise never advanced its tag at all. Such a
+ * vCPU, halting and woken thousands of times a second, then kept the
+ * queue's vnow where it was, and a host world whose tag was above (it had
+ * run once) waited for ever: bochs-vms-virtio's console and virtio I/O
+ * worlds did, while the guests waited for their I/O. The unit is at most
+ * weight >> SCHED_VT_SHIFT of run time (under 1 us of a GHz TSC).
+ */
+static void charge_vt(struct sched_entity *e, uint64_t ran)
+{
+	uint64_t d = (ran << SCHED_VT_SHIFT) / e->weight;
+
+	e->vt += d ? d : 1;
+}
+
 void sq_charge(struct sched_queue *q, struct sched_entity *e, uint64_t ran, uint64_t now)
 {
 	if (ran > RAN_MAX)
 		ran = RAN_MAX;
-	e->vt += (ran << SCHED_VT_SHIFT) / e->weight;
+	charge_vt(e, ran);
 	e->ran += ran;
 	e->woke_at = 0;
+	if (e->p.shares)
+		e->gvt += ran * 1000 / e->p.shares;
+	e->running = false;
+	if (q->running == e)
+		q->running = NULL;
+	e->last_ran = now;
+	sg_charged(q, e, ran);
 	if (limited(e)) {
 		int64_t b = budget_now(q, e, now) - (int64_t)(ran * SCHED_PPM);
 
@@ -348,6 +431,11 @@ bool sq_should_preempt(const struct sched_queue *q, const struct sched_entity *e
 	uint64_t retry_at;
 
 	if (limited(e) && budget_left(q, e, ran, now) <= 0)
+		return true;
+	if (e->move_to >= 0)
+		return true;	/* the balancer wants it elsewhere (sched_balance.c) */
+	/* Too far ahead of a waiting sibling: co-stop (looked at after a minimal run, not every exit). */
+	if (e->p.group && ran >= q->gran && sg_costop_wanted(q, e, now))
 		return true;
 	best = best_ready(q, now, &retry_at);
 	if (!best)

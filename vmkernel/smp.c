@@ -77,9 +77,11 @@ static void call_ipi(struct trap_frame *tf)
 	}
 }
 
+/* A wake-up: the halted CPU runs its idle loop again, and sends the worlds asked of it. */
 static void wake_ipi(struct trap_frame *tf)
 {
 	(void)tf;
+	sched_ipi();
 }
 
 /* This CPU's APIC ID from CPUID, readable before its LAPIC mode is set. */

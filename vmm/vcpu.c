@@ -1,10 +1,28 @@
 /*
  * The vCPU world: enter the guest, take the exit, handle it, repeat.
  *
- * Each vCPU is a world pinned to one host CPU, so its VMCS stays on that
- * CPU: the world's switch-in hook makes it current (VMPTRLD) and swaps in
- * the guest's FPU/vector state (XSAVE), syscall MSRs and debug registers
- * if another vCPU used them last.
+ * The world's switch-in hook makes the vCPU's VMCS current (VMPTRLD) and
+ * swaps in the guest's FPU/vector state (XSAVE), syscall MSRs and debug
+ * registers if another vCPU used them last on this CPU.
+ *
+ * Moving to another CPU (the scheduler decides, vmkernel/sched.c). The
+ * CPU it leaves calls vcpu_release() while the world is ready and not
+ * running: VMCLEAR writes the VMCS back to memory and makes it clear (not
+ * launched), and if this vCPU's FPU and MSRs are still loaded there they
+ * are saved. The CPU it arrives on sees host_cpu differ in the switch-in
+ * hook: VMPTRLD, the host-state fields that name that CPU's own tables
+ * (GS base = its per-CPU block, TR and its TSS, GDTR, IDTR) rewritten,
+ * and the next entry is VMLAUNCH. Translations: guest TLB entries are
+ * tagged with the vCPU's VPID and EP4TA, and a CPU this vCPU ran on
+ * before may still hold entries the guest has since invalidated (its
+ * INVLPG or MOV CR3 acts on the CPU it ran on); so on arrival the VPID
+ * and the EPT context are flushed on the new CPU (INVVPID and INVEPT,
+ * single context), as KVM does when a vCPU changes CPU. The VM's ept_cpus
+ * mask gets the new CPU's bit before its first entry there, as always
+ * (vcpu_note_cpu), so page-sharing shootdowns reach it. Kicks follow
+ * host_cpu, written before the vCPU can be in the guest there; its host
+ * timers (ktimers) stay armed on the CPU that armed them and wake the
+ * world wherever it is.
  *
  * Every vCPU's world starts with its VM. The boot vCPU starts in the state
  * its loader chose; the others wait, as application processors do, for a
@@ -23,6 +41,7 @@
 #include <vmkernel/sched.h>
 #include <vmkernel/trap.h>
 #include <vmm/exit.h>
+#include <vmm/guest_mem.h>
 #include <vmm/vcpu.h>
 #include <vmm/vm.h>
 #include <vmm/vmx.h>
@@ -86,11 +105,53 @@ static void load_guest_msrs(const struct vcpu *v)
 		wrmsr(0xc0000103, v->msr_tsc_aux);
 }
 
+/* This CPU holds nothing of v any more: it moves to another (see the top). IRQs off. */
+static void vcpu_release(struct world *w)
+{
+	struct vcpu *v = w->owner;
+	struct vmm_cpu *vc = vmm_this_cpu();
+
+	if (v->vmcs_ready) {
+		if (vmcs_clear(v->vmcs_pa))
+			pr_err("%s vCPU %u: VMCLEAR on CPU %u before a move failed\n", v->vm->name,
+			       v->id, this_cpu_id());
+		if (vc->current_vmcs == v->vmcs_pa)
+			vc->current_vmcs = 0;
+		v->launched = false;
+		v->vmcs_released = true;
+	}
+	if (vc->state_owner == v) {
+		fpu_save(v->xsave);
+		save_guest_msrs(v);
+		save_debug_regs(v);
+		vc->state_owner = NULL;
+	}
+}
+
+/* v arrived on this CPU with its VMCS current: the per-CPU host state and stale translations. */
+static void vcpu_arrive(struct vcpu *v)
+{
+	const struct vmx_caps *caps = vmx_host_caps();
+	uint64_t t0 = rdtsc();
+
+	vmcs_write_host_state();
+	vcpu_flush_guest_tlb(v);
+	if (caps->invept_single)
+		invept(INVEPT_SINGLE_CONTEXT, guest_eptp(v->vm));
+	else if (caps->invept)
+		invept(INVEPT_ALL_CONTEXT, 0);
+	v->arrive_tsc += rdtsc() - t0;
+}
+
 /* Lazily hand the FPU and the guest-owned MSRs from the last vCPU on this CPU to v. */
 static void vcpu_switch_in(struct world *w)
 {
 	struct vcpu *v = w->owner;
 	struct vmm_cpu *vc = vmm_this_cpu();
+	bool moved = v->host_cpu != this_cpu_id();
+
+	if (moved)
+		__atomic_store_n(&v->host_cpu, this_cpu_id(), __ATOMIC_RELEASE);
 
 	/*
 	 * Once vmcs_setup() made it current, v's VMCS must be current whenever
@@ -104,6 +165,9 @@ static void vcpu_switch_in(struct world *w)
 			vc->current_vmcs = 0;
 		} else {
 			vc->current_vmcs = v->vmcs_pa;
+			if (moved || v->vmcs_released)
+				vcpu_arrive(v);
+			v->vmcs_released = false;
 		}
 	}
 	spec_switch_to_vm(vc, v->vm);
@@ -122,6 +186,7 @@ static void vcpu_switch_in(struct world *w)
 
 static const struct world_ops vcpu_world_ops = {
 	.switch_in = vcpu_switch_in,
+	.release = vcpu_release,
 };
 
 const struct world_ops *vcpu_ops(void)

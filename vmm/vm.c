@@ -323,12 +323,16 @@ static void report_sched(struct vcpu *v)
 
 	sched_world_stats(world_current(), &st);
 	pr_info("%s: vCPU %u: ran %llu ms on CPU %u, entitled to %u.%u%% of it at the end; %llu wake-ups, "
-		"from wake-up to running %llu TSC ticks at most, %llu on average (%llu us)\n",
-		v->vm->name, v->id, (unsigned long long)(st.run_tsc / us / 1000), v->host_cpu,
+		"from wake-up to running %llu TSC ticks at most, %llu on average (%llu us); "
+		"%llu migrations (leaving %llu, arriving %llu TSC ticks on average), %llu co-stops\n",
+		v->vm->name, v->id, (unsigned long long)(st.run_tsc / us / 1000), st.cpu,
 		st.weight / 10000, st.weight / 1000 % 10, (unsigned long long)st.wakeups,
 		(unsigned long long)st.wake_wait_max_tsc,
 		(unsigned long long)(st.wakeups ? st.wake_wait_sum_tsc / st.wakeups : 0),
-		(unsigned long long)(st.wake_wait_max_tsc / us));
+		(unsigned long long)(st.wake_wait_max_tsc / us), (unsigned long long)st.migrations,
+		(unsigned long long)(st.migrations ? st.leave_tsc / st.migrations : 0),
+		(unsigned long long)(st.migrations ? v->arrive_tsc / st.migrations : 0),
+		(unsigned long long)st.costops);
 }
 
 void vm_vcpu_done(struct vcpu *v)
@@ -338,6 +342,7 @@ void vm_vcpu_done(struct vcpu *v)
 	char outcome[48];
 	unsigned long flags;
 
+	sched_world_settle();	/* no more moves; it leaves the VM's co-scheduling group */
 	report_sched(v);
 	flags = spin_lock_irqsave(&vm->lock);
 	spin_lock(&v->kick_lock);

@@ -94,6 +94,16 @@ int vcpu_start(struct vcpu *v)
 	struct sched_params p = vm_vcpu_sched_params(v->vm);
 	char name[32];
 
+	/*
+	 * It may move inside its affinity among the CPUs that run VMs, unless
+	 * the VM says not to or spec.smt=isolate claims cores per VM; an SMP
+	 * VM's vCPUs are co-scheduled as one group.
+	 */
+	if (v->vm->cfg.cpu_migrate && spec_vcpus_may_move())
+		p.affinity = vm_cpus(v->vm) & v->vm->cfg.cpu_affinity;
+	if (v->vm->nvcpus > 1)
+		p.group = &v->vm->sched_group;
+
 	snprintf(name, sizeof(name), "%.20s/vcpu%u", v->vm->name, v->id);
 	__atomic_fetch_add(&v->vm->running_vcpus, 1, __ATOMIC_ACQ_REL);
 	/* The world publishes itself in v->world when it first runs (vcpu_run). */
@@ -107,6 +117,8 @@ int vcpu_start(struct vcpu *v)
 /* Start every vCPU's world: vCPU 0 runs at once, the others wait for a start-up IPI. */
 static int start_vcpus(struct vm *vm)
 {
+	/* No vCPU world of this VM exists (or all have left the group): a fresh skew count. */
+	memset(&vm->sched_group, 0, sizeof(vm->sched_group));
 	/* Before any world runs, so a start-up IPI or HC_VCPU_START finds them waiting. */
 	for (unsigned i = 1; i < vm->nvcpus; i++)
 		__atomic_store_n(&vm->vcpus[i]->lapic.run_state, VLAPIC_WAIT_SIPI, __ATOMIC_RELEASE);

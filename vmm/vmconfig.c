@@ -474,6 +474,11 @@ static int vmconfig_set_apicv(struct vmconfig_parser *p)
 	return vmconfig_bool(p, &p->cfg->apicv);
 }
 
+static int vmconfig_set_migrate(struct vmconfig_parser *p)
+{
+	return vmconfig_bool(p, &p->cfg->cpu_migrate);
+}
+
 static int vmconfig_set_ple(struct vmconfig_parser *p)
 {
 	return vmconfig_bool(p, &p->cfg->pause_loop_exiting);
@@ -633,6 +638,7 @@ static const struct vmconfig_key vmconfig_keys[] = {
 	{ "sched.cpu.min", vmconfig_set_cpu_min },
 	{ "sched.cpu.max", vmconfig_set_cpu_max },
 	{ "sched.cpu.affinity", vmconfig_set_cpu_affinity },
+	{ "sched.cpu.migrate", vmconfig_set_migrate },
 	{ "serial0.present", vmconfig_set_serial_present },
 	{ "serial0.fileType", vmconfig_set_serial_filetype },
 	{ "serial0.fileName", vmconfig_set_serial_filename },
@@ -858,6 +864,7 @@ static void vmconfig_defaults(struct vm_config *c)
 	c->numvcpus = 1;
 	c->cpu_shares_level = VMCONFIG_SHARES_NORMAL;
 	c->cpu_affinity = ~0ULL;
+	c->cpu_migrate = true;
 	c->mem_shares_level = VMCONFIG_SHARES_NORMAL;
 	c->pshare = true;
 	c->serial0_present = true;

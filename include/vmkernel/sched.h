@@ -3,10 +3,12 @@
  * with its own kernel stack. Each CPU runs its own queue of the worlds
  * assigned to it, by proportional share (vmkernel/sched_policy.c: shares,
  * reservations and limits as the resource manager sets them per world); a
- * CPU with nothing eligible halts until an interrupt. The vmkernel knows
- * nothing of what a world does: the VMM passes hooks (world_ops) that run
- * when its world is switched in or out on a CPU, e.g. to make a VMCS
- * current.
+ * CPU with nothing eligible halts until an interrupt. Worlds whose
+ * parameters name an affinity move between CPUs (vmkernel/sched_balance.c,
+ * the mechanism in sched.c). The vmkernel knows nothing of what a world
+ * does: the VMM passes hooks (world_ops) that run when its world is
+ * switched in or out on a CPU, e.g. to make a VMCS current, and when it
+ * leaves a CPU for another.
  */
 #ifndef SCHED_H
 #define SCHED_H
@@ -20,6 +22,14 @@ struct world;
 struct world_ops {
 	void (*switch_in)(struct world *w);	/* on the CPU it will run on, IRQs off */
 	void (*switch_out)(struct world *w);	/* on the CPU it ran on, IRQs off */
+	/*
+	 * It is about to move to another CPU: drop what this CPU holds for it
+	 * (VMCLEAR, lazily kept FPU state). On the CPU it last ran on, IRQs
+	 * off, perhaps in an interrupt handler; the world is ready, not
+	 * running, and on no queue. switch_in on the new CPU sees w->cpu
+	 * changed.
+	 */
+	void (*release)(struct world *w);
 };
 
 enum world_state { WORLD_READY, WORLD_RUNNING, WORLD_BLOCKED, WORLD_DEAD };
@@ -29,7 +39,9 @@ struct world {
 	void *stack_top;
 	char name[32];
 	enum world_state state;		/* the CPU's run-queue lock */
-	unsigned int cpu;		/* the CPU it runs on (pinned) */
+	unsigned int cpu;		/* the CPU whose queue holds it; a move (sched.c) changes it
+					 * while the world is ready and on no queue, under the new
+					 * CPU's run-queue lock; read it atomically */
 	struct world *next;		/* the CPU's dead list, run-queue lock */
 	struct sched_entity se;		/* the policy's view: tags, weight, budget; run-queue lock */
 	void (*fn)(void *);
@@ -40,6 +52,7 @@ struct world {
 	uint64_t slice_start;		/* TSC when last switched in (or charged) */
 	uint64_t run_tsc;		/* TSC cycles spent running */
 	uint64_t switches;
+	uint64_t leave_tsc;		/* TSC its old CPUs spent moving it away, summed */
 	uint64_t wake_tsc;		/* sched_block_until deadline, 0 = none; run-queue lock */
 	struct world *sleep_next;	/* the CPU's sleeping list, run-queue lock */
 };
@@ -77,11 +90,21 @@ uint64_t sched_allowance_tsc(void);
 /* A world's scheduling figures, consistent with each other. */
 struct sched_world_stats {
 	uint32_t weight;		/* entitlement, ppm of its CPU */
+	unsigned cpu;			/* where it is now */
 	uint64_t run_tsc;
 	uint64_t wakeups, wake_wait_max_tsc, wake_wait_sum_tsc;
+	uint64_t migrations, costops;
+	uint64_t leave_tsc;		/* summed over its moves: the old CPU's part */
 };
 void sched_world_stats(struct world *w, struct sched_world_stats *st);
 /* Called from the periodic timer interrupt. */
 void sched_tick(void);
+/* Called from the wake-up IPI: carry out the moves other CPUs asked of this one. */
+void sched_ipi(void);
+/*
+ * The calling world stays on this CPU from now on and leaves its
+ * co-scheduling group (a vCPU that ends: its group may go away).
+ */
+void sched_world_settle(void);
 
 #endif

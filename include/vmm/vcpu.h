@@ -74,10 +74,12 @@ struct vcpu {
 	struct vcpu_regs regs;		/* first: vmx_entry.S uses generated offsets */
 	struct vm *vm;
 	unsigned int id;
-	unsigned int host_cpu;
+	unsigned int host_cpu;		/* the CPU it last ran on; written by its own world (atomic) */
 	uint64_t vmcs_pa;
 	bool launched;
 	bool vmcs_ready;		/* vmcs_setup() filled it in: it is made current on switch-in */
+	bool vmcs_released;		/* its old CPU did VMCLEAR for a move: VMPTRLD, VMLAUNCH next */
+	uint64_t arrive_tsc;		/* TSC spent arriving on new CPUs (vcpu_arrive), summed */
 	uint32_t proc_ctls;		/* VMCS primary processor-based controls, cached */
 	uint32_t proc2_ctls;		/* VMCS secondary processor-based controls, cached */
 	uint32_t pin_ctls;		/* VMCS pin-based controls, cached */

@@ -10,6 +10,7 @@
 #ifndef VMM_VM_H
 #define VMM_VM_H
 
+#include <vmkernel/sched_policy.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,7 @@ struct vm {
 	uint64_t private_pages;			/* atomic: mirror of its RAM's, for admission */
 	uint64_t overhead_bytes;		/* the VMM's own memory for it but EPT tables (start) */
 	uint64_t ept_cpus;			/* atomic: bit n: CPU n entered the VM (TLB shootdown) */
+	struct sched_group sched_group;		/* its vCPUs' skew (co-scheduling); the scheduler's */
 	struct vm_console *console;
 	bool finished;				/* every vCPU has ended; atomic */
 	/* Test judgement of its console (vm_ktest.c), under console->lock */

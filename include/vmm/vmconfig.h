@@ -234,6 +234,7 @@ struct vm_config {
 	uint32_t cpu_min_mhz;			/* sched.cpu.min: reservation, default 0 */
 	uint32_t cpu_max_mhz;			/* sched.cpu.max: 0 = unlimited (default) */
 	uint64_t cpu_affinity;			/* bit n: may run on host CPU n; ~0 = "all" */
+	bool cpu_migrate;			/* sched.cpu.migrate: vCPUs may change CPU */
 	bool serial0_present;			/* default true: COM1 to the host console */
 	enum vmconfig_guest_type guest_type;
 	char kernel[VMCONFIG_MODNAME_MAX];	/* guest.kernel: multiboot2 module name */

@@ -15,6 +15,12 @@
  * (its sched.cpu.max), with "min=N" that it got at least N (its
  * sched.cpu.min).
  *
+ * With "check=N" (N = 1, 2, 3...: a value of its own) it also keeps state
+ * the hypervisor switches lazily and must carry when it moves its vCPU to
+ * another host CPU: an x87 register that counts the chunks (FPU state) and
+ * IA32_LSTAR holding a value of its own (a guest-owned MSR), both checked
+ * after every chunk (tests/system profile vms-migrate).
+ *
  * With "wake=N" it is an interrupt-driven guest instead: N times it sets a
  * 5 ms timer (HC_SET_TIMER) and halts, and measures in its TSC how late
  * past the 5 ms its interrupt handler ran: the wake-up latency a halted
@@ -100,6 +106,50 @@ static void chunk(void)
 		sink += i;
 }
 
+#define MSR_LSTAR 0xc0000082
+
+static uint32_t check_id;		/* check=N: keep and verify state */
+static uint32_t checked, state_errors;
+
+static uint64_t lstar_value(void)
+{
+	return 0xffffffff80000000ULL + check_id * 0x1000ULL;
+}
+
+/* x87 st0 = 0 and LSTAR = our value; checked after each chunk. */
+static void state_init(void)
+{
+	unsigned long cr0 = read_cr0();
+
+	if (cr0 & ((1UL << 2) | (1UL << 3)))	/* EM, TS: the x87 must be usable */
+		write_cr0(cr0 & ~((1UL << 2) | (1UL << 3)));
+	asm volatile("fninit; fldz");
+	wrmsr(MSR_LSTAR, lstar_value());
+}
+
+/* One more chunk done: st0 += 1 must equal the count, LSTAR must be ours. */
+static void state_step(void)
+{
+	int32_t got;
+
+	asm volatile("fld1; faddp; fistl %0" : "=m"(got));
+	checked++;
+	if ((uint32_t)got != checked || rdmsr(MSR_LSTAR) != lstar_value()) {
+		if (!state_errors++)
+			gprintf("shares: state lost after chunk %u: x87 counter %d, LSTAR %#llx\n",
+				checked, got, (unsigned long long)rdmsr(MSR_LSTAR));
+		state_init();
+		asm volatile("fildl %0; faddp" : : "m"(checked));
+	}
+}
+
+static void work(void)
+{
+	chunk();
+	if (check_id)
+		state_step();
+}
+
 void guest_main(void)
 {
 	uint64_t hz = tsc_hz(), start, from, to, t, prev, fastest = ~0ULL, chunks = 0;
@@ -109,6 +159,9 @@ void guest_main(void)
 		wake_rounds(cmdline_num("wake"), hz);
 		return;
 	}
+	check_id = cmdline_num("check");
+	if (check_id)
+		state_init();
 
 	/*
 	 * Warm-up 1 s, window 20 s, cool-down 1 s, all in its own TSC. The window is
@@ -122,26 +175,31 @@ void guest_main(void)
 		(unsigned long long)hz, (unsigned long long)(from - start),
 		(unsigned long long)(to - start));
 	for (prev = rdtsc(); prev < from; prev = t) {
-		chunk();
+		work();
 		t = rdtsc();
 		if (t - prev < fastest)
 			fastest = t - prev;
 	}
 	for (prev = rdtsc(); prev < to; prev = t) {
-		chunk();
+		work();
 		t = rdtsc();
 		chunks++;
 		if (t - prev < fastest)
 			fastest = t - prev;
 	}
 	while (rdtsc() < to + hz)
-		chunk();
+		work();
 	/* permille = chunks * fastest * 1000 / window; the window fits 32 bits after >> 8. */
 	permille = (uint32_t)udiv64(chunks * fastest * 1000 >> 8, (uint32_t)((to - from) >> 8), &rem);
 	gprintf("shares: window %llu ticks, %llu chunks, %u permille of the CPU (a chunk alone: "
 		"%llu ticks)\n", (unsigned long long)(to - from), (unsigned long long)chunks,
 		permille, (unsigned long long)fastest);
 	CHECKF(chunks > 0, "ran", "no chunk completed in the window");
+	if (check_id) {
+		gprintf("shares: x87 and LSTAR state checked after %u chunks, %u times lost\n",
+			checked, state_errors);
+		CHECKF(!state_errors, "state_kept", "state lost %u times", state_errors);
+	}
 	if (max)
 		CHECKF(permille <= max, "under_limit", "%u permille, limit %u", permille, max);
 	if (min)

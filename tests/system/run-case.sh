@@ -34,6 +34,10 @@ vms_platform_io="rtc acpi pci fwcfg"
 # naming no CPU of the host). make bench runs the set with shares_waker.vmx added.
 vms_shares="shares shares_normal.vmx shares_high.vmx shares_limited.vmx shares_reserved.vmx
 	bad_cpu_min.vmx bad_cpu_affinity.vmx"
+# vCPU migration on two host CPUs: three equal CPU-bound guests (shares.elf with check=N,
+# which also keeps x87 and MSR state it verifies after every chunk). Without migration one
+# would get a whole CPU and two half of one; the harness wants a third of the total each.
+vms_migrate="shares.elf shares_move1.vmx shares_move2.vmx shares_move3.vmx"
 # The resource manager's memory half on two host CPUs: two VMs with one page-sharing salt
 # that fill pages with zeros and one pattern, wait for the scanner, then write into shared
 # pages (tests/guests/pshare.c), and a VM stopped at its sched.mem.max.
@@ -81,6 +85,7 @@ vms-smp) extra=vmstat=1 tests=vm_expectations guests=$vms_smp ;;
 vms-platform) extra= tests=vm_expectations guests=$vms_platform ;;
 vms-platform-io) extra= tests=vm_expectations guests=$vms_platform_io ;;
 vms-shares) extra= tests=vm_expectations guests=$vms_shares ;;
+vms-migrate) extra= tests=vm_expectations guests=$vms_migrate ;;
 vms-pshare) extra="pshare.rate=16384 vmstat=5" tests=vm_expectations guests=$vms_pshare ;;
 vms-virtio) extra= tests=vm_expectations guests=$vms_virtio datastore=1 ;;
 vms-swap) extra=vmstat=5 tests=guest_swap_world,vm_expectations guests=$vms_swap datastore=swapds
@@ -100,6 +105,7 @@ for g in $guests; do
 	case $g in
 	linux/*) mods="$mods $top/tests/$g.vmx" linux=1 ;;
 	*.vmx) mods="$mods $top/tests/guests/$g" ;;	# a config for another guest's image
+	*.elf) mods="$mods $top/build/guests/$g" ;;	# an image for configs of other names
 	*) mods="$mods $top/build/guests/$g.elf $top/tests/guests/$g.vmx" ;;
 	esac
 done
@@ -221,6 +227,30 @@ shares_checks() {
 		fail "the CPU reservation that does not fit was not refused with the numbers"
 	grep -q "vm: bad_cpu_affinity: not started: sched.cpu.affinity leaves it no CPU that runs VMs" "$log" ||
 		fail "the affinity without a host CPU was not refused"
+}
+
+# vms-migrate: each guest's chunks (guest TSC, so CPU time) within 3% of a third of the
+# total, and every vCPU moved at least once (its end line counts migrations).
+migrate_checks() {
+	chunks() {
+		sed -n "s/.*\[$1\] shares: window [0-9]* ticks, \([0-9]*\) chunks.*/\1/p" "$log" | head -1
+	}
+	a=$(chunks shares_move1) b=$(chunks shares_move2) c=$(chunks shares_move3)
+	[ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] ||
+		fail "the migrating share guests did not all report their chunks"
+	awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
+		t = a + b + c
+		printf "thirds measured %.4f %.4f %.4f of %d chunks\n", a / t, b / t, c / t, t
+		exit !(t > 0 && a / t >= 0.97 / 3 && a / t <= 1.03 / 3 && b / t >= 0.97 / 3 &&
+		       b / t <= 1.03 / 3 && c / t >= 0.97 / 3 && c / t <= 1.03 / 3)
+	}' > "$work/thirds" || fail "equal shares on two CPUs off by more than 3%: $(cat "$work/thirds")"
+	for vm in shares_move1 shares_move2 shares_move3; do
+		grep -q "vm: $vm: vCPU 0: ran .* [1-9][0-9]* migrations (.*), [0-9]* co-stops" "$log" ||
+			fail "$vm's vCPU never changed CPU (or its end line lacks the count)"
+		grep -q "\[$vm\] shares: x87 and LSTAR state checked after [1-9][0-9]* chunks, 0 times lost" "$log" ||
+			fail "$vm did not keep its x87 and MSR state across moves"
+	done
+	echo "    $(cat "$work/thirds")"
 }
 
 # linux-disk: the datastore came from the IDE disk, the VM used both devices, and the
@@ -501,7 +531,7 @@ else
 	grep -q "booting on QEMU TCG" "$log" || fail "platform not identified as QEMU TCG"
 fi
 if [ -n "$guests" ]; then
-	n=$(echo $guests | wc -w)
+	n=$(echo $guests | tr ' ' '\n' | grep -vc '\.elf$')
 	# bad_*.vmx are VMs that must not start, with a clear reason.
 	bad=$(echo $guests | tr ' ' '\n' | grep -c '^bad_')
 	good=$((n - bad))
@@ -551,6 +581,7 @@ if [ -n "$guests" ]; then
 	fi
 	case $profile in vms-hostile*) hostile_checks "$profile" ;; esac
 	[ "$profile" = vms-shares ] && shares_checks
+	[ "$profile" = vms-migrate ] && migrate_checks
 	[ "$profile" = vms-pshare ] && pshare_checks
 	[ "$profile" = vms-swap ] && swap_checks
 	[ "$profile" = vms-virtio ] && virtio_checks

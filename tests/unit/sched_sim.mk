@@ -1,3 +1,3 @@
 UNIT_TESTS += test_sched_sim
-test_sched_sim_SRCS := tests/unit/test_sched_sim.c vmkernel/sched_policy.c vmm/admission_calc.c \
+test_sched_sim_SRCS := tests/unit/test_sched_sim.c vmkernel/sched_policy.c vmkernel/sched_balance.c vmm/admission_calc.c \
 	vmkernel/lib/linebuf.c vmkernel/lib/fmt.c

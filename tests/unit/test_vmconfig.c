@@ -70,6 +70,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(cfg.cpu_min_mhz, 0);
 	assert_int_equal(cfg.cpu_max_mhz, 0);
 	assert_true(cfg.cpu_affinity == ~0ULL);
+	assert_true(cfg.cpu_migrate);
 	assert_true(cfg.serial0_present);
 	assert_int_equal(cfg.guest_type, VMCONFIG_GUEST_MULTIBOOT);
 	assert_string_equal(cfg.kernel, "guest.elf");
@@ -96,6 +97,7 @@ static void test_full_config(void **state)
 		"sched.cpu.min = \"100\"\n"
 		"sched.cpu.max = \"3000\"\n"
 		"sched.cpu.affinity = \"0,2,63\"\n"
+		"sched.cpu.migrate = \"FALSE\"\n"
 		"serial0.present = \"TRUE\"\n"
 		"serial0.fileType = \"console\"\n"
 		"guest.type = \"multiboot\"\n"
@@ -117,6 +119,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg.cpu_min_mhz, 100);
 	assert_int_equal(cfg.cpu_max_mhz, 3000);
 	assert_true(cfg.cpu_affinity == (1ULL | 4ULL | 1ULL << 63));
+	assert_false(cfg.cpu_migrate);
 	assert_string_equal(cfg.kernel, "tests/guests/cpuid.elf");
 	assert_string_equal(cfg.cmdline, "verbose=1 name=\"x y\"");
 	assert_int_equal(cfg.nmodules, 3);

@@ -194,6 +194,11 @@ bool spec_cpu_free(unsigned cpu, const struct vm *vm)
 	       core_owner[core] == vm;
 }
 
+bool spec_vcpus_may_move(void)
+{
+	return policy.smt != SPEC_SMT_ISOLATE || !smt_shift;
+}
+
 bool spec_cpu_allowed(unsigned cpu, const struct vm *vm)
 {
 	unsigned core = core_of(cpu);

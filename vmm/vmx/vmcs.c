@@ -144,7 +144,8 @@ static void setup_apicv(struct vcpu *v)
 	v->lapic.hw_assist = true;
 }
 
-static void setup_host_state(void)
+/* Also after a move to another CPU (vcpu.c): every field that names this CPU's own tables. */
+void vmcs_write_host_state(void)
 {
 	struct pcpu *p = this_cpu();
 	struct {
@@ -353,7 +354,7 @@ int vmcs_setup(struct vcpu *v)
 	err = setup_controls(v, caps);
 	if (err)
 		return err;
-	setup_host_state();
+	vmcs_write_host_state();
 	setup_guest_common();
 	setup_apicv(v);
 	vmcs_write64(VMCS_IO_BITMAP_A, vm->io_bitmap_pa[0]);

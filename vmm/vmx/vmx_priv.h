@@ -37,6 +37,8 @@ void spec_after_exit(struct vmm_cpu *vc);
 bool spec_cpu_allowed(unsigned cpu, const struct vm *vm);
 /* The same question without claiming anything (placement looks at every CPU). */
 bool spec_cpu_free(unsigned cpu, const struct vm *vm);
+/* May vCPUs change CPU? Not under spec.smt=isolate, where each owns its core's claim. */
+bool spec_vcpus_may_move(void);
 
 /* vmx.c */
 struct vmm_cpu *vmm_this_cpu(void);
@@ -44,6 +46,8 @@ uint64_t vmx_alloc_region(void);
 
 /* vmcs.c */
 int vmcs_setup(struct vcpu *v);
+/* The host-state fields that differ per CPU (GS, TR, GDTR, IDTR bases...), for this CPU. */
+void vmcs_write_host_state(void);
 int vmcs_check_current(char *why, size_t len);
 
 /* vmx_entry.S: enter the guest; returns 0 after a VM exit, 1 if the entry failed. */
