@@ -174,8 +174,7 @@ bench-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools $(LI
 soak: deps-test
 	$(Q)sh tests/fs/soak.sh
 
-# The memory-overcommit system test (bochs-linux-overcommit), on its own until its run
-# time under Bochs fits make check's budget beside the other Linux cases.
+# The memory-overcommit system test alone (it is also part of make check).
 check-overcommit: deps-test
 	$(Q)$(MAKE) --no-print-directory check-overcommit-run
 check-overcommit-run: $(B)/vmkernel.elf $(B)/vmkernel-test.iso guests build/vmkfstools \
