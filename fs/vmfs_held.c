@@ -24,6 +24,9 @@
  * the lock again and again cannot starve it. Every request carries a new
  * sequence number and is honoured once; a lock handed to a host that had
  * stopped waiting for it is still its own, and is handed on when asked.
+ * A holder that does not hold the lock when it looks at a request drops
+ * it (the lock may be on its way back to it), so a waiting host asks
+ * again, as a new request, every renewal interval.
  *
  * An exclusive file or directory lock kept unused says so on disk (the
  * record's idle flag, written by its holder alone): a host wanting it then
@@ -499,7 +502,7 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 	}
 	uint64_t start = vmfs_mono(vol), since = start, now;
 	uint64_t limit = wait == VMFS_LW_WAIT ? vol->lease_ns * 8 : vol->lease_ns * 3 / 2;
-	uint64_t last_gen = 0;
+	uint64_t last_gen = 0, asked = 0;
 	uint32_t last_slot = UINT32_MAX;
 	struct vmfs_held *h;
 	unsigned backoff = 1, cas = 0;
@@ -533,8 +536,22 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 		}
 		if (rc != -EBUSY || wait == VMFS_LW_TRY)
 			break;
-		if (bi.alive && (bi.idle || wait == VMFS_LW_WAIT))	/* ask for it */
+		now = vmfs_mono(vol);
+		if (bi.alive && (bi.idle || wait == VMFS_LW_WAIT)) {	/* ask for it */
+			/* Asked already and still waiting: ask again as a new request
+			 * once per renewal interval. A holder drops a request for a
+			 * lock it does not hold when it looks (it handed the lock on,
+			 * and it may come back to it); the same request is not honoured
+			 * twice, so only a new one reaches it then. */
+			if (asked && now - asked > vmfs_renew_interval_ms(vol) * 1000000ull) {
+				vmfs_want_clear(vol);
+				asked = 0;
+			}
+			if (!asked || vol->want_off != off || vol->want_slot != bi.slot ||
+			    vol->want_gen != bi.gen)
+				asked = now;
 			vmfs_want_post(vol, off, bi.slot, bi.gen);
+		}
 		if (wait == VMFS_LW_NOWAIT && bi.alive && !bi.idle)
 			break;		/* really in use elsewhere */
 		/* a holder keeping it unused answers soon if it is alive; if it is
@@ -542,7 +559,6 @@ static int lock_get(struct vmfs_volume *vol, uint64_t off, uint32_t mode, enum v
 		 * The wait is counted per holder: a lock passing from host to host
 		 * is progress (a loaded machine may hold each turn for long), one
 		 * holder sitting on it is not; four limits bound the whole wait. */
-		now = vmfs_mono(vol);
 		if (bi.slot != last_slot || bi.gen != last_gen) {
 			last_slot = bi.slot;
 			last_gen = bi.gen;
