@@ -362,6 +362,65 @@ static void test_claim_judges_slot_again(void **state)
 }
 
 /*
+ * A holder drops a request for a lock it does not hold when it looks: here
+ * a hands the directory's lock to b, sees c's request while b has it, and
+ * gets it back from b. c, still waiting on holder a, must ask again (a new
+ * request) and get the lock within a renewal interval or two, not wait out
+ * its bound of 8 leases and fail.
+ */
+static void test_request_dropped_is_asked_again(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2), *c = tl_mount(m, 3);
+	struct vmfs_busy bi;
+	uint64_t off, t0;
+	uint32_t dir;
+
+	(void)state;
+	assert_int_equal(vmfs_mkdir(a, "/d", 0755), 0);
+	assert_int_equal(vmfs_path_walk(a, NULL, "/d", &dir), 0);
+	off = vmfs_fd_off(a, dir);
+	assert_non_null(vmfs_held_find(a, off));	/* a keeps the new directory's lock */
+	tl_keep_alive(a, true);
+	tl_keep_alive(b, true);
+	for (int i = 0; i < 3; i++) {			/* c sees a and b renew */
+		enum vmfs_holder st;
+
+		memdev_advance(LEASE_NS / 16);
+		assert_int_equal(vmfs_heartbeat_renew(a), 0);
+		assert_int_equal(vmfs_heartbeat_renew(b), 0);
+		assert_int_equal(vmfs_heartbeat_renew(c), 0);
+		assert_int_equal(vmfs_holder_state(c, a->slot, a->hb_gen, &st), 0);
+		assert_int_equal(vmfs_holder_state(c, b->slot, b->hb_gen, &st), 0);
+		assert_int_equal(vmfs_holder_state(a, c->slot, c->hb_gen, &st), 0);
+	}
+	/* c finds a holding it and asks a */
+	assert_int_equal(vmfs_lock_try_once(c, off, VMFS_LOCK_EXCL, VMFS_LK_DIR, false, "d",
+					    &bi), -EBUSY);
+	assert_true(bi.alive && bi.slot == a->slot);
+	vmfs_want_post(c, off, bi.slot, bi.gen);
+	/* meanwhile a hands the lock to b, and only then sees c's request: dropped */
+	assert_int_equal(vmfs_lock_hand_over(a, vmfs_held_find(a, off), b->slot, b->hb_gen), 0);
+	assert_int_equal(vmfs_heartbeat_renew(a), 0);
+	assert_int_equal(vmfs_release_wanted(a), 0);
+	/* a takes it back from b (b's turn passes while a waits) */
+	assert_int_equal(vmfs_lock_get(a, off, VMFS_LOCK_EXCL, VMFS_LW_WAIT, VMFS_LK_DIR, "d"), 0);
+	assert_int_equal(vmfs_lock_put(a, off), 0);
+	/* c waits for it: a hands it over once c has asked again */
+	t0 = vmfs_mono(c);
+	assert_int_equal(vmfs_lock_get(c, off, VMFS_LOCK_EXCL, VMFS_LW_WAIT, VMFS_LK_DIR, "d"), 0);
+	assert_true(vmfs_mono(c) - t0 < LEASE_NS / 2);
+	assert_int_equal(vmfs_lock_put(c, off), 0);
+	tl_keep_alive(a, false);
+	tl_keep_alive(b, false);
+	assert_int_equal(vmfs_unmount(c), 0);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(vmfs_unmount(a), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
+/*
  * A host restarting with the same identity is a new incarnation: it never
  * takes its old slot while that may be live, and the old incarnation's locks
  * are broken only after its slot was watched dead for a lease.
@@ -756,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_recover_dead_host),
 		cmocka_unit_test(test_slot_takeover),
 		cmocka_unit_test(test_claim_judges_slot_again),
+		cmocka_unit_test(test_request_dropped_is_asked_again),
 		cmocka_unit_test(test_restart_is_new_incarnation),
 		cmocka_unit_test(test_ats_cluster),
 		cmocka_unit_test(test_ats_lock_adversarial),
