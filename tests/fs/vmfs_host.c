@@ -22,7 +22,10 @@
  *       write DATA at 0, fsync
  *   bench-meta IMG ID N [nosync]   N create+delete pairs in /b_ID (create,
  *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s,
- *       then device writes, reads and flushes per pair (heartbeats included)
+ *       device writes, reads and flushes per pair (heartbeats included), and
+ *       the monotonic clock at the first pair and after the last. With
+ *       BENCH_GO=FILE set it creates FILE.ID once mounted and starts when
+ *       FILE exists, so that several hosts start together
  *   bench-flush FILE N       raw: N times one 4 KiB direct write and
  *       fdatasync to FILE, the least a durable create costs; prints pairs/s
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
@@ -64,14 +67,65 @@ static void die(const char *what, const char *msg)
 	exit(1);
 }
 
+/*
+ * A model of a LUN on an array (BENCH_DEV_DELAY_US=D): every request takes
+ * D microseconds however many are in flight, so that the time a host waits
+ * does not grow with the others' load. The image must be in memory (the
+ * page cache makes buffered I/O coherent between the processes of one
+ * machine), so that the machine's own disk does not add its latency.
+ */
+static const struct blockdev_ops *real_ops;
+static struct timespec dev_delay;
+
+static void delay(void)
+{
+	while (nanosleep(&dev_delay, NULL) && errno == EINTR)
+		;
+}
+
+static int delayed_read(struct blockdev *d, uint64_t lba, uint32_t n, void *buf)
+{
+	delay();
+	return real_ops->read(d, lba, n, buf);
+}
+
+static int delayed_write(struct blockdev *d, uint64_t lba, uint32_t n, const void *buf)
+{
+	delay();
+	return real_ops->write(d, lba, n, buf);
+}
+
+static int delayed_flush(struct blockdev *d)
+{
+	delay();
+	return real_ops->flush(d);
+}
+
+static struct blockdev_ops delayed_ops;
+
 static void host_mount(struct host *h, const char *img, const char *id, bool rdonly)
 {
+	const char *dly = getenv("BENCH_DEV_DELAY_US");
 	char err[256];
 
 	if (id)
 		setenv("VMFS_HOST_ID", id, 1);
-	if (filedev_open(&h->fdv, img, 0, rdonly ? FILEDEV_RDONLY : 0, err, sizeof(err)))
+	if (filedev_open(&h->fdv, img, 0, (rdonly ? FILEDEV_RDONLY : 0) |
+			 (dly ? FILEDEV_BUFFERED : 0), err, sizeof(err)))
 		die(img, err);
+	if (dly) {
+		long us = atol(dly);
+
+		if (us <= 0 || us >= 1000000)
+			die(img, "BENCH_DEV_DELAY_US needs 1..999999");
+		dev_delay = (struct timespec){ .tv_nsec = us * 1000 };
+		real_ops = h->fdv.dev.ops;
+		delayed_ops = *real_ops;
+		delayed_ops.read = delayed_read;
+		delayed_ops.write = delayed_write;
+		delayed_ops.flush = delayed_flush;
+		h->fdv.dev.ops = &delayed_ops;
+	}
 	if (host_env(&h->env))
 		die("host_env", "no random nonce");
 	snprintf(h->env.host_name, sizeof(h->env.host_name), "%s", id ? id : "checker");
@@ -550,8 +604,28 @@ static int bench_meta(int argc, char **argv)
 
 	host_mount(&h, argv[1], argv[2], false);
 	snprintf(dir, sizeof(dir), "/b_%s", argv[2]);
-	if (vmfs_mkdir(h.vol, dir, 0755) && vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
-		die("bench mkdir", vmfs_strerror(h.vol));
+	if (vmfs_mkdir(h.vol, dir, 0755)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", vmfs_strerror(h.vol));
+		if (vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
+			die("bench mkdir", why);
+	}
+	const char *go = getenv("BENCH_GO");
+	if (go) {
+		char ready[4096];
+		int fd;
+
+		snprintf(ready, sizeof(ready), "%s.%s", go, argv[2]);
+		if ((fd = open(ready, O_WRONLY | O_CREAT, 0644)) < 0)
+			die("bench ready file", strerror(errno));
+		close(fd);
+		while (access(go, F_OK)) {	/* hand over what the others ask for */
+			if (vmfs_release_wanted(h.vol))
+				die("bench release", vmfs_strerror(h.vol));
+			usleep(200);
+		}
+	}
 	unsigned long w0 = __atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED);
 	unsigned long r0 = __atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED);
 	unsigned long f0 = __atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED);
@@ -563,10 +637,12 @@ static int bench_meta(int argc, char **argv)
 			    create_nosync(h.vol, p)) || vmfs_unlink(h.vol, p))
 			die("bench create/delete", vmfs_strerror(h.vol));
 	}
-	printf("%.1f %.2f %.2f %.2f\n", n / (now_s() - t0),
+	double t1 = now_s();
+
+	printf("%.1f %.2f %.2f %.2f %.6f %.6f\n", n / (t1 - t0),
 	       (double)(__atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED) - w0) / n,
 	       (double)(__atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED) - r0) / n,
-	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n);
+	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n, t0, t1);
 	return host_umount(&h) ? 1 : 0;
 }
 
