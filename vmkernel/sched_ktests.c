@@ -197,8 +197,11 @@ KTEST(sched_limit)
 	 * QEMU the TSC follows the host's clock, and time the emulator thread
 	 * loses on a busy host while the world is eligible is lost to it (its
 	 * bucket holds 100 ms), so only "runs far less than its limit" is a bug.
+	 * A world that stays throttled after its first bucket runs at most that
+	 * bucket and the next one's refill: 40 permille. It ran 95 once on a
+	 * machine with four busy processes on two cores, so the floor is 50.
 	 */
-	KT_ASSERT(spin_st.run_tsc[0] >= t / 10);
+	KT_ASSERT(spin_st.run_tsc[0] >= t / 20);
 }
 
 /* ---- moving worlds between CPUs (vmkernel/sched_balance.c, the mechanism in sched.c) ---- */
