@@ -33,7 +33,8 @@
  * asks and waits instead of failing at once with -EBUSY as it does for a
  * file that is really open elsewhere. A host alone on the volume leaves that
  * flag as it is while it uses a kept file lock, and writes it only once
- * another host appears (mark_idle).
+ * another host appears; a file created in a kept descriptor is marked only
+ * when another host asks for it (mark_idle).
  */
 #include "vmfs_priv.h"
 
@@ -235,15 +236,19 @@ static int mark_lazy(struct vmfs_volume *vol)
 }
 
 /*
- * A publication is about to make new names visible to other hosts: the
- * files created since the last one and in use get their in-use marks first
- * (unless we are alone).
+ * A publication is about to make new names visible to other hosts. The
+ * files created since the last one and still in use keep their marks left
+ * out: a host that finds such a file asks for its lock, and the request
+ * has the mark written (vmfs_want_service). Marks left out while we were
+ * alone are written if another host is here now.
  */
 int vmfs_held_before_publish(struct vmfs_volume *vol)
 {
 	vol->npub++;
-	return vol->heldtab.nlazy && !vmfs_alone(vol) ? mark_lazy(vol) : 0;
+	return vol->heldtab.nlazy_alone && !vmfs_alone(vol) ? mark_lazy(vol) : 0;
 }
+
+static int write_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle);
 
 /*
  * Hand over unused locks other hosts asked for. Inside a transaction too
@@ -276,7 +281,10 @@ int vmfs_want_service(struct vmfs_volume *vol)
 			continue;
 		}
 		if (h->refs || used_by_txn(vol, off)) {
-			/* in use: look again at the next call */
+			/* in use: say so if the mark was left out (the asker then
+			 * stops waiting), and look again at the next call */
+			if (h->refs && h->lazy)
+				rc = write_idle(vol, h, false);
 			__atomic_store_n(&vol->wants_seen, gen - 1, __ATOMIC_RELEASE);
 			continue;
 		}
@@ -349,15 +357,14 @@ static uint64_t idle_wait_ns(const struct vmfs_volume *vol)
  * is seen (vmfs_want_service) the lazy marks are written; a host that asked
  * meanwhile waited, and is then told the file is in use, or gets it after
  * the close. Nor does any host mark a file it created (in a descriptor whose
- * lock it kept) until its next publication (lazy, 2): before that no other
- * host can find the file's name, and the publication writes the marks of
- * such files still in use before the directory goes home.
+ * lock it kept; lazy, 2), even after a publication made its name visible:
+ * a host that wants it asks, and vmfs_want_service writes the mark of a
+ * lock in use that was asked for. The asker learns "in use" a renewal
+ * interval late instead of at once; a file created and removed while
+ * nobody asked for it costs no lock-record write.
  */
 static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 {
-	struct vmfs_lockrec rec = h->rec;
-	int rc;
-
 	if (h->mode != VMFS_LOCK_EXCL)
 		return 0;
 	if (h->lazy) {
@@ -373,6 +380,22 @@ static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 		vol->heldtab.nlazy_alone += h->lazy == 1;
 		return 0;
 	}
+	return write_idle(vol, h, idle);
+}
+
+/* Write the idle flag of an exclusive record we hold; a mark left out is written. */
+static int write_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
+{
+	struct vmfs_lockrec rec = h->rec;
+	int rc;
+
+	if (h->lazy) {
+		vol->heldtab.nlazy--;
+		vol->heldtab.nlazy_alone -= h->lazy == 1;
+		h->lazy = 0;
+	}
+	if ((h->rec.idle != 0) == idle)
+		return 0;
 	rec.idle = idle;
 	rc = vmfs_lock_write_own(vol, h->off, &h->rec, &rec);
 	if (!rc)

@@ -760,6 +760,8 @@ static void test_lockless_walk_keeps_dir_blocks(void **state)
  * A host alone does not write the in-use mark of a kept file lock; once
  * another host is on the volume it does, and the other host's open of the
  * file in use fails with -EBUSY; after the close the lock is handed over.
+ * A file created while other hosts are there gets its mark only when one
+ * of them asks for its lock.
  */
 static void test_lazy_in_use_mark(void **state)
 {
@@ -786,17 +788,31 @@ static void test_lazy_in_use_mark(void **state)
 	assert_int_equal(vmfs_close(f), 0);
 	assert_int_equal(vmfs_open(b, "/x", VMFS_O_WRITE, 0, &g), 0);	/* handed over */
 	assert_int_equal(vmfs_close(g), 0);
-	/* not alone: a file a creates is marked in use only when a publishes */
+	/* not alone: a file a creates is marked in use only once another host
+	 * asks for it, even after its name is published */
 	tl_write_file(a, "/z", "z", 0, 1);
 	assert_int_equal(vmfs_unlink(a, "/z"), 0);	/* its lock stays with a */
 	assert_int_equal(vmfs_open(a, "/y", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f), 0);
 	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
 	assert_int_equal(l.idle, 1);
+	w = l.version;
 	assert_int_equal(vmfs_journal_publish(a), 0);
 	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 1);
+	assert_int_equal(vmfs_close(f), 0);		/* and unused again: no mark at all */
+	assert_int_equal(vmfs_file_lock_read(a, "/y", &l), 0);
+	assert_int_equal(l.idle, 1);
+	assert_int_equal(l.version, w);		/* the record was not written */
+	assert_int_equal(vmfs_unlink(a, "/y"), 0);
+	assert_int_equal(vmfs_open(a, "/v", VMFS_O_WRITE | VMFS_O_CREAT, 0644, &f), 0);
+	assert_int_equal(vmfs_journal_publish(a), 0);
+	/* b asks; a, serving requests while b waits, writes the mark: in use */
+	assert_int_equal(vmfs_open(b, "/v", VMFS_O_WRITE, 0, &g), -EBUSY);
+	assert_int_equal(vmfs_file_lock_read(a, "/v", &l), 0);
 	assert_int_equal(l.idle, 0);
-	assert_int_equal(vmfs_open(b, "/y", VMFS_O_WRITE, 0, &g), -EBUSY);
 	assert_int_equal(vmfs_close(f), 0);
+	assert_int_equal(vmfs_open(b, "/v", VMFS_O_WRITE, 0, &g), 0);	/* handed over */
+	assert_int_equal(vmfs_close(g), 0);
 	tl_keep_alive(a, false);
 	assert_int_equal(vmfs_unmount(b), 0);
 	assert_int_equal(vmfs_unmount(a), 0);
