@@ -12,8 +12,79 @@
  * Names are 1..255 bytes without '/' or NUL; "." and ".." are never stored
  * (".." follows the descriptor's parent field). Lookups are linear scans.
  * Locking: callers hold the directory descriptor's lock (vmfs_ops.c).
+ *
+ * Path steps kept (walkc): a path walk through a directory we do not hold
+ * reads its descriptor from the disk at every step (the blocks may be kept,
+ * vmfs_cache.c). A step that ends at a directory whose lock we hold is kept
+ * instead, tagged with that lock's epoch, and the next walk takes it without
+ * reading anything while the epoch is unchanged. It is right because the
+ * entry naming a directory is changed only by a host holding that
+ * directory's lock: removing it (remove_node) and renaming it, in the same
+ * directory or another (rename_locked), take it; so does replacing it
+ * (rename_target). While we hold the lock only we can change the entry, and
+ * every change we make to a directory's entries forgets the steps kept from
+ * it (vmfs_dir_add, vmfs_dir_remove). When we got the lock, whatever its
+ * earlier holders changed under it was home: a lock is handed over or given
+ * back after a checkpoint, and broken after a replay. A step is kept only if
+ * we held the child's lock when its entry was read (nothing takes a lock
+ * during a walk), never inside a transaction, never for names longer than
+ * VMFS_WALKC_NAME.
  */
 #include "vmfs_priv.h"
+
+static struct vmfs_walkent *walkc_slot(struct vmfs_volume *vol, uint32_t parent,
+				       const char *name, size_t len)
+{
+	uint32_t h = parent * 0x9e3779b1u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 0x01000193u;
+	return &vol->walkc[(h ^ (h >> 16)) % VMFS_WALKC];
+}
+
+/* The kept step from parent by name, if its child's lock is still held in the same epoch. */
+static bool walkc_find(struct vmfs_volume *vol, uint32_t parent, const char *name, size_t len,
+		       uint32_t *child)
+{
+	struct vmfs_walkent *w = walkc_slot(vol, parent, name, len);
+
+	if (!w->epoch || w->parent != parent || w->len != len || memcmp(w->name, name, len))
+		return false;
+	if (vmfs_lock_epoch(vol, vmfs_fd_off(vol, w->child)) != w->epoch) {
+		w->epoch = 0;
+		return false;
+	}
+	*child = w->child;
+	return true;
+}
+
+/* Keep the step just read if we hold child's lock. */
+static void walkc_keep(struct vmfs_volume *vol, uint32_t parent, const char *name, size_t len,
+		       uint32_t child)
+{
+	struct vmfs_walkent *w;
+	uint32_t epoch;
+
+	if (len > VMFS_WALKC_NAME)
+		return;
+	epoch = vmfs_lock_epoch(vol, vmfs_fd_off(vol, child));
+	if (!epoch)
+		return;
+	w = walkc_slot(vol, parent, name, len);
+	w->parent = parent;
+	w->child = child;
+	w->epoch = epoch;
+	w->len = (uint8_t)len;
+	memcpy(w->name, name, len);
+}
+
+/* Directory dir's entries change: forget the steps kept from it. */
+static void walkc_forget(struct vmfs_volume *vol, uint32_t dir)
+{
+	for (unsigned i = 0; i < VMFS_WALKC; i++)
+		if (vol->walkc[i].parent == dir)
+			vol->walkc[i].epoch = 0;
+}
 
 bool vmfs_name_valid(const char *name, size_t nlen)
 {
@@ -262,6 +333,7 @@ int vmfs_dir_add(struct vmfs_txn *txn, uint32_t dir, const char *name, size_t nl
 		if (b->ent[i].fd)
 			continue;
 		fill_entry(&b->ent[i], name, nlen, fd, gen, type);
+		walkc_forget(vol, dir);
 		b->nused++;
 		d->mtime_ns = vmfs_now(vol);
 		d->dir_ver++;	/* lockless readers' cached blocks: stale */
@@ -290,6 +362,7 @@ int vmfs_dir_remove(struct vmfs_txn *txn, uint32_t dir, uint64_t ent_off)
 	if (i >= VMFS_DIRENT_PER_BLOCK || !b->ent[i].fd || !b->nused)
 		return vmfs_seterr(txn->vol, -EIO, "internal: removing empty directory entry");
 	memset(&b->ent[i], 0, sizeof(b->ent[i]));
+	walkc_forget(txn->vol, dir);
 	b->nused--;
 	d->mtime_ns = vmfs_now(txn->vol);
 	d->dir_ver++;	/* lockless readers' cached blocks: stale */
@@ -329,6 +402,8 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 				   VMFS_NAME_MAX);
 	if (len == 1 && name[0] == '.')
 		return 0;
+	if (!txn && walkc_find(vol, *cur, name, len, cur))
+		return 0;
 	rc = vmfs_fd_peek(vol, txn, *cur, &d);
 	if (!rc && d.type != VMFS_FT_DIR)
 		return vmfs_seterr(vol, -ENOTDIR, "'%.*s': a path component is not a directory",
@@ -342,6 +417,8 @@ static int step(struct vmfs_volume *vol, struct vmfs_txn *txn, uint32_t *cur, co
 
 		rc = find_result(vol, dir_walk_fd(vol, txn, &d, find_fn, &a), name, len);
 	}
+	if (!rc && !txn && e.type == VMFS_FT_DIR)
+		walkc_keep(vol, *cur, name, len, e.fd);
 	if (!rc)
 		*cur = e.fd;
 	return rc;

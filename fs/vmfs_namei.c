@@ -355,10 +355,15 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
 	return 0;
 }
 
+/*
+ * A directory renamed, within its parent or not, is locked: the entry
+ * naming a directory changes only under the directory's own lock, which
+ * lets its holder keep path steps to it (vmfs_dir.c).
+ */
 static int rename_locked(struct vmfs_volume *vol, struct rename_op *r, const char *to)
 {
-	bool moved = r->src.type == VMFS_FT_DIR && r->sdir != r->ddir;
-	int rc = moved ? fd_lock(vol, r->src.fd, "moved directory") : 0;
+	bool moved = r->src.type == VMFS_FT_DIR;
+	int rc = moved ? fd_lock(vol, r->src.fd, "renamed directory") : 0;
 
 	if (!rc)
 		rc = rename_target(vol, r, to);

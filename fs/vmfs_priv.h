@@ -150,6 +150,18 @@ struct vmfs_file {
 #define VMFS_MOUNT_MAINT	0x100
 #define VMFS_MOUNT_FORCE	0x200
 
+/*
+ * A path step kept: directory `parent` has entry `name` naming directory
+ * `child`, read while we held child's lock in `epoch` (vmfs_dir.c).
+ */
+#define VMFS_WALKC		32u
+#define VMFS_WALKC_NAME		47u
+struct vmfs_walkent {
+	uint32_t parent, child, epoch;
+	uint8_t len;
+	char name[VMFS_WALKC_NAME];
+};
+
 struct vmfs_volume {
 	struct blockdev *dev;
 	struct vmfs_env env;
@@ -176,6 +188,7 @@ struct vmfs_volume {
 	struct vmfs_heldtab heldtab;	/* locks we hold (vmfs_held.c) */
 	uint32_t epoch_clock;
 	struct vmfs_cache cache;	/* metadata cache (vmfs_cache.c) */
+	struct vmfs_walkent walkc[VMFS_WALKC];	/* path steps kept (vmfs_dir.c) */
 	/* requests for our unused locks, recorded by the heartbeat thread (atomics) */
 	uint64_t *wants;		/* per requesting slot: lock offset, 0 = none */
 	uint64_t *wants_by;		/* per requesting slot: its generation */

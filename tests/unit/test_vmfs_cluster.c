@@ -820,6 +820,48 @@ static void test_lazy_in_use_mark(void **state)
 	memdev_free(m);
 }
 
+/*
+ * A walk through a directory another host holds reads its descriptor at each
+ * step, except a step that ends at a directory we hold: that one is kept
+ * while we hold the lock. The entry naming a directory changes only under
+ * that directory's lock, so a host renaming it (even within its parent)
+ * takes the lock from us first, which ends the kept step; our own removal
+ * forgets it.
+ */
+static void test_walk_keeps_steps_to_held_dirs(void **state)
+{
+	struct memdev *m = tl_format(64 * MIB, 0, 4);
+	struct vmfs_volume *a = tl_mount(m, 1), *b = tl_mount(m, 2);
+
+	(void)state;
+	tl_keep_alive(a, true);
+	tl_keep_alive(b, true);
+	assert_int_equal(vmfs_mkdir(a, "/d", 0755), 0);		/* a holds / and /d */
+	tl_write_file(a, "/d/f", "x", 0, 1);
+	assert_int_equal(vmfs_mkdir(b, "/e", 0755), 0);		/* b takes / from a */
+	/* b holds /: a walk of a's reads /'s descriptor, but for the step
+	 * to /d, kept since a wrote /d/f */
+	assert_int_equal(stat_reads(m, a, "/d/f"), 0);
+	assert_true(stat_reads(m, a, "/e") >= 1);
+	assert_int_equal(stat_reads(m, a, "/d/f"), 0);
+	/* our own removal forgets the step */
+	assert_int_equal(vmfs_mkdir(a, "/d/sub", 0755), 0);
+	assert_true(stat_reads(m, a, "/d/sub") >= 0);
+	assert_int_equal(vmfs_rmdir(a, "/d/sub"), 0);
+	assert_int_equal(stat_reads(m, a, "/d/sub"), -ENOENT);
+	/* b renames /d within /: it takes /d's lock from a first */
+	assert_int_equal(vmfs_rename(b, "/d", "/d2"), 0);
+	assert_int_equal(vmfs_journal_publish(b), 0);
+	assert_int_equal(stat_reads(m, a, "/d/f"), -ENOENT);
+	assert_true(stat_reads(m, a, "/d2/f") >= 1);
+	tl_keep_alive(a, false);
+	tl_keep_alive(b, false);
+	assert_int_equal(vmfs_unmount(b), 0);
+	assert_int_equal(vmfs_unmount(a), 0);
+	assert_int_equal(tl_fsck(m, false), 0);
+	memdev_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +880,7 @@ int main(void)
 		cmocka_unit_test(test_arb_corruption),
 		cmocka_unit_test(test_lockless_walk_keeps_dir_blocks),
 		cmocka_unit_test(test_lazy_in_use_mark),
+		cmocka_unit_test(test_walk_keeps_steps_to_held_dirs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
