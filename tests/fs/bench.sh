@@ -29,19 +29,19 @@ dd if=/dev/zero of="$img" bs=8M count=$(( (mb * 2 + 256) / 8 )) oflag=direct sta
 "$host" bench-seq "$img" seq $mb 8 | sed "s/^/vmfs sequential ($mb MiB in 8 MiB requests, fsync) /"
 
 # metadata: create (write 1 byte, [fsync], close) + delete pairs, one host and
-# four at once in their own directories. The four mount first and start
-# together; their total is all their pairs over the time from the first start
-# to the last finish (not a sum of rates, which would count hosts that ran
-# alone as if they had run side by side). With fsync every pair waits for a
+# four at once in their own directories, for a fixed time. The four mount
+# first and start together; their total is all their pairs over the time
+# from the first start to the last finish (not a sum of rates, which would
+# count hosts that ran alone as if they had run side by side). With fsync every pair waits for a
 # device flush: raw I/O doing the least a durable create needs (one 4 KiB
 # write and a flush to a file on the same filesystem) is measured alongside,
 # by one writer and by four at once. Each run also counts device requests per
 # pair (writes, reads, flushes, the heartbeat's included): figures that do
 # not move with the machine's load.
-meta() {	# meta N [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
+meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
 	set -- $("$host" bench-meta "$img" m1${2:-} "$1" ${2:-}) "$1" "${2:-}"
 	one=$1 io1="$2/$3/$4"
-	shift 6
+	shift 7
 	rm -f "$work"/go*
 	for i in 1 2 3 4; do
 		BENCH_GO=$work/go "$host" bench-meta "$img" m4$2$i "$1" $2 > "$work/m$i" &
@@ -53,22 +53,22 @@ meta() {	# meta N [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
 	: > "$work/go"
 	wait
 	cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 |
-		awk -v one="$one" -v io1="$io1" -v n="$1" '
+		awk -v one="$one" -v io1="$io1" '
 			NR == 1 || $5 < t0 { t0 = $5 } NR == 1 || $6 > t1 { t1 = $6 }
-			{ w += $2; r += $3; f += $4 }
-			END { printf "%s %.1f %s %.2f/%.2f/%.2f\n", one, n * NR / (t1 - t0), io1,
+			{ w += $2; r += $3; f += $4; n += $7 }
+			END { printf "%s %.1f %s %.2f/%.2f/%.2f\n", one, n / (t1 - t0), io1,
 				w / NR, r / NR, f / NR }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rawf=$("$host" bench-flush "$work/flush.raw" 2000)
 raw4=$(for i in 1 2 3 4; do "$host" bench-flush "$work/flush$i.raw" 2000 & done; wait)
 raw4=$(echo "$raw4" | awk '{ s += $1 } END { printf "%.1f", s }')
-set -- $(meta 2000)
+set -- $(meta 2)
 echo "vmfs create+delete pairs with fsync, 1 host: $1 pairs/s vs raw write+flush $rawf/s" \
 	"(ratio $(ratio "$1" "$rawf")); 4 hosts at once: $2 in total ($(ratio "$2" "$1")x one host)" \
 	"vs 4 raw writers $raw4/s in total ($(ratio "$raw4" "$rawf")x one);" \
 	"device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"
-set -- $(meta 2000 nosync)
+set -- $(meta 2 nosync)
 echo "vmfs create+delete pairs without fsync, 1 host: $1 pairs/s; 4 hosts at once: $2 in total" \
 	"($(ratio "$2" "$1")x one host); device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"
 
@@ -87,7 +87,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 		"$shm/lun.img" > /dev/null || exit 1
 	img=$shm/lun.img
 	export BENCH_DEV_DELAY_US=$lun
-	set -- $(meta 500)
+	set -- $(meta 2)
 	echo "vmfs create+delete pairs with fsync on a LUN model ($lun us per request, any number" \
 		"in flight), 1 host: $1 pairs/s; 4 hosts at once: $2 in total ($(ratio "$2" "$1")x" \
 		"one host); device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"

@@ -20,10 +20,11 @@
  *   mverify IMG PATH N HOSTS check the pieces of hosts K = 0 .. HOSTS-1
  *   put IMG ID PATH DATA     open PATH for writing (waiting for the lock),
  *       write DATA at 0, fsync
- *   bench-meta IMG ID N [nosync]   N create+delete pairs in /b_ID (create,
- *       write 1 byte, fsync unless nosync, close, unlink); prints pairs/s,
- *       device writes, reads and flushes per pair (heartbeats included), and
- *       the monotonic clock at the first pair and after the last. With
+ *   bench-meta IMG ID SECS [nosync]   create+delete pairs in /b_ID (create,
+ *       write 1 byte, fsync unless nosync, close, unlink) for SECS seconds;
+ *       prints pairs/s, device writes, reads and flushes per pair (heartbeats
+ *       included), the monotonic clock at the first pair and after the last,
+ *       and the number of pairs. With
  *       BENCH_GO=FILE set it creates FILE.ID once mounted and starts when
  *       FILE exists, so that several hosts start together
  *   bench-flush FILE N       raw: N times one 4 KiB direct write and
@@ -598,9 +599,11 @@ static int bench_meta(int argc, char **argv)
 {
 	struct host h;
 	char dir[64], p[96];
-	int n = atoi(argv[3]);
+	double secs = atof(argv[3]);
 	bool sync = argc < 5 || strcmp(argv[4], "nosync");
-	double t0;
+
+	if (secs <= 0 || secs > 600)
+		die("bench-meta", "the run time is 0 to 600 seconds");
 
 	host_mount(&h, argv[1], argv[2], false);
 	snprintf(dir, sizeof(dir), "/b_%s", argv[2]);
@@ -629,20 +632,21 @@ static int bench_meta(int argc, char **argv)
 	unsigned long w0 = __atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED);
 	unsigned long r0 = __atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED);
 	unsigned long f0 = __atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED);
+	double t0 = now_s(), t1 = t0;
+	int n = 0;
 
-	t0 = now_s();
-	for (int i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "%s/f%d", dir, i);
+	while (t1 - t0 < secs) {
+		snprintf(p, sizeof(p), "%s/f%d", dir, n);
 		if ((sync ? put_file(h.vol, p, "x", 1, VMFS_O_CREAT) :
 			    create_nosync(h.vol, p)) || vmfs_unlink(h.vol, p))
 			die("bench create/delete", vmfs_strerror(h.vol));
+		n++;
+		t1 = now_s();
 	}
-	double t1 = now_s();
-
-	printf("%.1f %.2f %.2f %.2f %.6f %.6f\n", n / (t1 - t0),
+	printf("%.1f %.2f %.2f %.2f %.6f %.6f %d\n", n / (t1 - t0),
 	       (double)(__atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED) - w0) / n,
 	       (double)(__atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED) - r0) / n,
-	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n, t0, t1);
+	       (double)(__atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED) - f0) / n, t0, t1, n);
 	return host_umount(&h) ? 1 : 0;
 }
 
