@@ -32,10 +32,11 @@ dd if=/dev/zero of="$img" bs=8M count=$(( (mb * 2 + 256) / 8 )) oflag=direct sta
 # four at once in their own directories, for a fixed time. The four mount
 # first and start together; their total is all their pairs over the time
 # from the first start to the last finish (not a sum of rates, which would
-# count hosts that ran alone as if they had run side by side). With fsync every pair waits for a
-# device flush: raw I/O doing the least a durable create needs (one 4 KiB
-# write and a flush to a file on the same filesystem) is measured alongside,
-# by one writer and by four at once. Each run also counts device requests per
+# count hosts that ran alone as if they had run side by side). With fsync
+# every pair waits for a device flush: raw I/O doing the least a durable
+# create needs (one 4 KiB write and a flush to a file on the same
+# filesystem) is measured alongside, by one writer and by four started
+# together, which is what the disk gives four. Each run also counts device requests per
 # pair (writes, reads, flushes, the heartbeat's included): figures that do
 # not move with the machine's load.
 meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
@@ -46,12 +47,7 @@ meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/
 	for i in 1 2 3 4; do
 		BENCH_GO=$work/go "$host" bench-meta "$img" m4$2$i "$1" $2 > "$work/m$i" &
 	done
-	t=0	# a host that failed to mount has printed why; start without it
-	while [ "$(ls "$work"/go.* 2> /dev/null | wc -l)" -lt 4 ] && [ $t -lt 3000 ]; do
-		sleep 0.01; t=$((t + 1))
-	done
-	: > "$work/go"
-	wait
+	go_wait
 	cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 |
 		awk -v one="$one" -v io1="$io1" '
 			NR == 1 || $5 < t0 { t0 = $5 } NR == 1 || $6 > t1 { t1 = $6 }
@@ -60,13 +56,28 @@ meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/
 				w / NR, r / NR, f / NR }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-rawf=$("$host" bench-flush "$work/flush.raw" 2000)
-raw4=$(for i in 1 2 3 4; do "$host" bench-flush "$work/flush$i.raw" 2000 & done; wait)
-raw4=$(echo "$raw4" | awk '{ s += $1 } END { printf "%.1f", s }')
+go_wait() {	# after starting four runs with BENCH_GO=$work/go: start them together
+	t=0	# a run that failed to start has printed why; start without it
+	while [ "$(ls "$work"/go.* 2> /dev/null | wc -l)" -lt 4 ] && [ $t -lt 3000 ]; do
+		sleep 0.01; t=$((t + 1))
+	done
+	: > "$work/go"
+	wait
+}
+rawf=$("$host" bench-flush "$work/flush.raw" 2 | cut -d' ' -f1)
+rm -f "$work"/go*
+for i in 1 2 3 4; do
+	BENCH_GO=$work/go "$host" bench-flush "$work/flush$i.raw" 2 > "$work/m$i" &
+done
+go_wait
+raw4=$(cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 | awk 'NR == 1 || $2 < t0 { t0 = $2 }
+	NR == 1 || $3 > t1 { t1 = $3 } { n += $4 } END { printf "%.1f", n / (t1 - t0) }')
 set -- $(meta 2)
+g4=$(ratio "$2" "$1") graw=$(ratio "$raw4" "$rawf")
 echo "vmfs create+delete pairs with fsync, 1 host: $1 pairs/s vs raw write+flush $rawf/s" \
-	"(ratio $(ratio "$1" "$rawf")); 4 hosts at once: $2 in total ($(ratio "$2" "$1")x one host)" \
-	"vs 4 raw writers $raw4/s in total ($(ratio "$raw4" "$rawf")x one);" \
+	"(ratio $(ratio "$1" "$rawf")); 4 hosts at once: $2 in total (${g4}x one host)" \
+	"vs 4 raw writers $raw4/s in total (${graw}x one), so four hosts gain" \
+	"$(ratio "$g4" "$graw") of what the disk gives four writers;" \
 	"device writes/reads/flushes per pair: $3 on 1 host, $4 on each of 4"
 set -- $(meta 2 nosync)
 echo "vmfs create+delete pairs without fsync, 1 host: $1 pairs/s; 4 hosts at once: $2 in total" \
@@ -77,8 +88,8 @@ echo "vmfs create+delete pairs without fsync, 1 host: $1 pairs/s; 4 hosts at onc
 # flight. An image file on this machine's disk is not such a device (four
 # raw writers above do not get four times one writer's flushes); on the
 # model a host's time is its own requests, so what four hosts lose against
-# four times one is what VMFS makes them do for each other: lock-record
-# marks and reads of directories another host holds.
+# four times one is what VMFS makes them do for each other (lock-record
+# writes, reads of what another host holds).
 lun=${BENCH_LUN_US:-200}
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	shm=$(mktemp -d /dev/shm/vmfsbench.XXXXXX)

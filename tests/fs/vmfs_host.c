@@ -27,8 +27,10 @@
  *       and the number of pairs. With
  *       BENCH_GO=FILE set it creates FILE.ID once mounted and starts when
  *       FILE exists, so that several hosts start together
- *   bench-flush FILE N       raw: N times one 4 KiB direct write and
- *       fdatasync to FILE, the least a durable create costs; prints pairs/s
+ *   bench-flush FILE SECS    raw: for SECS seconds, one 4 KiB direct write
+ *       and fdatasync to FILE at a time, the least a durable create costs;
+ *       prints pairs/s, the clock at start and end, the count (BENCH_GO as
+ *       for bench-meta, the file's name for ID)
  *   bench-lock IMG ID N      N lock/unlock pairs of one file; prints us each
  *   bench-seq IMG ID MB REQ_MB   sequential writes and reads of MB MiB in
  *       REQ_MB requests through the filesystem (a preallocated file, and a
@@ -595,6 +597,26 @@ static int create_nosync(struct vmfs_volume *vol, const char *path)
 	return vmfs_close(f) ?: rc;
 }
 
+/* BENCH_GO=FILE: create FILE.ID, then wait for FILE (serve: hand over what others ask for). */
+static void bench_wait_go(const char *id, struct host *serve)
+{
+	const char *go = getenv("BENCH_GO");
+	char ready[4096];
+	int fd;
+
+	if (!go)
+		return;
+	snprintf(ready, sizeof(ready), "%s.%s", go, id);
+	if ((fd = open(ready, O_WRONLY | O_CREAT, 0644)) < 0)
+		die("bench ready file", strerror(errno));
+	close(fd);
+	while (access(go, F_OK)) {
+		if (serve && vmfs_release_wanted(serve->vol))
+			die("bench release", vmfs_strerror(serve->vol));
+		usleep(200);
+	}
+}
+
 static int bench_meta(int argc, char **argv)
 {
 	struct host h;
@@ -614,21 +636,7 @@ static int bench_meta(int argc, char **argv)
 		if (vmfs_stat(h.vol, dir, &(struct vmfs_stat){ 0 }))
 			die("bench mkdir", why);
 	}
-	const char *go = getenv("BENCH_GO");
-	if (go) {
-		char ready[4096];
-		int fd;
-
-		snprintf(ready, sizeof(ready), "%s.%s", go, argv[2]);
-		if ((fd = open(ready, O_WRONLY | O_CREAT, 0644)) < 0)
-			die("bench ready file", strerror(errno));
-		close(fd);
-		while (access(go, F_OK)) {	/* hand over what the others ask for */
-			if (vmfs_release_wanted(h.vol))
-				die("bench release", vmfs_strerror(h.vol));
-			usleep(200);
-		}
-	}
+	bench_wait_go(argv[2], &h);
 	unsigned long w0 = __atomic_load_n(&h.fdv.nwrites, __ATOMIC_RELAXED);
 	unsigned long r0 = __atomic_load_n(&h.fdv.nreads, __ATOMIC_RELAXED);
 	unsigned long f0 = __atomic_load_n(&h.fdv.nflushes, __ATOMIC_RELAXED);
@@ -652,20 +660,24 @@ static int bench_meta(int argc, char **argv)
 
 static int bench_flush(char **argv)
 {
-	int n = atoi(argv[2]), fd = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
+	double secs = atof(argv[2]), t0, t1;
+	int n = 0, fd = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
 	void *buf;
-	double t0;
 
-	if (n <= 0 || fd < 0 || posix_memalign(&buf, 4096, 4096))
-		die("bench-flush", fd < 0 ? strerror(errno) : "bad count");
+	if (secs <= 0 || secs > 600 || fd < 0 || posix_memalign(&buf, 4096, 4096))
+		die("bench-flush", fd < 0 ? strerror(errno) : "the run time is 0 to 600 seconds");
 	memset(buf, 'x', 4096);
 	if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))	/* allocated, like a journal */
 		die("bench-flush", strerror(errno));
-	t0 = now_s();
-	for (int i = 0; i < n; i++)
+	bench_wait_go(strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], NULL);
+	t0 = t1 = now_s();
+	while (t1 - t0 < secs) {
 		if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))
 			die("bench-flush", strerror(errno));
-	printf("%.1f\n", n / (now_s() - t0));
+		n++;
+		t1 = now_s();
+	}
+	printf("%.1f %.6f %.6f %d\n", n / (t1 - t0), t0, t1, n);
 	free(buf);
 	close(fd);
 	return 0;
