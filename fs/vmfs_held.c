@@ -363,15 +363,20 @@ static uint64_t idle_wait_ns(const struct vmfs_volume *vol)
  * interval late instead of at once; a file created and removed while
  * nobody asked for it costs no lock-record write.
  */
-static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
+static void unlazy(struct vmfs_volume *vol, struct vmfs_held *h)
 {
-	if (h->mode != VMFS_LOCK_EXCL)
-		return 0;
 	if (h->lazy) {
 		vol->heldtab.nlazy--;
 		vol->heldtab.nlazy_alone -= h->lazy == 1;
 		h->lazy = 0;
 	}
+}
+
+static int mark_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
+{
+	if (h->mode != VMFS_LOCK_EXCL)
+		return 0;
+	unlazy(vol, h);
 	if ((h->rec.idle != 0) == idle)
 		return 0;
 	if (!idle && h->rec.idle && (h->born == vol->npub + 1 || vmfs_alone(vol))) {
@@ -389,11 +394,7 @@ static int write_idle(struct vmfs_volume *vol, struct vmfs_held *h, bool idle)
 	struct vmfs_lockrec rec = h->rec;
 	int rc;
 
-	if (h->lazy) {
-		vol->heldtab.nlazy--;
-		vol->heldtab.nlazy_alone -= h->lazy == 1;
-		h->lazy = 0;
-	}
+	unlazy(vol, h);
 	if ((h->rec.idle != 0) == idle)
 		return 0;
 	rec.idle = idle;
