@@ -362,8 +362,8 @@ static int rename_target(struct vmfs_volume *vol, struct rename_op *r, const cha
  */
 static int rename_locked(struct vmfs_volume *vol, struct rename_op *r, const char *to)
 {
-	bool moved = r->src.type == VMFS_FT_DIR;
-	int rc = moved ? fd_lock(vol, r->src.fd, "renamed directory") : 0;
+	bool is_dir = r->src.type == VMFS_FT_DIR;
+	int rc = is_dir ? fd_lock(vol, r->src.fd, "renamed directory") : 0;
 
 	if (!rc)
 		rc = rename_target(vol, r, to);
@@ -371,7 +371,7 @@ static int rename_locked(struct vmfs_volume *vol, struct rename_op *r, const cha
 		rc = rename_txn(vol, r);
 	if (r->replace)
 		fd_unlock(vol, r->dst.fd);
-	if (moved)
+	if (is_dir)
 		fd_unlock(vol, r->src.fd);
 	return rc;
 }

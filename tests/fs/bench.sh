@@ -36,18 +36,26 @@ dd if=/dev/zero of="$img" bs=8M count=$(( (mb * 2 + 256) / 8 )) oflag=direct sta
 # every pair waits for a device flush: raw I/O doing the least a durable
 # create needs (one 4 KiB write and a flush to a file on the same
 # filesystem) is measured alongside, by one writer and by four started
-# together, which is what the disk gives four. Each run also counts device requests per
-# pair (writes, reads, flushes, the heartbeat's included): figures that do
-# not move with the machine's load.
+# together, which is what the disk gives four. Each run also counts device
+# requests per pair (writes, reads, flushes, the heartbeat's included):
+# figures that do not move with the machine's load.
+four() {	# four FN ARGS...: FN I ARGS for I = 1..4 at once, started together; out in $work/mI
+	rm -f "$work"/go*
+	for i in 1 2 3 4; do BENCH_GO=$work/go "$@" $i > "$work/m$i" & done
+	t=0	# a run that failed to start has printed why; start without it
+	while [ "$(ls "$work"/go.* 2> /dev/null | wc -l)" -lt 4 ] && [ $t -lt 3000 ]; do
+		sleep 0.01; t=$((t + 1))
+	done
+	: > "$work/go"
+	wait
+}
+meta_host() { "$host" bench-meta "$img" "m4$2$3" "$1" $2; }	# SECS [nosync] I
+flush_writer() { "$host" bench-flush "$work/flush$1.raw" 2; }	# I
 meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/F)
 	set -- $("$host" bench-meta "$img" m1${2:-} "$1" ${2:-}) "$1" "${2:-}"
 	one=$1 io1="$2/$3/$4"
 	shift 7
-	rm -f "$work"/go*
-	for i in 1 2 3 4; do
-		BENCH_GO=$work/go "$host" bench-meta "$img" m4$2$i "$1" $2 > "$work/m$i" &
-	done
-	go_wait
+	four meta_host "$1" "$2"
 	cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 |
 		awk -v one="$one" -v io1="$io1" '
 			NR == 1 || $5 < t0 { t0 = $5 } NR == 1 || $6 > t1 { t1 = $6 }
@@ -56,20 +64,8 @@ meta() {	# meta SECS [nosync]: "ONE FOUR IO1 IO4" (pairs/s; I/O per pair as W/R/
 				w / NR, r / NR, f / NR }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-go_wait() {	# after starting four runs with BENCH_GO=$work/go: start them together
-	t=0	# a run that failed to start has printed why; start without it
-	while [ "$(ls "$work"/go.* 2> /dev/null | wc -l)" -lt 4 ] && [ $t -lt 3000 ]; do
-		sleep 0.01; t=$((t + 1))
-	done
-	: > "$work/go"
-	wait
-}
 rawf=$("$host" bench-flush "$work/flush.raw" 2 | cut -d' ' -f1)
-rm -f "$work"/go*
-for i in 1 2 3 4; do
-	BENCH_GO=$work/go "$host" bench-flush "$work/flush$i.raw" 2 > "$work/m$i" &
-done
-go_wait
+four flush_writer
 raw4=$(cat "$work"/m1 "$work"/m2 "$work"/m3 "$work"/m4 | awk 'NR == 1 || $2 < t0 { t0 = $2 }
 	NR == 1 || $3 > t1 { t1 = $3 } { n += $4 } END { printf "%.1f", n / (t1 - t0) }')
 set -- $(meta 2)

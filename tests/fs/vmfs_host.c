@@ -24,9 +24,9 @@
  *       write 1 byte, fsync unless nosync, close, unlink) for SECS seconds;
  *       prints pairs/s, device writes, reads and flushes per pair (heartbeats
  *       included), the monotonic clock at the first pair and after the last,
- *       and the number of pairs. With
- *       BENCH_GO=FILE set it creates FILE.ID once mounted and starts when
- *       FILE exists, so that several hosts start together
+ *       and the number of pairs. With BENCH_GO=FILE set it creates FILE.ID
+ *       once mounted and starts when FILE exists, so that several hosts start
+ *       together
  *   bench-flush FILE SECS    raw: for SECS seconds, one 4 KiB direct write
  *       and fdatasync to FILE at a time, the least a durable create costs;
  *       prints pairs/s, the clock at start and end, the count (BENCH_GO as
@@ -664,8 +664,12 @@ static int bench_flush(char **argv)
 	int n = 0, fd = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
 	void *buf;
 
-	if (secs <= 0 || secs > 600 || fd < 0 || posix_memalign(&buf, 4096, 4096))
-		die("bench-flush", fd < 0 ? strerror(errno) : "the run time is 0 to 600 seconds");
+	if (secs <= 0 || secs > 600)
+		die("bench-flush", "the run time is 0 to 600 seconds");
+	if (fd < 0)
+		die(argv[1], strerror(errno));
+	if (posix_memalign(&buf, 4096, 4096))
+		die("bench-flush", "out of memory");
 	memset(buf, 'x', 4096);
 	if (pwrite(fd, buf, 4096, 0) != 4096 || fdatasync(fd))	/* allocated, like a journal */
 		die("bench-flush", strerror(errno));
